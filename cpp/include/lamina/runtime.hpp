@@ -1,0 +1,64 @@
+// lamina runtime: CPU feature detection, the active ISA level, and the thread pool.
+//
+// Contract
+// - ISA levels are ordered: generic < avx2 < avx512. `supported_isa()` is what the CPU and the
+//   OS (XCR0 state) allow, detected once with cpuid + xgetbv. `active_isa()` is what kernels use:
+//   the best supported level, lowered (never raised) by the env var LAMINA_ISA at first use or by
+//   `set_isa()`. Kernel families index their per-ISA tables with `active_isa()`.
+// - The pool runs `parallel_for(n_tasks, fn)`: task t in [0, n_tasks) is run exactly once, by
+//   one thread, so a kernel that maps tasks to disjoint outputs and reduces in a fixed order
+//   inside a task gives bit-identical results for every thread count. Calls from inside a task,
+//   or while another caller holds the pool, run inline on the calling thread (same results).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lamina {
+
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
+constexpr int kNumIsa = 3;
+
+const char* isa_name(Isa isa);
+// Parses "generic" | "avx2" | "avx512"; returns false on anything else.
+bool parse_isa(const std::string& name, Isa* out);
+
+// Highest level this CPU + OS can run (cpuid/xgetbv, computed once).
+Isa max_supported_isa();
+// All supported levels, lowest first.
+std::vector<Isa> supported_isas();
+// The level kernels dispatch on now.
+Isa active_isa();
+// Lowers (or restores up to max_supported_isa) the active level. Returns false (and changes
+// nothing) when `isa` is above max_supported_isa().
+bool set_isa(Isa isa);
+// What LAMINA_ISA said at startup when it could not be honoured ("" when it was fine or unset):
+// an unknown name, or a level this CPU does not support.
+const std::string& isa_env_problem();
+
+struct BuildInfo {
+  const char* compiler;
+  const char* build_type;
+  const char* flags;
+  bool x86_kernels;  // whether the AVX2/AVX-512 islands were compiled in
+};
+BuildInfo build_info();
+
+// ---- threads ----------------------------------------------------------------------------
+// Threads the pool uses (caller included), >= 1. Default: LAMINA_NUM_THREADS if set, else the
+// usable cores (sched affinity).
+int num_threads();
+// Resizes the pool; n >= 1. Throws std::invalid_argument for n < 1.
+void set_num_threads(int n);
+// Usable cores of this process.
+int usable_cores();
+
+// Runs fn(t) for t in [0, n_tasks); tasks are split statically in contiguous chunks over
+// min(num_threads(), n_tasks, max_threads) threads. Blocks until all are done. Exceptions
+// from tasks are rethrown (the first one) after all tasks finished.
+void parallel_for(std::int64_t n_tasks, const std::function<void(std::int64_t)>& fn,
+                  int max_threads = 0);
+
+}  // namespace lamina

@@ -1,0 +1,3 @@
+"""The single source of lamina's version (read by scikit-build-core and CMake)."""
+
+__version__ = "0.1.0"

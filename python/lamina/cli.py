@@ -1,0 +1,47 @@
+"""The ``lamina`` command line: ``lamina info`` (and, as they land, train / bench)."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import lamina
+
+    info = lamina.cpu_info()
+    build = info["build"]
+    lines = [
+        f"lamina {lamina.__version__}",
+        f"python {platform.python_version()} ({sys.executable})",
+        f"machine {platform.machine()}",
+        f"isa {info['isa']} (supported: {', '.join(info['supported'])}; max: {info['max_isa']})",
+        f"threads {info['num_threads']} (usable cores: {info['usable_cores']})",
+        f"compiler {build['compiler']}",
+        f"build {build['build_type']} flags: {build['flags'] or '(none)'}; "
+        f"x86 kernels: {'yes' if build['x86_kernels'] else 'no'}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lamina", description="lamina: dense networks on the CPU")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_info = sub.add_parser("info", help="version, CPU dispatch level, threads and build flags")
+    p_info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

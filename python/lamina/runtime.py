@@ -1,0 +1,77 @@
+"""What the core runs on: the CPU dispatch level and the thread pool."""
+
+from __future__ import annotations
+
+import warnings
+
+from . import _core
+
+ISA_LEVELS = ("generic", "avx2", "avx512")
+
+_problem = _core.isa_env_problem()
+if _problem:
+    warnings.warn(_problem, RuntimeWarning, stacklevel=2)
+
+
+def cpu_info() -> dict:
+    """Describes the CPU dispatch and threading state of the core.
+
+    Returns:
+        A dict with ``isa`` (the active level: "generic", "avx2" or "avx512"), ``max_isa``
+        (the best level this CPU supports), ``supported`` (list of levels, lowest first),
+        ``num_threads`` (threads the core uses), ``usable_cores``, and ``build`` (compiler,
+        build type and flags).
+
+    Example:
+        >>> info = cpu_info()
+        >>> info["isa"] in info["supported"]
+        True
+    """
+    return {
+        "isa": _core.active_isa(),
+        "max_isa": _core.max_isa(),
+        "supported": list(_core.supported_isas()),
+        "num_threads": _core.get_num_threads(),
+        "usable_cores": _core.usable_cores(),
+        "build": dict(_core.build_info()),
+    }
+
+
+def get_num_threads() -> int:
+    """Returns the number of threads the core uses for one kernel or training step."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of threads the core uses.
+
+    Results never depend on it: work is split by output tiles and every reduction runs in
+    a fixed order.
+
+    Args:
+        n: Threads, at least 1. The default at import is ``LAMINA_NUM_THREADS`` if set,
+            else the number of usable cores.
+
+    Example:
+        >>> import lamina
+        >>> old = lamina.get_num_threads(); lamina.set_num_threads(1)
+        >>> lamina.get_num_threads()
+        1
+        >>> lamina.set_num_threads(old)
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"num_threads must be an int, got {n!r}")
+    if n < 1:
+        raise ValueError(f"num_threads must be >= 1, got {n}")
+    _core.set_num_threads(n)
+
+
+def set_isa(level: str) -> None:
+    """Sets the ISA level kernels dispatch on (for tests and benchmarks).
+
+    Args:
+        level: "generic", "avx2" or "avx512"; at most ``cpu_info()["max_isa"]``.
+    """
+    if level not in ISA_LEVELS:
+        raise ValueError(f"ISA level {level!r} is not one of {', '.join(ISA_LEVELS)}")
+    _core.set_isa(level)

@@ -1,0 +1,29 @@
+// Shared declarations for the binding files: one register_<concept>(m) per concept, and the
+// small helpers every binding uses to check arrays before handing raw pointers to the core.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace lamina::bind {
+
+namespace py = pybind11;
+
+void register_runtime(py::module_& m);
+
+// "(3, 4)" for error messages.
+inline std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(a.shape(i));
+  }
+  if (a.ndim() == 1) s += ",";
+  return s + ")";
+}
+
+}  // namespace lamina::bind

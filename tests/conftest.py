@@ -1,0 +1,41 @@
+"""Shared fixtures: ISA levels and thread counts to run kernel tests under."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lamina
+from lamina import _core, runtime
+
+SUPPORTED_ISAS = list(_core.supported_isas())
+
+
+@pytest.fixture(params=SUPPORTED_ISAS)
+def isa(request):
+    """Runs the test once per ISA level this CPU supports, restoring the level afterwards."""
+    before = _core.active_isa()
+    runtime.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _core.set_isa(before)
+
+
+@pytest.fixture
+def threads():
+    """Returns a setter for the core's thread count that restores it after the test."""
+    before = lamina.get_num_threads()
+    yield lamina.set_num_threads
+    lamina.set_num_threads(before)
+
+
+def run_python(code: str, env_extra: dict | None = None, timeout: float = 120):
+    """Runs `python -c code` in a fresh interpreter; returns the CompletedProcess."""
+    env = dict(os.environ)
+    env.pop("LAMINA_ISA", None)
+    env.pop("LAMINA_NUM_THREADS", None)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=timeout)

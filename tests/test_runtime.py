@@ -1,0 +1,118 @@
+"""CPU dispatch and the thread-count API."""
+
+import re
+
+import pytest
+
+import lamina
+from lamina import _core, runtime
+
+from conftest import run_python
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(r"^flags\s*:(.*)$", text, re.M)
+    return set(m.group(1).split()) if m else None
+
+
+def test_cpu_info_keys():
+    info = lamina.cpu_info()
+    assert {"isa", "supported", "num_threads", "max_isa", "build"} <= info.keys()
+    assert info["isa"] in info["supported"]
+    assert info["supported"][0] == "generic"
+    assert info["num_threads"] == lamina.get_num_threads()
+
+
+def test_dispatch_picks_highest_supported_level():
+    flags = _cpu_flags()
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo")
+    if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
+        expected = "avx512"
+    elif {"avx2", "fma"} <= flags:
+        expected = "avx2"
+    else:
+        expected = "generic"
+    assert _core.max_isa() == expected
+    out = run_python("import lamina; print(lamina.cpu_info()['isa'])")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+def test_env_lowers_level(level):
+    if level not in _core.supported_isas():
+        pytest.skip(f"{level} not supported here")
+    out = run_python("import lamina; print(lamina.cpu_info()['isa'])", {"LAMINA_ISA": level})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == level
+
+
+def test_env_bogus_warns_with_accepted_values():
+    out = run_python("import lamina; print(lamina.cpu_info()['isa'])", {"LAMINA_ISA": "bogus"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == _core.max_isa()
+    assert "LAMINA_ISA='bogus'" in out.stderr
+    assert "generic, avx2, avx512" in out.stderr
+
+
+def test_env_cannot_raise_level():
+    if _core.max_isa() == "avx512":
+        pytest.skip("this CPU supports every level")
+    out = run_python("import lamina; print(lamina.cpu_info()['isa'])", {"LAMINA_ISA": "avx512"})
+    assert out.stdout.strip() == _core.max_isa()
+    assert "not supported" in out.stderr
+
+
+def test_set_isa_rejects_unknown_and_unsupported():
+    with pytest.raises(ValueError, match="'sse9'"):
+        runtime.set_isa("sse9")
+    with pytest.raises(ValueError, match="sse9"):
+        _core.set_isa("sse9")
+    if _core.max_isa() != "avx512":
+        with pytest.raises(ValueError, match="not supported"):
+            runtime.set_isa("avx512")
+
+
+def test_set_isa_round_trip(isa):
+    assert lamina.cpu_info()["isa"] == isa
+
+
+def test_thread_count_api(threads):
+    threads(1)
+    assert lamina.get_num_threads() == 1
+    assert lamina.cpu_info()["num_threads"] == 1
+    threads(3)
+    assert lamina.get_num_threads() == 3
+    threads(2)
+    assert lamina.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_thread_count_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match=str(bad)):
+        lamina.set_num_threads(bad)
+    with pytest.raises(ValueError, match=str(bad)):
+        _core.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("bad", [1.5, "2", None, True])
+def test_thread_count_rejects_non_ints(bad):
+    with pytest.raises(TypeError, match=repr(bad).replace("(", r"\(")):
+        lamina.set_num_threads(bad)
+
+
+def test_env_num_threads_sets_default():
+    out = run_python("import lamina; print(lamina.get_num_threads())", {"LAMINA_NUM_THREADS": "1"})
+    assert out.stdout.strip() == "1"
+
+
+def test_default_threads_is_usable_cores():
+    out = run_python("import lamina; i = lamina.cpu_info(); print(i['num_threads'], i['usable_cores'])")
+    n, cores = out.stdout.split()
+    assert n == cores

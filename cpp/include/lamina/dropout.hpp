@@ -1,0 +1,28 @@
+// Dropout with counter-based masks.
+//
+// Contract
+// - keep(seed, step, layer, index) is a pure function of its four arguments: whether element
+//   `index` (row * cols + col of the layer's (batch, cols) activation) is kept at training
+//   step `step` of layer `layer`. P(keep) = 1 - rate (rate quantised to 2^-32 at worst).
+//   Masks are therefore reproducible and independent of the thread count and of the ISA level.
+// - Inverted dropout: y = keep ? x / (1 - rate) : 0. rate == 0: y = x. 0 <= rate < 1.
+// - dropout_forward may run in place (y == x) and writes the packed keep bits (1 = kept) to
+//   `mask` ((n + 7) / 8 bytes, bit b of byte i is element 8*i + b) when mask != nullptr.
+// - dropout_backward: dx = keep ? dy / (1 - rate) : 0 using the stored mask; dx may alias dy.
+#pragma once
+
+#include <cstdint>
+
+namespace lamina {
+
+void dropout_mask(std::uint64_t seed, std::uint64_t step, std::uint32_t layer, double rate,
+                  std::int64_t n, std::uint8_t* mask);
+
+template <class T>
+void dropout_forward(std::uint64_t seed, std::uint64_t step, std::uint32_t layer, double rate,
+                     std::int64_t n, const T* x, T* y, std::uint8_t* mask);
+
+template <class T>
+void dropout_backward(double rate, std::int64_t n, const std::uint8_t* mask, const T* dy, T* dx);
+
+}  // namespace lamina

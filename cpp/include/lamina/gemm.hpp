@@ -1,0 +1,50 @@
+// GEMM: C := alpha * op(A) * op(B) + beta * C, then an optional fused epilogue.
+//
+// Contract (all sizes in elements, row-major, leading dimension = distance between rows):
+// - op(A) is (m, k): A is (m, k) with lda >= k when !trans_a, or (k, m) with lda >= m when
+//   trans_a. op(B) is (k, n): B is (k, n) with ldb >= n, or (n, k) with ldb >= k when trans_b.
+//   C is (m, n) with ldc >= n. C must not overlap A or B.
+// - beta == 0: C is not read (it may hold NaN/garbage). m, n or k == 0 is allowed (k == 0
+//   gives C := beta * C, then the epilogue).
+// - Epilogue, applied once per element after the full K reduction, in this order:
+//   c += bias[j] (bias has n entries) ; c = act(c) (kGemmActRelu: max(c, 0)) ; then
+//   post(ctx, i0, j0, rows, cols, &C[i0*ldc + j0], ldc) on each finished block of C, where the
+//   caller may run any element-wise pass (another activation, dropout) while it is in cache.
+// - Determinism: work is split over output tiles only; the K reduction order is fixed, so the
+//   result is bit-identical for every thread count. max_threads = 0 means the pool's size.
+// - float and double are instantiated; the naive gemm_ref is the test oracle and tail path.
+#pragma once
+
+#include <cstdint>
+
+namespace lamina {
+
+enum GemmAct : int { kGemmActNone = 0, kGemmActRelu = 1 };
+
+template <class T>
+struct GemmEpilogue {
+  const T* bias = nullptr;  // (n,) added to every row of C; nullptr: no bias
+  int act = kGemmActNone;   // fused in the store
+  // Called once per finished block of C (after bias and act); may be nullptr.
+  void (*post)(void* ctx, std::int64_t i0, std::int64_t j0, std::int64_t rows, std::int64_t cols,
+               T* c, std::int64_t ldc) = nullptr;
+  void* post_ctx = nullptr;
+};
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+          std::int64_t ldc, const GemmEpilogue<T>* epilogue = nullptr, int max_threads = 0);
+
+// Same contract, naive triple loop (accumulates in T, k innermost, in order).
+template <class T>
+void gemm_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+              const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+              std::int64_t ldc, const GemmEpilogue<T>* epilogue = nullptr);
+
+// Bias gradient: db[j] = beta * db[j] + sum_i dy[i, j] for dy (m, n) with row stride ldy.
+// Rows are summed in order 0..m-1 (deterministic); beta == 0 does not read db.
+template <class T>
+void bias_grad(std::int64_t m, std::int64_t n, const T* dy, std::int64_t ldy, T beta, T* db);
+
+}  // namespace lamina

@@ -1,0 +1,76 @@
+// Losses (value and gradient in one pass) and in-core metric counts.
+//
+// Contract
+// - pred is (m, n) row-major (row stride ldp). Targets are either dense (m, n) `y` (ldy) or
+//   integer class labels `labels` (m,) for the sparse losses (int32 or int64 overloads).
+// - Per-sample loss l_i is the Keras definition averaged over the n outputs of that sample
+//   (MSE: mean_j (p - y)^2; crossentropies sum over classes). sw (m,) are per-sample weights or
+//   nullptr (= 1).
+// - Returns sum_i sw_i * l_i in double (the caller divides by its reduction denominator).
+// - grad (m, n, row stride ldg), when not nullptr, receives scale * sw_i * d l_i / d pred_ij.
+//   With from_logits, pred holds logits and the gradient is with respect to the logits; the
+//   softmax/sigmoid + crossentropy pair is fused and stable (log-sum-exp).
+// - Probabilities are clipped to [eps, 1 - eps] with eps = 1e-7 like Keras when !from_logits.
+// - Labels out of [0, n) are the caller's job to reject (the bindings check them).
+#pragma once
+
+#include <cstdint>
+
+namespace lamina {
+
+enum class Loss : int {
+  mean_squared_error = 0,
+  mean_absolute_error,
+  huber,
+  binary_crossentropy,
+  categorical_crossentropy,
+  sparse_categorical_crossentropy,
+};
+
+bool parse_loss(const char* name, Loss* out);
+const char* loss_name(Loss l);
+
+struct LossParams {
+  Loss kind = Loss::mean_squared_error;
+  bool from_logits = false;
+  double delta = 1.0;  // huber
+};
+
+// Dense targets (every loss but sparse_categorical_crossentropy).
+template <class T>
+double loss_forward_backward(const LossParams& p, std::int64_t m, std::int64_t n, const T* pred,
+                             std::int64_t ldp, const T* y, std::int64_t ldy, const T* sw,
+                             double scale, T* grad, std::int64_t ldg);
+
+// Integer labels (sparse_categorical_crossentropy).
+template <class T, class L>
+double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::int64_t n,
+                                    const T* pred, std::int64_t ldp, const L* labels,
+                                    const T* sw, double scale, T* grad, std::int64_t ldg);
+
+// Metric sums over a batch: returns sum_i sw_i * metric_i (sw may be nullptr).
+enum class Metric : int {
+  binary_accuracy = 0,       // (pred > threshold) == (y > 0.5), averaged over n
+  categorical_accuracy,      // argmax(pred) == argmax(y)
+  sparse_categorical_accuracy,  // argmax(pred) == label
+  top_k_categorical_accuracy,   // y's argmax among the k largest of pred
+  sparse_top_k_categorical_accuracy,
+  mean_squared_error,
+  mean_absolute_error,
+};
+
+struct MetricParams {
+  Metric kind = Metric::sparse_categorical_accuracy;
+  double threshold = 0.5;
+  int k = 5;
+};
+
+template <class T>
+double metric_sum(const MetricParams& p, std::int64_t m, std::int64_t n, const T* pred,
+                  std::int64_t ldp, const T* y, std::int64_t ldy, const T* sw);
+
+template <class T, class L>
+double metric_sum_sparse(const MetricParams& p, std::int64_t m, std::int64_t n, const T* pred,
+                         std::int64_t ldp, const L* labels, const T* sw);
+
+}  // namespace lamina

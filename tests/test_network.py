@@ -141,6 +141,12 @@ OPTIMIZERS = [
     dict(name="sgd", momentum=0.5, clipnorm=0.02),
     dict(name="adam", clipvalue=0.01),
     dict(name="adamw", weight_decay=0.05),
+    dict(name="adam", amsgrad=True),
+    dict(name="rmsprop"),
+    dict(name="rmsprop", momentum=0.5, centered=True),
+    dict(name="adagrad"),
+    dict(name="adamax"),
+    dict(name="nadam"),
 ]
 
 
@@ -168,8 +174,44 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
     for layer, rlayer in zip(spec["layers"], ref.layers):
-        for s, rs in zip(layer["kernel_slots"], rlayer["kernel_slots"]):
-            np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
+        for key in ("kernel_slots", "bias_slots"):
+            for s, rs in zip(layer[key], rlayer[key]):
+                np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
+    assert spec["optimizer_state"][0] == pytest.approx(ref.state, rel=1e-14)
+
+
+def _masks(spec, m, step):
+    """Keep masks of every dropout layer of a batch of m rows at `step`, from lamina.ops."""
+    from lamina import ops
+
+    masks, width = {}, spec["input_dim"]
+    for i, layer in enumerate(spec["layers"]):
+        if layer["type"] == "dense":
+            width = layer["units"]
+        elif layer["type"] == "dropout" and layer["rate"] > 0:
+            keep = ops.dropout_mask(m * width, layer["rate"], seed=spec["seed"], step=step,
+                                    layer=i)
+            masks[i] = np.asarray(keep, bool).reshape(m, width)
+    return masks
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-5)])
+def test_train_steps_with_dropout_match_reference(dtype, tol):
+    rng = np.random.default_rng(8)
+    spec = make_spec(9, [("dropout", 0.2), ("dense", 31, "relu", REGS), ("dropout", 0.5),
+                         ("dense", 13, "elu", 0.5), ("dropout", 0.0), ("dense", 4, "softmax")],
+                     loss=dict(name="categorical_crossentropy"),
+                     optimizer=dict(name="sgd", momentum=0.9), dtype=dtype, rng=rng, seed=99,
+                     metrics=[dict(name="categorical_accuracy")])
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    for t in range(1, 5):
+        x, y, sw = _data(rng, 7 + 10 * t, 9, 4, dtype, onehot=True)
+        got = net.train_step(x, y, sw, 0.05, t)
+        want = ref.step(x.astype(np.float64), y.astype(np.float64), sw.astype(np.float64), 0.05,
+                        t, masks=_masks(spec, len(x), t))
+        _same_results(got, want, tol)
+    for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
+        np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -116,26 +116,7 @@ struct UpdateHook {
   }
 };
 
-const char* const kMetricNames[] = {
-    "binary_accuracy",   "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
-    "mean_absolute_error"};
-
 }  // namespace
-
-bool parse_metric_name(const char* name, Metric* out) {
-  for (int i = 0; i < 7; ++i)
-    if (std::strcmp(name, kMetricNames[i]) == 0) {
-      *out = static_cast<Metric>(i);
-      return true;
-    }
-  return false;
-}
-
-const char* metric_name_of(Metric m) {
-  const int i = static_cast<int>(m);
-  return i >= 0 && i < 7 ? kMetricNames[i] : "?";
-}
 
 template <class T>
 struct Network<T>::Impl {
@@ -234,8 +215,7 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   sparse = loss.kind == Loss::sparse_categorical_crossentropy;
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     const Metric mk = metrics[k].kind;
-    const bool msparse = mk == Metric::sparse_categorical_accuracy ||
-                         mk == Metric::sparse_top_k_categorical_accuracy;
+    const bool msparse = metric_is_sparse(mk);
     if (msparse != sparse)
       throw std::invalid_argument(
           "metric " + std::to_string(k) + " takes " + (msparse ? "integer labels" : "dense targets") +
@@ -333,8 +313,11 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   if (fused) loss_used.from_logits = true;
 
   for (Op& op : ops) {
+    // Z is kept apart from Y only when the activation's derivative reads its input (or the
+    // fused loss reads the logits); otherwise the activation runs in place on the gemm output.
     if (op.kind == LayerKind::dense)
-      op.keep_z = !(op.act == Activation::linear || op.act == Activation::relu) || op.fused_out;
+      op.keep_z = op.fused_out || (op.act != Activation::linear && op.act != Activation::relu &&
+                                   activation_backward_needs_x(op.act));
     max_w = std::max(max_w, op.out_w);
   }
 

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = LAMINA_VERSION;
   lamina::bind::register_runtime(m);
   lamina::bind::register_network(m);
+  lamina::bind::register_gemm(m);
 }

@@ -103,8 +103,9 @@ class Pool {
     t_inside_task = false;
   }
 
-  void worker(int index) {
-    std::uint64_t seen = generation_.load(std::memory_order_acquire);
+  // `seen` is the generation when the pool started: read by start() before the thread
+  // exists, so a job posted before the new thread first runs is not missed.
+  void worker(int index, std::uint64_t seen) {
     for (;;) {
       // Spin for a short while, then sleep.
       bool got = false;
@@ -131,7 +132,9 @@ class Pool {
   void start(int n) {
     n_threads_ = n < 1 ? 1 : n;
     quit_.store(false);
-    for (int i = 0; i + 1 < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+    const std::uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int i = 0; i + 1 < n_threads_; ++i)
+      workers_.emplace_back([this, i, gen] { worker(i, gen); });
   }
 
   void stop() {

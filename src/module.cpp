@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   lamina::bind::register_runtime(m);
   lamina::bind::register_network(m);
   lamina::bind::register_gemm(m);
+  lamina::bind::register_optim(m);
 }

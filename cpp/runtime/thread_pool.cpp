@@ -103,8 +103,9 @@ class Pool {
     t_inside_task = false;
   }
 
-  // `seen` is the generation when the pool started: read by start() before the thread
-  // exists, so a job posted before the new thread first runs is not missed.
+  // `seen` is the generation when the pool started: a worker thread that first runs after the
+  // first job was published must still see that job as new (reading generation_ here would
+  // skip it and leave the caller waiting on `pending_` forever).
   void worker(int index, std::uint64_t seen) {
     for (;;) {
       // Spin for a short while, then sleep.

@@ -12,4 +12,6 @@ PYBIND11_MODULE(_core, m) {
   lamina::bind::register_network(m);
   lamina::bind::register_gemm(m);
   lamina::bind::register_optim(m);
+  lamina::bind::register_ops(m);
+  lamina::bind::register_losses(m);
 }

@@ -662,20 +662,23 @@ class Sequential:
                 results = []
                 append = results.append
                 if not hooks:
-                    if schedule is None:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    else:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            lr = float(schedule(it))
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    opt.iterations = it
+                    # The hot loop: one core call per batch, no allocation, no dispatch.
+                    try:
+                        if schedule is None:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                        else:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                lr = float(schedule(it))
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                    finally:  # steps done so far count even if a step raised
+                        opt.iterations = it
                 else:
                     run_loss = run_w = 0.0
                     run_m = [0.0] * nm

@@ -288,11 +288,11 @@ def format_findings(findings: Sequence[Finding]) -> str:
 
 
 def _load_model(path: str | os.PathLike):
-    from . import load_model
-
     p = Path(path)
     if not p.is_file():
         raise RunFileError("MODEL", f"file not found: {str(path)!r}")
+    from . import load_model
+
     try:
         return load_model(p)
     except (ValueError, OSError, KeyError) as exc:

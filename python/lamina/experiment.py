@@ -25,8 +25,8 @@ from typing import Any, Mapping, Sequence, TextIO
 
 from . import plot as _plot
 from .diagnose import Finding, diagnose
-from .run import (Dataset, Run, RunFileError, build_model, encode_labels, load_data, load_run,
-                  read_arrays)
+from .run import (Dataset, Run, RunFileError, build_model, encode_labels, fit_size, load_data,
+                  load_run, read_arrays)
 
 __all__ = ["RunResult", "train_run", "ProgressBar", "write_history_csv", "untrained_loss",
            "default_out_dir", "evaluate_model", "predict_model", "compare_runs"]
@@ -215,7 +215,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     set_random_seed(tr["seed"])
     model = build_model(run, ds.input_dim)
     model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
-    n_fit = ds.x_train.shape[0] - int(ds.x_train.shape[0] * tr["validation_split"])
+    n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     batch_size = n_fit if tr["batch_size"] == "full" else min(tr["batch_size"], n_fit)
     steps = -(-n_fit // batch_size)
     callbacks = []

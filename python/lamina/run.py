@@ -84,6 +84,7 @@ __all__ = [
     "Dataset",
     "read_arrays",
     "encode_labels",
+    "fit_size",
     "model_config",
     "model_section",
     "build_model",
@@ -1077,22 +1078,10 @@ def _read_csv(p: Path, label: str | None, key: str, lkey: str, require_label: bo
 
 
 def _load_digits():
-    """The bundled 8x8 digits: x (1797, 64) in 0..16, y (1797,) in 0..9."""
-    import numpy as np
+    """The bundled 8x8 digits in their original order: x (1797, 64) in 0..16, y (1797,)."""
+    from .datasets import load_digits
 
-    try:
-        from .datasets import load_digits
-    except ImportError:  # the data file alone (before lamina.datasets grew its loader)
-        with np.load(Path(__file__).parent / "datasets" / "digits.npz") as z:
-            return z["x"], z["y"]
-    out = load_digits()
-    if isinstance(out, Mapping) or hasattr(out, "data"):
-        get = out.get if isinstance(out, Mapping) else (lambda k: getattr(out, k))
-        return get("data"), get("target")
-    if len(out) == 2 and isinstance(out[0], tuple):  # ((x_train, y_train), (x_test, y_test))
-        (a, b), (c, d) = out
-        return np.concatenate([a, c]), np.concatenate([b, d])
-    return out[0], out[1]
+    return load_digits(return_X_y=True)
 
 
 _CLASSIFICATION = ("sparse_categorical_crossentropy", "categorical_crossentropy",
@@ -1142,9 +1131,10 @@ def load_data(run: Mapping) -> Dataset:
     if n_train < 2:
         raise RunFileError("preprocessing.test_split", f"leaves {n_train} training samples "
                            f"of {n}")
-    if n_train - int(n_train * tr["validation_split"]) < 1:
-        raise RunFileError("training.validation_split", f"leaves no training samples of "
-                           f"{n_train}")
+    n_fit = fit_size(n_train, tr["validation_split"])
+    if n_fit < 1 or (tr["validation_split"] > 0 and n_fit >= n_train):
+        raise RunFileError("training.validation_split", f"leaves {n_fit} of {n_train} training "
+                           f"samples for fitting and {n_train - n_fit} for validation")
     perm = rng.permutation(n)
     tr_idx, te_idx = perm[:n_train], perm[n_train:]
     x_train, x_test = x[tr_idx], x[te_idx]
@@ -1159,6 +1149,11 @@ def load_data(run: Mapping) -> Dataset:
     ys = [encode_labels(y[idx], loss, n_classes, dtype) for idx in (tr_idx, te_idx)]
     return Dataset(np.ascontiguousarray(x_train, dtype), ys[0],
                    np.ascontiguousarray(x_test, dtype), ys[1], n_classes, mean, scale, names)
+
+
+def fit_size(n_train: int, validation_split: float) -> int:
+    """Samples fit trains on; the rest (the last ones) validate, as Keras's validation_split."""
+    return int(math.floor(n_train * (1.0 - validation_split)))
 
 
 def encode_labels(y, loss: str, n_classes: int | None, dtype):

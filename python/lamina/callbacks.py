@@ -212,9 +212,9 @@ class EarlyStopping(Callback):
     def _is_improvement(self, value, reference):
         if reference is None:
             return True
-        if self.mode == "min":
-            return value - self.min_delta < reference
-        return value + self.min_delta > reference
+        if self.mode == "min":  # Keras: monitor_op(value - (-min_delta), reference)
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -620,8 +620,6 @@ class ProgbarLogger(Callback):
         now = time.perf_counter()
         steps = self.params.get("steps") or 0
         if now - self._last < 0.1 and batch + 1 < steps:
-            if self._bar is not None:
-                self._pending = getattr(self, "_pending", 0) + 1
             return
         self._last = now
         shown = {k: v for k, v in (logs or {}).items() if k != "batch_loss"}

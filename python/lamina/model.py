@@ -211,6 +211,7 @@ class Sequential:
         self.compiled = False
         self._network = None
         self._network_kind = None
+        self._spec = None
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -516,7 +517,7 @@ class Sequential:
                 "optimizer_state": opt.optimizer_state, "metrics": metric_specs,
                 "seed": self._dropout_seed}
         net = _core.Network(spec)
-        self._network, self._network_kind = net, kind
+        self._network, self._network_kind, self._spec = net, kind, spec
         return net
 
     # ------------------------------------------------------------------ data ----------

@@ -240,6 +240,9 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         "test": _metrics_dict(model, ds.x_test, ds.y_test),
     }
     findings = diagnose(history, baseline=untrained_loss(tr["loss"], ds.n_classes))
+    stopper = callbacks[0] if tr["early_stopping"] else None
+    if stopper is not None and getattr(stopper, "stopped_epoch", 0):
+        findings = [_after_early_stop(f, stopper) for f in findings]
     files: dict[str, Path] = {}
     target = None
     if out_dir is not None:
@@ -274,6 +277,17 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
             say(f"wrote {', '.join(p.name for p in files.values())} to {target}")
     return RunResult(run=run, model=model, history=history, findings=findings,
                      out_dir=target, files=files, seconds=seconds, **results)
+
+
+def _after_early_stop(f: Finding, stopper) -> Finding:
+    """Says that early stopping already acted on an overfitting finding."""
+    if f.name != "overfitting":
+        return f
+    kept = (f"; early stopping ended the run at epoch {stopper.stopped_epoch + 1}"
+            + (f" and restored the weights of epoch {stopper.best_epoch + 1}"
+               if stopper.restore_best_weights else ""))
+    return Finding(f.name, f.evidence + kept,
+                   tuple(s for s in f.suggestions if "stop early" not in s), f.epoch)
 
 
 def format_findings(findings: Sequence[Finding]) -> str:

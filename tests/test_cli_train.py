@@ -259,3 +259,9 @@ def test_oversized_net_on_200_digits_overfits_unless_regularized():
                          "model.layers[1].dropout=0.5", "model.layers[1].l2=1e-3"])
     res = train_run(reg, out_dir=None, verbose=False)
     assert "overfitting" not in [f.name for f in res.findings], res.findings
+
+
+def test_readme_starts_with_the_main_job():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    first = readme.split("```bash", 1)[1].split("```", 1)[0].strip().splitlines()[0]
+    assert first == "pip install '.[plot]' && lamina train"

@@ -407,7 +407,7 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
         if verbose:
             test = _fmt_metrics(res.test) or "(no test split)"
             diag = ", ".join(f.name for f in res.findings) or "healthy"
-            print(f"{name:<20} {res.seconds:5.1f}s  test: {test}  [{diag}]", file=out)
+            print(f"{name:<20} {res.seconds:6.2f}s  test: {test}  [{diag}]", file=out)
     with open(target / "compare.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         keys = sorted({k for res in results for k in res.test})

@@ -349,3 +349,41 @@ def test_digits_subset_is_seeded():
     ds = load_data(run)
     assert ds.x_train.shape == (150, 64) and ds.x_test.shape == (50, 64)
     assert ds.n_classes == 10
+
+
+# ---- with the real Sequential ----
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_the_built_model_gives_back_the_run_model_section(path):
+    from lamina.run import build_model
+
+    run = load_run(path)
+    model = build_model(run, 64)
+    assert model_section(model.get_config()) == run["model"]
+    assert model.seed == run["training"]["seed"] and model.dtype == run["model"]["dtype"]
+
+
+def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
+    import lamina
+    from lamina.run import build_model, run_from_model
+
+    model = lamina.Sequential([
+        lamina.Input((64,)),
+        lamina.layers.Dense(32, activation="tanh", kernel_initializer="he_normal",
+                            kernel_regularizer=lamina.regularizers.L2(1e-4)),
+        lamina.layers.Dropout(0.3),
+        lamina.layers.Dense(16, activation="swish", use_bias=False,
+                            kernel_initializer=lamina.initializers.RandomNormal(stddev=0.1)),
+        lamina.layers.Dense(10, activation="softmax",
+                            kernel_regularizer=lamina.regularizers.L1L2(l1=1e-5, l2=1e-4)),
+    ], seed=7, dtype="float64")
+    run = run_from_model(model, training={"epochs": 3})
+    run.save(tmp_path / "model.toml")
+    again = build_model(load_run(tmp_path / "model.toml"), 64)
+    a, b = model.get_config(), again.get_config()
+    strip = lambda cfg: [{k: v for k, v in ly["config"].items() if k != "name"}  # noqa: E731
+                         for ly in cfg["layers"]]
+    assert strip(a) == strip(b)
+    assert (a["seed"], a["dtype"]) == (b["seed"], b["dtype"]) == (7, "float64")
+    for w1, w2 in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights

@@ -337,6 +337,10 @@ def _model_inputs(model_path: str | os.PathLike, data: str | None, label: str | 
                                      else "label")
     x, y, _ = read_arrays(data, lab, run["data"].get("features", "x") if run else "x",
                           key="DATA", require_label=require_label)
+    want = (getattr(model, "input_shape", None) or (None, None))[-1]
+    if want is not None and x.shape[1] != want:
+        raise RunFileError("DATA", f"{data!r} has {x.shape[1]} feature columns, the model "
+                           f"expects {want}")
     prep = mdir / PREPROCESSING_FILE
     if prep.is_file():
         with np.load(prep, allow_pickle=False) as z:

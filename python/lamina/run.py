@@ -88,6 +88,7 @@ __all__ = [
     "model_config",
     "model_section",
     "build_model",
+    "run_from_model",
 ]
 
 
@@ -1313,3 +1314,31 @@ def build_model(run: Mapping, input_dim: int):
     from . import Sequential
 
     return Sequential.from_config(model_config(run, input_dim))
+
+
+def run_from_model(model, **sections: Any) -> Run:
+    """A resolved run whose model section is `model`'s architecture (its ``get_config()``).
+
+    Args:
+        model: a `lamina.Sequential`.
+        **sections: other run sections or top-level keys (``training={...}``, ``name=...``)
+            as in a run file. The model's seed becomes ``training.seed`` unless given.
+
+    Returns:
+        A `Run`; ``run.to_toml()`` writes the model as a run file.
+
+    Example:
+        >>> import lamina
+        >>> m = lamina.Sequential([lamina.Input((64,)), lamina.layers.Dense(10, "softmax")],
+        ...                       seed=3)
+        >>> run_from_model(m)["model"]["layers"][0]["activation"]
+        'softmax'
+    """
+    config = model.get_config()
+    raw = copy.deepcopy(sections)
+    raw["model"] = model_section(config)
+    training = dict(raw.get("training") or {})
+    if config.get("seed") is not None:
+        training.setdefault("seed", int(config["seed"]))
+    raw["training"] = training
+    return load_run(raw)

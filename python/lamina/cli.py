@@ -1,4 +1,4 @@
-"""The ``lamina`` command line: ``lamina info`` (and, as they land, train / bench)."""
+"""The ``lamina`` command line: info, train, evaluate, predict, compare."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_info = sub.add_parser("info", help="version, CPU dispatch level, threads and build flags")
     p_info.set_defaults(func=_cmd_info)
+    from .experiment import add_commands  # train / evaluate / predict / compare
+
+    add_commands(sub)
     return parser
 
 
@@ -40,7 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    from .run import RunFileError
+
+    try:
+        return int(args.func(args) or 0)
+    except RunFileError as exc:  # bad run file, override, data or model file: one line, exit 2
+        where = f"{exc.source}: " if exc.source else ""
+        print(f"lamina {args.command}: error: {where}{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

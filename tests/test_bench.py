@@ -231,3 +231,8 @@ def test_cli_bench_rejects_bad_threads(capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "--threads", "0"])
     assert "--threads" in capsys.readouterr().err
+
+
+def test_wait_until_idle_returns_a_load():
+    load = runner.wait_until_idle(0.0, window_s=0.05)
+    assert load >= 0.0 or math.isnan(load)

@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_positive, default=None,
                         help="override the epochs of the training workloads (at least 2 "
                              "to leave out the warm-up epoch)")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each job, wait up to SECONDS for other processes to "
+                             "leave the CPUs idle (on a shared machine); default 0")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="also write results.md, results.json and results.png there")
     parser.add_argument("--json", action="store_true",
@@ -96,7 +99,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         + (["--epochs", str(args.epochs)] if args.epochs else []))
     options = runner.Options(frameworks=fws, workloads=wls, threads=args.threads,
                              repeats=repeats, scale=scale, epochs=args.epochs,
-                             timeout_s=3600.0 if scale == "full" else 600.0, command=command)
+                             timeout_s=3600.0 if scale == "full" else 600.0,
+                             wait_idle_s=args.wait_idle, command=command)
     report = runner.run(options)
     print(runner.to_json(report) if args.json else runner.to_markdown(report))
     if args.out:

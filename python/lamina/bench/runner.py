@@ -39,6 +39,7 @@ class Options:
     scale: str = "full"
     epochs: int | None = None
     timeout_s: float = 3600.0
+    wait_idle_s: float = 0.0
     command: str = ""
 
 
@@ -70,6 +71,40 @@ def _loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def _cpu_busy_s() -> float | None:
+    """CPU-seconds all processes on the machine have spent busy since boot (/proc/stat)."""
+    try:
+        with open("/proc/stat", encoding="utf-8") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wait_until_idle(max_wait_s: float, threshold: float = 0.3, window_s: float = 1.0) -> float:
+    """Waits (up to ``max_wait_s``) until the other processes on the machine use less than
+    ``threshold`` cores over a ``window_s`` window; returns the last measured load."""
+    deadline = time.monotonic() + max_wait_s
+    load = float("nan")
+    while True:
+        b0, t0 = _cpu_busy_s(), time.monotonic()
+        time.sleep(window_s)
+        b1 = _cpu_busy_s()
+        if b0 is None or b1 is None:
+            return load
+        load = (b1 - b0) / (time.monotonic() - t0)
+        if load < threshold or time.monotonic() >= deadline:
+            return load
 
 
 def collect_meta(options: Options) -> dict:
@@ -131,6 +166,7 @@ def run_job(job: dict, timeout_s: float) -> dict:
         path = os.path.join(tmp, "result.json")
         config = {k: job[k] for k in ("framework", "threads", "workloads", "scale", "epochs")}
         t0 = time.perf_counter()
+        busy0, child0 = _cpu_busy_s(), _children_cpu_s()
         try:
             proc = subprocess.run([sys.executable, "-m", "lamina.bench.worker",
                                    json.dumps(config), path], env=env, capture_output=True,
@@ -139,6 +175,11 @@ def run_job(job: dict, timeout_s: float) -> dict:
             return {**job, "seconds": time.perf_counter() - t0,
                     "error": f"timed out after {timeout_s:.0f} s", "results": {}}
         seconds = time.perf_counter() - t0
+        busy1, child1 = _cpu_busy_s(), _children_cpu_s()
+        # cores that OTHER processes kept busy while this job ran (its own CPU time removed)
+        if busy0 is not None and busy1 is not None and seconds > 0:
+            job = {**job, "foreign_cores": round(max(0.0, (busy1 - busy0) - (child1 - child0))
+                                                 / seconds, 2)}
         if proc.returncode != 0 or not os.path.exists(path):
             tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-8:]
             return {**job, "seconds": seconds, "results": {},
@@ -157,11 +198,17 @@ def run(options: Options, progress=None) -> dict:
     runs = []
     t_start = time.perf_counter()
     for i, job in enumerate(jobs, 1):
+        if options.wait_idle_s > 0:
+            load = wait_until_idle(options.wait_idle_s)
+            if load >= 0.3:
+                progress(f"    machine still busy ({load:.2f} cores used by others)")
         progress(f"[{i}/{len(jobs)}] {job['framework']} threads={job['threads']} "
                  f"repeat={job['repeat'] + 1}: {', '.join(job['workloads'])} …")
         res = run_job(job, options.timeout_s)
         runs.append(res)
-        progress(f"    {_headline(res)} ({res['seconds']:.1f} s)")
+        busy = res.get("foreign_cores")
+        progress(f"    {_headline(res)} ({res['seconds']:.1f} s"
+                 + (f", other processes used {busy:.2f} cores)" if busy is not None else ")"))
     meta["loadavg_end"] = _loadavg()
     meta["wall_s"] = round(time.perf_counter() - t_start, 1)
     return summarize(options, meta, runs, notes)
@@ -233,6 +280,18 @@ def summarize(options: Options, meta: dict, runs: list[dict], notes: list[str]) 
                 if metric.key in res and res[metric.key] is not None:
                     values.setdefault((wname, metric.key, thr, fw), {})[rep] = float(res[metric.key])
     columns = [c for c in _frameworks.FRAMEWORKS if c in columns]
+    foreign = [r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None]
+    if foreign:
+        meta = {**meta, "foreign_cores": {"median": statistics.median(foreign),
+                                          "max": max(foreign)}}
+        if max(foreign) > 0.3:
+            busiest = max(runs, key=lambda r: r.get("foreign_cores") or 0)
+            notes.append(
+                f"the machine was shared: other processes kept up to {max(foreign):.2f} cores "
+                f"busy during a job (median {statistics.median(foreign):.2f}; busiest: "
+                f"{busiest['framework']} threads={busiest['threads']} repeat="
+                f"{busiest['repeat'] + 1}); timings of those jobs, above all at 2 threads, "
+                "are unreliable (see each run's foreign_cores in the JSON)")
 
     rows = []
     for wname in options.workloads:
@@ -327,6 +386,10 @@ def to_markdown(report: dict) -> str:
                f"{', '.join(map(str, opts['threads']))}; load average at start "
                f"{meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}; "
                f"wall {meta.get('wall_s')} s")
+    if meta.get("foreign_cores"):
+        fc = meta["foreign_cores"]
+        out.append(f"- cores used by other processes during the jobs: median {fc['median']:.2f}, "
+                   f"max {fc['max']:.2f}")
     out.append("- each cell: median over repeats [min–max]; **lamina ×** rows: how many "
                "times faster lamina is, computed repeat by repeat against the lamina run "
                "beside it (median [min–max]); > 1 means lamina is faster")

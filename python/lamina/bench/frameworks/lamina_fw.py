@@ -48,13 +48,14 @@ class _LaminaMLP(Trainer):
         class EpochTimer(_callback_base()):
             def __init__(self):
                 super().__init__()
-                self.times = []
+                self.times, self.cpu_times = [], []
 
             def on_epoch_begin(self, epoch, logs=None):
-                self._t0 = time.perf_counter()
+                self._c0, self._t0 = time.process_time(), time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
                 self.times.append(time.perf_counter() - self._t0)
+                self.cpu_times.append(time.process_time() - self._c0)
 
         self._timer_cls = EpochTimer
 
@@ -62,6 +63,7 @@ class _LaminaMLP(Trainer):
         timer = self._timer_cls()
         self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=epochs, shuffle=True,
                        verbose=0, callbacks=[timer])
+        self.__dict__.setdefault("cpu_times", []).extend(timer.cpu_times)
         return timer.times
 
     def predict(self, x):

@@ -122,20 +122,10 @@ def load_digits_data():
     Prefers the copy bundled with lamina, then scikit-learn's; without either it falls back
     to synthetic data of the same shape (the timing is what matters here).
     """
-    x = y = None
-    source = ""
     try:
         from lamina import datasets  # type: ignore[attr-defined]
 
-        got = datasets.load_digits()
-        if isinstance(got, dict) or hasattr(got, "data"):
-            x, y = got["data"] if isinstance(got, dict) else got.data, \
-                got["target"] if isinstance(got, dict) else got.target
-        elif len(got) == 2 and np.ndim(got[0]) == 2:
-            x, y = got
-        else:  # ((x_train, y_train), (x_test, y_test))
-            (xa, ya), (xb, yb) = got
-            x, y = np.concatenate([xa, xb]), np.concatenate([ya, yb])
+        x, y = datasets.load_digits(return_X_y=True)
         source = "lamina.datasets.load_digits"
     except Exception:  # noqa: BLE001 - any failure just means "not bundled (yet)"
         try:

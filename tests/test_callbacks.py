@@ -207,6 +207,9 @@ def test_terminate_on_nan(capsys):
     assert t.stopped_batch is not None
     assert len(h.history["loss"]) < 50
     assert "Invalid loss" in capsys.readouterr().out
+    # The model keeps its last finite weights.
+    assert t.restored_step is not None
+    assert all(np.isfinite(w).all() for w in model.get_weights())
 
 
 def test_nan_loss_is_reported_in_history_without_terminate():
@@ -234,7 +237,8 @@ def test_lambda_callback_only_passed_hooks_count():
         lamina.callbacks.LambdaCallback(on_epoch_ende=print)
 
 
-def test_progbar_builtin_output(capsys):
+def test_progbar_builtin_output(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)  # force the built-in bar
     x, y = make_data()
     make_model().fit(x, y, epochs=1, batch_size=8, verbose=1)
     out = capsys.readouterr().out
@@ -245,3 +249,11 @@ def test_callbacks_must_be_callbacks():
     x, y = make_data()
     with pytest.raises(TypeError, match="Callback"):
         make_model().fit(x, y, verbose=0, callbacks=[print])
+
+
+def test_progbar_with_tqdm(capsys):
+    pytest.importorskip("tqdm")
+    x, y = make_data()
+    make_model().fit(x, y, epochs=1, batch_size=8, verbose=1)
+    out = capsys.readouterr()
+    assert "Epoch 1/1" in out.out + out.err and "5/5" in out.out + out.err

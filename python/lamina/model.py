@@ -653,6 +653,7 @@ class Sequential:
             cbl.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 if self.stop_training:
+                    history.interrupted = interrupt.hit
                     break
                 cbl.on_epoch_begin(epoch)
                 schedule = opt.schedule

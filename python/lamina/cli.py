@@ -26,6 +26,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lamina", description="lamina: dense networks on the CPU")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .experiment import add_commands  # train / evaluate / predict / compare
 
     add_commands(sub)
+    from .bench import add_arguments as _bench_arguments
+
+    p_bench = sub.add_parser("bench", help="lamina against torch, scikit-learn and numpy, "
+                             "side by side (see `lamina bench --help`)")
+    _bench_arguments(p_bench)
+    p_bench.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -1,0 +1,493 @@
+"""The comparison runner behind ``lamina bench``.
+
+Every (framework, threads) pair runs in a fresh subprocess (so no framework inherits another's
+thread pools, allocator state or imports), the pairs interleaved A B C A B C … over the
+repeats so slow drifts of a shared machine hit every framework alike. Each metric is reported
+as the median over repeats with its [min–max] spread, and the lamina speedup is computed pair
+by pair: repeat r of a framework against repeat r of lamina (the runs adjacent in time), then
+the median of those ratios.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+
+from . import frameworks as _frameworks
+from .workloads import TARGETS, WORKLOADS
+
+THREAD_ENV = ("LAMINA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@dataclass
+class Options:
+    """What to run. ``scale`` is "full", "quick" or "tiny" (tests)."""
+
+    frameworks: list[str] = field(default_factory=lambda: list(_frameworks.FRAMEWORKS))
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
+    threads: list[int] = field(default_factory=lambda: [1, 2])
+    repeats: int = 3
+    scale: str = "full"
+    epochs: int | None = None
+    timeout_s: float = 3600.0
+    wait_idle_s: float = 0.0
+    command: str = ""
+
+
+# ---- running ------------------------------------------------------------------------------
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for dist in ("lamina", "numpy", "torch", "scikit-learn", "threadpoolctl", "matplotlib"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _cpu_busy_s() -> float | None:
+    """CPU-seconds all processes on the machine have spent busy since boot (/proc/stat)."""
+    try:
+        with open("/proc/stat", encoding="utf-8") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wait_until_idle(max_wait_s: float, threshold: float = 0.3, window_s: float = 1.0) -> float:
+    """Waits (up to ``max_wait_s``) until the other processes on the machine use less than
+    ``threshold`` cores over a ``window_s`` window; returns the last measured load."""
+    deadline = time.monotonic() + max_wait_s
+    load = float("nan")
+    while True:
+        b0, t0 = _cpu_busy_s(), time.monotonic()
+        time.sleep(window_s)
+        b1 = _cpu_busy_s()
+        if b0 is None or b1 is None:
+            return load
+        load = (b1 - b0) / (time.monotonic() - t0)
+        if load < threshold or time.monotonic() >= deadline:
+            return load
+
+
+def collect_meta(options: Options) -> dict:
+    import lamina
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count()
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(),
+        "usable_cores": cores,
+        "platform": platform.platform(),
+        "lamina_isa": lamina.cpu_info()["isa"],
+        "LAMINA_ISA": os.environ.get("LAMINA_ISA"),
+        "versions": _versions(),
+        "loadavg_start": _loadavg(),
+        "command": options.command,
+    }
+
+
+def plan(options: Options, notes: list[str]) -> list[dict]:
+    """The subprocess jobs in run order: repeats outermost, then threads, then frameworks,
+    so the frameworks alternate (A B C A B C …). Frameworks that are missing or support
+    none of the workloads are left out with a note."""
+    columns = []
+    for name in options.frameworks:
+        fw = _frameworks.get(name)
+        reason = fw.available()
+        if reason:
+            notes.append(f"{name}: skipped ({reason})")
+            continue
+        runnable = []
+        for wname in options.workloads:
+            why = fw.supports(WORKLOADS[wname])
+            if why:
+                notes.append(f"{name} / {wname}: skipped ({why})")
+            else:
+                runnable.append(wname)
+        if runnable:
+            columns.append((name, runnable))
+    jobs = []
+    for repeat in range(options.repeats):
+        for threads in options.threads:
+            for name, wl in columns:
+                jobs.append({"framework": name, "threads": threads, "repeat": repeat,
+                             "workloads": wl, "scale": options.scale, "epochs": options.epochs})
+    return jobs
+
+
+def run_job(job: dict, timeout_s: float) -> dict:
+    """Runs one job in a fresh interpreter with the thread variables set; returns its result
+    (with ``error`` when the subprocess failed)."""
+    env = dict(os.environ)
+    for var in THREAD_ENV:
+        env[var] = str(job["threads"])
+    with tempfile.TemporaryDirectory(prefix="lamina-bench-") as tmp:
+        path = os.path.join(tmp, "result.json")
+        config = {k: job[k] for k in ("framework", "threads", "workloads", "scale", "epochs")}
+        t0 = time.perf_counter()
+        busy0, child0 = _cpu_busy_s(), _children_cpu_s()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "lamina.bench.worker",
+                                   json.dumps(config), path], env=env, capture_output=True,
+                                  text=True, timeout=timeout_s, cwd=tmp)
+        except subprocess.TimeoutExpired:
+            return {**job, "seconds": time.perf_counter() - t0,
+                    "error": f"timed out after {timeout_s:.0f} s", "results": {}}
+        seconds = time.perf_counter() - t0
+        busy1, child1 = _cpu_busy_s(), _children_cpu_s()
+        # cores that OTHER processes kept busy while this job ran (its own CPU time removed)
+        if busy0 is not None and busy1 is not None and seconds > 0:
+            job = {**job, "foreign_cores": round(max(0.0, (busy1 - busy0) - (child1 - child0))
+                                                 / seconds, 2)}
+        if proc.returncode != 0 or not os.path.exists(path):
+            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-8:]
+            return {**job, "seconds": seconds, "results": {},
+                    "error": f"exit code {proc.returncode}: " + " | ".join(tail)}
+        with open(path, encoding="utf-8") as fh:
+            result = json.load(fh)
+    return {**job, "seconds": seconds, **result}
+
+
+def run(options: Options, progress=None) -> dict:
+    """Runs the comparison and returns the report (see :func:`summarize`)."""
+    progress = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    notes: list[str] = []
+    meta = collect_meta(options)
+    jobs = plan(options, notes)
+    runs = []
+    t_start = time.perf_counter()
+    for i, job in enumerate(jobs, 1):
+        if options.wait_idle_s > 0:
+            load = wait_until_idle(options.wait_idle_s)
+            if load >= 0.3:
+                progress(f"    machine still busy ({load:.2f} cores used by others)")
+        progress(f"[{i}/{len(jobs)}] {job['framework']} threads={job['threads']} "
+                 f"repeat={job['repeat'] + 1}: {', '.join(job['workloads'])} …")
+        res = run_job(job, options.timeout_s)
+        runs.append(res)
+        busy = res.get("foreign_cores")
+        progress(f"    {_headline(res)} ({res['seconds']:.1f} s"
+                 + (f", other processes used {busy:.2f} cores)" if busy is not None else ")"))
+    meta["loadavg_end"] = _loadavg()
+    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
+    return summarize(options, meta, runs, notes)
+
+
+def _headline(res: dict) -> str:
+    if res.get("error"):
+        return "FAILED: " + res["error"][:200]
+    parts = []
+    for wname, r in res.get("results", {}).items():
+        if "error" in r:
+            parts.append(f"{wname} error")
+        elif "skipped" in r:
+            parts.append(f"{wname} skipped")
+        else:
+            m = WORKLOADS[wname].metrics[0]
+            if m.key in r:
+                parts.append(f"{wname} {m.label} {_fmt(r[m.key])}")
+    return "; ".join(parts)
+
+
+# ---- summarizing --------------------------------------------------------------------------
+
+def _stats(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values), "values": values}
+
+
+def speedup(lamina_value: float, other_value: float, lower_is_better: bool) -> float:
+    """How many times faster lamina is than the other framework on one metric."""
+    if lower_is_better:
+        return other_value / lamina_value
+    return lamina_value / other_value
+
+
+def summarize(options: Options, meta: dict, runs: list[dict], notes: list[str]) -> dict:
+    """Turns the raw runs into the report: per (workload, metric, threads, framework) the
+    median [min–max] over repeats and the pair-by-pair lamina speedup; the issue's targets
+    checked against those speedups; and notes for everything skipped or failed."""
+    notes = list(notes)
+    # values[(workload, metric, threads, framework)][repeat] = value
+    values: dict[tuple, dict[int, float]] = {}
+    runtime: dict[str, dict] = {}
+    columns: list[str] = []
+    for run_ in runs:
+        fw, thr, rep = run_["framework"], run_["threads"], run_["repeat"]
+        if fw not in columns:
+            columns.append(fw)
+        if run_.get("error"):
+            notes.append(f"{fw} threads={thr} repeat={rep + 1}: failed ({run_['error']})")
+            continue
+        if run_.get("runtime"):
+            runtime.setdefault(fw, run_["runtime"])
+        for wname, res in run_.get("results", {}).items():
+            if "error" in res:
+                notes.append(f"{fw} / {wname} threads={thr} repeat={rep + 1}: error: "
+                             f"{res['error'].strip().splitlines()[-1]}")
+                continue
+            if "skipped" in res:
+                msg = f"{fw} / {wname}: skipped ({res['skipped']})"
+                if msg not in notes:
+                    notes.append(msg)
+                continue
+            if res.get("note"):
+                msg = f"{fw} / {wname}: {res['note']}"
+                if msg not in notes:
+                    notes.append(msg)
+            for metric in WORKLOADS[wname].metrics:
+                if metric.key in res and res[metric.key] is not None:
+                    values.setdefault((wname, metric.key, thr, fw), {})[rep] = float(res[metric.key])
+    columns = [c for c in _frameworks.FRAMEWORKS if c in columns]
+    foreign = [r["foreign_cores"] for r in runs if r.get("foreign_cores") is not None]
+    if foreign:
+        meta = {**meta, "foreign_cores": {"median": statistics.median(foreign),
+                                          "max": max(foreign)}}
+        if max(foreign) > 0.3:
+            busiest = max(runs, key=lambda r: r.get("foreign_cores") or 0)
+            notes.append(
+                f"the machine was shared: other processes kept up to {max(foreign):.2f} cores "
+                f"busy during a job (median {statistics.median(foreign):.2f}; busiest: "
+                f"{busiest['framework']} threads={busiest['threads']} repeat="
+                f"{busiest['repeat'] + 1}); timings of those jobs, above all at 2 threads, "
+                "are unreliable (see each run's foreign_cores in the JSON)")
+
+    rows = []
+    for wname in options.workloads:
+        for metric in WORKLOADS[wname].metrics:
+            for thr in options.threads:
+                lam = values.get((wname, metric.key, thr, "lamina"), {})
+                for fw in columns:
+                    vals = values.get((wname, metric.key, thr, fw))
+                    if not vals:
+                        continue
+                    row = {"workload": wname, "metric": metric.key, "threads": thr,
+                           "framework": fw, **_stats([vals[r] for r in sorted(vals)])}
+                    pairs = [speedup(lam[r], vals[r], metric.lower_is_better)
+                             for r in sorted(vals) if r in lam and lam[r] > 0 and vals[r] > 0]
+                    row["speedup"] = (_stats(pairs) if metric.compare and pairs and fw != "lamina"
+                                      else None)
+                    rows.append(row)
+
+    targets = []
+    index = {(r["workload"], r["metric"], r["threads"], r["framework"]): r for r in rows}
+    for tgt in TARGETS:
+        if tgt.workload not in options.workloads:
+            continue
+        for thr in options.threads:
+            if tgt.framework is None:
+                row = index.get((tgt.workload, tgt.metric, thr, "lamina"))
+                got = row and row["median"]
+                status = ("not measured" if row is None else
+                          "met" if got <= tgt.maximum else "MISSED")
+                measured = None if row is None else {k: row[k] for k in ("median", "min", "max")}
+            else:
+                row = index.get((tgt.workload, tgt.metric, thr, tgt.framework))
+                sp = row and row["speedup"]
+                status = ("not measured" if not sp else
+                          "met" if sp["median"] >= tgt.minimum else "MISSED")
+                measured = None if not sp else {k: sp[k] for k in ("median", "min", "max")}
+            targets.append({**asdict(tgt), "threads": thr, "measured": measured,
+                            "status": status})
+
+    workloads = {w: {"description": WORKLOADS[w].describe(options.scale, options.epochs),
+                     "metrics": [asdict(m) for m in WORKLOADS[w].metrics]}
+                 for w in options.workloads}
+    meta = {**meta, "runtime": runtime}
+    return {"meta": meta, "options": asdict(options), "columns": columns,
+            "workloads": workloads, "summary": rows, "targets": targets, "notes": notes,
+            "runs": runs}
+
+
+# ---- output -------------------------------------------------------------------------------
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def _cell(stats: dict | None, suffix: str = "") -> str:
+    if not stats:
+        return "–"
+    if stats.get("n", 2) == 1 or stats["min"] == stats["max"]:
+        return f"{_fmt(stats['median'])}{suffix}"
+    return f"{_fmt(stats['median'])}{suffix} [{_fmt(stats['min'])}–{_fmt(stats['max'])}]"
+
+
+def to_markdown(report: dict) -> str:
+    """The report as Markdown: a header with machine and versions, one table per workload
+    (each metric's row followed by a "lamina speedup" row), the targets, and the notes."""
+    meta, opts = report["meta"], report["options"]
+    cols = report["columns"]
+    ver = meta.get("versions", {})
+    out = ["## lamina bench", ""]
+    out.append(f"- date: {meta.get('date')}; CPU: {meta.get('cpu')} "
+               f"({meta.get('usable_cores')} usable cores); lamina ISA: {meta.get('lamina_isa')}"
+               + (f" (LAMINA_ISA={meta['LAMINA_ISA']})" if meta.get("LAMINA_ISA") else ""))
+    out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()))
+    for fw, info in meta.get("runtime", {}).items():
+        if info:
+            out.append(f"- {fw} runtime: " + "; ".join(
+                f"{k}={', '.join(v) if isinstance(v, list) else v}" for k, v in info.items()))
+    if meta.get("command"):
+        out.append(f"- command: `{meta['command']}`")
+    out.append(f"- scale: {opts['scale']}, repeats: {opts['repeats']}, threads: "
+               f"{', '.join(map(str, opts['threads']))}; load average at start "
+               f"{meta.get('loadavg_start')}, at end {meta.get('loadavg_end')}; "
+               f"wall {meta.get('wall_s')} s")
+    if meta.get("foreign_cores"):
+        fc = meta["foreign_cores"]
+        out.append(f"- cores used by other processes during the jobs: median {fc['median']:.2f}, "
+                   f"max {fc['max']:.2f}")
+    out.append("- each cell: median over repeats [min–max]; **lamina ×** rows: how many "
+               "times faster lamina is, computed repeat by repeat against the lamina run "
+               "beside it (median [min–max]); > 1 means lamina is faster")
+    by_key = {(r["workload"], r["metric"], r["threads"], r["framework"]): r
+              for r in report["summary"]}
+    for wname, winfo in report["workloads"].items():
+        out += ["", f"### {wname}", "", winfo["description"], ""]
+        present = [c for c in cols if any(k[0] == wname and k[3] == c for k in by_key)]
+        if not present:
+            out.append("(nothing measured)")
+            continue
+        out.append("| metric | threads | " + " | ".join(present) + " |")
+        out.append("| --- | ---: | " + " | ".join("---:" for _ in present) + " |")
+        for m in winfo["metrics"]:
+            arrow = "" if not m["compare"] else (" ↓" if m["lower_is_better"] else " ↑")
+            for thr in opts["threads"]:
+                cells = [by_key.get((wname, m["key"], thr, c)) for c in present]
+                if not any(cells):
+                    continue
+                out.append(f"| {m['label']}{arrow} | {thr} | "
+                           + " | ".join(_cell(c) for c in cells) + " |")
+                if m["compare"] and "lamina" in present and len(present) > 1:
+                    sp = ["1×" if c == "lamina" else _cell(cell and cell["speedup"], "×")
+                          for c, cell in zip(present, cells)]
+                    out.append(f"| ↳ lamina × | {thr} | " + " | ".join(sp) + " |")
+    if report["targets"]:
+        out += ["", "### targets (benchmark issue)", "",
+                "| target | threads | measured | status |", "| --- | ---: | ---: | --- |"]
+        for t in report["targets"]:
+            unit = "%" if t["framework"] is None else "×"
+            out.append(f"| {t['text']} | {t['threads']} | {_cell(t['measured'], unit)} "
+                       f"| {t['status']} |")
+    if report["notes"]:
+        out += ["", "### notes", ""] + [f"- {n}" for n in report["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def to_json(report: dict) -> str:
+    return json.dumps(report, indent=1, ensure_ascii=False)
+
+
+def write_chart(report: dict, path: str) -> bool:
+    """A PNG bar chart of the plotted metrics (one panel per workload); False without
+    matplotlib or with nothing to plot."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = []
+    for wname, winfo in report["workloads"].items():
+        groups = []
+        for m in winfo["metrics"]:
+            if not m["plot"]:
+                continue
+            for thr in report["options"]["threads"]:
+                vals = {r["framework"]: r["median"] for r in report["summary"]
+                        if r["workload"] == wname and r["metric"] == m["key"]
+                        and r["threads"] == thr}
+                if vals:
+                    groups.append((f"{m['label']}\n{thr} thr", m["lower_is_better"], vals))
+        if groups:
+            panels.append((wname, groups))
+    if not panels:
+        return False
+    cols = report["columns"]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+    width = 0.8 / max(1, len(cols))
+    for ax, (wname, groups) in zip(axes[:, 0], panels):
+        for j, fw in enumerate(cols):
+            xs = [i + j * width for i, g in enumerate(groups) if fw in g[2]]
+            ys = [g[2][fw] for g in groups if fw in g[2]]
+            if xs:
+                bars = ax.bar(xs, ys, width, label=fw)
+                ax.bar_label(bars, labels=[_fmt(y) for y in ys], fontsize=7)
+        ax.set_xticks([i + width * (len(cols) - 1) / 2 for i in range(len(groups))])
+        ax.set_xticklabels([g[0] + (" (lower is better)" if g[1] else " (higher is better)")
+                            for g in groups], fontsize=8)
+        ax.set_title(wname)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_outputs(report: dict, out_dir: str) -> list[str]:
+    """Writes results.md, results.json and (with matplotlib) results.png into out_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name, text in (("results.md", to_markdown(report)), ("results.json", to_json(report))):
+        p = os.path.join(out_dir, name)
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        written.append(p)
+    png = os.path.join(out_dir, "results.png")
+    if write_chart(report, png):
+        written.append(png)
+    return written

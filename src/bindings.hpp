@@ -14,6 +14,7 @@ namespace lamina::bind {
 namespace py = pybind11;
 
 void register_runtime(py::module_& m);
+void register_network(py::module_& m);
 
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {

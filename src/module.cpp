@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "lamina's compiled core (C++). Use the lamina package, not this module directly.";
   m.attr("__version__") = LAMINA_VERSION;
   lamina::bind::register_runtime(m);
+  lamina::bind::register_network(m);
 }

@@ -1,4 +1,4 @@
-"""The ``lamina`` command line: ``lamina info`` (and, as they land, train / bench)."""
+"""The ``lamina`` command line: info, train, evaluate, predict, compare."""
 
 from __future__ import annotations
 
@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_tune.add_argument("--seed", type=int, default=0, help="seed of the random draws")
     p_tune.add_argument("--out", default=None, help="folder for results.csv and best_run.json")
     p_tune.set_defaults(func=_cmd_tune)
+
+    from .experiment import add_commands  # train / evaluate / predict / compare
+
+    add_commands(sub)
     return parser
 
 
@@ -88,7 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    from .run import RunFileError
+
+    try:
+        return int(args.func(args) or 0)
+    except RunFileError as exc:  # bad run file, override, data or model file: one line, exit 2
+        where = f"{exc.source}: " if exc.source else ""
+        print(f"lamina {args.command}: error: {where}{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

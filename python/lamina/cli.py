@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_tune.add_argument("--n-jobs", type=int, default=-1, help="trials at once (-1: all slots)")
     p_tune.add_argument("--threads-per-trial", type=int, default=None)
     p_tune.add_argument("--seed", type=int, default=0, help="seed of the random draws")
-    p_tune.add_argument("--out", default=None, help="folder for results.csv and best_run.json")
+    p_tune.add_argument("--out", default=None, help="folder for results.csv, curves.json and best_run.toml")
     p_tune.set_defaults(func=_cmd_tune)
 
     from .experiment import add_commands  # train / evaluate / predict / compare

@@ -8,8 +8,10 @@ that maps run-file key paths to the values to try::
         "training.optimizer.learning_rate": tune.loguniform(1e-4, 1e-2),  # a distribution
     }
 
-Each trial applies one point of the space to a copy of the run, trains it with the same code
-``lamina train`` runs, and reports its learning curves. Trials run through joblib: in this
+Each trial applies one point of the space to the run exactly as ``lamina train --set
+key=value`` does, trains it with the same code ``lamina train`` runs
+(``lamina.experiment.train_run``), and reports its learning curves (plus its test metrics as
+``test_*``). ``run`` may also be any callable ``f(params) -> dict of per-epoch lists``. Trials run through joblib: in this
 process (``backend="sequential"``), in local processes (``"loky"``, the default), on the Dask
 cluster of the active ``distributed.Client`` or of ``scheduler="tcp://…"`` (``"dask"``), or
 on Ray (``"ray"``, through Ray's joblib backend). Each trial pins lamina's core to its thread
@@ -51,13 +53,12 @@ __all__ = [
     "SearchResult",
     "choice",
     "format_table",
-    "get_path",
     "load_space",
     "loguniform",
     "randint",
+    "resolve_trial_run",
     "sample_space",
     "search",
-    "set_path",
     "uniform",
     "write_outputs",
 ]
@@ -184,9 +185,12 @@ def _normalize_space(space: Mapping) -> dict:
         raise ValueError(f"space must be a non-empty dict of key path -> values, got {space!r}")
     out = {}
     for key, values in space.items():
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str) or not key or "=" in key:
             raise ValueError(f"space keys must be run-file key paths (str), got {key!r}")
-        _parse_path(key)
+        try:
+            _parse_path(key)
+        except ValueError as exc:
+            raise ValueError(f"bad key path {key!r}: {exc}") from None
         if isinstance(values, Mapping):
             values = _distribution_from_spec(key, values)
         elif isinstance(values, (str, bytes)) or not isinstance(values, (Distribution, list, tuple, range, np.ndarray)):
@@ -200,65 +204,12 @@ def _normalize_space(space: Mapping) -> dict:
 
 
 # ---------------------------------------------------------------------- key paths
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]*)((?:\[\d+\])*)")
-
-
 def _parse_path(path: str) -> list:
-    """``"model.layers[0].units"`` -> ``["model", "layers", 0, "units"]``."""
-    parts: list = []
-    for seg in path.split("."):
-        m = _SEGMENT.fullmatch(seg)
-        if not m:
-            raise ValueError(f"bad key path {path!r}: segment {seg!r} is not name or name[i]")
-        parts.append(m.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    """``"model.layers[0].units"`` -> ``["model", "layers", 0, "units"]`` (lamina train's syntax)."""
+    from .run import parse_override
+
+    parts, _ = parse_override(f"{path}=0")
     return parts
-
-
-def get_path(config: Mapping, path: str):
-    """The value at a key path such as ``"model.layers[0].units"``.
-
-    Example:
-        >>> get_path({"model": {"layers": [{"units": 8}]}}, "model.layers[0].units")
-        8
-    """
-    node: Any = config
-    for part in _parse_path(path):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            raise KeyError(f"{path}: {part!r} not found") from None
-    return node
-
-
-def set_path(config: dict, path: str, value) -> None:
-    """Sets the value at a key path in place, creating missing tables (not list items).
-
-    Example:
-        >>> cfg = {"model": {"layers": [{"units": 8}]}}
-        >>> set_path(cfg, "training.optimizer.learning_rate", 0.01)
-        >>> cfg["training"]
-        {'optimizer': {'learning_rate': 0.01}}
-    """
-    parts = _parse_path(path)
-    node: Any = config
-    for i, part in enumerate(parts[:-1]):
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                size = len(node) if isinstance(node, list) else "not a list"
-                raise KeyError(f"{path}: index [{part}] is out of range (list size: {size})")
-            node = node[part]
-        else:
-            if not isinstance(node, dict):
-                raise KeyError(f"{path}: {'.'.join(map(str, parts[:i]))} is not a table")
-            node = node.setdefault(part, [] if isinstance(parts[i + 1], int) else {})
-    last = parts[-1]
-    if isinstance(last, int):
-        if not isinstance(node, list) or last >= len(node):
-            raise KeyError(f"{path}: index [{last}] is out of range")
-    elif not isinstance(node, dict):
-        raise KeyError(f"{path}: the parent of {last!r} is not a table")
-    node[last] = value
 
 
 # ---------------------------------------------------------------------- sampling
@@ -312,31 +263,59 @@ def sample_space(space: Mapping, strategy: str = "grid", n_trials: int | None = 
 
 
 # ---------------------------------------------------------------------- one trial
-def _load_run_dict(run) -> dict:
-    """A run file path or dict to a plain dict (validated by lamina train's loader)."""
+def _load_base_run(run) -> dict:
+    """The base run as written (not resolved), with a relative data path made absolute.
+
+    Trials apply their point on top of it exactly as ``lamina train --set key=value`` does,
+    then resolve it with ``load_run``: shorthands (``optimizer = "adam"``) expand the same
+    way and every bad value is reported with its key path. The base must load on its own.
+    """
+    from .run import _read_file, load_run
+
     if isinstance(run, (str, os.PathLike)):
         path = Path(run)
-        if not path.is_file():
-            raise FileNotFoundError(f"run file not found: {str(path)!r}")
-        if path.suffix.lower() == ".json":
-            return json.loads(path.read_text())
-        try:
-            import tomllib
-        except ImportError:  # Python < 3.11
-            import tomli as tomllib
-
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        load_run(path)  # the base run must be valid (raises RunFileError naming the key)
+        raw = _read_file(path)
+        data = raw.get("data")
+        if isinstance(data, dict) and isinstance(data.get("source"), str) and data["source"] != "digits":
+            src = Path(data["source"]).expanduser()
+            if not src.is_absolute():
+                data["source"] = str((path.resolve().parent / src).resolve())
+        raw.setdefault("name", path.stem)
+        return raw
     if isinstance(run, Mapping):
-        return copy.deepcopy(dict(run))
+        raw = copy.deepcopy(dict(run))
+        load_run(raw)
+        return raw
     raise TypeError(f"run must be a run-file path, a dict or a callable, got {type(run).__name__}")
 
 
-def _train_run_dict(run: dict) -> dict:
-    """Trains one run dict with lamina train's code; returns its per-epoch history."""
-    from . import run as _run  # lamina train's run-file module
+def resolve_trial_run(base: Mapping, params: Mapping):
+    """The resolved run of one trial: ``base`` with ``params`` applied as ``--set`` overrides.
 
-    return _run.train_for_tune(run)
+    Args:
+        base: The run as written (a dict).
+        params: Key path -> value.
+
+    Returns:
+        A resolved ``lamina.run.Run`` (raises ``RunFileError`` naming a bad key or value).
+    """
+    from .run import _toml_value, load_run
+
+    overrides = [f"{key}={_toml_value(value)}" for key, value in params.items()]
+    return load_run(copy.deepcopy(dict(base)), overrides=overrides)
+
+
+def _train_run_dict(base: dict, params: dict) -> dict:
+    """Trains one trial with ``lamina train``'s code; returns its curves and final metrics."""
+    from .experiment import train_run
+
+    result = train_run(resolve_trial_run(base, params), out_dir=None, verbose=False)
+    curves = dict(result.history.history)
+    for part in ("test",):  # the held-out test metrics, reported as one-value curves
+        for name, value in (getattr(result, part, None) or {}).items():
+            curves[f"{part}_{name}"] = [value]
+    return curves
 
 
 def _curves(out) -> dict:
@@ -369,10 +348,7 @@ def _run_trial(index: int, run, params: dict, threads: int | None) -> dict:
         if callable(run):
             out = run(copy.deepcopy(params))
         else:
-            cfg = copy.deepcopy(run)
-            for key, value in params.items():
-                set_path(cfg, key, copy.deepcopy(value))
-            out = _train_run_dict(cfg)
+            out = _train_run_dict(run, params)
         row["curves"] = _curves(out)
     except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the sweep
         row["status"] = "failed"
@@ -404,7 +380,8 @@ class SearchResult(list):
         mode: "min" or "max".
         best: The best row (None when every trial failed).
         best_params: Its key path -> value dict.
-        best_run: The run dict with the best params applied (None for callable runs).
+        best_run: The resolved run (``lamina.run.Run``) with the best params applied, ready
+            for ``lamina train`` (``best_run.save("best.toml")``); None for callable runs.
         df: A pandas DataFrame of the rows without curves, or None without pandas.
     """
 
@@ -417,9 +394,7 @@ class SearchResult(list):
         self.best_params = None if self.best is None else {k: self.best[k] for k in self.keys}
         self.best_run = None
         if self.best is not None and base_run is not None:
-            self.best_run = copy.deepcopy(base_run)
-            for k, v in self.best_params.items():
-                set_path(self.best_run, k, copy.deepcopy(v))
+            self.best_run = resolve_trial_run(base_run, self.best_params)
         self.df = self.to_dataframe(required=False)
 
     def table(self) -> list[dict]:
@@ -437,13 +412,11 @@ class SearchResult(list):
         return pd.DataFrame(self.table())
 
     def write_best(self, path) -> Path:
-        """Writes ``best_run`` as JSON (``lamina train`` reads JSON run files too)."""
+        """Writes ``best_run`` as a run file (TOML, or JSON for a ``.json`` path) for ``lamina train``."""
         if self.best_run is None:
             raise ValueError("no best run to write: every trial failed or the run is a callable")
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.best_run, indent=2) + "\n")
-        os.replace(tmp, path)
+        self.best_run.save(path)
         return path
 
 
@@ -481,7 +454,7 @@ def _rank(rows: list[dict], metric: str, mode: str, keys, params) -> list[dict]:
         if not np.all(np.isfinite(arr)):
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
             row["status"] = "failed"
-            row["error"] = f"{metric} is {arr[bad]!r} at epoch {bad + 1}"
+            row["error"] = f"{metric} is {float(arr[bad])!r} at epoch {bad + 1}"
             continue
         best = int(np.argmin(arr) if mode == "min" else np.argmax(arr))
         row[metric] = float(arr[best])
@@ -570,10 +543,7 @@ def search(
         raise ValueError(f"threads_per_trial must be a positive int or None, got {threads_per_trial!r}")
     space = _normalize_space(space)
     points = sample_space(space, strategy, n_trials, seed)
-    base_run = None if callable(run) else _load_run_dict(run)
-    if base_run is not None:
-        for key in space:  # fail fast on a key path that does not fit the run
-            set_path(copy.deepcopy(base_run), key, None)
+    base_run = None if callable(run) else _load_base_run(run)
     trial_run = run if callable(run) else base_run
 
     if backend == "sequential":
@@ -715,7 +685,7 @@ def format_table(result: SearchResult, max_rows: int = 20) -> str:
 
 
 def write_outputs(result: SearchResult, out_dir) -> list[Path]:
-    """Writes results.csv (the table), curves.json (per-epoch) and best_run.json."""
+    """Writes results.csv (the table), curves.json (per-epoch) and best_run.toml."""
     import csv
 
     out = Path(out_dir)
@@ -736,5 +706,5 @@ def write_outputs(result: SearchResult, out_dir) -> list[Path]:
     path.write_text(json.dumps({str(r["trial"]): r["curves"] for r in result}, indent=1) + "\n")
     written.append(path)
     if result.best_run is not None:
-        written.append(result.write_best(out / "best_run.json"))
+        written.append(result.write_best(out / "best_run.toml"))
     return written

@@ -63,7 +63,8 @@ def _blobs(n=120, seed=0):
 # ---------------------------------------------------------------- behaviour
 def test_classifier_learns_digits_and_records_curves():
     (xtr, ytr), (xte, yte) = _digits()
-    clf = LaminaClassifier((64,), epochs=30, validation_split=0.1, random_state=0, n_threads=1)
+    clf = LaminaClassifier((64,), batch_size=32, epochs=30, validation_split=0.1, random_state=0,
+                           n_threads=1)
     clf.fit(xtr / 16.0, ytr)
     assert clf.score(xte / 16.0, yte) >= 0.95
     assert clf.n_features_in_ == 64 and list(clf.classes_) == list(range(10))
@@ -78,9 +79,9 @@ def test_classifier_learns_digits_and_records_curves():
 def test_string_labels_and_binary():
     x, y = _blobs()
     labels = np.array(["cat", "dog", "eel"])[y]
-    clf = LaminaClassifier((16,), epochs=50, random_state=0).fit(x, labels)
+    clf = LaminaClassifier((16,), learning_rate=0.01, epochs=50, random_state=0).fit(x, labels)
     assert set(clf.predict(x)) <= {"cat", "dog", "eel"} and clf.score(x, labels) > 0.9
-    binary = LaminaClassifier((16,), epochs=50, random_state=0).fit(x, y == 0)
+    binary = LaminaClassifier((16,), learning_rate=0.01, epochs=50, random_state=0).fit(x, y == 0)
     assert binary.predict_proba(x).shape == (len(x), 2) and binary.score(x, y == 0) > 0.9
 
 
@@ -175,7 +176,7 @@ def test_layers_spec_optimizers_and_regularizers():
 )
 def test_bad_hyperparameters_are_reported_at_fit(params, error, match):
     x, y = _blobs(20)
-    clf = LaminaClassifier(epochs=1, **params)  # constructing never validates (sklearn rule)
+    clf = LaminaClassifier(**{"epochs": 1, **params})  # constructing never validates (sklearn rule)
     with pytest.raises(error, match=match):
         clf.fit(x, y)
 
@@ -191,7 +192,7 @@ def test_diverging_fit_raises_with_advice():
 @pytest.mark.slow
 def test_grid_search_on_digits():
     (xtr, ytr), (xte, yte) = _digits()
-    pipe = make_pipeline(StandardScaler(), LaminaClassifier(epochs=15, random_state=0, n_threads=1))
+    pipe = make_pipeline(StandardScaler(), LaminaClassifier(batch_size=32, epochs=15, random_state=0, n_threads=1))
     grid = GridSearchCV(
         pipe,
         {"laminaclassifier__hidden_layer_sizes": [(16,), (64,)], "laminaclassifier__alpha": [1e-4, 1e-2]},
@@ -205,7 +206,7 @@ def test_grid_search_on_digits():
 
 def test_pipeline_with_standard_scaler_and_cross_val_score():
     (xtr, ytr), _ = _digits()
-    pipe = make_pipeline(StandardScaler(), LaminaClassifier((32,), epochs=10, random_state=0))
+    pipe = make_pipeline(StandardScaler(), LaminaClassifier((32,), batch_size=32, epochs=10, random_state=0))
     scores = cross_val_score(pipe, xtr[:600], ytr[:600], cv=3)
     assert scores.shape == (3,) and scores.min() > 0.85
 

@@ -384,7 +384,8 @@ class _LaminaBase(BaseEstimator):
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # object.__getstate__ may hand back the live __dict__: copy before removing model_.
+        state = dict(super().__getstate__())
         model = state.pop("model_", None)
         if model is not None:
             state["_model_lamina_bytes"] = _model_to_bytes(model)

@@ -1,9 +1,16 @@
 """lamina: Keras-style dense networks on the CPU, with the hot paths in a C++ core.
 
+``import lamina as keras`` runs a Keras 3 MLP script: ``Sequential``, ``Input``, ``layers``,
+``optimizers``, ``losses``, ``metrics``, ``callbacks``, ``utils``, ``models``, ``datasets``.
+
 Example:
     >>> import lamina
     >>> lamina.cpu_info()["isa"] in lamina.cpu_info()["supported"]
     True
+    >>> model = lamina.Sequential([lamina.Input(shape=(64,)),
+    ...                            lamina.layers.Dense(10, activation="softmax")])
+    >>> model.output_shape
+    (None, 10)
 """
 
 from ._version import __version__
@@ -16,11 +23,34 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
         f"from the source tree (original error: {exc})"
     ) from exc
 
+from . import (activations, callbacks, config, datasets, initializers, layers, losses,
+               metrics, models, optimizers, regularizers, utils)
+from .io import ModelFileError
+from .layers import Input
+from .model import Sequential
+from .models import load_model, model_from_json
 from .runtime import cpu_info, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__",
+    "Input",
+    "ModelFileError",
+    "Sequential",
+    "activations",
+    "callbacks",
+    "config",
     "cpu_info",
+    "datasets",
     "get_num_threads",
+    "initializers",
+    "layers",
+    "load_model",
+    "losses",
+    "metrics",
+    "model_from_json",
+    "models",
+    "optimizers",
+    "regularizers",
     "set_num_threads",
+    "utils",
 ]

@@ -1,0 +1,372 @@
+"""Model files: the ``.lamina`` zip and ``.weights.npz``, written atomically, read safely.
+
+A ``.lamina`` file is a zip holding exactly:
+
+- ``config.json``: format version, the architecture (``model.get_config()``), the compile
+  settings (optimizer hyperparameters and current learning rate, loss, metrics) and the
+  optimizer's step count;
+- ``weights.npz``: the parameters, layer by layer (``p0000``, ``p0001`` …);
+- ``optimizer.npz`` (compiled models): the optimizer slots (``s0000_0`` …) and its
+  carried state, so training resumes exactly.
+
+Writes go to a temporary file in the same directory, are flushed and fsynced, then renamed
+over the target (``os.replace``): a crash mid-save leaves the previous file intact. Reads
+never unpickle (``allow_pickle=False``) nor evaluate anything; every member name, size, dtype
+and shape is checked against the architecture before an array is allocated, and truncated,
+corrupted or tampered files raise ``ModelFileError`` (a ``ValueError``) naming the problem.
+
+Example:
+    >>> import os, tempfile
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+    >>> model.save(path)
+    >>> restored = lamina.load_model(path)
+    >>> all((a == b).all() for a, b in zip(model.get_weights(), restored.get_weights()))
+    True
+"""
+
+from __future__ import annotations
+
+import io as _pyio
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from ._version import __version__
+
+__all__ = ["ModelFileError", "save_model", "load_model", "save_weights", "load_weights"]
+
+FORMAT = "lamina.model"
+FORMAT_VERSION = 1
+_CONFIG_LIMIT = 16 << 20          # config.json larger than this is not a lamina config
+_NPY_HEADER_SLACK = 4096          # bytes allowed per .npy member beyond its data
+_MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
+
+
+class ModelFileError(ValueError):
+    """A model or weights file that is truncated, corrupted, tampered with or mismatched."""
+
+
+# ---------------------------------------------------------------------- writing --------
+def _atomic_write(path, write):
+    """Calls ``write(fileobj)`` on a temp file beside ``path``, fsyncs, renames over it."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"directory {directory!r} does not exist (saving {path!r})")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - platforms without directory fsync
+        pass
+
+
+def _npz_bytes(arrays: dict) -> bytes:
+    buf = _pyio.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in arrays.items():
+            member = _pyio.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            zf.writestr(name + ".npy", member.getvalue())
+    return buf.getvalue()
+
+
+def _check_target(filepath, overwrite, suffixes, what):
+    path = os.fspath(filepath)
+    if not path.endswith(suffixes):
+        raise ValueError(f"{what} path must end in {' or '.join(suffixes)}, got {path!r}")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False")
+    return path
+
+
+def _weights_dict(model):
+    return {f"p{i:04d}": w for i, w in enumerate(model.weights)}
+
+
+def _optimizer_dict(model):
+    opt = model.optimizer
+    arrays = {"optimizer_state": opt.optimizer_state,
+              "iterations": np.array([opt.iterations], dtype=np.int64)}
+    for p, slots in enumerate(opt.slots or []):
+        for k, s in enumerate(slots):
+            arrays[f"s{p:04d}_{k}"] = s
+    return arrays
+
+
+def save_model(model, filepath, overwrite=True):
+    """Writes ``model`` to a ``.lamina`` (or ``.keras``) file atomically.
+
+    Args:
+        model: A built ``Sequential``.
+        filepath: Target path.
+        overwrite: Replace an existing file. Defaults to `True`.
+    """
+    path = _check_target(filepath, overwrite, (".lamina", ".keras"), "model")
+    model._require_built("save")
+    compiled = model.compiled and model.loss is not None
+    if compiled:
+        model._network_for("train")  # allocates the optimizer slots if not yet done
+    config = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "lamina_version": __version__,
+        "model": {"class_name": "Sequential", "config": model.get_config()},
+        "compile_config": model.get_compile_config(),
+        "optimizer_iterations": model.optimizer.iterations if compiled else 0,
+    }
+    members = {"config.json": json.dumps(config, indent=1, allow_nan=False).encode(),
+               "weights.npz": _npz_bytes(_weights_dict(model))}
+    if compiled:
+        members["optimizer.npz"] = _npz_bytes(_optimizer_dict(model))
+
+    def write(f):
+        with zipfile.ZipFile(f, "w") as zf:
+            for name, data in members.items():
+                method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+                zf.writestr(name, data, compress_type=method)
+
+    _atomic_write(path, write)
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Writes the weights to a ``.weights.npz`` file atomically."""
+    path = _check_target(filepath, overwrite, (".weights.npz",), "weights")
+    model._require_built("save_weights")
+    data = _npz_bytes(_weights_dict(model))
+    _atomic_write(path, lambda f: f.write(data))
+
+
+# ---------------------------------------------------------------------- reading --------
+def _open_zip(path, what):
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such {what} file: {path!r}")
+    try:
+        return zipfile.ZipFile(path, "r")
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(f"{path!r} is not a valid {what} file (not a zip archive, or "
+                             f"truncated): {exc}") from None
+
+
+def _member_names(zf, path, allowed):
+    names = []
+    for info in zf.infolist():
+        name = info.filename
+        if name not in allowed:
+            bad = ("/" in name or "\\" in name or ".." in name or name.startswith("/"))
+            reason = "a path outside the archive root" if bad else "an unexpected member"
+            raise ModelFileError(f"{path!r} contains {reason} {name!r}: a lamina file holds "
+                                 f"only {', '.join(allowed)}")
+        if name in names:
+            raise ModelFileError(f"{path!r} contains {name!r} twice")
+        names.append(name)
+    return names
+
+
+def _read_member(zf, path, name, limit):
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise ModelFileError(f"{path!r}: member {name!r} claims {info.file_size} bytes, more "
+                             f"than the {limit} this model can need")
+    try:
+        with zf.open(info) as f:
+            data = f.read(limit + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path!r}: member {name!r} is corrupted or truncated: {exc}"
+                             ) from None
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{path!r}: member {name!r} has {len(data)} bytes, its header "
+                             f"says {info.file_size}")
+    return data
+
+
+def _read_npz(data, path, member, expected):
+    """Reads an npz whose members must be exactly ``expected`` ({name: (shape, dtype)})."""
+    try:
+        zf = zipfile.ZipFile(_pyio.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(f"{path!r}: {member} is not a valid npz archive: {exc}") from None
+    out = {}
+    with zf:
+        names = {i.filename for i in zf.infolist()}
+        want = {k + ".npy" for k in expected}
+        if names != want:
+            missing = sorted(n[:-4] for n in want - names)
+            extra = sorted(names - want)
+            raise ModelFileError(f"{path!r}: {member} does not match the model: missing "
+                                 f"{missing or 'nothing'}, unexpected {extra or 'nothing'}")
+        for key, (shape, dtype) in expected.items():
+            info = zf.getinfo(key + ".npy")
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            if info.file_size > nbytes + _NPY_HEADER_SLACK:
+                raise ModelFileError(f"{path!r}: {member}/{key} claims {info.file_size} bytes "
+                                     f"for an array of {nbytes}")
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        hshape, fortran, hdtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        hshape, fortran, hdtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"unsupported npy version {version}")
+                    if hdtype.hasobject:
+                        raise ValueError("object arrays are refused (no pickle)")
+                    if tuple(hshape) != tuple(shape) or hdtype.newbyteorder("=") != np.dtype(
+                            dtype).newbyteorder("="):
+                        raise ModelFileError(
+                            f"{path!r}: {member}/{key} is {hdtype} {tuple(hshape)}, the model "
+                            f"needs {np.dtype(dtype)} {tuple(shape)}")
+                    raw = f.read(nbytes + 1)
+            except ModelFileError:
+                raise
+            except (ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise ModelFileError(f"{path!r}: {member}/{key} is corrupted: {exc}") from None
+            if len(raw) != nbytes:
+                raise ModelFileError(f"{path!r}: {member}/{key} is truncated ({len(raw)} of "
+                                     f"{nbytes} bytes)")
+            arr = np.frombuffer(raw, dtype=hdtype)
+            arr = arr.reshape(shape, order="F" if fortran else "C")
+            out[key] = np.ascontiguousarray(arr, dtype=dtype)
+    return out
+
+
+def _expected_weights(model):
+    return {f"p{i:04d}": (w.shape, w.dtype) for i, w in enumerate(model.weights)}
+
+
+def _npz_limit(expected):
+    return sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize + _NPY_HEADER_SLACK + 512
+               for s, d in expected.values()) + 4096
+
+
+def _copy_weights(model, arrays, path):
+    for i, w in enumerate(model.weights):
+        a = arrays[f"p{i:04d}"]
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ModelFileError(f"{path!r}: weight p{i:04d} contains NaN or inf")
+    for i, w in enumerate(model.weights):
+        np.copyto(w, arrays[f"p{i:04d}"])
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by ``model.save`` (architecture, weights, optimizer state).
+
+    Args:
+        filepath: A ``.lamina`` (or ``.keras``) file written by lamina.
+        custom_objects: Must be None (lamina files hold built-in objects only). Defaults to
+            `None`.
+        compile: Restore the compile settings and optimizer state. Defaults to `True`.
+        safe_mode: Always on: nothing in the file is executed. Defaults to `True`.
+
+    Returns:
+        The ``Sequential`` model; predictions are bit-identical to the saved model's and
+        ``fit`` continues exactly where it stopped.
+
+    Raises:
+        ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
+    """
+    from .model import Sequential
+
+    if custom_objects:
+        raise ValueError("custom_objects are not supported: lamina files hold only built-in "
+                         "layers, losses and optimizers")
+    path = os.fspath(filepath)
+    with _open_zip(path, "lamina model") as zf:
+        names = _member_names(zf, path, _MEMBERS)
+        for required in ("config.json", "weights.npz"):
+            if required not in names:
+                raise ModelFileError(f"{path!r} has no {required}: not a lamina model file")
+        try:
+            config = json.loads(_read_member(zf, path, "config.json", _CONFIG_LIMIT))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"{path!r}: config.json is not valid JSON: {exc}") from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise ModelFileError(f"{path!r}: config.json is not a lamina model config")
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(f"{path!r}: format version {config.get('format_version')!r} "
+                                 f"is not supported (this lamina reads {FORMAT_VERSION})")
+        model_cfg = config.get("model")
+        if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":
+            raise ModelFileError(f"{path!r}: config.json describes no Sequential model")
+        try:
+            model = Sequential.from_config(model_cfg.get("config"))
+            if not model.built:
+                raise ValueError("the saved model has no input shape")
+            compile_cfg = config.get("compile_config") if compile else None
+            if compile_cfg is not None:
+                model.compile_from_config(compile_cfg)
+        except ModelFileError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelFileError(f"{path!r}: invalid model config: {exc}") from None
+        expected = _expected_weights(model)
+        data = _read_member(zf, path, "weights.npz", _npz_limit(expected))
+        _copy_weights(model, _read_npz(data, path, "weights.npz", expected), path)
+        if compile_cfg is not None and compile_cfg.get("loss") is not None:
+            model._network_for("train")
+            opt = model.optimizer
+            if "optimizer.npz" not in names:
+                raise ModelFileError(f"{path!r} is compiled but has no optimizer.npz")
+            oexp = {"optimizer_state": ((1,), np.float64), "iterations": ((1,), np.int64)}
+            for p, slots in enumerate(opt.slots):
+                for k, s in enumerate(slots):
+                    oexp[f"s{p:04d}_{k}"] = (s.shape, s.dtype)
+            odata = _read_member(zf, path, "optimizer.npz", _npz_limit(oexp))
+            arrays = _read_npz(odata, path, "optimizer.npz", oexp)
+            iterations = int(arrays["iterations"][0])
+            if iterations < 0 or iterations != config.get("optimizer_iterations", iterations):
+                raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are "
+                                     "inconsistent with config.json")
+            for p, slots in enumerate(opt.slots):
+                for k, s in enumerate(slots):
+                    np.copyto(s, arrays[f"s{p:04d}_{k}"])
+            np.copyto(opt.optimizer_state, arrays["optimizer_state"])
+            opt.iterations = iterations
+    return model
+
+
+def load_weights(model, filepath):
+    """Copies weights from a ``.weights.npz`` (or ``.lamina``) file into ``model`` in place."""
+    path = os.fspath(filepath)
+    model._require_built("load_weights")
+    expected = _expected_weights(model)
+    limit = _npz_limit(expected)
+    if path.endswith((".lamina", ".keras")):
+        with _open_zip(path, "lamina model") as zf:
+            _member_names(zf, path, _MEMBERS)
+            if "weights.npz" not in zf.namelist():
+                raise ModelFileError(f"{path!r} has no weights.npz")
+            data = _read_member(zf, path, "weights.npz", limit)
+    elif path.endswith(".weights.npz"):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such weights file: {path!r}")
+        size = os.path.getsize(path)
+        if size > limit:
+            raise ModelFileError(f"{path!r} has {size} bytes, more than this model's weights "
+                                 f"can take ({limit})")
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        raise ValueError(f"weights path must end in .weights.npz or .lamina, got {path!r}")
+    _copy_weights(model, _read_npz(data, path, "weights", expected), path)

@@ -104,11 +104,13 @@ def test_n_threads_is_restored_after_fit_and_predict():
 
 
 def test_early_stopping_stops_and_keeps_the_best_epoch():
-    x, y = _blobs(200)
-    clf = LaminaClassifier((32,), learning_rate=0.05, epochs=300, early_stopping=True, patience=3,
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 5)), rng.integers(0, 3, size=200)  # random labels: overfits
+    clf = LaminaClassifier((64,), learning_rate=0.05, epochs=300, early_stopping=True, patience=3,
                            random_state=0).fit(x, y)
     assert clf.n_iter_ < 300
-    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    val = clf.validation_loss_curve_
+    assert len(val) == clf.n_iter_ and min(val) < val[-1]
     # tol=None trains every epoch
     full = LaminaClassifier((8,), epochs=15, tol=None, random_state=0).fit(x, y)
     assert full.n_iter_ == 15
@@ -206,7 +208,8 @@ def test_grid_search_on_digits():
 
 def test_pipeline_with_standard_scaler_and_cross_val_score():
     (xtr, ytr), _ = _digits()
-    pipe = make_pipeline(StandardScaler(), LaminaClassifier((32,), batch_size=32, epochs=10, random_state=0))
+    pipe = make_pipeline(StandardScaler(), LaminaClassifier((32,), learning_rate=0.01, batch_size=32, epochs=10,
+                                                          random_state=0))
     scores = cross_val_score(pipe, xtr[:600], ytr[:600], cv=3)
     assert scores.shape == (3,) and scores.min() > 0.85
 

@@ -29,29 +29,13 @@ def quadratic_trial(params):
     }
 
 
-def lamina_trial(params):
-    """A real (tiny) lamina training run on a slice of the bundled digits."""
-    import lamina
-
-    (x, y), _ = lamina.datasets.load_digits()
-    x, y = x[:300], y[:300]
-    model = lamina.Sequential(
-        [
-            lamina.Input((x.shape[1],)),
-            lamina.layers.Dense(params["units"], activation="relu"),
-            lamina.layers.Dense(10, activation="softmax"),
-        ],
-        seed=7,
-    )
-    model.compile(
-        optimizer=lamina.optimizers.Adam(learning_rate=params["lr"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    hist = model.fit(x, y, epochs=3, batch_size=32, validation_split=0.2, verbose=0)
-    if params["lr"] > 1.0:
-        return {"val_loss": [float("nan")]}  # as a diverged run reports
-    return hist
+# A small run (as `lamina train` reads it): 300 digits, 3 epochs, seconds per trial.
+RUN = {
+    "data": {"max_samples": 300},
+    "model": {"layers": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}]},
+    "training": {"epochs": 3, "batch_size": 32, "validation_split": 0.2},
+}
+RUN_SPACE = {"model.layers[0].units": [8, 16, 32], "training.optimizer.learning_rate": [1e-3, 1e-2]}
 
 
 GRID = {"x": [0, 1, 2, 3], "y": [0.0, 1.0]}
@@ -234,30 +218,82 @@ def test_random_search_is_reproducible_across_backends():
 def _has_lamina_fit():
     import lamina
 
-    return hasattr(lamina, "Sequential") and hasattr(lamina, "datasets")
+    return hasattr(lamina, "Sequential")
+
+
+needs_fit = pytest.mark.skipif(not _has_lamina_fit(), reason="lamina.Sequential has not landed yet")
+
+
+@needs_fit
+def test_run_file_trials_train_with_lamina_train_code(tmp_path):
+    space = {"model.layers[0].units": [8, 32], "model.layers[0].dropout": [0.1, 1.5]}
+    res = tune.search(RUN, space, backend="sequential")
+    assert [r["status"] for r in res] == ["ok", "ok", "failed", "failed"]
+    for r in res[:2]:
+        assert r["epochs"] == 3 and r["best_epoch"] in (1, 2, 3)
+        assert set(r["curves"]) >= {"loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy"}
+        assert r["val_loss"] == min(r["curves"]["val_loss"])
+    assert "model.layers[0].dropout" in res[2]["error"] and "RunFileError" in res[2]["error"]
+    # the best run is a resolved run file that lamina train takes as is
+    best = res.best_run
+    assert best["model"]["layers"][0]["units"] == res.best_params["model.layers[0].units"]
+    path = res.write_best(tmp_path / "best.toml")
+    from lamina.run import load_run
+
+    assert load_run(path)["model"] == best["model"]
+
+
+@needs_fit
+def test_diverging_run_is_a_failed_trial():
+    run = {**RUN, "training": {**RUN["training"], "optimizer": {"name": "sgd"}}}
+    res = tune.search(run, {"training.optimizer.learning_rate": [0.01, 1e12]}, backend="sequential")
+    assert [r["status"] for r in res] == ["ok", "failed"]
+    assert res[1]["error"].startswith("val_loss is ") and "at epoch" in res[1]["error"]
+
+
+@needs_fit
+def test_cli_tune_writes_the_table_and_the_best_run(tmp_path, capsys):
+    from lamina.cli import main
+
+    (tmp_path / "run.json").write_text(json.dumps(RUN))
+    (tmp_path / "space.toml").write_text('"model.layers[0].units" = [8, 16]\n')
+    rc = main(["tune", str(tmp_path / "run.json"), str(tmp_path / "space.toml"),
+               "--backend", "sequential", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "best: trial" in out and "model.layers[0].units" in out
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.csv", "curves.json", "best_run.toml"}
+    rc = main(["tune", str(tmp_path / "run.json"), str(tmp_path / "nope.toml")])
+    assert rc == 2 and "space file not found" in capsys.readouterr().err
 
 
 @pytest.mark.slow
+@needs_fit
+def test_run_file_sweep_is_the_same_on_loky():
+    seq = tune.search(RUN, RUN_SPACE, backend="sequential", threads_per_trial=1)
+    par = tune.search(RUN, RUN_SPACE, backend="loky", n_jobs=2)
+    assert _table(par) == _table(seq)
+
+
+@pytest.mark.slow
+@needs_fit
 def test_dask_local_cluster_runs_trials_on_worker_processes():
     distributed = pytest.importorskip("distributed")
-    if not _has_lamina_fit():
-        pytest.skip("lamina.Sequential has not landed yet")
-    space = {"units": [8, 16, 32], "lr": [1e-3, 1e-2]}  # 6 trials
-    failing = {"units": [8], "lr": [1e-3, 10.0]}
-    seq = tune.search(lamina_trial, space, backend="sequential", threads_per_trial=1)
+    seq = tune.search(RUN, RUN_SPACE, backend="sequential", threads_per_trial=1)
+    failing = {"model.layers[0].units": [8], "model.layers[0].dropout": [0.2, 1.5]}
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
         worker_pids = set(client.run(os.getpid).values())
-        res = tune.search(lamina_trial, space, backend="dask")
-        by_address = tune.search(lamina_trial, failing, backend="dask", scheduler=cluster.scheduler_address)
+        res = tune.search(RUN, RUN_SPACE, backend="dask")  # the active client
+        by_address = tune.search(RUN, failing, backend="dask", scheduler=cluster.scheduler_address)
     assert len(res) == 6 and all(r["status"] == "ok" for r in res)
     pids = {r["pid"] for r in res}
-    assert pids <= worker_pids and os.getpid() not in pids
+    assert pids <= worker_pids and os.getpid() not in pids  # ran in the worker processes
     assert {r["threads"] for r in res} == {1}
     assert _table(res) == _table(seq)  # bit-identical curves, same ranking
     assert [r["status"] for r in by_address] == ["ok", "failed"]
-    assert by_address[1]["error"] == "val_loss is nan at epoch 1"
+    assert "model.layers[0].dropout" in by_address[1]["error"]
+    assert by_address[1]["pid"] in worker_pids
 
 
 @pytest.mark.slow

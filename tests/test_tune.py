@@ -170,8 +170,14 @@ def test_bad_search_arguments():
         tune.search(42, GRID)
     with pytest.raises(ValueError, match="run file not found: 'nope.toml'"):
         tune.search("nope.toml", GRID)
+    with pytest.raises(ValueError, match="space"):
+        tune.search(quadratic_trial, {})
+
+
+def test_dask_without_a_client_says_how_to_get_one():
+    pytest.importorskip("distributed")
+    pytest.importorskip("joblib")
     with pytest.raises(RuntimeError, match="distributed.Client"):
-        pytest.importorskip("distributed")
         tune.search(quadratic_trial, GRID, backend="dask")
 
 
@@ -196,6 +202,7 @@ def test_write_outputs(tmp_path):
 # ---------------------------------------------------------------- parallel backends
 @pytest.mark.slow
 def test_loky_gives_the_same_table_as_sequential():
+    pytest.importorskip("joblib")
     seq = tune.search(quadratic_trial, GRID, backend="sequential", threads_per_trial=1)
     par = tune.search(quadratic_trial, GRID, backend="loky", n_jobs=2)
     assert _table(par) == _table(seq)
@@ -207,6 +214,7 @@ def test_loky_gives_the_same_table_as_sequential():
 
 @pytest.mark.slow
 def test_random_search_is_reproducible_across_backends():
+    pytest.importorskip("joblib")
     space = {"x": tune.randint(0, 3), "y": tune.uniform(0.0, 1.0)}
     seq = tune.search(quadratic_trial, space, strategy="random", n_trials=5, seed=11, backend="sequential",
                        threads_per_trial=1)
@@ -269,6 +277,7 @@ def test_cli_tune_writes_the_table_and_the_best_run(tmp_path, capsys):
 @pytest.mark.slow
 @needs_fit
 def test_run_file_sweep_is_the_same_on_loky():
+    pytest.importorskip("joblib")
     seq = tune.search(RUN, RUN_SPACE, backend="sequential", threads_per_trial=1)
     par = tune.search(RUN, RUN_SPACE, backend="loky", n_jobs=2)
     assert _table(par) == _table(seq)

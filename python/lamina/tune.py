@@ -555,7 +555,13 @@ def search(
 
 
 def _run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose):
-    import joblib
+    try:
+        import joblib
+    except ImportError:
+        raise ImportError(
+            f"backend={backend!r} runs trials through joblib: `pip install joblib` "
+            "(or `pip install 'lamina[dask]'`), or use backend='sequential'"
+        ) from None
 
     n = len(points)
     client = None

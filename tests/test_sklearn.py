@@ -63,8 +63,9 @@ def _blobs(n=120, seed=0):
 # ---------------------------------------------------------------- behaviour
 def test_classifier_learns_digits_and_records_curves():
     (xtr, ytr), (xte, yte) = _digits()
-    clf = LaminaClassifier((64,), batch_size=32, epochs=30, validation_split=0.1, random_state=0,
-                           n_threads=1)
+    clf = LaminaClassifier(
+        (64,), batch_size=32, epochs=30, validation_split=0.1, random_state=0, n_threads=1
+    )
     clf.fit(xtr / 16.0, ytr)
     assert clf.score(xte / 16.0, yte) >= 0.95
     assert clf.n_features_in_ == 64 and list(clf.classes_) == list(range(10))
@@ -106,8 +107,9 @@ def test_n_threads_is_restored_after_fit_and_predict():
 def test_early_stopping_stops_and_keeps_the_best_epoch():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(200, 5)), rng.integers(0, 3, size=200)  # random labels: overfits
-    clf = LaminaClassifier((64,), learning_rate=0.05, epochs=300, early_stopping=True, patience=3,
-                           random_state=0).fit(x, y)
+    clf = LaminaClassifier(
+        (64,), learning_rate=0.05, epochs=300, early_stopping=True, patience=3, random_state=0
+    ).fit(x, y)
     assert clf.n_iter_ < 300
     val = clf.validation_loss_curve_
     assert len(val) == clf.n_iter_ and min(val) < val[-1]
@@ -148,9 +150,18 @@ def test_regressor_single_and_multi_output():
 def test_layers_spec_optimizers_and_regularizers():
     x, y = _blobs()
     clf = LaminaClassifier(
-        layers=[{"units": 16}, {"type": "dropout", "rate": 0.1}, {"units": 8, "activation": "tanh"}],
-        optimizer="sgd", learning_rate=0.1, optimizer_kwargs={"momentum": 0.9, "nesterov": True},
-        alpha=1e-3, l1_ratio=0.5, epochs=30, random_state=0,
+        layers=[
+            {"units": 16},
+            {"type": "dropout", "rate": 0.1},
+            {"units": 8, "activation": "tanh"},
+        ],
+        optimizer="sgd",
+        learning_rate=0.1,
+        optimizer_kwargs={"momentum": 0.9, "nesterov": True},
+        alpha=1e-3,
+        l1_ratio=0.5,
+        epochs=30,
+        random_state=0,
     ).fit(x, y)
     assert clf.score(x, y) > 0.9
     kinds = [type(layer).__name__ for layer in clf.model_.layers]
@@ -186,18 +197,24 @@ def test_bad_hyperparameters_are_reported_at_fit(params, error, match):
 def test_diverging_fit_raises_with_advice():
     x, y = _blobs()
     with pytest.raises(ValueError, match="lower learning_rate"):
-        LaminaRegressor((8,), optimizer="sgd", learning_rate=1e6, epochs=20, tol=None,
-                        random_state=0).fit(x * 1e3, y * 1e3)
+        LaminaRegressor(
+            (8,), optimizer="sgd", learning_rate=1e6, epochs=20, tol=None, random_state=0
+        ).fit(x * 1e3, y * 1e3)
 
 
 # ---------------------------------------------------------------- the scikit-learn ecosystem
 @pytest.mark.slow
 def test_grid_search_on_digits():
     (xtr, ytr), (xte, yte) = _digits()
-    pipe = make_pipeline(StandardScaler(), LaminaClassifier(batch_size=32, epochs=15, random_state=0, n_threads=1))
+    pipe = make_pipeline(
+        StandardScaler(), LaminaClassifier(batch_size=32, epochs=15, random_state=0, n_threads=1)
+    )
     grid = GridSearchCV(
         pipe,
-        {"laminaclassifier__hidden_layer_sizes": [(16,), (64,)], "laminaclassifier__alpha": [1e-4, 1e-2]},
+        {
+            "laminaclassifier__hidden_layer_sizes": [(16,), (64,)],
+            "laminaclassifier__alpha": [1e-4, 1e-2],
+        },
         cv=3,
     )
     grid.fit(xtr, ytr)
@@ -208,8 +225,10 @@ def test_grid_search_on_digits():
 
 def test_pipeline_with_standard_scaler_and_cross_val_score():
     (xtr, ytr), _ = _digits()
-    pipe = make_pipeline(StandardScaler(), LaminaClassifier((32,), learning_rate=0.01, batch_size=32, epochs=10,
-                                                          random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        LaminaClassifier((32,), learning_rate=0.01, batch_size=32, epochs=10, random_state=0),
+    )
     scores = cross_val_score(pipe, xtr[:600], ytr[:600], cv=3)
     assert scores.shape == (3,) and scores.min() > 0.85
 
@@ -232,7 +251,9 @@ def test_pickle_round_trip_gives_identical_predictions():
 
 def test_clone_copies_hyperparameters_not_the_fit():
     x, y = _blobs()
-    clf = LaminaClassifier((8, 4), activation="tanh", dropout=0.2, epochs=3, random_state=1).fit(x, y)
+    clf = LaminaClassifier((8, 4), activation="tanh", dropout=0.2, epochs=3, random_state=1).fit(
+        x, y
+    )
     twin = clone(clf)
     assert twin.get_params() == clf.get_params() and not hasattr(twin, "model_")
     twin.fit(x, y)

@@ -6,7 +6,6 @@ import json
 import math
 import os
 
-import numpy as np
 import pytest
 
 from lamina import tune
@@ -32,7 +31,9 @@ def quadratic_trial(params):
 # A small run (as `lamina train` reads it): 300 digits, 3 epochs, seconds per trial.
 RUN = {
     "data": {"max_samples": 300},
-    "model": {"layers": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}]},
+    "model": {
+        "layers": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}]
+    },
     "training": {"epochs": 3, "batch_size": 32, "validation_split": 0.2},
 }
 RUN_SPACE = {"model.layers[0].units": [8, 16, 32], "training.optimizer.learning_rate": [1e-3, 1e-2]}
@@ -94,7 +95,12 @@ def test_bad_spaces_are_rejected(space, strategy, match):
 
 @pytest.mark.parametrize(
     "make, args",
-    [(tune.uniform, (1, 1)), (tune.loguniform, (0, 1)), (tune.randint, (3, 3)), (tune.choice, ([],))],
+    [
+        (tune.uniform, (1, 1)),
+        (tune.loguniform, (0, 1)),
+        (tune.randint, (3, 3)),
+        (tune.choice, ([],)),
+    ],
 )
 def test_bad_distributions_are_rejected(make, args):
     with pytest.raises(ValueError):
@@ -154,8 +160,12 @@ def test_nan_metric_and_missing_metric_are_failures():
 
 
 def test_metric_mode_maximizes_accuracy():
-    res = tune.search(lambda p: {"val_accuracy": [p["a"]]}, {"a": [0.5, 0.9, 0.7]}, metric="val_accuracy",
-                      backend="sequential")
+    res = tune.search(
+        lambda p: {"val_accuracy": [p["a"]]},
+        {"a": [0.5, 0.9, 0.7]},
+        metric="val_accuracy",
+        backend="sequential",
+    )
     assert [r["a"] for r in res] == [0.9, 0.7, 0.5] and res.mode == "max"
 
 
@@ -216,10 +226,18 @@ def test_loky_gives_the_same_table_as_sequential():
 def test_random_search_is_reproducible_across_backends():
     pytest.importorskip("joblib")
     space = {"x": tune.randint(0, 3), "y": tune.uniform(0.0, 1.0)}
-    seq = tune.search(quadratic_trial, space, strategy="random", n_trials=5, seed=11, backend="sequential",
-                       threads_per_trial=1)
-    par = tune.search(quadratic_trial, space, strategy="random", n_trials=5, seed=11, backend="loky",
-                      n_jobs=2)
+    seq = tune.search(
+        quadratic_trial,
+        space,
+        strategy="random",
+        n_trials=5,
+        seed=11,
+        backend="sequential",
+        threads_per_trial=1,
+    )
+    par = tune.search(
+        quadratic_trial, space, strategy="random", n_trials=5, seed=11, backend="loky", n_jobs=2
+    )
     assert _table(par) == _table(seq)
 
 
@@ -265,11 +283,24 @@ def test_cli_tune_writes_the_table_and_the_best_run(tmp_path, capsys):
 
     (tmp_path / "run.json").write_text(json.dumps(RUN))
     (tmp_path / "space.toml").write_text('"model.layers[0].units" = [8, 16]\n')
-    rc = main(["tune", str(tmp_path / "run.json"), str(tmp_path / "space.toml"),
-               "--backend", "sequential", "--out", str(tmp_path / "out")])
+    rc = main(
+        [
+            "tune",
+            str(tmp_path / "run.json"),
+            str(tmp_path / "space.toml"),
+            "--backend",
+            "sequential",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "best: trial" in out and "model.layers[0].units" in out
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"results.csv", "curves.json", "best_run.toml"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "results.csv",
+        "curves.json",
+        "best_run.toml",
+    }
     rc = main(["tune", str(tmp_path / "run.json"), str(tmp_path / "nope.toml")])
     assert rc == 2 and "space file not found" in capsys.readouterr().err
 
@@ -289,9 +320,12 @@ def test_dask_local_cluster_runs_trials_on_worker_processes():
     distributed = pytest.importorskip("distributed")
     seq = tune.search(RUN, RUN_SPACE, backend="sequential", threads_per_trial=1)
     failing = {"model.layers[0].units": [8], "model.layers[0].dropout": [0.2, 1.5]}
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         worker_pids = set(client.run(os.getpid).values())
         res = tune.search(RUN, RUN_SPACE, backend="dask")  # the active client
         by_address = tune.search(RUN, failing, backend="dask", scheduler=cluster.scheduler_address)
@@ -311,8 +345,12 @@ def test_ray_runs_trials_on_worker_processes():
     pytest.importorskip("ray.util.joblib")
     seq = tune.search(quadratic_trial, GRID, backend="sequential", threads_per_trial=1)
     # Ray workers import this module by name: give them the tests folder.
-    env = {"PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    env = {
+        "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])
+    }
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env}
+    )
     try:
         res = tune.search(quadratic_trial, GRID, backend="ray")
     finally:

@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import numbers
 import os
 import tempfile
@@ -41,7 +40,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 try:  # scikit-learn >= 1.6
@@ -77,9 +76,7 @@ def _check_sample_weight(sample_weight, n_samples):
     """
     sw = check_array(sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight")
     if sw.ndim != 1 or sw.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight.shape == {sw.shape}, expected {(n_samples,)}!"
-        )
+        raise ValueError(f"sample_weight.shape == {sw.shape}, expected {(n_samples,)}!")
     if np.any(sw < 0):
         raise ValueError(f"Negative values in sample_weight: min is {sw.min()!r}")
     total = float(sw.sum())
@@ -173,7 +170,9 @@ class _LaminaBase(BaseEstimator):
             if isinstance(v, bool) or not isinstance(v, kind):
                 raise TypeError(f"{name} must be {'an int' if integer else 'a number'}, got {v!r}")
             if (v <= lo if lo_open else v < lo) or (hi is not None and v >= hi) or v != v:
-                bound = f"{'>' if lo_open else '>='} {lo}" + (f" and < {hi}" if hi is not None else "")
+                bound = f"{'>' if lo_open else '>='} {lo}" + (
+                    f" and < {hi}" if hi is not None else ""
+                )
                 raise ValueError(f"{name} must be {bound}, got {v!r}")
 
         if self.layers is None:
@@ -189,7 +188,8 @@ class _LaminaBase(BaseEstimator):
             for s in sizes:
                 if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
                     raise ValueError(
-                        f"hidden_layer_sizes must hold positive ints, got {self.hidden_layer_sizes!r}"
+                        "hidden_layer_sizes must hold positive ints, "
+                        f"got {self.hidden_layer_sizes!r}"
                     )
         elif not isinstance(self.layers, (list, tuple)) or not all(
             isinstance(spec, dict) for spec in self.layers
@@ -217,7 +217,9 @@ class _LaminaBase(BaseEstimator):
                 f"optimizer must be one of {', '.join(_OPTIMIZERS)}, got {self.optimizer!r}"
             )
         if self.optimizer_kwargs is not None and not isinstance(self.optimizer_kwargs, dict):
-            raise TypeError(f"optimizer_kwargs must be a dict or None, got {self.optimizer_kwargs!r}")
+            raise TypeError(
+                f"optimizer_kwargs must be a dict or None, got {self.optimizer_kwargs!r}"
+            )
         if self.n_threads is not None:
             number("n_threads", 1, integer=True)
         if self.dtype not in ("float32", "float64"):
@@ -252,7 +254,8 @@ class _LaminaBase(BaseEstimator):
                     out.append(lamina.layers.Activation(**spec))
                 else:
                     raise ValueError(
-                        f"layers: unknown layer type {kind!r} (accepted: dense, dropout, activation)"
+                        f"layers: unknown layer type {kind!r} "
+                        "(accepted: dense, dropout, activation)"
                     )
             return out, reg
         sizes = self.hidden_layer_sizes
@@ -282,10 +285,16 @@ class _LaminaBase(BaseEstimator):
 
         hidden, reg = self._hidden_layers()
         model = lamina.Sequential(
-            [lamina.Input((n_features,)), *hidden,
-             lamina.layers.Dense(n_outputs, activation=output_activation,
-                                 kernel_initializer=self.kernel_initializer,
-                                 kernel_regularizer=reg)],
+            [
+                lamina.Input((n_features,)),
+                *hidden,
+                lamina.layers.Dense(
+                    n_outputs,
+                    activation=output_activation,
+                    kernel_initializer=self.kernel_initializer,
+                    kernel_regularizer=reg,
+                ),
+            ],
             seed=seed,
             dtype=self.dtype,
         )
@@ -319,7 +328,7 @@ class _LaminaBase(BaseEstimator):
         val = (X[va], y[va]) if sw is None else (X[va], y[va], sw[va])
         return X[tr], y[tr], (None if sw is None else sw[tr]), val
 
-    def _fit_model(self, X, y, sw, *, epochs, validation_data, seed):
+    def _fit_model(self, X, y, sw, *, epochs, validation_data):
         import lamina
 
         callbacks = []
@@ -364,15 +373,17 @@ class _LaminaBase(BaseEstimator):
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X.shape[0])
         if first_call:
             self._seed_ = seed
-            self.model_ = self._build_model(X.shape[1], self._n_outputs(), self._out_activation(), seed)
+            self.model_ = self._build_model(
+                X.shape[1], self._n_outputs(), self._out_activation(), seed
+            )
             self.history_ = {}
             self.loss_curve_ = []
             self.validation_loss_curve_ = []
         if epochs == 1:  # partial_fit: one pass over all the data, no hold-out
-            self._fit_model(X, y_enc, sw, epochs=1, validation_data=None, seed=seed)
+            self._fit_model(X, y_enc, sw, epochs=1, validation_data=None)
         else:
             Xt, yt, swt, val = self._split(X, y_enc, sw, seed)
-            self._fit_model(Xt, yt, swt, epochs=epochs, validation_data=val, seed=seed)
+            self._fit_model(Xt, yt, swt, epochs=epochs, validation_data=val)
         return self
 
     def _predict_raw(self, X):
@@ -420,7 +431,7 @@ def _model_from_bytes(data: bytes):
     with tempfile.TemporaryDirectory(prefix="lamina-sk-") as tmp:
         path = os.path.join(tmp, "model.lamina")
         with open(path, "wb") as f:
-            f.write(io.BytesIO(data).getbuffer())
+            f.write(data)
         return lamina.load_model(path)
 
 
@@ -484,7 +495,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     Example:
         >>> from lamina.sklearn import LaminaClassifier
         >>> clf = LaminaClassifier((8,), epochs=3, random_state=0)
-        >>> clf.fit([[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [0.9, 0.1]], ["a", "b", "a", "b"]).classes_.tolist()
+        >>> x, y = [[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [0.9, 0.1]], ["a", "b", "a", "b"]
+        >>> clf.fit(x, y).classes_.tolist()
         ['a', 'b']
 """
     )
@@ -535,7 +547,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         return self._fit(X, y, sample_weight, epochs=self.epochs, first_call=True)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Trains for one epoch over (X, y), building the network on the first call.
+        """Trains one epoch over all of (X, y) (no hold-out); the first call builds the network.
 
         Args:
             X: Array-like of shape (n_samples, n_features).
@@ -599,7 +611,13 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
 
     def _prepare(self, X, y, first_call):
         X, y = _validate_data(
-            self, X, y, reset=first_call, dtype=self.dtype, order="C", multi_output=True,
+            self,
+            X,
+            y,
+            reset=first_call,
+            dtype=self.dtype,
+            order="C",
+            multi_output=True,
             y_numeric=True,
         )
         y = np.asarray(y, dtype=self.dtype)
@@ -635,7 +653,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         return self._fit(X, y, sample_weight, epochs=self.epochs, first_call=True)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Trains for one epoch over (X, y), building the network on the first call.
+        """Trains one epoch over all of (X, y) (no hold-out); the first call builds the network.
 
         Args:
             X: Array-like of shape (n_samples, n_features).

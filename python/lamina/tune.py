@@ -4,17 +4,18 @@ A sweep starts from one run (the file ``lamina train`` reads, or its dict) and a
 that maps run-file key paths to the values to try::
 
     space = {
-        "model.layers[0].units": [32, 64, 128],                  # a list: every value
+        "model.layers[0].units": [32, 64, 128],  # a list: every value
         "training.optimizer.learning_rate": tune.loguniform(1e-4, 1e-2),  # a distribution
     }
 
 Each trial applies one point of the space to the run exactly as ``lamina train --set
 key=value`` does, trains it with the same code ``lamina train`` runs
 (``lamina.experiment.train_run``), and reports its learning curves (plus its test metrics as
-``test_*``). ``run`` may also be any callable ``f(params) -> dict of per-epoch lists``. Trials run through joblib: in this
-process (``backend="sequential"``), in local processes (``"loky"``, the default), on the Dask
-cluster of the active ``distributed.Client`` or of ``scheduler="tcp://…"`` (``"dask"``), or
-on Ray (``"ray"``, through Ray's joblib backend). Each trial pins lamina's core to its thread
+``test_*``). ``run`` may also be any callable ``f(params) -> dict of per-epoch lists``.
+
+Trials run through joblib: in this process (``backend="sequential"``), in local processes
+(``"loky"``, the default), on the Dask cluster of the active ``distributed.Client`` or of
+``scheduler="tcp://…"`` (``"dask"``), or on Ray (``"ray"``, through Ray's joblib backend). Each trial pins lamina's core to its thread
 share (1 thread when several trials run at once), so workers never oversubscribe the CPU.
 A trial that fails (bad combination, NaN loss) is reported with its error and never stops
 the sweep.
@@ -39,12 +40,11 @@ import itertools
 import json
 import math
 import os
-import re
 import socket
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def _distribution_from_spec(key: str, spec: Mapping) -> Distribution:
             f"{key}: a distribution is one of {{uniform|loguniform|randint = [low, high]}} "
             f"or {{choice = [...]}}, got {dict(spec)!r}"
         )
-    (name, args), = spec.items()
+    ((name, args),) = spec.items()
     if name == "choice":
         return choice(args)
     if not isinstance(args, (list, tuple)) or len(args) != 2:
@@ -193,7 +193,9 @@ def _normalize_space(space: Mapping) -> dict:
             raise ValueError(f"bad key path {key!r}: {exc}") from None
         if isinstance(values, Mapping):
             values = _distribution_from_spec(key, values)
-        elif isinstance(values, (str, bytes)) or not isinstance(values, (Distribution, list, tuple, range, np.ndarray)):
+        elif isinstance(values, (str, bytes)) or not isinstance(
+            values, (Distribution, list, tuple, range, np.ndarray)
+        ):
             raise ValueError(f"{key}: give a list of values or a distribution, got {values!r}")
         elif not isinstance(values, Distribution):
             values = list(values)
@@ -205,7 +207,7 @@ def _normalize_space(space: Mapping) -> dict:
 
 # ---------------------------------------------------------------------- key paths
 def _parse_path(path: str) -> list:
-    """``"model.layers[0].units"`` -> ``["model", "layers", 0, "units"]`` (lamina train's syntax)."""
+    """``"model.layers[0].units"`` -> ``["model", "layers", 0, "units"]`` (as ``--set``)."""
     from .run import parse_override
 
     parts, _ = parse_override(f"{path}=0")
@@ -213,8 +215,9 @@ def _parse_path(path: str) -> list:
 
 
 # ---------------------------------------------------------------------- sampling
-def sample_space(space: Mapping, strategy: str = "grid", n_trials: int | None = None,
-                 seed: int = 0) -> list[dict]:
+def sample_space(
+    space: Mapping, strategy: str = "grid", n_trials: int | None = None, seed: int = 0
+) -> list[dict]:
     """The points a search visits, in order.
 
     Args:
@@ -234,7 +237,9 @@ def sample_space(space: Mapping, strategy: str = "grid", n_trials: int | None = 
         [{'a': 1, 'b': 'x'}, {'a': 1, 'b': 'y'}, {'a': 2, 'b': 'x'}, {'a': 2, 'b': 'y'}]
     """
     space = _normalize_space(space)
-    if n_trials is not None and (isinstance(n_trials, bool) or int(n_trials) != n_trials or n_trials < 1):
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or int(n_trials) != n_trials or n_trials < 1
+    ):
         raise ValueError(f"n_trials must be a positive int or None, got {n_trials!r}")
     if strategy == "grid":
         dists = [k for k, v in space.items() if isinstance(v, Distribution)]
@@ -277,7 +282,11 @@ def _load_base_run(run) -> dict:
         load_run(path)  # the base run must be valid (raises RunFileError naming the key)
         raw = _read_file(path)
         data = raw.get("data")
-        if isinstance(data, dict) and isinstance(data.get("source"), str) and data["source"] != "digits":
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("source"), str)
+            and data["source"] != "digits"
+        ):
             src = Path(data["source"]).expanduser()
             if not src.is_absolute():
                 data["source"] = str((path.resolve().parent / src).resolve())
@@ -412,7 +421,7 @@ class SearchResult(list):
         return pd.DataFrame(self.table())
 
     def write_best(self, path) -> Path:
-        """Writes ``best_run`` as a run file (TOML, or JSON for a ``.json`` path) for ``lamina train``."""
+        """Writes ``best_run`` as a run file for ``lamina train`` (TOML; JSON for ``.json``)."""
         if self.best_run is None:
             raise ValueError("no best run to write: every trial failed or the run is a callable")
         path = Path(path)
@@ -537,10 +546,13 @@ def search(
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero int, got {n_jobs!r}")
     if threads_per_trial is not None and (
-        isinstance(threads_per_trial, bool) or int(threads_per_trial) != threads_per_trial
+        isinstance(threads_per_trial, bool)
+        or int(threads_per_trial) != threads_per_trial
         or threads_per_trial < 1
     ):
-        raise ValueError(f"threads_per_trial must be a positive int or None, got {threads_per_trial!r}")
+        raise ValueError(
+            f"threads_per_trial must be a positive int or None, got {threads_per_trial!r}"
+        )
     space = _normalize_space(space)
     points = sample_space(space, strategy, n_trials, seed)
     base_run = None if callable(run) else _load_base_run(run)
@@ -549,7 +561,9 @@ def search(
     if backend == "sequential":
         rows = [_run_trial(i, trial_run, p, threads_per_trial) for i, p in enumerate(points)]
     else:
-        rows = _run_parallel(trial_run, points, backend, n_jobs, threads_per_trial, scheduler, verbose)
+        rows = _run_parallel(
+            trial_run, points, backend, n_jobs, threads_per_trial, scheduler, verbose
+        )
     ranked = _rank(rows, metric, mode, list(space), points)
     return SearchResult(ranked, metric=metric, mode=mode, keys=list(space), base_run=base_run)
 
@@ -655,7 +669,9 @@ def load_space(path) -> dict:
     def walk(prefix, node):
         for key, value in node.items():
             full = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict) and not (len(value) == 1 and next(iter(value)) in _DIST_NAMES):
+            if isinstance(value, dict) and not (
+                len(value) == 1 and next(iter(value)) in _DIST_NAMES
+            ):
                 walk(full, value)
             else:
                 out[full] = value
@@ -676,7 +692,9 @@ def format_table(result: SearchResult, max_rows: int = 20) -> str:
     """The ranked trials as aligned text (best first), with errors of failed trials."""
     cols = ["trial", "status", result.metric, *result.keys, "best_epoch", "epochs", "seconds"]
     rows = [[_fmt(r.get(c)) for c in cols] for r in result[:max_rows]]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(cols)]
+    widths = [
+        max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(cols)
+    ]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]
     if len(result) > max_rows:
@@ -686,7 +704,10 @@ def format_table(result: SearchResult, max_rows: int = 20) -> str:
             lines.append(f"trial {r['trial']} failed: {r['error']}")
     if result.best is not None:
         best = ", ".join(f"{k}={v!r}" for k, v in result.best_params.items())
-        lines.append(f"best: trial {result.best['trial']} ({result.metric}={_fmt(result.best[result.metric])}): {best}")
+        lines.append(
+            f"best: trial {result.best['trial']} "
+            f"({result.metric}={_fmt(result.best[result.metric])}): {best}"
+        )
     return "\n".join(lines)
 
 
@@ -706,7 +727,9 @@ def write_outputs(result: SearchResult, out_dir) -> list[Path]:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for row in table:
-            writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()}
+            )
     written.append(path)
     path = out / "curves.json"
     path.write_text(json.dumps({str(r["trial"]): r["curves"] for r in result}, indent=1) + "\n")

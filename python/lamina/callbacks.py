@@ -206,9 +206,9 @@ class EarlyStopping(Callback):
     def _is_improvement(self, value, reference):
         if reference is None:
             return True
-        if self.mode == "min":
-            return value - self.min_delta < reference
-        return value + self.min_delta > reference
+        if self.mode == "min":  # Keras: monitor_op(value - (-min_delta), reference)
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -505,21 +505,64 @@ class CSVLogger(Callback):
 class TerminateOnNaN(Callback):
     """Stops training at the first batch whose loss is NaN or inf, and says so.
 
+    The model is left with its last finite weights: before each batch the weights are
+    copied into one of two reused buffers (one copy of the parameters per batch, only while
+    this callback is used), and when a batch reports a non-finite loss the newest finite
+    copy is put back (``restored_step`` records which).
+
+    Args:
+        restore_finite_weights: Put back the last finite weights when stopping. Defaults to
+            `True`.
+
     Example:
         >>> TerminateOnNaN().stopped_batch is None
         True
     """
 
-    def __init__(self):
+    def __init__(self, restore_finite_weights=True):
         super().__init__()
+        self.restore_finite_weights = bool(restore_finite_weights)
         self.stopped_batch = None
+        self.restored_step = None
+        self._buffers = None
+        self._steps = [None, None]
+        self._turn = 0
+
+    def on_train_begin(self, logs=None):
+        self.stopped_batch = None
+        self.restored_step = None
+        if self.restore_finite_weights:
+            self._buffers = [[np.empty_like(w) for w in self.model.weights] for _ in range(2)]
+            self._steps = [None, None]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._buffers is not None:
+            self._turn ^= 1
+            for dst, src in zip(self._buffers[self._turn], self.model.weights):
+                np.copyto(dst, src)
+            self._steps[self._turn] = self.model.optimizer.iterations
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("batch_loss", (logs or {}).get("loss"))
-        if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss {loss}, terminating training")
-            self.stopped_batch = batch
-            self.model.stop_training = True
+        if loss is None or math.isfinite(loss):
+            return
+        self.stopped_batch = batch
+        self.model.stop_training = True
+        message = f"Batch {batch}: Invalid loss {loss}, terminating training"
+        if self._buffers is not None:
+            for turn in (self._turn, self._turn ^ 1):
+                saved = self._buffers[turn]
+                if self._steps[turn] is not None and all(np.isfinite(w).all() for w in saved):
+                    for dst, src in zip(self.model.weights, saved):
+                        np.copyto(dst, src)
+                    self.restored_step = self._steps[turn]
+                    message += (f"; restored the finite weights from before optimizer step "
+                                f"{self.restored_step + 1}")
+                    break
+        print(message)
+
+    def on_train_end(self, logs=None):
+        self._buffers = None
 
 
 class LambdaCallback(Callback):
@@ -614,8 +657,6 @@ class ProgbarLogger(Callback):
         now = time.perf_counter()
         steps = self.params.get("steps") or 0
         if now - self._last < 0.1 and batch + 1 < steps:
-            if self._bar is not None:
-                self._pending = getattr(self, "_pending", 0) + 1
             return
         self._last = now
         shown = {k: v for k, v in (logs or {}).items() if k != "batch_loss"}

@@ -174,7 +174,7 @@ def _member_names(zf, path, allowed):
         name = info.filename
         if name not in allowed:
             bad = ("/" in name or "\\" in name or ".." in name or name.startswith("/"))
-            reason = "a path outside the archive root" if bad else "an unexpected member"
+            reason = "a member path outside the archive root" if bad else "an unexpected member"
             raise ModelFileError(f"{path!r} contains {reason} {name!r}: a lamina file holds "
                                  f"only {', '.join(allowed)}")
         if name in names:

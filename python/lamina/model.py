@@ -211,6 +211,7 @@ class Sequential:
         self.compiled = False
         self._network = None
         self._network_kind = None
+        self._spec = None
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -516,7 +517,7 @@ class Sequential:
                 "optimizer_state": opt.optimizer_state, "metrics": metric_specs,
                 "seed": self._dropout_seed}
         net = _core.Network(spec)
-        self._network, self._network_kind = net, kind
+        self._network, self._network_kind, self._spec = net, kind, spec
         return net
 
     # ------------------------------------------------------------------ data ----------
@@ -652,6 +653,7 @@ class Sequential:
             cbl.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 if self.stop_training:
+                    history.interrupted = interrupt.hit
                     break
                 cbl.on_epoch_begin(epoch)
                 schedule = opt.schedule
@@ -701,7 +703,10 @@ class Sequential:
                     break
                 logs = self._epoch_logs(results, sizes, metric_names)
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size)
+                    cbl.on_test_begin()
+                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
+                                                    cbl)
+                    cbl.on_test_end(vlogs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
@@ -726,19 +731,24 @@ class Sequential:
         return logs
 
     # ------------------------------------------------------------------ evaluate ------
-    def _evaluate_prepared(self, xt, yt, sw, batch_size):
+    def _evaluate_prepared(self, xt, yt, sw, batch_size, cbl=None):
         net = self._network_for("train")
         n = xt.shape[0]
         loss_sum = w_sum = 0.0
         msums = [0.0] * len(self._metrics)
         evaluate = net.evaluate
-        for s in range(0, n, batch_size):
+        hooks = cbl is not None and cbl.has_test_batch_hooks
+        for b, s in enumerate(range(0, n, batch_size)):
             e = min(n, s + batch_size)
+            if hooks:
+                cbl.on_test_batch_begin(b, {"size": e - s})
             r = evaluate(xt[s:e], yt[s:e], None if sw is None else sw[s:e])
             loss_sum += r[0] * (e - s)
             w_sum += r[1]
             for j in range(len(msums)):
                 msums[j] += r[2 + j]
+            if hooks:
+                cbl.on_test_batch_end(b, {"loss": loss_sum / e})
         logs = {"loss": loss_sum / n}
         for m, s in zip(self._metrics, msums):
             logs[m.name] = s / w_sum if w_sum else 0.0
@@ -772,7 +782,7 @@ class Sequential:
         cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
         cbl.on_test_begin()
         t0 = time.perf_counter()
-        logs = self._evaluate_prepared(xt, yt, sw, batch_size)
+        logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
             print(f"{xt.shape[0]} samples - {time.perf_counter() - t0:.3f}s - "
@@ -805,8 +815,16 @@ class Sequential:
         n = xt.shape[0]
         out = np.empty((n, self._out_dim()), dtype=self.dtype)
         predict = net.predict
-        for s in range(0, n, batch_size):
+        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
+        hooks = cbl.has_predict_batch_hooks
+        cbl.on_predict_begin()
+        for b, s in enumerate(range(0, n, batch_size)):
+            if hooks:
+                cbl.on_predict_batch_begin(b, {"size": min(batch_size, n - s)})
             predict(xt[s:s + batch_size], out[s:s + batch_size])
+            if hooks:
+                cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
+        cbl.on_predict_end()
         if verbose:
             print(f"{n} samples - {time.perf_counter() - t0:.3f}s")
         return out

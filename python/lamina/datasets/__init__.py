@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -49,6 +50,6 @@ def load_digits(test_split=0.2, seed=0, return_X_y=False):
     if not 0.0 <= float(test_split) < 1.0:
         raise ValueError(f"test_split must be in [0, 1), got {test_split!r}")
     order = np.random.default_rng(seed).permutation(x.shape[0])
-    n_test = int(round(x.shape[0] * float(test_split)))
+    n_test = int(math.ceil(x.shape[0] * float(test_split)))  # as sklearn's train_test_split
     test, train = order[:n_test], order[n_test:]
     return (x[train], y[train]), (x[test], y[test])

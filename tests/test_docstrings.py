@@ -1,0 +1,29 @@
+"""Every Example in the Keras-style API's docstrings runs and shows what it says."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.config",
+           "lamina.datasets", "lamina.initializers", "lamina.io", "lamina.layers",
+           "lamina.losses", "lamina.metrics", "lamina.model", "lamina.models",
+           "lamina.optimizers", "lamina.optimizers.schedules", "lamina.regularizers",
+           "lamina.utils"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
+    assert result.attempted > 0
+
+
+@pytest.mark.parametrize("name", MODULES[1:])
+def test_public_callables_have_docstrings(name):
+    module = importlib.import_module(name)
+    for attr in getattr(module, "__all__", []):
+        obj = getattr(module, attr)
+        if callable(obj) and not isinstance(obj, type(module)):
+            assert (obj.__doc__ or "").strip(), f"{name}.{attr} has no docstring"

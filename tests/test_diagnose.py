@@ -130,8 +130,10 @@ def test_noisy():
 
 
 def test_short_histories_stay_quiet():
-    for h in ({"loss": [2.3]}, {"loss": [2.3, 1.0], "val_loss": [2.3, 1.1]}, {}):
+    for h in ({"loss": [2.3]}, {"loss": [2.3, 2.3], "val_loss": [2.3, 2.3]}, {}):
         assert diagnose(h) == []
+    # two falling epochs: still improving, and nothing else can be told yet
+    assert names({"loss": [2.3, 1.0], "val_loss": [2.3, 1.1]}) == ["still_improving"]
 
 
 def test_accepts_a_history_object_and_rule_subsets():

@@ -345,7 +345,6 @@ def test_npz_data_errors(tmp_path):
 
 
 def test_digits_subset_is_seeded():
-    pytest.importorskip("lamina.datasets")
     run = load_run({"data": {"max_samples": 200}, "preprocessing": {"test_split": 0.25}})
     ds = load_data(run)
     assert ds.x_train.shape == (150, 64) and ds.x_test.shape == (50, 64)

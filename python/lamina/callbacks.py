@@ -152,6 +152,12 @@ class History(Callback):
         if self.model is not None:
             self.model.history = self
 
+    def diagnose(self, **thresholds):
+        """What the curves say (overfitting, underfitting, ...): `lamina.diagnose.diagnose`."""
+        from .diagnose import diagnose
+
+        return diagnose(self, **thresholds)
+
 
 def _monitor_op(monitor, mode, name):
     if mode not in ("auto", "min", "max"):

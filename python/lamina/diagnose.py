@@ -220,8 +220,9 @@ def still_improving(curves: Mapping[str, Sequence[float]], improve_window: int =
                     min_improvement: float = 0.01) -> Finding | None:
     """The monitored loss (``val_loss``, else ``loss``) was still falling at the last epoch.
 
-    Fires when the last epoch set a new best (strictly) and the value fell by more than `min_improvement`
-    (relative) over the last `improve_window` epochs.
+    Fires when the last epoch set a new best (strictly) and the value fell by more than
+    `min_improvement` (relative) over the last `improve_window` epochs (over all of them in
+    shorter runs).
 
     Args:
         curves: per-epoch values by key.
@@ -231,8 +232,9 @@ def still_improving(curves: Mapping[str, Sequence[float]], improve_window: int =
     """
     key = "val_loss" if curves.get("val_loss") else "loss"
     xs = curves.get(key)
-    if not xs or len(xs) <= improve_window or not _finite(xs):
+    if not xs or len(xs) < 2 or not _finite(xs):
         return None
+    improve_window = min(improve_window, len(xs) - 1)  # short runs: all the epochs there are
     ref = xs[-1 - improve_window]
     fall = (ref - xs[-1]) / max(abs(ref), 1e-12)
     if xs[-1] >= min(xs[:-1]) or fall <= min_improvement:

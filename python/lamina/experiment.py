@@ -25,8 +25,8 @@ from typing import Any, Mapping, Sequence, TextIO
 
 from . import plot as _plot
 from .diagnose import Finding, diagnose
-from .run import (Dataset, Run, RunFileError, build_model, encode_labels, load_data, load_run,
-                  read_arrays)
+from .run import (Dataset, Run, RunFileError, build_model, encode_labels, fit_size, load_data,
+                  load_run, read_arrays)
 
 __all__ = ["RunResult", "train_run", "ProgressBar", "write_history_csv", "untrained_loss",
            "default_out_dir", "evaluate_model", "predict_model", "compare_runs"]
@@ -215,7 +215,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     set_random_seed(tr["seed"])
     model = build_model(run, ds.input_dim)
     model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
-    n_fit = ds.x_train.shape[0] - int(ds.x_train.shape[0] * tr["validation_split"])
+    n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     batch_size = n_fit if tr["batch_size"] == "full" else min(tr["batch_size"], n_fit)
     steps = -(-n_fit // batch_size)
     callbacks = []
@@ -240,6 +240,9 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         "test": _metrics_dict(model, ds.x_test, ds.y_test),
     }
     findings = diagnose(history, baseline=untrained_loss(tr["loss"], ds.n_classes))
+    stopper = callbacks[0] if tr["early_stopping"] else None
+    if stopper is not None and getattr(stopper, "stopped_epoch", 0):
+        findings = [_after_early_stop(f, stopper) for f in findings]
     files: dict[str, Path] = {}
     target = None
     if out_dir is not None:
@@ -276,6 +279,17 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
                      out_dir=target, files=files, seconds=seconds, **results)
 
 
+def _after_early_stop(f: Finding, stopper) -> Finding:
+    """Says that early stopping already acted on an overfitting finding."""
+    if f.name != "overfitting":
+        return f
+    kept = (f"; early stopping ended the run at epoch {stopper.stopped_epoch + 1}"
+            + (f" and restored the weights of epoch {stopper.best_epoch + 1}"
+               if stopper.restore_best_weights else ""))
+    return Finding(f.name, f.evidence + kept,
+                   tuple(s for s in f.suggestions if "stop early" not in s), f.epoch)
+
+
 def format_findings(findings: Sequence[Finding]) -> str:
     """The diagnosis as printed by ``lamina train``."""
     if not findings:
@@ -288,11 +302,11 @@ def format_findings(findings: Sequence[Finding]) -> str:
 
 
 def _load_model(path: str | os.PathLike):
-    from . import load_model
-
     p = Path(path)
     if not p.is_file():
         raise RunFileError("MODEL", f"file not found: {str(path)!r}")
+    from . import load_model
+
     try:
         return load_model(p)
     except (ValueError, OSError, KeyError) as exc:
@@ -393,7 +407,7 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
         if verbose:
             test = _fmt_metrics(res.test) or "(no test split)"
             diag = ", ".join(f.name for f in res.findings) or "healthy"
-            print(f"{name:<20} {res.seconds:5.1f}s  test: {test}  [{diag}]", file=out)
+            print(f"{name:<20} {res.seconds:6.2f}s  test: {test}  [{diag}]", file=out)
     with open(target / "compare.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         keys = sorted({k for res in results for k in res.test})

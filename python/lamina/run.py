@@ -84,6 +84,7 @@ __all__ = [
     "Dataset",
     "read_arrays",
     "encode_labels",
+    "fit_size",
     "model_config",
     "model_section",
     "build_model",
@@ -116,8 +117,9 @@ class RunFileError(ValueError):
 
 ACTIVATIONS = (
     "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu",
-    "softplus", "softsign", "silu", "swish", "hard_sigmoid", "log_softmax",
+    "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid", "log_softmax",
 )
+ACTIVATION_ALIASES = {"swish": "silu", "none": "linear", "identity": "linear"}
 INITIALIZERS = {
     # name: accepted parameters and their defaults (Keras 3)
     "glorot_uniform": {"seed": None},
@@ -132,6 +134,7 @@ INITIALIZERS = {
     "zeros": {},
     "ones": {},
     "constant": {"value": 0.0},
+    "orthogonal": {"gain": 1.0, "seed": None},
 }
 LOSSES = (
     "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
@@ -383,6 +386,11 @@ def _check_regularizer(path: str, v: Any) -> dict | None:
     return out or None
 
 
+def _activation(path: str, v: Any) -> str:
+    name = _str(path, v)
+    return ACTIVATION_ALIASES.get(name.lower(), name)
+
+
 def _check_layer(i: int, v: Any, is_last: bool) -> list[dict]:
     path = f"model.layers[{i}]"
     if not isinstance(v, Mapping):
@@ -402,7 +410,7 @@ def _check_layer(i: int, v: Any, is_last: bool) -> list[dict]:
         return [out]
     if ltype == "activation":
         d = _table(path, v, ("type", "activation"))
-        act = _str(f"{path}.activation", d.get("activation", "linear"))
+        act = _activation(f"{path}.activation", d.get("activation", "linear"))
         if act not in ACTIVATIONS:
             raise _one_of(f"{path}.activation", act, ACTIVATIONS)
         return [{"type": "activation", "activation": act}]
@@ -412,7 +420,7 @@ def _check_layer(i: int, v: Any, is_last: bool) -> list[dict]:
     if "units" not in d:
         raise RunFileError(f"{path}.units", "missing: a dense layer needs units (an integer "
                            ">= 1)")
-    act = _str(f"{path}.activation", d.get("activation", "linear"))
+    act = _activation(f"{path}.activation", d.get("activation", "linear"))
     if act not in ACTIVATIONS:
         raise _one_of(f"{path}.activation", act, ACTIVATIONS)
     out = {
@@ -1070,19 +1078,10 @@ def _read_csv(p: Path, label: str | None, key: str, lkey: str, require_label: bo
 
 
 def _load_digits():
-    """The bundled 8x8 digits: x (1797, 64) in 0..16, y (1797,) in 0..9."""
-    from . import datasets  # the pyapi package ships the data
+    """The bundled 8x8 digits in their original order: x (1797, 64) in 0..16, y (1797,)."""
+    from .datasets import load_digits
 
-    out = datasets.load_digits()
-    if isinstance(out, Mapping) or hasattr(out, "data"):
-        get = out.get if isinstance(out, Mapping) else (lambda k: getattr(out, k))
-        return get("data"), get("target")
-    if len(out) == 2 and isinstance(out[0], tuple):  # ((x_train, y_train), (x_test, y_test))
-        import numpy as np
-
-        (a, b), (c, d) = out
-        return np.concatenate([a, c]), np.concatenate([b, d])
-    return out[0], out[1]
+    return load_digits(return_X_y=True)
 
 
 _CLASSIFICATION = ("sparse_categorical_crossentropy", "categorical_crossentropy",
@@ -1132,9 +1131,10 @@ def load_data(run: Mapping) -> Dataset:
     if n_train < 2:
         raise RunFileError("preprocessing.test_split", f"leaves {n_train} training samples "
                            f"of {n}")
-    if n_train - int(n_train * tr["validation_split"]) < 1:
-        raise RunFileError("training.validation_split", f"leaves no training samples of "
-                           f"{n_train}")
+    n_fit = fit_size(n_train, tr["validation_split"])
+    if n_fit < 1 or (tr["validation_split"] > 0 and n_fit >= n_train):
+        raise RunFileError("training.validation_split", f"leaves {n_fit} of {n_train} training "
+                           f"samples for fitting and {n_train - n_fit} for validation")
     perm = rng.permutation(n)
     tr_idx, te_idx = perm[:n_train], perm[n_train:]
     x_train, x_test = x[tr_idx], x[te_idx]
@@ -1149,6 +1149,11 @@ def load_data(run: Mapping) -> Dataset:
     ys = [encode_labels(y[idx], loss, n_classes, dtype) for idx in (tr_idx, te_idx)]
     return Dataset(np.ascontiguousarray(x_train, dtype), ys[0],
                    np.ascontiguousarray(x_test, dtype), ys[1], n_classes, mean, scale, names)
+
+
+def fit_size(n_train: int, validation_split: float) -> int:
+    """Samples fit trains on; the rest (the last ones) validate, as Keras's validation_split."""
+    return int(math.floor(n_train * (1.0 - validation_split)))
 
 
 def encode_labels(y, loss: str, n_classes: int | None, dtype):
@@ -1174,7 +1179,7 @@ _INIT_CLASSES = {
     "lecun_uniform": "LecunUniform", "lecun_normal": "LecunNormal",
     "random_normal": "RandomNormal", "random_uniform": "RandomUniform",
     "truncated_normal": "TruncatedNormal", "zeros": "Zeros", "ones": "Ones",
-    "constant": "Constant",
+    "constant": "Constant", "orthogonal": "Orthogonal",
 }
 _INIT_NAMES = {v: k for k, v in _INIT_CLASSES.items()}
 
@@ -1202,7 +1207,10 @@ def _init_from_config(path: str, cfg: Any) -> Any:
 def _reg_to_config(reg: Mapping | None) -> Any:
     if not reg:
         return None
-    return {"class_name": "L1L2", "config": {"l1": reg.get("l1", 0.0), "l2": reg.get("l2", 0.0)}}
+    if len(reg) == 2:
+        return {"class_name": "L1L2", "config": {"l1": reg["l1"], "l2": reg["l2"]}}
+    (k, v), = reg.items()
+    return {"class_name": k.upper(), "config": {k: v}}
 
 
 def _reg_from_config(path: str, cfg: Any) -> dict | None:
@@ -1214,19 +1222,19 @@ def _reg_from_config(path: str, cfg: Any) -> dict | None:
 
 
 def model_config(run: Mapping, input_dim: int) -> dict:
-    """The run's model section as ``Sequential.get_config()`` output (Keras 3 layout).
+    """The run's model section as ``Sequential.get_config()`` output.
 
     Args:
         run: a resolved run.
         input_dim: features per sample.
 
     Returns:
-        ``{"name", "layers": [{"class_name", "config"}, ...]}`` starting with an InputLayer;
-        `Sequential.from_config` builds the model from it.
+        ``{"name", "dtype", "seed", "layers": [{"class_name", "config"}, ...]}`` starting
+        with an InputLayer; the seed is ``training.seed`` (it drives initialization,
+        shuffling and dropout). `Sequential.from_config` builds the model from it.
     """
     m = run["model"]
-    layers: list[dict] = [{"class_name": "InputLayer",
-                           "config": {"batch_shape": [None, int(input_dim)], "dtype": m["dtype"]}}]
+    layers: list[dict] = [{"class_name": "InputLayer", "config": {"shape": [int(input_dim)]}}]
     for ly in m["layers"]:
         if ly["type"] == "dense":
             cfg = {"units": ly["units"], "activation": ly["activation"],
@@ -1234,17 +1242,20 @@ def model_config(run: Mapping, input_dim: int) -> dict:
                    "kernel_initializer": _init_to_config(ly["kernel_initializer"]),
                    "bias_initializer": _init_to_config(ly["bias_initializer"]),
                    "kernel_regularizer": _reg_to_config(ly.get("kernel_regularizer")),
-                   "bias_regularizer": _reg_to_config(ly.get("bias_regularizer")),
-                   "dtype": m["dtype"]}
+                   "bias_regularizer": _reg_to_config(ly.get("bias_regularizer"))}
             layers.append({"class_name": "Dense", "config": cfg})
         elif ly["type"] == "dropout":
             layers.append({"class_name": "Dropout",
-                           "config": {"rate": ly["rate"], "seed": ly.get("seed"),
-                                      "dtype": m["dtype"]}})
+                           "config": {"rate": ly["rate"], "seed": ly.get("seed")}})
         else:
             layers.append({"class_name": "Activation",
-                           "config": {"activation": ly["activation"], "dtype": m["dtype"]}})
-    return {"name": "sequential", "layers": layers}
+                           "config": {"activation": ly["activation"]}})
+    return {"name": _model_name(run.get("name", "run")), "dtype": m["dtype"],
+            "seed": run["training"]["seed"], "layers": layers}
+
+
+def _model_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "run"
 
 
 def model_section(config: Mapping) -> dict:
@@ -1257,15 +1268,10 @@ def model_section(config: Mapping) -> dict:
         ``{"dtype", "layers"}``, validated like a run file's model section.
     """
     layers: list[dict] = []
-    dtype = None
-    for i, item in enumerate(config.get("layers", [])):
+    dtype = config.get("dtype")
+    for item in config.get("layers", []):
         cls, cfg = item.get("class_name"), dict(item.get("config") or {})
         path = f"model.layers[{len(layers)}]"
-        ldtype = cfg.get("dtype")
-        if isinstance(ldtype, Mapping):  # a Keras dtype policy
-            ldtype = (ldtype.get("config") or {}).get("name")
-        if isinstance(ldtype, str) and dtype is None:
-            dtype = ldtype
         if cls == "InputLayer":
             continue
         if cls == "Dense":

@@ -72,10 +72,16 @@ void ref_forward_row(Activation act, T alpha, std::int64_t n, const T* x, T* y) 
       for (std::int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
       return;
     case Activation::relu:
-      for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] > T(0) ? x[j] : T(0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = v > T(0) ? v : T(0);
+      }
       return;
     case Activation::leaky_relu:
-      for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] > T(0) ? x[j] : alpha * x[j];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = v > T(0) ? v : alpha * v;
+      }
       return;
     case Activation::elu:
       for (std::int64_t j = 0; j < n; ++j)
@@ -157,10 +163,18 @@ void ref_backward_row(Activation act, T alpha, std::int64_t n, const T* x, const
       for (std::int64_t j = 0; j < n; ++j) dx[j] = dy[j] * (T(1) - y[j] * y[j]);
       return;
     case Activation::relu:  // relu'(0) = 0; y > 0 exactly when x > 0
-      for (std::int64_t j = 0; j < n; ++j) dx[j] = y[j] > T(0) ? dy[j] : T(0);
+      // Operands are loaded before the select so that the compiler can if-convert and
+      // vectorise (a branch on random signs mispredicts half the time).
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T g = dy[j];
+        dx[j] = y[j] > T(0) ? g : T(0);
+      }
       return;
     case Activation::leaky_relu:
-      for (std::int64_t j = 0; j < n; ++j) dx[j] = x[j] > T(0) ? dy[j] : alpha * dy[j];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T g = dy[j];
+        dx[j] = g * (x[j] > T(0) ? T(1) : alpha);
+      }
       return;
     case Activation::elu:
       for (std::int64_t j = 0; j < n; ++j)
@@ -206,8 +220,10 @@ void ref_backward_row(Activation act, T alpha, std::int64_t n, const T* x, const
       }
       return;
     case Activation::hard_sigmoid:
-      for (std::int64_t j = 0; j < n; ++j)
-        dx[j] = (x[j] > T(-3) && x[j] < T(3)) ? dy[j] * T(1.0 / 6.0) : T(0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j], g = dy[j] * T(1.0 / 6.0);
+        dx[j] = (v > T(-3) && v < T(3)) ? g : T(0);
+      }
       return;
     case Activation::softmax: {
       double s = 0.0;

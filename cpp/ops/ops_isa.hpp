@@ -38,6 +38,17 @@ void dropout_apply_f32_avx512(std::int64_t begin, std::int64_t end, float scale,
                               const std::uint8_t* mask, const float* dy, float* dx);
 void dropout_apply_f64_avx512(std::int64_t begin, std::int64_t end, double scale,
                               const std::uint8_t* mask, const double* dy, double* dx);
+// The same four entry points on AVX2 (8 elements per step).
+void dropout_chunk_f32_avx2(std::uint64_t key, std::uint64_t threshold, std::int64_t begin,
+                            std::int64_t end, float scale, const float* x, float* y,
+                            std::uint8_t* mask);
+void dropout_chunk_f64_avx2(std::uint64_t key, std::uint64_t threshold, std::int64_t begin,
+                            std::int64_t end, double scale, const double* x, double* y,
+                            std::uint8_t* mask);
+void dropout_apply_f32_avx2(std::int64_t begin, std::int64_t end, float scale,
+                            const std::uint8_t* mask, const float* dy, float* dx);
+void dropout_apply_f64_avx2(std::int64_t begin, std::int64_t end, double scale,
+                            const std::uint8_t* mask, const double* dy, double* dx);
 #endif
 
 }  // namespace lamina::ops_isa

@@ -260,8 +260,10 @@ bool prefer_direct(const KernelInfo<T>& ki, bool trans_b, std::int64_t m, std::i
   const double sz = static_cast<double>(sizeof(T));
   const bool narrow = n <= ki.dnr_narrow;
   const std::int64_t dmr = narrow ? ki.dmr_narrow : ki.dmr_wide;
-  if (m <= 2 * dmr) return true;  // B is read about once either way
-  if (static_cast<double>(k) * static_cast<double>(n) * sz > 512.0 * 1024) return false;
+  const bool b_fits = static_cast<double>(k) * static_cast<double>(n) * sz <= 512.0 * 1024;
+  if (trans_b && !b_fits) return false;  // the direct path would copy all of op(B)
+  if (m <= 2 * dmr) return true;         // B is read about once either way
+  if (!b_fits) return false;
   if (static_cast<double>(k) * static_cast<double>(dmr) * sz > 32.0 * 1024) return false;
   if (!trans_b && static_cast<double>(ldb) * sz >= 4096.0) return false;
   return true;

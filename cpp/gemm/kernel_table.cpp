@@ -21,7 +21,7 @@ const IsaKernels kTable[kNumIsa] = {
       "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
 #if defined(LAMINA_X86)
     // avx2
-    {{6, 16, 2040, 256, 512, gemm_avx2_f32_6x16, pack_a_ref<float>, pack_b_ref<float>,
+    {{6, 16, 2040, 256, 512, gemm_avx2_f32_6x16, pack_a_avx2_f32, pack_b_avx2_f32,
       "gemm_avx2_f32_6x16",
       gemm_avx2_f32_direct_6x16, 6, 16, gemm_avx2_f32_direct_12x8, 12, 8},
      {6, 8, 2040, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,

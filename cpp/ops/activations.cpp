@@ -309,8 +309,10 @@ std::int64_t grain(Activation a, bool forward, bool fast) {
   return fast ? std::int64_t(1) << 16 : std::int64_t(1) << 12;
 }
 
-bool has_fast(Activation a, bool forward) {
+bool has_fast(Activation a, bool forward, bool is_float) {
   switch (a) {
+    case Activation::gelu:
+      return is_float;
     case Activation::sigmoid:
     case Activation::tanh:
       return forward;
@@ -423,7 +425,7 @@ void activation_forward(Activation act, double alpha, std::int64_t rows, std::in
   const T a = static_cast<T>(alpha);
   const bool flat = !is_rowwise(act) && (rows == 1 || (ldx == cols && ldy == cols));
   const int code = static_cast<int>(act);
-  const std::int64_t g = grain(act, true, fast.fwd != nullptr && has_fast(act, true));
+  const std::int64_t g = grain(act, true, fast.fwd != nullptr && has_fast(act, true, sizeof(T) == 4));
   split_work(rows, cols, flat, g, [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
                                       std::int64_t c1) {
     for (std::int64_t i = r0; i < r1; ++i) {
@@ -445,7 +447,7 @@ void activation_backward(Activation act, double alpha, std::int64_t rows, std::i
   const bool flat = !is_rowwise(act) &&
                     (rows == 1 || (ldx == cols && ldy == cols && lddy == cols && lddx == cols));
   const int code = static_cast<int>(act);
-  const std::int64_t g = grain(act, false, fast.bwd != nullptr && has_fast(act, false));
+  const std::int64_t g = grain(act, false, fast.bwd != nullptr && has_fast(act, false, sizeof(T) == 4));
   split_work(rows, cols, flat, g, [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
                                       std::int64_t c1) {
     for (std::int64_t i = r0; i < r1; ++i) {

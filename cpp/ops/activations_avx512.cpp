@@ -68,7 +68,8 @@ struct F32 {
   static constexpr T kLog2e = 1.44269504088896341f;
   static constexpr T kLn2Hi = 0.693359375f;
   static constexpr T kLn2Lo = -2.12194440e-4f;
-  static constexpr T kMinArg = -150.0f;  // exp below it is 0 in float; keeps n finite
+  static constexpr T kMinArg = -150.0f;
+  static constexpr bool kFastErf = true;  // exp below it is 0 in float; keeps n finite
 };
 
 struct F64 {
@@ -124,6 +125,7 @@ struct F64 {
   static constexpr T kLn2Hi = 6.93147180369123816490e-01;
   static constexpr T kLn2Lo = 1.90821492927058770002e-10;
   static constexpr T kMinArg = -1100.0;
+  static constexpr bool kFastErf = false;
 };
 
 }  // namespace

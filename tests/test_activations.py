@@ -235,3 +235,16 @@ def test_dense_sweep_accuracy(isa, name, dtype):
     scale = x.shape[-1] if name == "log_softmax" else max(1.0, np.abs(want_dx).max())
     err = np.abs(dx.astype(np.float64) - want_dx)
     assert np.all(err <= 8 * rtol * cond * np.abs(want_dx) + 16 * eps * scale), err.max()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_propagates(isa, name, dtype):
+    """A NaN input gives a NaN output (Keras/numpy semantics; nothing hides a diverged run)."""
+    x = np.linspace(-3, 3, 37).astype(dtype).reshape(1, -1)
+    x[0, [0, 5, 17, 36]] = np.nan
+    y = ops.activation(x, name, alpha=ALPHAS.get(name))
+    if name in ("softmax", "log_softmax"):
+        assert np.all(np.isnan(y))  # the row's normaliser is NaN
+    else:
+        assert np.array_equal(np.isnan(y), np.isnan(x)), name

@@ -73,15 +73,15 @@ void ref_forward_row(Activation act, T alpha, std::int64_t n, const T* x, T* y) 
       for (std::int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
       return;
     case Activation::relu:
-      for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t j = 0; j < n; ++j) {  // NaN stays NaN, like np.maximum
         const T v = x[j];
-        y[j] = v > T(0) ? v : T(0);
+        y[j] = v <= T(0) ? T(0) : v;
       }
       return;
     case Activation::leaky_relu:
       for (std::int64_t j = 0; j < n; ++j) {
         const T v = x[j];
-        y[j] = v > T(0) ? v : alpha * v;
+        y[j] = v <= T(0) ? alpha * v : v;
       }
       return;
     case Activation::elu:

@@ -10,6 +10,9 @@
 // (an erfc fit good to float precision only; double gelu runs the libm reference). Everything else returns
 // false and runs the reference row in activations.cpp.
 //
+// NaN inputs give NaN outputs (min/max take the constant first: x86 min/max return their
+// second operand when one is NaN).
+//
 // Vector exp: every argument here is <= 0 (exp(-|x|), expm1(-2|x|), x - rowmax, x <= 0 of
 // elu), so there is no overflow to guard. y = n ln2 + r with n = round(y / ln2) and a two-part
 // ln2 (Cody-Waite), |r| <= ln2 / 2; expm1(r) by its Taylor polynomial (degree 7 for float,
@@ -29,7 +32,7 @@ namespace {
 // y <= 0 (or tiny positive): y = n ln2 + r; returns expm1(r), writes n.
 template <class O>
 inline typename O::V reduce(typename O::V y, typename O::V* n) {
-  y = O::max(y, O::set1(O::kMinArg));
+  y = O::max(O::set1(O::kMinArg), y);  // max(c, NaN) = NaN: NaN propagates
   *n = O::round(O::mul(y, O::set1(O::kLog2e)));
   typename O::V r = O::fnma(*n, O::set1(O::kLn2Hi), y);
   r = O::fnma(*n, O::set1(O::kLn2Lo), r);
@@ -55,7 +58,7 @@ inline typename O::V vexpm1(typename O::V y) {
 // correction of order 1: the reduction subtracts n ln2 from a alone, so a's low bits survive.
 template <class O>
 inline typename O::V vexp_sum(typename O::V a, typename O::V b) {
-  a = O::max(a, O::set1(O::kMinArg));
+  a = O::max(O::set1(O::kMinArg), a);
   const typename O::V n = O::round(O::mul(O::add(a, b), O::set1(O::kLog2e)));
   typename O::V r = O::fnma(n, O::set1(O::kLn2Hi), a);
   r = O::add(r, b);
@@ -118,11 +121,11 @@ struct Fwd {
     return O::copysign(O::div(em, O::add(O::set1(2), em)), x);
   }
   static V elu(V x, T a) {
-    const V neg = O::mul(O::set1(a), vexpm1<O>(O::min(x, O::set1(0))));
+    const V neg = O::mul(O::set1(a), vexpm1<O>(O::min(O::set1(0), x)));
     return O::blend(O::gt(x, O::set1(0)), neg, x);
   }
   static V selu(V x, T) {
-    const V neg = O::mul(O::set1(T(kSeluScale * kSeluAlpha)), vexpm1<O>(O::min(x, O::set1(0))));
+    const V neg = O::mul(O::set1(T(kSeluScale * kSeluAlpha)), vexpm1<O>(O::min(O::set1(0), x)));
     return O::blend(O::gt(x, O::set1(0)), neg, O::mul(O::set1(T(kSeluScale)), x));
   }
   static V gelu_tanh(V x, T) {
@@ -144,11 +147,11 @@ struct Bwd {
   using V = typename O::V;
   using T = typename O::T;
   static V elu(V x, V, V dy, T a) {
-    const V d = O::mul(O::set1(a), vexp<O>(O::min(x, O::set1(0))));
+    const V d = O::mul(O::set1(a), vexp<O>(O::min(O::set1(0), x)));
     return O::mul(dy, O::blend(O::gt(x, O::set1(0)), d, O::set1(1)));
   }
   static V selu(V x, V, V dy, T) {
-    const V d = O::mul(O::set1(T(kSeluScale * kSeluAlpha)), vexp<O>(O::min(x, O::set1(0))));
+    const V d = O::mul(O::set1(T(kSeluScale * kSeluAlpha)), vexp<O>(O::min(O::set1(0), x)));
     return O::mul(dy, O::blend(O::gt(x, O::set1(0)), d, O::set1(T(kSeluScale))));
   }
   static V gelu_tanh(V x, V, V dy, T) {

@@ -43,6 +43,11 @@ def _x(dtype=np.float32, seed=0):
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
+def _softmax64(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
 def _sigmoid64(x):
     return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
 
@@ -63,8 +68,8 @@ EXACT = {
     "sigmoid": _sigmoid64,
     "tanh": lambda x: np.tanh(x.astype(np.float64)),
     "silu": lambda x: x * _sigmoid64(x),
-    "gelu_tanh": lambda x: x * 0.5 * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x.astype(np.float64)**3))),
-    "softmax": lambda x: np.exp(x - x.max(-1, keepdims=True)) / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True),
+    "gelu_tanh": lambda x: x * 0.5 * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))),
+    "softmax": lambda x: _softmax64(x),
     "gelu": lambda x: 0.5 * x * _erfc(-x.astype(np.float64) / np.sqrt(2.0)),
 }
 

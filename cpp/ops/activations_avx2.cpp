@@ -86,6 +86,7 @@ struct F32x8 {
   static constexpr T kLn2Lo = -2.12194440e-4f;
   static constexpr T kMinArg = -150.0f;
   static constexpr bool kFastErf = true;
+  static constexpr int kLog1pTerms = 7;
 };
 
 struct F64x4 {
@@ -159,6 +160,7 @@ struct F64x4 {
   static constexpr T kLn2Lo = 1.90821492927058770002e-10;
   static constexpr T kMinArg = -1100.0;
   static constexpr bool kFastErf = false;
+  static constexpr int kLog1pTerms = 16;
 };
 
 }  // namespace

@@ -6,9 +6,9 @@
 // shared with (and picked by the linker for) another ISA's object.
 //
 // Covered (forward / backward): sigmoid (fwd), tanh (fwd), elu, selu, gelu_tanh, silu,
-// softplus (bwd only: its forward needs log1p), softmax, log_softmax, and exact gelu in float
-// (an erfc fit good to float precision only; double gelu runs the libm reference). Everything else returns
-// false and runs the reference row in activations.cpp.
+// softplus, softmax, log_softmax, and exact gelu in float
+// (an erfc fit good to float precision only; double gelu runs the libm reference).
+// Everything else returns false and runs the reference row in activations.cpp.
 //
 // NaN inputs give NaN outputs (min/max take the constant first: x86 min/max return their
 // second operand when one is NaN).
@@ -97,6 +97,20 @@ inline void vphi(typename O::V x, typename O::V* cdf, typename O::V* pdf) {
   *pdf = vexp_sum<O>(a, b);
 }
 
+// log1p(e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) in [0, 1/3], by its series
+// 2 s (1 + s^2/3 + s^4/5 + ...), O::kLog1pTerms terms (float 7, double 16: truncation below
+// 0.3 ulp); relative accuracy holds for tiny e (s ~ e / 2).
+template <class O>
+inline typename O::V vlog1p_unit(typename O::V e) {
+  using V = typename O::V;
+  using T = typename O::T;
+  const V s = O::div(e, O::add(O::set1(2), e));
+  const V w = O::mul(s, s);
+  V p = O::set1(T(1) / T(2 * O::kLog1pTerms - 1));
+  for (int k = O::kLog1pTerms - 2; k >= 0; --k) p = O::fma(p, w, O::set1(T(1) / T(2 * k + 1)));
+  return O::mul(O::add(s, s), p);
+}
+
 // sigmoid(x) from e = exp(-|x|): x >= 0 ? 1 / (1 + e) : e / (1 + e)
 template <class O>
 inline typename O::V vsigmoid(typename O::V x) {
@@ -134,6 +148,9 @@ struct Fwd {
     return O::mul(x, vsigmoid<O>(O::add(u, u)));
   }
   static V silu(V x, T) { return O::mul(x, vsigmoid<O>(x)); }
+  static V softplus(V x, T) {  // max(x, 0) + log1p(exp(-|x|))
+    return O::add(O::max(x, O::set1(0)), vlog1p_unit<O>(vexp<O>(O::neg(O::abs(x)))));
+  }
   static V gelu(V x, T) {
     V cdf, pdf;
     vphi<O>(x, &cdf, &pdf);
@@ -256,7 +273,8 @@ void softmax_back_row(bool log, std::int64_t n, const typename O::T* y, const ty
     map3<O>(n, nullptr, y, dy, dx, T(0),
             [&](V, V yv, V g, T) { return O::fnma(vexp<O>(yv), sv, g); });
   else  // dx = y * (dy - sum(dy * y))
-    map3<O>(n, nullptr, y, dy, dx, T(0), [&](V, V yv, V g, T) { return O::mul(yv, O::sub(g, sv)); });
+    map3<O>(n, nullptr, y, dy, dx, T(0),
+            [&](V, V yv, V g, T) { return O::mul(yv, O::sub(g, sv)); });
 }
 
 template <class O>
@@ -266,12 +284,19 @@ bool forward_row(int act, typename O::T a, std::int64_t n, const typename O::T* 
   using V = typename O::V;
   using T = typename O::T;
   switch (static_cast<Activation>(act)) {
-    case Activation::sigmoid: map1<O>(n, x, y, a, [](V v, T s) { return F::sigmoid(v, s); }); return true;
+    case Activation::sigmoid:
+      map1<O>(n, x, y, a, [](V v, T s) { return F::sigmoid(v, s); });
+      return true;
     case Activation::tanh: map1<O>(n, x, y, a, [](V v, T s) { return F::tanh(v, s); }); return true;
     case Activation::elu: map1<O>(n, x, y, a, [](V v, T s) { return F::elu(v, s); }); return true;
     case Activation::selu: map1<O>(n, x, y, a, [](V v, T s) { return F::selu(v, s); }); return true;
-    case Activation::gelu_tanh: map1<O>(n, x, y, a, [](V v, T s) { return F::gelu_tanh(v, s); }); return true;
+    case Activation::gelu_tanh:
+      map1<O>(n, x, y, a, [](V v, T s) { return F::gelu_tanh(v, s); });
+      return true;
     case Activation::silu: map1<O>(n, x, y, a, [](V v, T s) { return F::silu(v, s); }); return true;
+    case Activation::softplus:
+      map1<O>(n, x, y, a, [](V v, T s) { return F::softplus(v, s); });
+      return true;
     case Activation::gelu:
       if (!O::kFastErf) return false;
       map1<O>(n, x, y, a, [](V v, T s) { return F::gelu(v, s); });
@@ -289,11 +314,21 @@ bool backward_row(int act, typename O::T a, std::int64_t n, const typename O::T*
   using V = typename O::V;
   using T = typename O::T;
   switch (static_cast<Activation>(act)) {
-    case Activation::elu: map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::elu(u, v, g, s); }); return true;
-    case Activation::selu: map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::selu(u, v, g, s); }); return true;
-    case Activation::gelu_tanh: map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::gelu_tanh(u, v, g, s); }); return true;
-    case Activation::silu: map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::silu(u, v, g, s); }); return true;
-    case Activation::softplus: map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::softplus(u, v, g, s); }); return true;
+    case Activation::elu:
+      map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::elu(u, v, g, s); });
+      return true;
+    case Activation::selu:
+      map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::selu(u, v, g, s); });
+      return true;
+    case Activation::gelu_tanh:
+      map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::gelu_tanh(u, v, g, s); });
+      return true;
+    case Activation::silu:
+      map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::silu(u, v, g, s); });
+      return true;
+    case Activation::softplus:
+      map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::softplus(u, v, g, s); });
+      return true;
     case Activation::gelu:
       if (!O::kFastErf) return false;
       map3<O>(n, x, y, dy, dx, a, [](V u, V v, V g, T s) { return B::gelu(u, v, g, s); });

@@ -23,6 +23,12 @@ bool act_backward_row_f32_avx512(int act, float alpha, std::int64_t n, const flo
                                  const float* y, const float* dy, float* dx);
 bool act_backward_row_f64_avx512(int act, double alpha, std::int64_t n, const double* x,
                                  const double* y, const double* dy, double* dx);
+bool act_forward_row_f32_avx2(int act, float alpha, std::int64_t n, const float* x, float* y);
+bool act_forward_row_f64_avx2(int act, double alpha, std::int64_t n, const double* x, double* y);
+bool act_backward_row_f32_avx2(int act, float alpha, std::int64_t n, const float* x,
+                               const float* y, const float* dy, float* dx);
+bool act_backward_row_f64_avx2(int act, double alpha, std::int64_t n, const double* x,
+                               const double* y, const double* dy, double* dx);
 
 // Dropout over elements [begin, end) of a layer (begin a multiple of 16): packed keep bits for
 // those elements go to mask + begin / 8 (when mask != nullptr; the last partial byte is

@@ -189,7 +189,8 @@ int select_loop(const OptimParams& p) {
 template <class T>
 double penalised_sq_sum(std::int64_t n, const T* g, const T* w, double l1, double l2) {
   double out[2];
-  fixed_sums(optim_detail::kSumSqPenalty, n, g, w, l1, l2, out);
+  const bool pen = l1 != 0.0 || l2 != 0.0;  // without a penalty the plain sum (a third cheaper)
+  fixed_sums(pen ? optim_detail::kSumSqPenalty : optim_detail::kSumSq, n, g, w, l1, l2, out);
   return out[0];
 }
 

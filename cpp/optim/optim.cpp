@@ -252,7 +252,8 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
     return;
   }
   // One contiguous, cache-line aligned block per thread.
-  const std::int64_t per = ((n + threads - 1) / threads + kBlockAlign - 1) / kBlockAlign * kBlockAlign;
+  const std::int64_t per_thread = (n + threads - 1) / threads;
+  const std::int64_t per = (per_thread + kBlockAlign - 1) / kBlockAlign * kBlockAlign;
   const std::int64_t n_blocks = (n + per - 1) / per;
   parallel_for(n_blocks, [&](std::int64_t b) {
     const std::int64_t i0 = b * per;

@@ -34,6 +34,7 @@ namespace {
 
 constexpr std::size_t kAlign = 64;
 constexpr std::int64_t kChunkRows = 1024;  // predict / evaluate row chunk when m > capacity
+constexpr std::int64_t kFuseMinElements = 65536;  // kernels updated inside their dW gemm
 
 struct AlignedFree {
   void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(kAlign)); }
@@ -514,7 +515,10 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
         // the update is fused.
         Param& pk = params[op.kernel_param];
         GemmEpilogue<T> wepi;
-        if (update != nullptr) {
+        // Small kernels stay in cache anyway: one update call after the gemm is cheaper than
+        // one per finished strip (each call computes its scalar factors).
+        const bool fuse = update != nullptr && pk.n >= kFuseMinElements;
+        if (fuse) {
           pk.hook.opt = &pk.opt;
           pk.hook.lr = update->lr;
           pk.hook.iteration = update->iteration;
@@ -526,6 +530,11 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
           wepi.post_ctx = &pk.hook;
         }
         gemm<T>(true, false, op.in_w, w, m, T(1), op.in, op.in_w, G, w, T(0), pk.g, w, &wepi);
+        if (update != nullptr && !fuse) {
+          double u = update->u0;
+          optim_update<T>(pk.opt, update->lr, update->iteration, 1.0, pk.n, pk.w, pk.g,
+                          pk.slots[0], pk.slots[1], pk.slots[2], &u);
+        }
         if (op.bias_param >= 0) {
           Param& pb = params[op.bias_param];
           bias_grad<T>(m, w, G, w, T(0), pb.g);

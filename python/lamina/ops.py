@@ -307,7 +307,7 @@ def _float_array(x, name: str) -> np.ndarray:
 
 
 def _as_rows(x: np.ndarray) -> np.ndarray:
-    """A 2-D view of `x` with contiguous rows: 1-D becomes one row, a strided inner axis is copied."""
+    """A 2-D view of `x` with contiguous rows (1-D: one row; a strided inner axis is copied)."""
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim == 2 and x.shape[1] > 1 and x.strides[1] != x.itemsize:
@@ -509,8 +509,8 @@ def metric(y_true, y_pred, name: str, threshold: float = 0.5, k: int = 5,
         >>> import numpy as np
         >>> from lamina import ops
         >>> ops.metric(np.array([1, 0]), np.array([[0.2, 0.8], [0.9, 0.1]]),
-        ...            "sparse_categorical_accuracy")
-        1.0
+        ...            "sparse_categorical_accuracy")  # both rows right: a sum of 2
+        2.0
     """
     key = name.lower() if isinstance(name, str) else name
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):

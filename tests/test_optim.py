@@ -201,6 +201,8 @@ def test_nadam_without_state_matches_carried_state():
         assert state[0] == _core.nadam_u_product(0.9, t + 1)
     assert np.array_equal(w1, w2)
     assert _core.nadam_u_product(0.9, 1) == 1.0
+    assert _core.nadam_u_product(0.9, 10**15) == 0.0  # underflows; returns at once
+    assert 0 < _core.nadam_u_product(0.999999, 10**7) < 1e-4  # pow past 2^20 steps
 
 
 def test_global_clipnorm_over_two_parameters():
@@ -226,7 +228,7 @@ def test_global_clipnorm_over_two_parameters():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [0, 1, 7, 97, 16385, 300_007])
-def test_reductions(n, dtype, threads):
+def test_reductions(n, dtype, threads, isa):
     rng = np.random.default_rng(n)
     g = rng.uniform(-1, 1, n).astype(dtype)
     w = rng.uniform(-1, 1, n).astype(dtype)
@@ -313,6 +315,7 @@ def _adam_args(dtype=np.float32, n=5):
     (lambda a: a.update(l1=-0.5), ValueError, "l1 must be .*-0.5"),
     (lambda a: a.update(clipnorm=-1.0), ValueError, "clipnorm must be .*-1.0"),
     (lambda a: a.update(clipnorm=1.0, clipvalue=1.0), ValueError, "only one of clipnorm"),
+    (lambda a: a.update(clipvalue="big"), TypeError, "clipvalue must be a number or None, got 'big'"),
     (lambda a: a.update(beta_1=1.0), ValueError, r"beta_1 must be in \[0.0, 1.0\), got 1.0"),
     (lambda a: a.update(epsilon=-1e-7), ValueError, "epsilon must be >= 0"),
     (lambda a: a.update(weight_decay=-0.1), ValueError, "weight_decay must be >= 0, got -0.1"),

@@ -23,7 +23,9 @@
 //        are computed once per call in double, the per-element arithmetic in T.
 // - The update is element-wise, so results do not depend on the thread count; the clipnorm
 //   norm, grad_sq_sum and penalty reduce over fixed chunks of kOptimChunk elements whose
-//   partial sums are added in chunk order, so they do not depend on it either.
+//   partial sums are added in chunk order, so they do not depend on it either. The loops are
+//   compiled per ISA (generic, AVX2, AVX-512; picked by active_isa() on every call); the AVX2
+//   and AVX-512 builds contract a*b+c into FMAs, so levels differ in the last bits.
 #pragma once
 
 #include <cstdint>
@@ -70,8 +72,9 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
                   std::int64_t n, T* w, const T* g, T* s0, T* s1, T* s2,
                   double* nadam_u_product);
 
-// prod_{i < iteration} beta_1 * (1 - 0.5 * 0.96^i), multiplied in the same order (and so
-// bit-identical to) a product carried across calls of optim_update from 1.0.
+// prod_{i < iteration} beta_1 * (1 - 0.5 * 0.96^i), multiplied in the same order as (and so
+// bit-identical to) a product carried across calls of optim_update from 1.0, for iterations
+// up to 2^20 (pow beyond). O(min(iteration, 2^20)): callers that step often carry the product.
 double nadam_u_product_before(double beta_1, std::int64_t iteration);
 
 // sum_j g_j^2 in a fixed order (for global_clipnorm and clipnorm), accumulated in double.

@@ -13,6 +13,12 @@ Side-by-side table (for benchmarks/RESULTS.md):  python benchmarks/bench_step.py
 
 from __future__ import annotations
 
+import os
+
+# numpy's OpenBLAS threads (woken by the correctness checks) would otherwise spin in the
+# background and count in the process CPU time the table reports.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import statistics
 import sys
 import time

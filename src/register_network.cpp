@@ -1,5 +1,5 @@
-// Bindings for the step executor: lamina._core.Network (contract: /work/notes/NETWORK_SPEC.md,
-// restated in python/lamina/_core.pyi). Converts the spec dict into a lamina::NetworkSpec,
+// Bindings for the step executor: lamina._core.Network (the Python contract is the docstring
+// of Network in python/lamina/_core.pyi; the core's in cpp/include/lamina/network.hpp). Converts the spec dict into a lamina::NetworkSpec,
 // checks every array (dtype, shape, contiguity, writeability, aliasing) and every batch
 // argument, keeps references to the spec's arrays (the core updates them in place), and
 // forwards each call with the GIL released under a mutex.

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lamina import _core
-from ref_network import ACTIVATIONS, RefNetwork, make_spec, param_arrays
+import ref_ops
+from ref_network import ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays
 
 pytestmark = pytest.mark.kernel
 
@@ -210,21 +211,6 @@ def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
             assert np.array_equal(sa, sb)
 
 
-def _masks(spec, m, step):
-    """Keep masks of every dropout layer of a batch of m rows at `step`, from lamina.ops."""
-    from lamina import ops
-
-    masks, width = {}, spec["input_dim"]
-    for i, layer in enumerate(spec["layers"]):
-        if layer["type"] == "dense":
-            width = layer["units"]
-        elif layer["type"] == "dropout" and layer["rate"] > 0:
-            keep = ops.dropout_mask(m * width, layer["rate"], seed=spec["seed"], step=step,
-                                    layer=i)
-            masks[i] = np.asarray(keep, bool).reshape(m, width)
-    return masks
-
-
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-5)])
 def test_train_steps_with_dropout_match_reference(dtype, tol):
     rng = np.random.default_rng(8)
@@ -238,7 +224,7 @@ def test_train_steps_with_dropout_match_reference(dtype, tol):
         x, y, sw = _data(rng, 7 + 10 * t, 9, 4, dtype, onehot=True)
         got = net.train_step(x, y, sw, 0.05, t)
         want = ref.step(x.astype(np.float64), y.astype(np.float64), sw.astype(np.float64), 0.05,
-                        t, masks=_masks(spec, len(x), t))
+                        t, masks=dropout_masks(spec, len(x), t))
         _same_results(got, want, tol)
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
@@ -333,10 +319,7 @@ def test_dropout_masks_follow_step_and_vanish_at_inference():
     # mask of (seed 17, step 1, layer index 1 in the spec)
     dropped = g1[1] == 0
     assert 60 < np.count_nonzero(dropped) < 140
-    from lamina import ops
-
-    keep = ops.dropout_mask(200, 0.5, seed=17, step=1, layer=1)
-    np.testing.assert_array_equal(np.asarray(keep, bool), ~dropped)
+    np.testing.assert_array_equal(ref_ops.dropout_keep(200, 0.5, 17, 1, 1), ~dropped)
     # inference: identity
     ref = RefNetwork(spec)
     out = np.empty((1, 1))

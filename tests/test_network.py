@@ -231,7 +231,7 @@ def test_train_steps_with_dropout_match_reference(dtype, tol):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_evaluate_and_predict_match_reference(dtype):
+def test_evaluate_and_predict_match_reference(dtype, isa):
     rng = np.random.default_rng(4)
     spec = make_spec(11, [("dense", 13, "selu"), ("dropout", 0.5), ("dense", 7, "silu", REGS),
                           ("dense", 3, "sigmoid")],
@@ -252,6 +252,23 @@ def test_evaluate_and_predict_match_reference(dtype):
         _same_results(got, ref.results(x.astype(np.float64), y.astype(np.float64),
                                        sw.astype(np.float64)), tol)
         assert net.evaluate(x, y) == pytest.approx(ref.results(x, y), rel=tol)
+    assert net.capacity == 1024
+
+
+def test_sparse_evaluate_in_chunks_matches_reference():
+    # 2100 rows with a 64-row arena: three chunks of 1024 / 1024 / 52 rows; labels and sample
+    # weights must follow their rows.
+    rng = np.random.default_rng(6)
+    spec = make_spec(9, [("dense", 17, "tanh", REGS), ("dense", 5, "softmax")],
+                     loss=dict(name="sparse_categorical_crossentropy"), rng=rng,
+                     metrics=[dict(name="sparse_categorical_accuracy"),
+                              dict(name="sparse_top_k_categorical_accuracy", k=2)])
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    x, y, sw = _data(rng, 64, 9, 5, sparse=True)
+    net.train_step(x, y, sw, 0.0, 1)  # lr 0: sizes the arena, changes nothing
+    assert net.capacity == 64
+    x, y, sw = _data(rng, 2100, 9, 5, sparse=True)
+    _same_results(net.evaluate(x, y, sw), ref.results(x, y, sw), 1e-12)
     assert net.capacity == 1024
 
 

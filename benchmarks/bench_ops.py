@@ -60,6 +60,7 @@ NUMPY_FWD = {
                                                   out=out), out=out),
     "tanh": lambda x, out: np.tanh(x, out=out),
     "silu": lambda x, out: np.multiply(x, 1 / (1 + np.exp(-x)), out=out),
+    "softplus": lambda x, out: np.logaddexp(x, np.float32(0), out=out),
     "gelu_tanh": lambda x, out: np.multiply(
         x, 0.5 * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))), out=out),
 }
@@ -70,14 +71,15 @@ EXACT = {
     "silu": lambda x: x * _sigmoid64(x),
     "gelu_tanh": lambda x: x * 0.5 * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))),
     "softmax": lambda x: _softmax64(x),
+    "softplus": lambda x: np.logaddexp(x.astype(np.float64), 0.0),
     "gelu": lambda x: 0.5 * x * _erfc(-x.astype(np.float64) / np.sqrt(2.0)),
 }
 
 
 @pytest.mark.benchmark(group="activations")
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu", "gelu_tanh",
-                                  "softmax"])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "softplus", "gelu",
+                                  "gelu_tanh", "softmax"])
 def test_lamina_forward(benchmark, name, isa):
     runtime.set_isa(isa)
     x = _x()

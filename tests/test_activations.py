@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import lamina
 from lamina import _core, ops
 
 import ref_ops
@@ -193,10 +192,6 @@ def test_bad_inputs():
 def test_empty():
     for shape in [(0, 5), (3, 0)]:
         assert ops.activation(np.ones(shape), "softmax").shape == shape
-
-
-def test_package_import_of_ops():
-    assert lamina.ops is ops if hasattr(lamina, "ops") else True
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lamina import _core
-from ref_network import ACTIVATIONS, RefNetwork, make_spec, param_arrays
+import ref_ops
+from ref_network import ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays
 
 pytestmark = pytest.mark.kernel
 
@@ -180,19 +181,34 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
     assert spec["optimizer_state"][0] == pytest.approx(ref.state, rel=1e-14)
 
 
-def _masks(spec, m, step):
-    """Keep masks of every dropout layer of a batch of m rows at `step`, from lamina.ops."""
-    from lamina import ops
-
-    masks, width = {}, spec["input_dim"]
-    for i, layer in enumerate(spec["layers"]):
-        if layer["type"] == "dense":
-            width = layer["units"]
-        elif layer["type"] == "dropout" and layer["rate"] > 0:
-            keep = ops.dropout_mask(m * width, layer["rate"], seed=spec["seed"], step=step,
-                                    layer=i)
-            masks[i] = np.asarray(keep, bool).reshape(m, width)
-    return masks
+@pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
+                                 dict(name="nadam"), dict(name="rmsprop", centered=True)])
+def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
+    # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
+    # unfused path (a global_clipnorm that never clips) must give the same bits.
+    threads(2)
+    specs = []
+    for gcn in (0.0, 1e30):
+        rng = np.random.default_rng(2)
+        spec = make_spec(300, [("dense", 230, "relu", REGS), ("dense", 3, "softmax")],
+                         loss=dict(name="categorical_crossentropy"),
+                         optimizer=dict(opt, global_clipnorm=gcn), rng=rng)
+        net = _core.Network(spec)
+        ref = RefNetwork(spec) if gcn == 0 else None
+        for t in range(1, 4):
+            x, y, sw = _data(rng, 37, 300, 3, onehot=True)
+            got = net.train_step(x, y, sw, 0.01, t)
+            if ref is not None:
+                _same_results(got, ref.step(x, y, sw, 0.01, t), 1e-10)
+        if ref is not None:
+            for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
+                np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
+        specs.append(spec)
+    for a, b in zip(param_arrays(specs[0]), param_arrays(specs[1])):
+        assert np.array_equal(a, b)
+    for la, lb in zip(specs[0]["layers"], specs[1]["layers"]):
+        for sa, sb in zip(la["kernel_slots"], lb["kernel_slots"]):
+            assert np.array_equal(sa, sb)
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-5)])
@@ -208,14 +224,14 @@ def test_train_steps_with_dropout_match_reference(dtype, tol):
         x, y, sw = _data(rng, 7 + 10 * t, 9, 4, dtype, onehot=True)
         got = net.train_step(x, y, sw, 0.05, t)
         want = ref.step(x.astype(np.float64), y.astype(np.float64), sw.astype(np.float64), 0.05,
-                        t, masks=_masks(spec, len(x), t))
+                        t, masks=dropout_masks(spec, len(x), t))
         _same_results(got, want, tol)
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_evaluate_and_predict_match_reference(dtype):
+def test_evaluate_and_predict_match_reference(dtype, isa):
     rng = np.random.default_rng(4)
     spec = make_spec(11, [("dense", 13, "selu"), ("dropout", 0.5), ("dense", 7, "silu", REGS),
                           ("dense", 3, "sigmoid")],
@@ -236,6 +252,23 @@ def test_evaluate_and_predict_match_reference(dtype):
         _same_results(got, ref.results(x.astype(np.float64), y.astype(np.float64),
                                        sw.astype(np.float64)), tol)
         assert net.evaluate(x, y) == pytest.approx(ref.results(x, y), rel=tol)
+    assert net.capacity == 1024
+
+
+def test_sparse_evaluate_in_chunks_matches_reference():
+    # 2100 rows with a 64-row arena: three chunks of 1024 / 1024 / 52 rows; labels and sample
+    # weights must follow their rows.
+    rng = np.random.default_rng(6)
+    spec = make_spec(9, [("dense", 17, "tanh", REGS), ("dense", 5, "softmax")],
+                     loss=dict(name="sparse_categorical_crossentropy"), rng=rng,
+                     metrics=[dict(name="sparse_categorical_accuracy"),
+                              dict(name="sparse_top_k_categorical_accuracy", k=2)])
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    x, y, sw = _data(rng, 64, 9, 5, sparse=True)
+    net.train_step(x, y, sw, 0.0, 1)  # lr 0: sizes the arena, changes nothing
+    assert net.capacity == 64
+    x, y, sw = _data(rng, 2100, 9, 5, sparse=True)
+    _same_results(net.evaluate(x, y, sw), ref.results(x, y, sw), 1e-12)
     assert net.capacity == 1024
 
 
@@ -303,10 +336,7 @@ def test_dropout_masks_follow_step_and_vanish_at_inference():
     # mask of (seed 17, step 1, layer index 1 in the spec)
     dropped = g1[1] == 0
     assert 60 < np.count_nonzero(dropped) < 140
-    from lamina import ops
-
-    keep = ops.dropout_mask(200, 0.5, seed=17, step=1, layer=1)
-    np.testing.assert_array_equal(np.asarray(keep, bool), ~dropped)
+    np.testing.assert_array_equal(ref_ops.dropout_keep(200, 0.5, 17, 1, 1), ~dropped)
     # inference: identity
     ref = RefNetwork(spec)
     out = np.empty((1, 1))

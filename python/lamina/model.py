@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -295,8 +294,8 @@ class Sequential:
         for layer in self._layers:
             if layer.built:
                 if layer.input_shape != shape:
-                    raise ValueError(f"layer {layer.name!r} was built for inputs {layer.input_shape}"
-                                     f" but receives {shape} here")
+                    raise ValueError(f"layer {layer.name!r} was built for inputs "
+                                     f"{layer.input_shape} but receives {shape} here")
             else:
                 layer._dtype = self.dtype
                 layer._rng = self._init_rng
@@ -623,9 +622,11 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
                     2, 3):
+                what = type(validation_data).__name__
+                if isinstance(validation_data, (tuple, list)):
+                    what += f" of length {len(validation_data)}"
                 raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight_val), got {type(validation_data).__name__} "
-                                 f"of length {len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+                                 f"sample_weight_val), got a {what}")
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
             val = self._prepare_xy(vx, vy, vsw, prefix="validation ")

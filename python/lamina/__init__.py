@@ -27,13 +27,14 @@ from . import (activations, callbacks, config, datasets, initializers, layers, l
                metrics, models, optimizers, regularizers, utils)
 from .io import ModelFileError
 from .layers import Input
-from .model import Sequential
+from .model import Model, Sequential
 from .models import load_model, model_from_json
 from .runtime import cpu_info, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__",
     "Input",
+    "Model",
     "ModelFileError",
     "Sequential",
     "activations",

@@ -24,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
     ) from exc
 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
-               metrics, models, optimizers, regularizers, utils)
+               metrics, models, optimizers, regularizers, saving, utils)
 from .io import ModelFileError
 from .layers import Input
 from .model import Model, Sequential
@@ -52,6 +52,7 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "set_num_threads",
     "utils",
 ]

@@ -39,6 +39,10 @@ def test_save_load_predicts_bit_identically(tmp_path):
     lambda: lamina.optimizers.Adam(0.01),
     lambda: lamina.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
     lambda: lamina.optimizers.SGD(lamina.optimizers.schedules.ExponentialDecay(0.1, 3, 0.9)),
+    lambda: lamina.optimizers.Nadam(0.01),
+    lambda: lamina.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda: lamina.optimizers.Adagrad(0.05),
+    lambda: lamina.optimizers.AdamW(0.01, amsgrad=True, global_clipnorm=1.0),
 ])
 def test_resume_after_load_equals_uninterrupted(tmp_path, optimizer):
     x, y = make_data()

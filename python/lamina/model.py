@@ -796,8 +796,8 @@ class Sequential:
         logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
-            print(f"{xt.shape[0]} samples - {time.perf_counter() - t0:.3f}s - "
-                  + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
+                  " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
             return logs
         values = list(logs.values())
@@ -837,7 +837,7 @@ class Sequential:
                 cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
         cbl.on_predict_end()
         if verbose:
-            print(f"{n} samples - {time.perf_counter() - t0:.3f}s")
+            print(f"{n} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}")
         return out
 
     def predict_on_batch(self, x):

@@ -665,7 +665,7 @@ class Sequential:
                     break
                 cbl.on_epoch_begin(epoch)
                 schedule = opt.schedule
-                lr = opt.learning_rate
+                lr = float(opt.learning_rate)
                 it = opt.iterations
                 results = []
                 append = results.append
@@ -693,7 +693,7 @@ class Sequential:
                     seen = 0
                     for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
                         cbl.on_train_batch_begin(b, {"size": sizes[b]})
-                        lr = opt.learning_rate
+                        lr = float(opt.learning_rate)
                         r = train_step(xb, yb, swb, lr, it + 1)
                         it += 1
                         opt.iterations = it

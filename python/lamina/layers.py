@@ -55,6 +55,24 @@ def _shape(name, shape):
     return tuple(out)
 
 
+# Keys of Keras 3 layer configs that lamina accepts when they hold Keras's default (their
+# feature is not supported otherwise, and the constructor then names it).
+_KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
+                   "bias_constraint": None, "lora_rank": None, "lora_alpha": None,
+                   "quantization_config": None, "noise_shape": None, "sparse": False,
+                   "ragged": False, "optional": False, "batch_size": None,
+                   "data_format": "channels_last"}
+
+
+def _drop_keras_defaults(config):
+    config = dict(config)
+    config.pop("dtype", None)  # the model's dtype applies (Keras stores a DTypePolicy here)
+    for key, default in _KERAS_DEFAULTS.items():
+        if key in config and config[key] == default:
+            del config[key]
+    return config
+
+
 class Layer:
     """Base class: a named stage with an input shape (per sample) and optional weights.
 
@@ -153,12 +171,13 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
-        """Creates a layer from ``get_config()``'s output."""
-        config = dict(config)
-        config.pop("dtype", None)
+        """Creates a layer from ``get_config()``'s output (or a Keras 3 layer config)."""
+        config = _drop_keras_defaults(config)
         if "batch_input_shape" in config:  # Keras 2 spelling
             bis = config.pop("batch_input_shape")
             config["input_shape"] = tuple(bis[1:])
+        if "batch_shape" in config:  # Keras 3 spelling on a first layer
+            config["input_shape"] = tuple(config.pop("batch_shape"))[1:]
         return cls(**config)
 
     def __repr__(self):
@@ -249,11 +268,9 @@ class InputLayer(Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = _drop_keras_defaults(config)
         if "batch_shape" in config and "shape" not in config:
             config["shape"] = tuple(config.pop("batch_shape"))[1:]
-        config.pop("dtype", None)
-        config.pop("sparse", None)
         config.pop("trainable", None)
         return cls(**config)
 
@@ -379,14 +396,6 @@ class Dense(Layer):
             "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("activity_regularizer", "kernel_constraint", "bias_constraint"):
-            if config.get(key, 0) is None:
-                config.pop(key)
-        return super().from_config(config)
 
 
 class Dropout(Layer):

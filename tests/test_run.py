@@ -387,3 +387,26 @@ def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
     assert (a["seed"], a["dtype"]) == (b["seed"], b["dtype"]) == (7, "float64")
     for w1, w2 in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights
+
+
+@pytest.mark.parametrize("name", ["lamina.run", "lamina.diagnose", "lamina.plot",
+                                  "lamina.experiment"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_module_docstring_example_is_a_valid_run_file():
+    import lamina.run
+
+    doc = lamina.run.__doc__
+    text = doc.split("bundled digits)::", 1)[1].split("`load_run(", 1)[0]
+    text = "\n".join(line[4:] for line in text.splitlines())
+    raw = tomllib.loads(text)
+    run = load_run(raw)
+    assert run["model"]["layers"][1] == {"type": "dropout", "rate": 0.5}
+    assert run["training"]["schedule"]["name"] == "exponential_decay"

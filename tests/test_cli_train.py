@@ -306,3 +306,26 @@ def test_a_corrupt_model_file_is_one_line_and_exit_2(tmp_path, capsys):
     code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "m.lamina"), "digits")
     assert code == 2 and err.startswith("lamina evaluate: error: MODEL: cannot load")
     assert len(err.strip().splitlines()) == 1
+
+
+@needs_fit
+def test_binary_csv_with_a_schedule_and_other_metrics(tmp_path):
+    from lamina.experiment import train_run
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 2))
+    lines = ["a,b,y"] + [f"{a},{b},{int(a + b > 0)}" for a, b in x]
+    write(tmp_path / "d.csv", "\n".join(lines) + "\n")
+    run = load_run({
+        "data": {"source": str(tmp_path / "d.csv"), "label": "y"},
+        "model": {"layers": [{"units": 4, "activation": "tanh"},
+                             {"units": 1, "activation": "sigmoid"}]},
+        "training": {"loss": "binary_crossentropy", "metrics": ["accuracy", "mse"],
+                     "optimizer": {"name": "sgd", "learning_rate": 0.5}, "epochs": 4,
+                     "batch_size": "full",
+                     "schedule": {"name": "piecewise_constant_decay", "boundaries": [2],
+                                  "values": [0.5, 0.05]}}})
+    res = train_run(run, out_dir=None, verbose=False)
+    h = res.history.history
+    assert set(res.test) == {"loss", "accuracy", "mean_squared_error"}
+    assert h["learning_rate"] == pytest.approx([0.5, 0.5, 0.05, 0.05])  # one step per epoch

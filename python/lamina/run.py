@@ -612,6 +612,14 @@ def _check_training(d: Any, default_seed: int) -> dict:
         m = METRIC_ALIASES.get(m, m)
         if m not in METRICS:
             raise _one_of(f"training.metrics[{i}]", m, METRICS)
+        sparse_loss = loss == "sparse_categorical_crossentropy"
+        if m.startswith("sparse_") != sparse_loss and m != "accuracy":
+            fits = [x for x in METRICS if x == "accuracy" or x.startswith("sparse_") == sparse_loss]
+            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs "
+                               f"{'integer labels' if m.startswith('sparse_') else 'one-hot targets'}"
+                               f" but training.loss {loss!r} takes "
+                               f"{'integer labels' if sparse_loss else 'dense targets'}; with "
+                               f"this loss use one of {', '.join(fits)}")
         if m not in metrics:
             metrics.append(m)
     bs = d.get("batch_size", 32)
@@ -806,7 +814,7 @@ def load_run(run: str | os.PathLike | Mapping | None = None,
     """
     source: str | None = None
     base_dir: Path | None = None
-    name = "run"
+    name = "default"
     if run is None:
         raw: dict = {}
     elif isinstance(run, Mapping):

@@ -125,7 +125,8 @@ def test_round_trip_of_every_feature(tmp_path):
                      "schedule": {"name": "piecewise_constant_decay", "boundaries": [10, 20],
                                   "values": [0.1, 0.01, 0.001]},
                      "early_stopping": {"monitor": "val_accuracy", "mode": "max"},
-                     "batch_size": "full", "metrics": ["accuracy", "mse"]},
+                     "batch_size": "full",
+                     "metrics": ["accuracy", "sparse_top_k_categorical_accuracy"]},
         "outputs": {"dir": "out dir", "plot": False},
     })
     p = tmp_path / "run.toml"

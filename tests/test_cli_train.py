@@ -193,7 +193,7 @@ def test_evaluate_and_predict_a_saved_model(tmp_path, capsys):
     assert code == 0 and "the run's test split: 359 samples" in out
     assert out.strip().splitlines()[-1] == printed.strip()
     code, out, _ = run_cli(capsys, "evaluate", str(out_dir / "model.lamina"), "digits")
-    assert code == 0 and "digits: 1797 samples" in out
+    assert code == 0 and "digits: 1797 samples" in out and "training samples included" in out
     code, out, _ = run_cli(capsys, "predict", str(out_dir / "model.lamina"), "digits", "--out",
                            str(tmp_path / "p.csv"))
     assert code == 0 and "1797 predictions" in out
@@ -329,3 +329,14 @@ def test_binary_csv_with_a_schedule_and_other_metrics(tmp_path):
     h = res.history.history
     assert set(res.test) == {"loss", "accuracy", "mean_squared_error"}
     assert h["learning_rate"] == pytest.approx([0.5, 0.5, 0.05, 0.05])  # one step per epoch
+
+
+def test_train_help_shows_a_valid_run_file(capsys):
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    block = out.split("examples/):", 1)[1].split("exit status", 1)[0]
+    text = "\n".join(line.split("#")[0].strip() for line in block.splitlines())
+    run = load_run(tomllib.loads(text))
+    assert run["training"]["optimizer"]["momentum"] == 0.9

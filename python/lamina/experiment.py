@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import math
@@ -448,8 +449,14 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    model, x, y, _, what = _model_inputs(args.model, args.data, args.label, True)
-    print(f"{what}: {x.shape[0]} samples")
+    model, x, y, run, what = _model_inputs(args.model, args.data, args.label, True)
+    note = ""
+    if run is not None and args.data is not None and (
+            args.data == run["data"]["source"] or (args.data != "digits" and Path(
+                args.data).resolve() == Path(run["data"]["source"]).resolve())):
+        note = (" (the model's training data, its training samples included; without DATA, "
+                "`lamina evaluate MODEL` uses the run's held-out test split)")
+    print(f"{what}: {x.shape[0]} samples{note}")
     print(_fmt_metrics(_metrics_dict(model, x, y)))
     return 0
 
@@ -465,13 +472,36 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+TRAIN_EPILOG = """\
+a run file (every key optional; the full format is in lamina/run.py, examples in examples/):
+
+  [data]
+  source = "digits"            # or "data.csv" (label = "label") / "data.npz"
+  [[model.layers]]
+  units = 128
+  activation = "relu"
+  dropout = 0.2
+  [[model.layers]]
+  units = 10
+  activation = "softmax"
+  [training]
+  optimizer = {name = "sgd", learning_rate = 0.05, momentum = 0.9}
+  epochs = 30
+  batch_size = 32
+  early_stopping = {patience = 5}
+
+exit status: 0 done, 2 bad run file / override / data (one line naming the key)
+"""
+
+
 def add_commands(sub) -> None:
     """Adds train / evaluate / predict / compare to the ``lamina`` argparse subparsers."""
     p = sub.add_parser("train", help="train a run file (default: an MLP on the bundled digits)",
                        description="Train the run described by RUN (TOML or JSON; none: a "
                        "default MLP on the bundled digits), print the metrics and the "
                        "diagnosis, and write model.lamina, history.csv, run.toml and "
-                       "learning_curves.png to --out.")
+                       "learning_curves.png to --out.",
+                       epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a run-file value, e.g. training.epochs=5 or "

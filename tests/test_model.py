@@ -10,7 +10,7 @@ from test_fit import make_data, make_model
 def test_namespace_mirrors_keras():
     import lamina as keras
 
-    for name in ("Sequential", "Input", "layers", "activations", "losses", "metrics",
+    for name in ("Sequential", "Model", "Input", "layers", "activations", "losses", "metrics",
                  "optimizers", "regularizers", "initializers", "callbacks", "utils", "models",
                  "datasets", "load_model", "config"):
         assert name in keras.__all__ and hasattr(keras, name)
@@ -178,3 +178,67 @@ def test_layer_classes():
                   lamina.layers.Softmax(), lamina.Input((3,))):
         again = lamina.layers.deserialize(lamina.layers.serialize(layer))
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
+
+
+def test_predict_from_several_threads_is_correct():
+    import threading
+
+    x, y = make_data(n=300)
+    model = make_model(dropout=0.2)
+    model.fit(x, y, epochs=1, verbose=0)
+    expected = model.predict(x, verbose=0)
+    results, errors = [None] * 6, []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                out = model.predict(x, batch_size=17 + i, verbose=0)
+            results[i] = out
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for out in results:
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_functional_chain_builds_the_same_model():
+    inputs = lamina.Input(shape=(5,))
+    x = lamina.layers.Dense(7, activation="tanh")(inputs)
+    assert x.shape == (None, 7)
+    outputs = lamina.layers.Dense(3, activation="softmax")(x)
+    model = lamina.Model(inputs=inputs, outputs=outputs, seed=0)
+    assert isinstance(model, lamina.Model) and isinstance(model, lamina.Sequential)
+    assert isinstance(make_model(), lamina.models.Model)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    ref = make_model(seed=0)
+    xs, ys = make_data()
+    model.fit(xs, ys, epochs=2, verbose=0)
+    ref.fit(xs, ys, epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), ref.get_weights()))
+
+
+def test_functional_api_limits_are_clear():
+    inputs = lamina.Input(shape=(3,))
+    dense = lamina.layers.Dense(2)
+    out = dense(inputs)
+    with pytest.raises(ValueError, match="already used"):
+        dense(out)
+    with pytest.raises(TypeError, match="model.predict"):
+        lamina.layers.Dense(2)(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="chained on"):
+        lamina.Model(inputs=lamina.Input(shape=(3,)), outputs=out)
+    with pytest.raises(ValueError, match="one output"):
+        lamina.Model(inputs=inputs, outputs=[out, out])
+
+    class Custom(lamina.Model):
+        pass
+
+    with pytest.raises(TypeError, match="subclassing"):
+        Custom()

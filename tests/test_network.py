@@ -180,6 +180,36 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
     assert spec["optimizer_state"][0] == pytest.approx(ref.state, rel=1e-14)
 
 
+@pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
+                                 dict(name="nadam"), dict(name="rmsprop", centered=True)])
+def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
+    # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
+    # unfused path (a global_clipnorm that never clips) must give the same bits.
+    threads(2)
+    specs = []
+    for gcn in (0.0, 1e30):
+        rng = np.random.default_rng(2)
+        spec = make_spec(300, [("dense", 230, "relu", REGS), ("dense", 3, "softmax")],
+                         loss=dict(name="categorical_crossentropy"),
+                         optimizer=dict(opt, global_clipnorm=gcn), rng=rng)
+        net = _core.Network(spec)
+        ref = RefNetwork(spec) if gcn == 0 else None
+        for t in range(1, 4):
+            x, y, sw = _data(rng, 37, 300, 3, onehot=True)
+            got = net.train_step(x, y, sw, 0.01, t)
+            if ref is not None:
+                _same_results(got, ref.step(x, y, sw, 0.01, t), 1e-10)
+        if ref is not None:
+            for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
+                np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
+        specs.append(spec)
+    for a, b in zip(param_arrays(specs[0]), param_arrays(specs[1])):
+        assert np.array_equal(a, b)
+    for la, lb in zip(specs[0]["layers"], specs[1]["layers"]):
+        for sa, sb in zip(la["kernel_slots"], lb["kernel_slots"]):
+            assert np.array_equal(sa, sb)
+
+
 def _masks(spec, m, step):
     """Keep masks of every dropout layer of a batch of m rows at `step`, from lamina.ops."""
     from lamina import ops

@@ -4,17 +4,23 @@
 //   forward  : dense  Z = X W + b (one gemm; relu fused in the store, other element-wise
 //                     activations in the gemm's post hook while the block is in cache,
 //                     softmax / log_softmax row-wise after the gemm); Y = f(Z)
-//              dropout Y = X * keep / (1 - rate), mask bits kept for backward
+//              dropout Y = X * keep / (1 - rate), packed mask bits kept for backward
 //              activation Y = f(X)
-//   loss     : value + gradient dL/dY_last (or dL/dlogits when softmax/sigmoid + CE is fused)
+//   loss     : value + gradient dL/dY_last (or dL/dlogits when softmax/sigmoid + CE is fused),
+//              metrics on Y_last
 //   backward : G holds dL/d(output of op k); two ping-pong buffers G0/G1 of m * max_width.
-//              dense: dZ = f'(Z) * G (in place; fused into the post hook of the next layer's
-//              dX gemm when the activation is element-wise), dW = X^T dZ, db = colsum dZ,
-//              dX = dZ W^T (skipped for the first dense: nothing before it has parameters).
-//   step     : penalty gradients, global clipnorm scale, optim_update per parameter tensor.
-// Buffers: per op an output Y (m, out) and, for dense layers whose activation is neither
-// linear nor relu (or whose output feeds the fused loss), the pre-activation Z; per dropout
-// op its packed mask. All live in one 64-byte-aligned arena that grows only with m.
+//              dense, from the last to the first: dZ = f'(Z) * G in place (already done in
+//              the post hook of the next layer's dX gemm when the activation is element-
+//              wise); dX = dZ W^T with the weights before the update (skipped for the first
+//              dense: nothing before it has parameters); dW = X^T dZ; db = colsum dZ.
+//   update   : element-wise rules (no clipnorm / global_clipnorm): each tensor is updated
+//              as soon as its gradient is complete, big kernels inside their dW gemm's post
+//              hook strip by strip; otherwise after the backward pass, with the global
+//              clipnorm factor. L1/L2 penalty gradients are folded into optim_update.
+// Buffers: per op an output Y (m, out); for dense layers whose activation's derivative reads
+// its input (or whose output feeds the fused loss) the pre-activation Z apart; per dropout op
+// its packed mask. All live in one 64-byte-aligned arena that grows only with m; the
+// parameter gradients in one buffer sized at construction.
 #include "lamina/network.hpp"
 
 #include "lamina/dropout.hpp"
@@ -34,6 +40,7 @@ namespace {
 
 constexpr std::size_t kAlign = 64;
 constexpr std::int64_t kChunkRows = 1024;  // predict / evaluate row chunk when m > capacity
+constexpr std::int64_t kFuseMinElements = 65536;  // kernels updated inside their dW gemm
 
 struct AlignedFree {
   void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(kAlign)); }
@@ -69,6 +76,22 @@ struct ForwardHook {
   }
 };
 
+// ReLU's derivative on a (rows, cols) block in place: g = y > 0 ? g : 0 (relu'(0) = 0). The
+// executor's most common backward step, written with unconditional loads so it vectorizes at
+// the baseline ISA; the same bits as activation_backward(relu) (a select, no arithmetic).
+template <class T>
+void relu_backward_rows(std::int64_t rows, std::int64_t cols, const T* y, std::int64_t ldy, T* g,
+                        std::int64_t ldg) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const T* yr = y + i * ldy;
+    T* gr = g + i * ldg;
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const T d = gr[j];
+      gr[j] = yr[j] > T(0) ? d : T(0);
+    }
+  }
+}
+
 // Post hook of a backward dX gemm: c_block = f'(z_block, y_block) * c_block, turning dY of the
 // previous dense layer into its dZ while the block is in cache.
 template <class T>
@@ -82,6 +105,10 @@ struct BackwardHook {
                   std::int64_t cols, T* c, std::int64_t ldc) {
     auto* h = static_cast<BackwardHook*>(ctx);
     const std::int64_t off = i0 * h->ld + j0;
+    if (h->act == Activation::relu) {
+      relu_backward_rows<T>(rows, cols, h->y + off, h->ld, c, ldc);
+      return;
+    }
     activation_backward<T>(h->act, h->alpha, rows, cols, h->z + off, h->ld, h->y + off, h->ld, c,
                            ldc, c, ldc);
   }
@@ -464,7 +491,9 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
     const std::int64_t w = op.out_w;
     switch (op.kind) {
       case LayerKind::dense: {
-        if (!act_done && op.act != Activation::linear)
+        if (!act_done && op.act == Activation::relu)
+          relu_backward_rows<T>(m, w, op.out, w, G, w);
+        else if (!act_done && op.act != Activation::linear)
           activation_backward<T>(op.act, op.alpha, m, w, op.z, w, op.out, w, G, w, G, w);
         act_done = false;
         T* dx = nullptr;
@@ -492,7 +521,10 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
         // the update is fused.
         Param& pk = params[op.kernel_param];
         GemmEpilogue<T> wepi;
-        if (update != nullptr) {
+        // Small kernels stay in cache anyway: one update call after the gemm is cheaper than
+        // one per finished strip (each call computes its scalar factors).
+        const bool fuse = update != nullptr && pk.n >= kFuseMinElements;
+        if (fuse) {
           pk.hook.opt = &pk.opt;
           pk.hook.lr = update->lr;
           pk.hook.iteration = update->iteration;
@@ -504,6 +536,11 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
           wepi.post_ctx = &pk.hook;
         }
         gemm<T>(true, false, op.in_w, w, m, T(1), op.in, op.in_w, G, w, T(0), pk.g, w, &wepi);
+        if (update != nullptr && !fuse) {
+          double u = update->u0;
+          optim_update<T>(pk.opt, update->lr, update->iteration, 1.0, pk.n, pk.w, pk.g,
+                          pk.slots[0], pk.slots[1], pk.slots[2], &u);
+        }
         if (op.bias_param >= 0) {
           Param& pb = params[op.bias_param];
           bias_grad<T>(m, w, G, w, T(0), pb.g);

@@ -73,16 +73,19 @@ def matmul(
         >>> matmul(a, b, bias=np.full(4, -1.0, np.float32), activation="relu")[0]
         array([2., 2., 2., 2.], dtype=float32)
     """
-    a = np.asarray(a)
-    b = np.asarray(b)
-    a = _rows_contiguous(a)
-    b = _rows_contiguous(b)
-    if bias is not None:
-        bias = np.asarray(bias)
-        if bias.ndim == 1 and bias.dtype == a.dtype:
-            bias = np.ascontiguousarray(bias)
-    return _core.matmul(a, b, bool(trans_a), bool(trans_b), float(alpha), float(beta), out,
-                        bias, activation)
+    try:  # fast path: arrays the core takes as they are
+        return _core.matmul(a, b, trans_a, trans_b, alpha, beta, out, bias, activation)
+    except ValueError:
+        a2 = _rows_contiguous(np.asarray(a))
+        b2 = _rows_contiguous(np.asarray(b))
+        bias2 = bias
+        if bias is not None:
+            bias2 = np.asarray(bias)
+            if bias2.ndim == 1 and bias2.dtype == a2.dtype and not bias2.flags.c_contiguous:
+                bias2 = np.ascontiguousarray(bias2)
+        if a2 is a and b2 is b and bias2 is bias:
+            raise
+    return _core.matmul(a2, b2, trans_a, trans_b, alpha, beta, out, bias2, activation)
 
 
 def bias_grad(dy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -100,8 +103,15 @@ def bias_grad(dy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         >>> bias_grad(np.ones((3, 2), np.float32))
         array([3., 3.], dtype=float32)
     """
-    dy = _rows_contiguous(np.asarray(dy))
-    return _core.bias_grad(dy, out)
+    try:
+        return _core.bias_grad(dy, out)
+    except ValueError:
+        dy2 = _rows_contiguous(np.asarray(dy))
+        if dy2 is dy:
+            raise
+    return _core.bias_grad(dy2, out)
+
+
 # ---- optimizers ----
 
 #: Keras 3 defaults of every hyperparameter each optimizer accepts (besides the learning rate,

@@ -340,3 +340,17 @@ def test_train_help_shows_a_valid_run_file(capsys):
     text = "\n".join(line.split("#")[0].strip() for line in block.splitlines())
     run = load_run(tomllib.loads(text))
     assert run["training"]["optimizer"]["momentum"] == 0.9
+
+
+@needs_fit
+def test_same_run_same_numbers_and_the_seed_matters():
+    from lamina.experiment import train_run
+
+    run = load_run(EXAMPLES / "dropout.toml", ["training.epochs=2", "data.max_samples=200",
+                                               "model.layers[0].units=32",
+                                               "model.layers[1].units=32"])
+    a = train_run(run, out_dir=None, verbose=False).history.history
+    b = train_run(run, out_dir=None, verbose=False).history.history
+    assert a == b
+    c = train_run(load_run(run, ["training.seed=1"]), out_dir=None, verbose=False)
+    assert c.history.history["loss"] != a["loss"]

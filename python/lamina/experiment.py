@@ -208,16 +208,13 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     """
     import numpy as np
 
-    from .utils import set_random_seed
-
     if not isinstance(run, Run):
         run = load_run(run)
     out = stream or sys.stdout
     say = (lambda s: print(s, file=out)) if verbose else (lambda s: None)
     ds = data if data is not None else load_data(run)
     tr = run["training"]
-    set_random_seed(tr["seed"])
-    model = build_model(run, ds.input_dim)
+    model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
     model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     batch_size = n_fit if tr["batch_size"] == "full" else min(tr["batch_size"], n_fit)
@@ -272,7 +269,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
                 say(f"learning_curves.png skipped: matplotlib is not installed "
                     f"({_plot.INSTALL_HINT})")
     if verbose:
-        say(f"trained in {seconds:.1f}s")
+        say(f"trained in {seconds:.2f}s")
         for part in ("train", "val", "test"):
             if results[part]:
                 say(f"{part + ':':<6} {_fmt_metrics(results[part])}")

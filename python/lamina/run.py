@@ -798,8 +798,9 @@ def load_run(run: str | os.PathLike | Mapping | None = None,
     Args:
         run: a path to a ``.toml`` or ``.json`` run file, or a dict with the same content.
             None means the default run. Defaults to `None`.
-        overrides: ``key.path=value`` strings (as ``lamina train --set``) applied on top.
-            Defaults to `None`.
+        overrides: ``key.path=value`` strings (as ``lamina train --set``) applied on top,
+            before defaults are resolved; ``model.layers[i]`` counts the layers as written
+            (a ``dropout = ...`` shorthand is part of its dense layer). Defaults to `None`.
 
     Returns:
         A `Run`: every default filled in, every shorthand expanded, data paths absolute.

@@ -693,9 +693,13 @@ def parse_override(text: str) -> tuple[list, Any]:
                                "training.epochs or model.layers[0].units)")
         parts.append(m.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(-?\d+)\]", m.group(2)))
-    toml = _tomllib()
     try:
-        value = toml.loads(f"v = {raw}")["v"]
+        value = _tomllib().loads(f"v = {raw}")["v"]
+    except RunFileError:  # no TOML reader (Python < 3.11 without tomli): JSON values
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
     except Exception:
         value = raw
     return parts, value

@@ -259,6 +259,10 @@ def test_oversized_net_on_200_digits_overfits_unless_regularized():
                          "model.layers[1].dropout=0.5", "model.layers[1].l2=1e-3"])
     res = train_run(reg, out_dir=None, verbose=False)
     assert "overfitting" not in [f.name for f in res.findings], res.findings
+    # the run file's [diagnosis] thresholds reach the rules
+    lax = load_run(big, ["diagnosis.patience=1000", "diagnosis.gap_ratio=1e9"])
+    res = train_run(lax, out_dir=None, verbose=False)
+    assert "overfitting" not in [f.name for f in res.findings], res.findings
 
 
 def test_readme_starts_with_the_main_job():

@@ -240,7 +240,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         "val": _metrics_dict(model, ds.x_train[n_fit:], ds.y_train[n_fit:]) if n_val else {},
         "test": _metrics_dict(model, ds.x_test, ds.y_test),
     }
-    findings = diagnose(history, baseline=untrained_loss(tr["loss"], ds.n_classes))
+    thresholds = {"baseline": untrained_loss(tr["loss"], ds.n_classes), **run["diagnosis"]}
+    findings = diagnose(history, **thresholds)
     stopper = callbacks[0] if tr["early_stopping"] else None
     if stopper is not None and getattr(stopper, "stopped_epoch", 0):
         findings = [_after_early_stop(f, stopper) for f in findings]

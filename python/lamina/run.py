@@ -1,6 +1,6 @@
 """Run files: one TOML (or JSON) file describes a whole experiment.
 
-A run file has five sections, every key optional (the defaults train a small MLP on the
+A run file has six sections, every key optional (the defaults train a small MLP on the
 bundled digits)::
 
     name = "dropout"                      # label in `lamina compare` (default: file stem)
@@ -38,9 +38,13 @@ bundled digits)::
     metrics = ["accuracy"]
     epochs = 30
     batch_size = 32                       # or "full"
-    validation_split = 0.2
+    validation_split = 0.2                # the last part of the train split, as Keras
+    shuffle = true
     early_stopping = {patience = 5}       # or true / false
     seed = 0
+
+    [diagnosis]                           # thresholds of the rules in lamina.diagnose
+    patience = 3                          # e.g. epochs of rising val_loss that mean overfitting
 
     [outputs]
     dir = ""                              # default runs/<timestamp>/; `--out` overrides
@@ -52,6 +56,12 @@ bundled digits)::
 default filled in and every shorthand expanded). Every mistake raises `RunFileError` naming
 the key path and the accepted values. `Run.to_toml()` writes the resolved run back, and
 loading that text gives the same run.
+
+The model section is ``Sequential.get_config()`` in run-file spelling (one schema):
+`model_config(run, input_dim)` and `model_section(config)` convert between the two,
+`build_model(run, input_dim)` builds the model, and `run_from_model(model)` writes a model
+made in Python as a run. `load_data(run)` reads, subsets, splits and standardizes the data;
+``lamina.experiment.train_run(run)`` does what ``lamina train`` does.
 
 Example:
     >>> from lamina.run import load_run
@@ -196,7 +206,8 @@ _RAW_DEFAULTS: dict[str, Any] = {
     },
     "outputs": {"dir": "", "model": True, "history": True, "plot": True},
 }
-_TOP_KEYS = ("name", "description", "data", "preprocessing", "model", "training", "outputs")
+_TOP_KEYS = ("name", "description", "data", "preprocessing", "model", "training", "diagnosis",
+             "outputs")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,6 +664,35 @@ def _check_training(d: Any, default_seed: int) -> dict:
     return out
 
 
+def _diagnosis_defaults() -> dict:
+    """Every threshold of the diagnosis rules with its default (lamina.diagnose)."""
+    import inspect
+
+    from .diagnose import RULES
+
+    out = {}
+    for rule in RULES.values():
+        for name, p in inspect.signature(rule).parameters.items():
+            if name != "curves" and p.default is not None:
+                out[name] = p.default
+    return out
+
+
+def _check_diagnosis(d: Any) -> dict:
+    defaults = _diagnosis_defaults()
+    d = _table("diagnosis", d, [*defaults, "baseline"])
+    out = {}
+    for k, default in defaults.items():
+        v = d.get(k, default)
+        if isinstance(default, int):
+            out[k] = _int(f"diagnosis.{k}", v, lo=1)
+        else:
+            out[k] = _float(f"diagnosis.{k}", v, 0.0)
+    if "baseline" in d:
+        out["baseline"] = _float("diagnosis.baseline", d["baseline"], 0.0, lo_open=True)
+    return out
+
+
 def _check_outputs(d: Any) -> dict:
     d = _table("outputs", d, ("dir", "model", "history", "plot"))
     return {
@@ -860,6 +900,7 @@ def _resolve(raw: dict, base_dir: Path | None, name: str, source: str | None) ->
         preprocessing=pre,
         model=_check_model(raw.get("model", {})),
         training=_check_training(raw.get("training", {}), pre["seed"]),
+        diagnosis=_check_diagnosis(raw.get("diagnosis", {})),
         outputs=_check_outputs(raw.get("outputs", {})),
     )
     run.source = source

@@ -175,6 +175,9 @@ def test_plots_draw_with_and_without_validation_curves(tmp_path):
     fig = plot.learning_curves(HEALTHY, tmp_path / "a.png", title="healthy")
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy"]
     assert (tmp_path / "a.png").stat().st_size > 1000
+    fig = plot.learning_curves(OVERFIT, findings=diagnose(OVERFIT))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[-1].startswith("overfitting (epoch ")
     fig = plot.learning_curves({"loss": [1.0, 0.5]})  # no metric, no validation
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss"]
     fig = plot.compare_curves({"a": HEALTHY, "b": {"loss": [1.0, 0.4]}}, tmp_path / "c.png")

@@ -265,7 +265,9 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         if run["outputs"]["plot"]:
             if _plot.available():
                 files["plot"] = target / "learning_curves.png"
-                _plot.learning_curves(history, files["plot"], title=run["name"])
+                verdict = ", ".join(f.name.replace("_", " ") for f in findings) or "healthy"
+                _plot.learning_curves(history, files["plot"], title=f"{run['name']}: {verdict}",
+                                      findings=findings)
             else:
                 say(f"learning_curves.png skipped: matplotlib is not installed "
                     f"({_plot.INSTALL_HINT})")

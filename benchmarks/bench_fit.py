@@ -204,29 +204,36 @@ def interleaved(repeats=40):
 
         torch_epochs()
     times = {k: [] for k in runs}
+    cpu = {k: [] for k in runs}
+
+    def timed(name, fn):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        times[name].append((time.perf_counter() - w0) / BATCHES * 1e6)
+        cpu[name].append((time.process_time() - c0) / BATCHES * 1e6)
+
     for _ in range(repeats):
         for name, fn in runs.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t0) / BATCHES * 1e6)
+            timed(name, fn)
     if torch is not None:
         # Measured after lamina's runs: torch's idle OpenMP workers spin for a while after
         # each op and would slow whatever runs right after them.
         name = f"torch {torch.__version__} eager"
-        times[name] = []
+        times[name], cpu[name] = [], []
         for _ in range(max(3, repeats // 4)):
-            t0 = time.perf_counter()
-            torch_epochs()
-            times[name].append((time.perf_counter() - t0) / BATCHES * 1e6)
+            timed(name, torch_epochs)
     print(f"digits 64-32-10 ReLU, Adam, batch {BATCH}, {EPOCHS} epochs x {STEPS} batches, "
-          f"1 thread, {repeats} interleaved repeats (us per batch)")
-    print(f"{'':20s} {'min':>8s} {'p25':>8s} {'median':>8s}")
+          f"1 thread, {repeats} interleaved repeats (us per batch; CPU = process time)")
+    print(f"{'':24s} {'wall min':>9s} {'wall p25':>9s} {'wall med':>9s} {'CPU min':>9s} "
+          f"{'CPU med':>9s}")
     for name, v in times.items():
-        v = np.array(v)
-        print(f"{name:20s} {v.min():8.2f} {np.percentile(v, 25):8.2f} {np.median(v):8.2f}")
-    ex = np.array(times["executor only"])
-    fit = np.array(times["fit"])
-    print(f"fit - executor (min): {fit.min() - ex.min():.2f} us per batch")
+        v, c = np.array(v), np.array(cpu[name])
+        print(f"{name:24s} {v.min():9.2f} {np.percentile(v, 25):9.2f} {np.median(v):9.2f} "
+              f"{c.min():9.2f} {np.median(c):9.2f}")
+    for kind, table in (("wall", times), ("CPU", cpu)):
+        fit, ex = np.array(table["fit"]), np.array(table["executor only"])
+        print(f"fit - executor ({kind}, min): {fit.min() - ex.min():.2f} us per batch; "
+              f"(median): {np.median(fit) - np.median(ex):.2f}")
 
 
 if __name__ == "__main__":

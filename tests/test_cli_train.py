@@ -78,7 +78,8 @@ def test_csv_with_a_non_numeric_column(tmp_path, capsys):
                  "[[model.layers]]\nunits = 2\nactivation = \"softmax\"\n")
     code, out, err = run_cli(capsys, "train", path, "--out", str(tmp_path / "out"))
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "data.source" in err and "column 'color' is not numeric" in err
+    assert err.startswith(f"lamina train: error: {path}: data.source: ")
+    assert "column 'color' is not numeric" in err
     assert "line 3" in err and "Traceback" not in err
 
 
@@ -358,3 +359,12 @@ def test_same_run_same_numbers_and_the_seed_matters():
     assert a == b
     c = train_run(load_run(run, ["training.seed=1"]), out_dir=None, verbose=False)
     assert c.history.history["loss"] != a["loss"]
+
+
+def test_compare_checks_every_run_and_its_data_before_training(tmp_path, capsys):
+    data = write(tmp_path / "d.csv", "a,label\n1,0\n2,x\n")
+    bad = write(tmp_path / "bad.toml", f'[data]\nsource = "{Path(data).name}"\n')
+    code, out, err = run_cli(capsys, "compare", str(EXAMPLES / "sgd.toml"), bad, "--out",
+                             str(tmp_path / "out"))
+    assert code == 2 and out == "" and f"{bad}: data.source" in err
+    assert "column 'label' is not numeric" in err

@@ -158,6 +158,13 @@ def _optimizer(training: Mapping):
     return getattr(optimizers, classes[name])(**opt)
 
 
+def _load_data(run: Run) -> Dataset:
+    try:
+        return load_data(run)
+    except RunFileError as exc:  # name the run file the data came from
+        raise exc.with_source(run.source) from None
+
+
 def _metrics_dict(model, x, y) -> dict[str, float]:
     if x.shape[0] == 0:
         return {}
@@ -212,7 +219,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         run = load_run(run)
     out = stream or sys.stdout
     say = (lambda s: print(s, file=out)) if verbose else (lambda s: None)
-    ds = data if data is not None else load_data(run)
+    ds = data if data is not None else _load_data(run)
     tr = run["training"]
     model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
     model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
@@ -400,6 +407,7 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
     """
     out = stream or sys.stdout
     runs = [load_run(p, overrides) for p in paths]
+    datasets = [_load_data(r) for r in runs]  # every data problem shows before any training
     names: list[str] = []
     for r in runs:
         name, i = r["name"], 2
@@ -409,8 +417,8 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
     target = Path(out_dir) if out_dir is not None else default_out_dir()
     target.mkdir(parents=True, exist_ok=True)
     results = []
-    for name, r in zip(names, runs):
-        res = train_run(r, out_dir=target / name, verbose=False)
+    for name, r, ds in zip(names, runs, datasets):
+        res = train_run(r, out_dir=target / name, verbose=False, data=ds)
         results.append(res)
         if verbose:
             test = _fmt_metrics(res.test) or "(no test split)"

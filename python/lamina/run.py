@@ -626,11 +626,11 @@ def _check_training(d: Any, default_seed: int) -> dict:
         sparse_loss = loss == "sparse_categorical_crossentropy"
         if m.startswith("sparse_") != sparse_loss and m != "accuracy":
             fits = [x for x in METRICS if x == "accuracy" or x.startswith("sparse_") == sparse_loss]
-            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs "
-                               f"{'integer labels' if m.startswith('sparse_') else 'one-hot targets'}"
-                               f" but training.loss {loss!r} takes "
-                               f"{'integer labels' if sparse_loss else 'dense targets'}; with "
-                               f"this loss use one of {', '.join(fits)}")
+            needs = "integer labels" if m.startswith("sparse_") else "one-hot targets"
+            takes = "integer labels" if sparse_loss else "dense targets"
+            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs {needs} but training.loss "
+                               f"{loss!r} takes {takes}; with this loss use one of "
+                               f"{', '.join(fits)}")
         if m not in metrics:
             metrics.append(m)
     bs = d.get("batch_size", 32)

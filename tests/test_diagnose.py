@@ -89,6 +89,10 @@ def test_underfitting():
     # without a baseline the first epoch's loss stands in
     assert "underfitting" in names(UNDERFIT)
     assert "underfitting" not in names(UNDERFIT, baseline=math.log(10), high=0.95)
+    assert "learned next to nothing" not in f.evidence
+    stuck = diagnose({"loss": [2.31] * 10, "val_loss": [2.31] * 10}, baseline=math.log(10))
+    assert "learned next to nothing" in stuck[0].evidence
+    assert "initializers" in stuck[0].suggestions[0]
     # a high loss that is still falling fast is not underfitting (yet)
     assert dg.underfitting(STILL_IMPROVING, baseline=100.0) is None
 

@@ -279,6 +279,9 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
                 say(f"learning_curves.png skipped: matplotlib is not installed "
                     f"({_plot.INSTALL_HINT})")
     if verbose:
+        if getattr(history, "interrupted", False):
+            say(f"interrupted after {len(history.history.get('loss', []))} epochs: the "
+                f"metrics and outputs are those of the model at that point")
         say(f"trained in {seconds:.2f}s")
         for part in ("train", "val", "test"):
             if results[part]:

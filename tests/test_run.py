@@ -84,6 +84,17 @@ def test_schedule_and_initializer_params():
     assert run["model"]["layers"][0]["kernel_initializer"] == "random_uniform"
 
 
+def test_diagnosis_thresholds_are_part_of_the_run():
+    run = load_run(None, ["diagnosis.patience=10", "diagnosis.baseline=2.0"])
+    assert run["diagnosis"]["patience"] == 10 and run["diagnosis"]["baseline"] == 2.0
+    assert run["diagnosis"]["noise_tol"] == 0.08  # the rule's default, written out
+    assert "baseline" not in default_run()["diagnosis"]
+    assert error(None, ["diagnosis.patiense=3"]).key == "diagnosis.patiense"
+    assert "did you mean 'patience'" in str(error(None, ["diagnosis.patiense=3"]))
+    assert error(None, ["diagnosis.noise_tol=-1"]).key == "diagnosis.noise_tol"
+    assert error(None, ["diagnosis.patience=0.5"]).key == "diagnosis.patience"
+
+
 def test_relative_data_path_resolves_against_the_run_file(tmp_path):
     (tmp_path / "d").mkdir()
     np.savez(tmp_path / "d" / "set.npz", x=np.ones((4, 2)), y=np.array([0, 1, 0, 1]))
@@ -125,7 +136,8 @@ def test_round_trip_of_every_feature(tmp_path):
                      "schedule": {"name": "piecewise_constant_decay", "boundaries": [10, 20],
                                   "values": [0.1, 0.01, 0.001]},
                      "early_stopping": {"monitor": "val_accuracy", "mode": "max"},
-                     "batch_size": "full", "metrics": ["accuracy", "mse"]},
+                     "batch_size": "full",
+                     "metrics": ["accuracy", "sparse_top_k_categorical_accuracy"]},
         "outputs": {"dir": "out dir", "plot": False},
     })
     p = tmp_path / "run.toml"
@@ -210,6 +222,10 @@ def test_bad_overrides(text, key, words):
      "training.early_stopping.monitor", ["validation_split"]),
     ({"training": {"loss": "hinge"}}, "training.loss", ["sparse_categorical_crossentropy"]),
     ({"training": {"metrics": ["accuracy", "f1"]}}, "training.metrics[1]", ["not one of"]),
+    ({"training": {"metrics": ["categorical_accuracy"]}}, "training.metrics[0]",
+     ["needs one-hot targets", "sparse_categorical_accuracy"]),
+    ({"training": {"loss": "mse", "metrics": ["sparse_categorical_accuracy"]}},
+     "training.metrics[0]", ["needs integer labels", "mean_squared_error"]),
     ({"training": {"schedule": {"name": "exponential_decay", "decay_steps": 10}}},
      "training.schedule.decay_rate", ["missing"]),
     ({"training": {"optimizer": {"name": "sgd", "clipnorm": 1.0, "clipvalue": 1.0}}},
@@ -387,3 +403,26 @@ def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
     assert (a["seed"], a["dtype"]) == (b["seed"], b["dtype"]) == (7, "float64")
     for w1, w2 in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights
+
+
+@pytest.mark.parametrize("name", ["lamina.run", "lamina.diagnose", "lamina.plot",
+                                  "lamina.experiment"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_module_docstring_example_is_a_valid_run_file():
+    import lamina.run
+
+    doc = lamina.run.__doc__
+    text = doc.split("bundled digits)::", 1)[1].split("`load_run(", 1)[0]
+    text = "\n".join(line[4:] for line in text.splitlines())
+    raw = tomllib.loads(text)
+    run = load_run(raw)
+    assert run["model"]["layers"][1] == {"type": "dropout", "rate": 0.5}
+    assert run["training"]["schedule"]["name"] == "exponential_decay"

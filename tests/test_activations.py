@@ -197,3 +197,39 @@ def test_empty():
 
 def test_package_import_of_ops():
     assert lamina.ops is ops if hasattr(lamina, "ops") else True
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "elu", "selu", "gelu_tanh", "silu",
+                                  "softplus", "softmax", "log_softmax"])
+def test_dense_sweep_accuracy(isa, name, dtype):
+    """The vector exp paths stay within a few ulp of the float64 reference, tiny |x| included."""
+    tiny = np.geomspace(1e-30, 1e-2, 200)
+    x = np.concatenate([np.linspace(-40, 40, 4001), tiny, -tiny]).astype(dtype)
+    x = x.reshape(1, -1) if name not in ("softmax", "log_softmax") else x[:4400].reshape(40, 110)
+    y = ops.activation(x, name)
+    x64 = x.astype(np.float64)
+    want = ref_ops.activation(x64, name)
+    rtol = 1e-6 if dtype == np.float32 else 2e-15
+    eps = np.finfo(dtype).eps
+    # Conditioning of f at the (rounded) input: relative errors of order eps * |x f'(x) / f(x)|
+    # are inherent to computing in `dtype` (e.g. gelu_tanh's far negative tail, where the
+    # rounding of u = c (x + k x^3) is amplified by exp(2u)).
+    if name == "gelu_tanh":
+        cond = 1 + 2 * np.abs(np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64**3))
+    else:
+        cond = np.ones_like(x64)
+    if name == "log_softmax":  # values near 0 carry the absolute error of the row's shift
+        atol = 4 * eps * np.abs(x64).max(axis=-1, keepdims=True)
+    else:
+        atol = np.finfo(dtype).tiny
+    err = np.abs(y.astype(np.float64) - want)
+    assert np.all(err <= rtol * cond * np.abs(want) + atol), (err / np.abs(want)).max()
+    dy = np.ones_like(x)
+    dx = ops.activation_grad(x, y, dy, name)
+    want_dx = ref_ops.activation_grad(x64, dy.astype(np.float64), name)
+    # Derivatives are compared at an absolute scale: y-based ones inherit y's rounding, and
+    # log_softmax's dy - softmax * sum(dy) cancels against sum(dy) = cols.
+    scale = x.shape[-1] if name == "log_softmax" else max(1.0, np.abs(want_dx).max())
+    err = np.abs(dx.astype(np.float64) - want_dx)
+    assert np.all(err <= 8 * rtol * cond * np.abs(want_dx) + 16 * eps * scale), err.max()

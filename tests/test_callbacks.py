@@ -257,3 +257,33 @@ def test_progbar_with_tqdm(capsys):
     make_model().fit(x, y, epochs=1, batch_size=8, verbose=1)
     out = capsys.readouterr()
     assert "Epoch 1/1" in out.out + out.err and "5/5" in out.out + out.err
+
+
+def test_test_and_predict_hooks():
+    x, y = make_data()
+    seen = []
+
+    class Rec(lamina.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            seen.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            seen.append(("test_batch", batch))
+
+        def on_test_end(self, logs=None):
+            seen.append(("test_end", sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append(("predict_batch", batch, logs["outputs"].shape))
+
+    model = make_model()
+    model.fit(x, y, epochs=1, validation_split=0.5, validation_batch_size=10, verbose=0,
+              callbacks=[Rec()])
+    assert seen == ["test_begin", ("test_batch", 0), ("test_batch", 1),
+                    ("test_end", ["accuracy", "loss"])]
+    seen.clear()
+    model.evaluate(x, y, batch_size=40, verbose=0, callbacks=[Rec()])
+    assert seen == ["test_begin", ("test_batch", 0), ("test_end", ["accuracy", "loss"])]
+    seen.clear()
+    model.predict(x, batch_size=32, verbose=0, callbacks=[Rec()])
+    assert seen == [("predict_batch", 0, (32, 3)), ("predict_batch", 1, (8, 3))]

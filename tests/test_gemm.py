@@ -7,6 +7,8 @@ import pytest
 
 from lamina import _core, ops
 
+from conftest import run_python
+
 pytestmark = pytest.mark.kernel
 
 SIZES = (1, 2, 3, 7, 13, 31, 64, 97, 128, 255, 513)
@@ -253,6 +255,34 @@ def test_bad_inputs_raise_value_errors():
         ops.bias_grad(np.ones((4, 6), f32), out=np.ones(6, f64))
     with pytest.raises(ValueError, match="2-D"):
         ops.bias_grad(np.ones(6, f32))
+
+
+@pytest.mark.parametrize("path", ["packed", "direct"])
+def test_forced_paths_match_reference(path):
+    """Both the packed and the direct (small-size) path on shapes where auto picks the other."""
+    code = f"""
+import numpy as np
+from lamina import ops
+rng = np.random.default_rng(9)
+worst = 0.0
+for dtype in (np.float32, np.float64):
+    for m, n, k in [(7, 513, 31), (97, 10, 255), (130, 64, 13), (255, 1031, 97)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                a = rng.uniform(0.5, 1.5, (k, m) if ta else (m, k)).astype(dtype)
+                b = rng.uniform(-1.5, -0.5, (n, k) if tb else (k, n)).astype(dtype)
+                bias = rng.uniform(-1, 1, n).astype(dtype)
+                out = rng.uniform(-1, 1, (m, n)).astype(dtype)
+                ref = 0.5 * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) \\
+                    + 2.0 * out + bias
+                ops.matmul(a, b, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0, out=out, bias=bias)
+                err = np.abs(out - ref).max() / np.abs(ref).max()
+                worst = max(worst, err / (1e-6 if dtype == np.float32 else 1e-14))
+print(worst)
+"""
+    proc = run_python(code, {"LAMINA_GEMM_PATH": path})
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) < 10.0
 
 
 def test_kernel_name_follows_isa(isa):

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "lamina/runtime.hpp"
 #include "ukernels.hpp"
@@ -170,6 +171,78 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
   }
 }
 
+// Small problems: no packing, the direct kernels read op(A) and op(B) in place (op(B) rows
+// must be contiguous; a transposed B is copied once into a k x n scratch first). One call per
+// tile covers all of K. Tasks are row-panel groups.
+template <class T>
+void gemm_direct(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64_t m,
+                 std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+                 const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                 const GemmEpilogue<T>* ep, int nthr) {
+  const bool narrow = n <= ki.dnr_narrow;
+  const gemm_detail::DirectKernel<T> kern = narrow ? ki.direct_narrow : ki.direct_wide;
+  const std::int64_t MR = narrow ? ki.dmr_narrow : ki.dmr_wide;
+  const std::int64_t NR = narrow ? ki.dnr_narrow : ki.dnr_wide;
+  const T* bias = ep ? ep->bias : nullptr;
+  const int act = ep ? ep->act : 0;
+  auto post = ep ? ep->post : nullptr;
+  void* post_ctx = ep ? ep->post_ctx : nullptr;
+  // A transposed B is packed once into NR-wide panels (op(B) rows contiguous, ldb = NR).
+  T* bpanels = nullptr;
+  if (trans_b) {
+    bpanels = b_scratch<T>(static_cast<std::size_t>(k * cdiv(n, NR) * NR));
+    ki.pack_b(true, k, n, b, ldb, static_cast<int>(NR), bpanels);
+  }
+  const std::int64_t rsa = trans_a ? 1 : lda, csa = trans_a ? lda : 1;
+  const std::int64_t npm = cdiv(m, MR), npn = cdiv(n, NR);
+  const std::int64_t ntasks = nthr > 1 ? min64(npm, nthr) : 1;
+  parallel_for(
+      ntasks,
+      [&](std::int64_t t) {
+        const std::int64_t ip0 = npm * t / ntasks, ip1 = npm * (t + 1) / ntasks;
+        for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+          const std::int64_t i0 = ip * MR, rows = min64(MR, m - i0);
+          T* crow = c + i0 * ldc;
+          for (std::int64_t jp = 0; jp < npn; ++jp) {
+            const std::int64_t j0 = jp * NR;
+            const T* bp = bpanels ? bpanels + jp * NR * k : b + j0;
+            kern(k, a + i0 * rsa, rsa, csa, bp, bpanels ? NR : ldb, crow + j0, ldc, rows,
+                 min64(NR, n - j0), alpha, beta, bias ? bias + j0 : nullptr, act);
+          }
+          if (post) post(post_ctx, i0, 0, rows, n, crow, ldc);
+        }
+      },
+      static_cast<int>(ntasks));
+}
+
+// LAMINA_GEMM_PATH=packed|direct forces a path (for tests and tuning); unset: by size.
+int forced_path() {
+  static const int v = [] {
+    const char* e = std::getenv("LAMINA_GEMM_PATH");
+    if (!e) return 0;
+    const std::string s(e);
+    return s == "packed" ? 1 : s == "direct" ? 2 : 0;
+  }();
+  return v;
+}
+
+// The direct path wins while op(B) stays in L2 and an A row panel in L1 (measured: 256^3,
+// (128x256)(256x512), (1024x512)(512x64), all narrow outputs); packing wins for larger B or a
+// B row stride of a page or more, whose rows collide in the caches.
+template <class T>
+bool prefer_direct(const KernelInfo<T>& ki, bool trans_b, std::int64_t m, std::int64_t n,
+                   std::int64_t k, std::int64_t ldb) {
+  if (ki.direct_wide == nullptr) return false;
+  const double sz = static_cast<double>(sizeof(T));
+  const bool narrow = n <= ki.dnr_narrow;
+  const std::int64_t dmr = narrow ? ki.dmr_narrow : ki.dmr_wide;
+  if (m <= 2 * dmr) return true;  // B is read about once either way
+  if (static_cast<double>(k) * static_cast<double>(n) * sz > 512.0 * 1024) return false;
+  if (static_cast<double>(k) * static_cast<double>(dmr) * sz > 32.0 * 1024) return false;
+  if (!trans_b && static_cast<double>(ldb) * sz >= 4096.0) return false;
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -189,6 +262,14 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   if (flops < kMinFlopsPerThread * nthr) {
     const double fit = flops / kMinFlopsPerThread;
     nthr = fit < 1.0 ? 1 : static_cast<int>(fit);
+  }
+  const int fp = forced_path();
+  const bool direct = ki.direct_wide != nullptr &&
+                      (fp == 2 || (fp == 0 && prefer_direct(ki, trans_b, m, n, k, ldb)));
+  if (direct) {
+    gemm_direct(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+                nthr);
+    return;
   }
   gemm_packed(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
 }

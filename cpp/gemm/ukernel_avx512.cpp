@@ -133,7 +133,83 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
   }
 }
 
+// Direct (unpacked) variant for small problems: op(A)[i, p] = a[i*rsa + p*csa] and
+// op(B)[p, j] = b[p*ldb + j] are read in place; columns past nr are masked off in the loads.
+template <class S, int MR, int NV>
+inline __attribute__((always_inline)) void kernel_direct(
+    std::int64_t kc, const typename S::T* a, std::int64_t rsa, std::int64_t csa,
+    const typename S::T* b, std::int64_t ldb, typename S::T* c, std::int64_t ldc,
+    std::int64_t mr, std::int64_t nr, typename S::T alpha, typename S::T beta,
+    const typename S::T* bias, int act) {
+  using V = typename S::V;
+  constexpr int NR = NV * S::L;
+  V acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  typename S::M masks[NV];
+  for (int v = 0; v < NV; ++v) {
+    const std::int64_t left = nr - v * S::L;
+    masks[v] = S::mask(left < 0 ? 0 : left);
+  }
+  // Rows past mr repeat the last valid row (they are computed but never stored).
+  std::int64_t off[MR];
+  for (int i = 0; i < MR; ++i) off[i] = (i < mr ? i : mr - 1) * rsa;
+  for (std::int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::maskz_loadu(masks[v], b + v * S::L);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V av = S::set1(a[off[i]]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(av, bv[v], acc[i][v]);
+    }
+    a += csa;
+    b += ldb;
+  }
+  const V va = S::set1(alpha), vb = S::set1(beta);
+  const bool read_c = beta != 0;
+  const bool relu = act == 1;
+  const bool full = nr >= NR;
+  V vbias[NV];
+  if (bias)
+    for (int v = 0; v < NV; ++v) vbias[v] = S::maskz_loadu(masks[v], bias + v * S::L);
+  const V* pb = bias ? vbias : nullptr;
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    store_row<S, NV>(c + i * ldc, acc[i], va, vb, read_c, pb, relu, masks, full);
+  }
+}
+
 }  // namespace
+
+void gemm_avx512_f32_direct_8x32(std::int64_t kc, const float* a, std::int64_t rsa,
+                                 std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                                 float beta, const float* bias, int act) {
+  kernel_direct<F32, 8, 2>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx512_f32_direct_12x16(std::int64_t kc, const float* a, std::int64_t rsa,
+                                  std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                                  std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                                  float beta, const float* bias, int act) {
+  kernel_direct<F32, 12, 1>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx512_f64_direct_8x16(std::int64_t kc, const double* a, std::int64_t rsa,
+                                 std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                                 double beta, const double* bias, int act) {
+  kernel_direct<F64, 8, 2>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx512_f64_direct_12x8(std::int64_t kc, const double* a, std::int64_t rsa,
+                                 std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                                 double beta, const double* bias, int act) {
+  kernel_direct<F64, 12, 1>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
 
 void gemm_avx512_f32_12x32(std::int64_t kc, const float* a, const float* b, float* c,
                            std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,

@@ -25,6 +25,14 @@ template <class T>
 using Ukernel = void (*)(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc,
                          std::int64_t mr, std::int64_t nr, T alpha, T beta, const T* bias, int act);
 
+// Direct (no packing) micro-kernel for small problems: op(A)[i, p] = a[i*rsa + p*csa],
+// op(B)[p, j] = b[p*ldb + j] (rows of op(B) contiguous), same store contract as Ukernel.
+template <class T>
+using DirectKernel = void (*)(std::int64_t kc, const T* a, std::int64_t rsa, std::int64_t csa,
+                              const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+                              std::int64_t mr, std::int64_t nr, T alpha, T beta, const T* bias,
+                              int act);
+
 // Packs op(A)[0:mc, 0:kc] into ceil(mc/mr) micro-panels of kc*mr values (zero-padded rows).
 // `a` points at op(A)[0, 0]: A[i0*lda + p0] when !trans, A[p0*lda + i0] when trans.
 template <class T>
@@ -46,6 +54,12 @@ struct KernelInfo {
   PackA<T> pack_a;
   PackB<T> pack_b;
   const char* name;
+  // Direct kernels (nullptr: the ISA has none, always pack): `direct_wide` covers dmr_wide x
+  // dnr_wide tiles, `direct_narrow` dmr_narrow x dnr_narrow tiles for outputs with n <= dnr_narrow.
+  DirectKernel<T> direct_wide;
+  int dmr_wide, dnr_wide;
+  DirectKernel<T> direct_narrow;
+  int dmr_narrow, dnr_narrow;
 };
 
 struct IsaKernels {
@@ -93,6 +107,28 @@ void gemm_avx512_f32_12x32(std::int64_t kc, const float* a, const float* b, floa
 void gemm_avx512_f64_12x16(std::int64_t kc, const double* a, const double* b, double* c,
                            std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
                            double beta, const double* bias, int act);
+void gemm_avx512_f32_direct_8x32(std::int64_t kc, const float* a, std::int64_t rsa,
+                                 std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                                 float beta, const float* bias, int act);
+void gemm_avx512_f32_direct_12x16(std::int64_t kc, const float* a, std::int64_t rsa,
+                                  std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                                  std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                                  float beta, const float* bias, int act);
+void gemm_avx512_f64_direct_8x16(std::int64_t kc, const double* a, std::int64_t rsa,
+                                 std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                                 double beta, const double* bias, int act);
+void gemm_avx512_f64_direct_12x8(std::int64_t kc, const double* a, std::int64_t rsa,
+                                 std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                                 double beta, const double* bias, int act);
+// AVX-512 float32 packing (pack_avx512.cpp), same contract as pack_a_ref / pack_b_ref for
+// mr <= 16 and nr a multiple of 16.
+void pack_a_avx512_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* a,
+                       std::int64_t lda, int mr, float* dst);
+void pack_b_avx512_f32(bool trans, std::int64_t kc, std::int64_t nc, const float* b,
+                       std::int64_t ldb, int nr, float* dst);
 // A tight FMA loop for the peak measurement: 24 independent chains of _mm512_fmadd_ps,
 // `iters` rounds (24 * 32 flop each). Returns a value that depends on every chain.
 float fma_loop_avx512_f32(std::int64_t iters);

@@ -7,9 +7,10 @@
 // Layout of this file
 // - `ref_*`: the plain -O3 reference loops (std:: maths, the stable forms below). They are the
 //   only path on generic and the test oracle for the per-ISA islands.
-// - Per-ISA fast rows (cpp/ops/activations_avx512.cpp: a vector exp for sigmoid, tanh, silu,
-//   softplus, elu/selu, gelu_tanh and the softmaxes) are picked per call from a table indexed by
-//   active_isa(); what an ISA has no kernel for falls back to the reference row.
+// - Per-ISA fast rows (activations_avx2.cpp / activations_avx512.cpp over the kernels of
+//   activations_simd.hpp: a vector exp for sigmoid, tanh, silu, softplus', elu/selu, gelu_tanh
+//   and the softmaxes) are picked per call from a table indexed by active_isa(); what an ISA
+//   has no kernel for falls back to the reference row.
 // - Big buffers are split over rows (or, when contiguous, over element chunks) with
 //   parallel_for; every output depends on its own row only, so threads never change results.
 //
@@ -72,10 +73,16 @@ void ref_forward_row(Activation act, T alpha, std::int64_t n, const T* x, T* y) 
       for (std::int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
       return;
     case Activation::relu:
-      for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] > T(0) ? x[j] : T(0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = v > T(0) ? v : T(0);
+      }
       return;
     case Activation::leaky_relu:
-      for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] > T(0) ? x[j] : alpha * x[j];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = v > T(0) ? v : alpha * v;
+      }
       return;
     case Activation::elu:
       for (std::int64_t j = 0; j < n; ++j)
@@ -157,10 +164,18 @@ void ref_backward_row(Activation act, T alpha, std::int64_t n, const T* x, const
       for (std::int64_t j = 0; j < n; ++j) dx[j] = dy[j] * (T(1) - y[j] * y[j]);
       return;
     case Activation::relu:  // relu'(0) = 0; y > 0 exactly when x > 0
-      for (std::int64_t j = 0; j < n; ++j) dx[j] = y[j] > T(0) ? dy[j] : T(0);
+      // Operands are loaded before the select so that the compiler can if-convert and
+      // vectorise (a branch on random signs mispredicts half the time).
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T g = dy[j];
+        dx[j] = y[j] > T(0) ? g : T(0);
+      }
       return;
     case Activation::leaky_relu:
-      for (std::int64_t j = 0; j < n; ++j) dx[j] = x[j] > T(0) ? dy[j] : alpha * dy[j];
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T g = dy[j];
+        dx[j] = g * (x[j] > T(0) ? T(1) : alpha);
+      }
       return;
     case Activation::elu:
       for (std::int64_t j = 0; j < n; ++j)
@@ -206,8 +221,10 @@ void ref_backward_row(Activation act, T alpha, std::int64_t n, const T* x, const
       }
       return;
     case Activation::hard_sigmoid:
-      for (std::int64_t j = 0; j < n; ++j)
-        dx[j] = (x[j] > T(-3) && x[j] < T(3)) ? dy[j] * T(1.0 / 6.0) : T(0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j], g = dy[j] * T(1.0 / 6.0);
+        dx[j] = (v > T(-3) && v < T(3)) ? g : T(0);
+      }
       return;
     case Activation::softmax: {
       double s = 0.0;
@@ -233,32 +250,42 @@ struct FastRows {
   ops_isa::ActBackwardRow<T> bwd = nullptr;
 };
 
+// Per-ISA table, newest last, looked up per call with active_isa() (tests lower the level at
+// runtime). Null entries (generic) run the reference rows.
+const FastRows<float>& fast_rows_f32(Isa isa) {
+  static const FastRows<float> table[kNumIsa] = {
+      {nullptr, nullptr},
+#if defined(LAMINA_X86)
+      {ops_isa::act_forward_row_f32_avx2, ops_isa::act_backward_row_f32_avx2},
+      {ops_isa::act_forward_row_f32_avx512, ops_isa::act_backward_row_f32_avx512},
+#else
+      {nullptr, nullptr},
+      {nullptr, nullptr},
+#endif
+  };
+  return table[static_cast<int>(isa)];
+}
+
+const FastRows<double>& fast_rows_f64(Isa isa) {
+  static const FastRows<double> table[kNumIsa] = {
+      {nullptr, nullptr},
+#if defined(LAMINA_X86)
+      {ops_isa::act_forward_row_f64_avx2, ops_isa::act_backward_row_f64_avx2},
+      {ops_isa::act_forward_row_f64_avx512, ops_isa::act_backward_row_f64_avx512},
+#else
+      {nullptr, nullptr},
+      {nullptr, nullptr},
+#endif
+  };
+  return table[static_cast<int>(isa)];
+}
+
 template <class T>
 FastRows<T> fast_rows();
-
 template <>
-FastRows<float> fast_rows<float>() {
-  FastRows<float> r;
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) {
-    r.fwd = ops_isa::act_forward_row_f32_avx512;
-    r.bwd = ops_isa::act_backward_row_f32_avx512;
-  }
-#endif
-  return r;
-}
-
+FastRows<float> fast_rows<float>() { return fast_rows_f32(active_isa()); }
 template <>
-FastRows<double> fast_rows<double>() {
-  FastRows<double> r;
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) {
-    r.fwd = ops_isa::act_forward_row_f64_avx512;
-    r.bwd = ops_isa::act_backward_row_f64_avx512;
-  }
-#endif
-  return r;
-}
+FastRows<double> fast_rows<double>() { return fast_rows_f64(active_isa()); }
 
 // Elements per parallel task (element-wise activations touch 2-4 streams per element).
 constexpr std::int64_t kGrain = 16384;

@@ -8,15 +8,18 @@
 // Scaling: y = x * s with s = T(1 / (1 - rate)) (one multiply, the same on every ISA; it can
 // differ from x / (1 - rate) by one rounding).
 //
-// Paths: the generic loop below (also the oracle) and the AVX-512 island
+// Paths: the generic loop below (also the oracle), the AVX2 island (dropout_avx2.cpp, 8
+// elements per step, 64-bit multiplies from vpmuludq) and the AVX-512 island
 // (dropout_avx512.cpp, 16 elements per step: 8 SplitMix64 words = 16 u32 lanes, one compare
 // mask that is both the packed byte pair and the lane predicate of the masked multiply). They
-// produce identical bits because the arithmetic is exact integer arithmetic mod 2^64.
+// produce identical bits because the arithmetic is exact integer arithmetic mod 2^64, and
+// dropped elements are +0.0 everywhere.
 // Big buffers are cut into chunks of whole 512-element blocks run by parallel_for; an element's
 // bit depends on its index only, so the thread count never changes a mask.
 #include "lamina/dropout.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -62,6 +65,32 @@ void for_chunks(std::int64_t n, F&& body) {
   });
 }
 
+// Integer twin of T for the branch-free select below.
+template <class T>
+struct Bits;
+template <>
+struct Bits<float> {
+  using type = std::uint32_t;
+};
+template <>
+struct Bits<double> {
+  using type = std::uint64_t;
+};
+
+// y = bit ? x * scale : +0.0, without a branch (random bits would mispredict half the time)
+// and with the same +0.0 the AVX-512 masked multiply writes.
+template <class T>
+inline T select_scaled(unsigned bit, T x, T scale) {
+  using U = typename Bits<T>::type;
+  const T v = x * scale;
+  U u;
+  std::memcpy(&u, &v, sizeof(T));
+  u &= U(0) - static_cast<U>(bit);
+  T r;
+  std::memcpy(&r, &u, sizeof(T));
+  return r;
+}
+
 // Generic reference: [begin, end), begin a multiple of 8.
 template <class T>
 void chunk_generic(std::uint64_t key, std::uint64_t thr, std::int64_t begin, std::int64_t end,
@@ -77,64 +106,82 @@ void chunk_generic(std::uint64_t key, std::uint64_t thr, std::int64_t begin, std
     }
     bits &= (1u << len) - 1u;
     if (mask) mask[i >> 3] = static_cast<std::uint8_t>(bits);
-    if (x)
-      for (int b = 0; b < len; ++b) y[i + b] = ((bits >> b) & 1u) ? x[i + b] * scale : T(0);
+    if (x) {
+      if (len == 8) {
+        for (int b = 0; b < 8; ++b) y[i + b] = select_scaled<T>((bits >> b) & 1u, x[i + b], scale);
+      } else {
+        for (int b = 0; b < len; ++b)
+          y[i + b] = select_scaled<T>((bits >> b) & 1u, x[i + b], scale);
+      }
+    }
   }
 }
 
 template <class T>
 void apply_generic(std::int64_t begin, std::int64_t end, T scale, const std::uint8_t* mask,
                    const T* dy, T* dx) {
-  for (std::int64_t i = begin; i < end; ++i)
-    dx[i] = ((mask[i >> 3] >> (i & 7)) & 1u) ? dy[i] * scale : T(0);
+  std::int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    const unsigned bits = mask[i >> 3];
+    for (int b = 0; b < 8; ++b) dx[i + b] = select_scaled<T>((bits >> b) & 1u, dy[i + b], scale);
+  }
+  for (; i < end; ++i) dx[i] = select_scaled<T>((mask[i >> 3] >> (i & 7)) & 1u, dy[i], scale);
 }
 
-using ChunkF32 = void (*)(std::uint64_t, std::uint64_t, std::int64_t, std::int64_t, float,
-                          const float*, float*, std::uint8_t*);
-using ChunkF64 = void (*)(std::uint64_t, std::uint64_t, std::int64_t, std::int64_t, double,
-                          const double*, double*, std::uint8_t*);
+// Per-ISA kernels: a table indexed by active_isa(), looked up per call (tests lower the level
+// at runtime). Entries left null run the generic loop.
+template <class T>
+struct Kernels {
+  void (*chunk)(std::uint64_t, std::uint64_t, std::int64_t, std::int64_t, T, const T*, T*,
+                std::uint8_t*);
+  void (*apply)(std::int64_t, std::int64_t, T, const std::uint8_t*, const T*, T*);
+};
+
+const Kernels<float>& kernels_f32(Isa isa) {
+  static const Kernels<float> table[kNumIsa] = {
+      {chunk_generic<float>, apply_generic<float>},
+#if defined(LAMINA_X86)
+      {ops_isa::dropout_chunk_f32_avx2, ops_isa::dropout_apply_f32_avx2},
+      {ops_isa::dropout_chunk_f32_avx512, ops_isa::dropout_apply_f32_avx512},
+#else
+      {chunk_generic<float>, apply_generic<float>},
+      {chunk_generic<float>, apply_generic<float>},
+#endif
+  };
+  return table[static_cast<int>(isa)];
+}
+
+const Kernels<double>& kernels_f64(Isa isa) {
+  static const Kernels<double> table[kNumIsa] = {
+      {chunk_generic<double>, apply_generic<double>},
+#if defined(LAMINA_X86)
+      {ops_isa::dropout_chunk_f64_avx2, ops_isa::dropout_apply_f64_avx2},
+      {ops_isa::dropout_chunk_f64_avx512, ops_isa::dropout_apply_f64_avx512},
+#else
+      {chunk_generic<double>, apply_generic<double>},
+      {chunk_generic<double>, apply_generic<double>},
+#endif
+  };
+  return table[static_cast<int>(isa)];
+}
+
+template <class T>
+const Kernels<T>& kernels(Isa isa);
+template <>
+const Kernels<float>& kernels<float>(Isa isa) { return kernels_f32(isa); }
+template <>
+const Kernels<double>& kernels<double>(Isa isa) { return kernels_f64(isa); }
 
 template <class T>
 void run_chunk(std::uint64_t key, std::uint64_t thr, std::int64_t b, std::int64_t e, T s,
-               const T* x, T* y, std::uint8_t* mask);
-
-template <>
-void run_chunk<float>(std::uint64_t key, std::uint64_t thr, std::int64_t b, std::int64_t e,
-                      float s, const float* x, float* y, std::uint8_t* mask) {
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) return ops_isa::dropout_chunk_f32_avx512(key, thr, b, e, s, x, y, mask);
-#endif
-  chunk_generic<float>(key, thr, b, e, s, x, y, mask);
-}
-
-template <>
-void run_chunk<double>(std::uint64_t key, std::uint64_t thr, std::int64_t b, std::int64_t e,
-                       double s, const double* x, double* y, std::uint8_t* mask) {
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) return ops_isa::dropout_chunk_f64_avx512(key, thr, b, e, s, x, y, mask);
-#endif
-  chunk_generic<double>(key, thr, b, e, s, x, y, mask);
+               const T* x, T* y, std::uint8_t* mask) {
+  kernels<T>(active_isa()).chunk(key, thr, b, e, s, x, y, mask);
 }
 
 template <class T>
-void run_apply(std::int64_t b, std::int64_t e, T s, const std::uint8_t* mask, const T* dy, T* dx);
-
-template <>
-void run_apply<float>(std::int64_t b, std::int64_t e, float s, const std::uint8_t* mask,
-                      const float* dy, float* dx) {
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) return ops_isa::dropout_apply_f32_avx512(b, e, s, mask, dy, dx);
-#endif
-  apply_generic<float>(b, e, s, mask, dy, dx);
-}
-
-template <>
-void run_apply<double>(std::int64_t b, std::int64_t e, double s, const std::uint8_t* mask,
-                       const double* dy, double* dx) {
-#if defined(LAMINA_X86)
-  if (active_isa() == Isa::avx512) return ops_isa::dropout_apply_f64_avx512(b, e, s, mask, dy, dx);
-#endif
-  apply_generic<double>(b, e, s, mask, dy, dx);
+void run_apply(std::int64_t b, std::int64_t e, T s, const std::uint8_t* mask, const T* dy,
+               T* dx) {
+  kernels<T>(active_isa()).apply(b, e, s, mask, dy, dx);
 }
 
 }  // namespace

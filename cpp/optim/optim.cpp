@@ -1,14 +1,10 @@
 // Fused optimizer updates (see lamina/optim.hpp for the contract and the order of operations).
 //
-// Each optimizer is one flat loop over [i0, i1) that reads w, g and its slots once and writes
-// w and the slots once (llm.c adamw style). Per element, in T:
-//   g' = clip_value(((g + l1*sign(w) + 2*l2*w) * scale)   scale = grad_scale * clipnorm factor
-//   w  = w - w * (weight_decay * lr)                       decoupled weight decay (Keras 3)
-//   then the optimizer's rule.
-// Options that Keras turns off with a zero (l1, l2, weight decay, clipvalue = +inf) are kept
-// in the loop as exact identities (g + 0 + 0 == g, w - w*0 == w, min(max(g,-inf),inf) == g),
-// so every loop stays branch-free and vectorizes; options that change which slots exist
-// (momentum, centered, amsgrad, nesterov) are template parameters.
+// This file turns OptimParams + the step's scalars into a Kernel<T> (bias corrections,
+// Nadam's schedule and the clipnorm factor computed once per call, in double), and runs the
+// loop of kernels.inc picked from a per-ISA table (generic here, AVX2 / AVX-512 islands in
+// optim_avx2.cpp / optim_avx512.cpp: the loops are bound by sqrt/div and arithmetic, not
+// memory, at network sizes, so wider vectors pay; see benchmarks/RESULTS.md).
 //
 // Threads: the update is element-wise, so big buffers are split into contiguous blocks, one
 // per thread; the reductions (clipnorm's norm, grad_sq_sum, penalty) sum fixed chunks of
@@ -17,6 +13,8 @@
 #include "lamina/optim.hpp"
 
 #include "lamina/runtime.hpp"
+
+#include "kernels.inc"
 
 #include <cmath>
 #include <cstring>
@@ -121,206 +119,56 @@ double fixed_sum(std::int64_t n, const F& f) {
 
 inline double sign_d(double x) { return static_cast<double>((x > 0) - (x < 0)); }
 
-// ---- the per-element gradient and the loops ----------------------------------------------
+// ---- the per-ISA loop table -----------------------------------------------------------
 
-template <class T>
-struct Scalars {
-  // gradient transform
-  T l1, l2x2, scale, clip;  // clip = +inf when clipvalue is off
-  T wd;                      // weight_decay * lr (0 when off)
-  // optimizer
-  T lr;
-  T mom;                     // sgd / rmsprop momentum
-  T rho, one_minus_rho;      // rmsprop
-  T one_minus_b1, one_minus_b2, b2, eps;
-  T alpha;                   // adam: lr * sqrt(1 - b2^t) / (1 - b1^t); adamax: lr / (1 - b1^t)
-  T c_m, c_g, inv_bc2;       // nadam: u_{t+1}/(1-U_{t+1}), (1-u_t)/(1-U_t), 1/(1-b2^t)
+using optim_detail::Kernel;
+
+struct Ranges {
+  optim_detail::RangeF32 f32;
+  optim_detail::RangeF64 f64;
 };
 
-template <class T>
-inline T grad_prime(const Scalars<T>& k, T g, T w) {
-  const T sign = static_cast<T>((w > T(0)) - (w < T(0)));
-  T x = (g + k.l1 * sign + k.l2x2 * w) * k.scale;
-  x = x < -k.clip ? -k.clip : x;
-  x = x > k.clip ? k.clip : x;
-  return x;
+const Ranges& ranges_for(Isa isa) {
+  static const Ranges kTable[kNumIsa] = {
+      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
+#if defined(LAMINA_X86)
+      {optim_detail::range_avx2_f32, optim_detail::range_avx2_f64},
+      {optim_detail::range_avx512_f32, optim_detail::range_avx512_f64},
+#else
+      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
+      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
+#endif
+  };
+  return kTable[static_cast<int>(isa)];
 }
 
-#define LAMINA_R __restrict
-
-// SGD (Keras sgd.py). Without momentum: w -= g' * lr.
-template <class T>
-void sgd_plain(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-               const T* LAMINA_R g) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    w[i] = wi - gi * k.lr;
-  }
+inline void run(const Ranges& r, const Kernel<float>& k, std::int64_t i0, std::int64_t i1,
+                float* w, const float* g, float* s0, float* s1, float* s2) {
+  r.f32(k, i0, i1, w, g, s0, s1, s2);
+}
+inline void run(const Ranges& r, const Kernel<double>& k, std::int64_t i0, std::int64_t i1,
+                double* w, const double* g, double* s0, double* s1, double* s2) {
+  r.f64(k, i0, i1, w, g, s0, s1, s2);
 }
 
-// SGD with momentum: m = m * momentum - g' * lr (velocity, slot 0);
-// plain: w += m; nesterov: w += m * momentum - g' * lr (with the new m).
-template <class T, bool kNesterov>
-void sgd_momentum(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-                  const T* LAMINA_R g, T* LAMINA_R m) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T mi = m[i] * k.mom - gi * k.lr;
-    m[i] = mi;
-    w[i] = kNesterov ? wi + (mi * k.mom - gi * k.lr) : wi + mi;
-  }
-}
-
-// RMSprop (Keras rmsprop.py):
-//   v = rho * v + (1 - rho) * g'^2                  (velocity, slot 0)
-//   a = rho * a + (1 - rho) * g'                    (average gradient, if centered)
-//   inc = lr * g' / sqrt(v - a^2 + eps)  (centered) or lr * g' / sqrt(v + eps)
-//   mo = momentum * mo + inc; w -= mo               (if momentum > 0), else w -= inc
-template <class T, bool kMomentum, bool kCentered>
-void rmsprop(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-             const T* LAMINA_R g, T* LAMINA_R v, T* LAMINA_R mo, T* LAMINA_R a) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T vi = k.rho * v[i] + k.one_minus_rho * (gi * gi);
-    v[i] = vi;
-    T den;
-    if (kCentered) {
-      const T ai = k.rho * a[i] + k.one_minus_rho * gi;
-      a[i] = ai;
-      den = vi - ai * ai + k.eps;
-    } else {
-      den = vi + k.eps;
-    }
-    const T inc = k.lr * gi / std::sqrt(den);
-    if (kMomentum) {
-      const T mi = k.mom * mo[i] + inc;
-      mo[i] = mi;
-      w[i] = wi - mi;
-    } else {
-      w[i] = wi - inc;
-    }
-  }
-}
-
-// Adam / AdamW (Keras adam.py; AdamW is Adam + decoupled weight decay):
-//   m += (g' - m) * (1 - beta_1)                    (first moment, slot 0)
-//   v += (g'^2 - v) * (1 - beta_2)                  (second moment, slot 1)
-//   v_hat = max(v_hat, v); use v_hat for v          (amsgrad, slot 2)
-//   w -= m * alpha / (sqrt(v) + eps),  alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-template <class T, bool kAmsgrad>
-void adam(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-          const T* LAMINA_R g, T* LAMINA_R m, T* LAMINA_R v, T* LAMINA_R vh) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T mi = m[i] + (gi - m[i]) * k.one_minus_b1;
-    T vi = v[i] + (gi * gi - v[i]) * k.one_minus_b2;
-    m[i] = mi;
-    v[i] = vi;
-    if (kAmsgrad) {
-      const T hi = vh[i];
-      vi = hi > vi ? hi : vi;
-      vh[i] = vi;
-    }
-    w[i] = wi - mi * k.alpha / (std::sqrt(vi) + k.eps);
-  }
-}
-
-// Adagrad (Keras adagrad.py):
-//   acc += g'^2                                     (accumulator, slot 0; caller-initialised)
-//   w -= lr * g' / sqrt(acc + eps)
-template <class T>
-void adagrad(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-             const T* LAMINA_R g, T* LAMINA_R acc) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T ai = acc[i] + gi * gi;
-    acc[i] = ai;
-    w[i] = wi - k.lr * gi / std::sqrt(ai + k.eps);
-  }
-}
-
-// Adamax (Keras adamax.py):
-//   m += (g' - m) * (1 - beta_1)                    (first moment, slot 0)
-//   u = max(beta_2 * u, |g'|)                       (infinity norm, slot 1)
-//   w -= alpha * m / (u + eps),  alpha = lr / (1 - beta_1^t)
-template <class T>
-void adamax(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-            const T* LAMINA_R g, T* LAMINA_R m, T* LAMINA_R u) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T mi = m[i] + (gi - m[i]) * k.one_minus_b1;
-    const T bu = k.b2 * u[i];
-    const T ag = gi < T(0) ? -gi : gi;
-    const T ui = bu > ag ? bu : ag;
-    m[i] = mi;
-    u[i] = ui;
-    w[i] = wi - k.alpha * mi / (ui + k.eps);
-  }
-}
-
-// Nadam (Keras nadam.py, Dozat 2016 with the 0.96 momentum schedule):
-//   m += (g' - m) * (1 - beta_1)                    (first moment, slot 0)
-//   v += (g'^2 - v) * (1 - beta_2)                  (second moment, slot 1)
-//   m_hat = u_{t+1} * m / (1 - U_{t+1}) + (1 - u_t) * g' / (1 - U_t)
-//   v_hat = v / (1 - beta_2^t)
-//   w -= m_hat * lr / (sqrt(v_hat) + eps)
-template <class T>
-void nadam(const Scalars<T>& k, std::int64_t i0, std::int64_t i1, T* LAMINA_R w,
-           const T* LAMINA_R g, T* LAMINA_R m, T* LAMINA_R v) {
-  for (std::int64_t i = i0; i < i1; ++i) {
-    T wi = w[i];
-    const T gi = grad_prime(k, g[i], wi);
-    wi -= wi * k.wd;
-    const T mi = m[i] + (gi - m[i]) * k.one_minus_b1;
-    const T vi = v[i] + (gi * gi - v[i]) * k.one_minus_b2;
-    m[i] = mi;
-    v[i] = vi;
-    const T mhat = k.c_m * mi + k.c_g * gi;
-    w[i] = wi - mhat * k.lr / (std::sqrt(vi * k.inv_bc2) + k.eps);
-  }
-}
-
-// Runs the loop `p` selects over [i0, i1).
-template <class T>
-void update_range(const OptimParams& p, const Scalars<T>& k, std::int64_t i0, std::int64_t i1,
-                  T* w, const T* g, T* s0, T* s1, T* s2) {
+int select_loop(const OptimParams& p) {
+  using namespace optim_detail;
   switch (p.kind) {
     case Optimizer::sgd:
-      if (p.momentum == 0.0) sgd_plain(k, i0, i1, w, g);
-      else if (p.nesterov) sgd_momentum<T, true>(k, i0, i1, w, g, s0);
-      else sgd_momentum<T, false>(k, i0, i1, w, g, s0);
-      return;
+      return p.momentum == 0.0 ? kSgd : (p.nesterov ? kSgdNesterov : kSgdMomentum);
     case Optimizer::rmsprop: {
       const bool mom = p.momentum > 0.0;
-      T* mo = mom ? s1 : nullptr;
-      T* a = p.centered ? (mom ? s2 : s1) : nullptr;
-      if (mom && p.centered) rmsprop<T, true, true>(k, i0, i1, w, g, s0, mo, a);
-      else if (mom) rmsprop<T, true, false>(k, i0, i1, w, g, s0, mo, a);
-      else if (p.centered) rmsprop<T, false, true>(k, i0, i1, w, g, s0, mo, a);
-      else rmsprop<T, false, false>(k, i0, i1, w, g, s0, mo, a);
-      return;
+      if (mom && p.centered) return kRmspropMomentumCentered;
+      if (mom) return kRmspropMomentum;
+      return p.centered ? kRmspropCentered : kRmsprop;
     }
     case Optimizer::adam:
-    case Optimizer::adamw:
-      if (p.amsgrad) adam<T, true>(k, i0, i1, w, g, s0, s1, s2);
-      else adam<T, false>(k, i0, i1, w, g, s0, s1, nullptr);
-      return;
-    case Optimizer::adagrad: adagrad(k, i0, i1, w, g, s0); return;
-    case Optimizer::adamax: adamax(k, i0, i1, w, g, s0, s1); return;
-    case Optimizer::nadam: nadam(k, i0, i1, w, g, s0, s1); return;
+    case Optimizer::adamw: return p.amsgrad ? kAdamAmsgrad : kAdam;
+    case Optimizer::adagrad: return kAdagrad;
+    case Optimizer::adamax: return kAdamax;
+    case Optimizer::nadam: return kNadam;
   }
+  return kSgd;
 }
 
 template <class T>
@@ -349,7 +197,8 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
     scale *= p.clipnorm / (norm > p.clipnorm ? norm : p.clipnorm);
   }
 
-  Scalars<T> k{};
+  Kernel<T> k{};
+  k.loop = select_loop(p);
   k.l1 = static_cast<T>(p.l1);
   k.l2x2 = static_cast<T>(2.0 * p.l2);
   k.scale = static_cast<T>(scale);
@@ -383,9 +232,10 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
   }
   if (n <= 0) return;
 
+  const Ranges& r = ranges_for(active_isa());
   const int threads = num_threads();
   if (n < kParallelMin || threads == 1) {
-    update_range(p, k, 0, n, w, g, s0, s1, s2);
+    run(r, k, 0, n, w, g, s0, s1, s2);
     return;
   }
   // One contiguous, cache-line aligned block per thread.
@@ -394,7 +244,7 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
   parallel_for(n_blocks, [&](std::int64_t b) {
     const std::int64_t i0 = b * per;
     const std::int64_t i1 = i0 + per < n ? i0 + per : n;
-    update_range(p, k, i0, i1, w, g, s0, s1, s2);
+    run(r, k, i0, i1, w, g, s0, s1, s2);
   });
 }
 
@@ -435,3 +285,5 @@ LAMINA_INSTANTIATE(double)
 #undef LAMINA_INSTANTIATE
 
 }  // namespace lamina
+
+LAMINA_OPTIM_DEFINE_RANGES(generic)

@@ -662,20 +662,23 @@ class Sequential:
                 results = []
                 append = results.append
                 if not hooks:
-                    if schedule is None:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    else:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            lr = float(schedule(it))
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    opt.iterations = it
+                    # The hot loop: one core call per batch, no allocation, no dispatch.
+                    try:
+                        if schedule is None:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                        else:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                lr = float(schedule(it))
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                    finally:  # steps done so far count even if a step raised
+                        opt.iterations = it
                 else:
                     run_loss = run_w = 0.0
                     run_m = [0.0] * nm
@@ -703,7 +706,10 @@ class Sequential:
                     break
                 logs = self._epoch_logs(results, sizes, metric_names)
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size)
+                    cbl.on_test_begin()
+                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
+                                                    cbl)
+                    cbl.on_test_end(vlogs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
@@ -728,19 +734,24 @@ class Sequential:
         return logs
 
     # ------------------------------------------------------------------ evaluate ------
-    def _evaluate_prepared(self, xt, yt, sw, batch_size):
+    def _evaluate_prepared(self, xt, yt, sw, batch_size, cbl=None):
         net = self._network_for("train")
         n = xt.shape[0]
         loss_sum = w_sum = 0.0
         msums = [0.0] * len(self._metrics)
         evaluate = net.evaluate
-        for s in range(0, n, batch_size):
+        hooks = cbl is not None and cbl.has_test_batch_hooks
+        for b, s in enumerate(range(0, n, batch_size)):
             e = min(n, s + batch_size)
+            if hooks:
+                cbl.on_test_batch_begin(b, {"size": e - s})
             r = evaluate(xt[s:e], yt[s:e], None if sw is None else sw[s:e])
             loss_sum += r[0] * (e - s)
             w_sum += r[1]
             for j in range(len(msums)):
                 msums[j] += r[2 + j]
+            if hooks:
+                cbl.on_test_batch_end(b, {"loss": loss_sum / e})
         logs = {"loss": loss_sum / n}
         for m, s in zip(self._metrics, msums):
             logs[m.name] = s / w_sum if w_sum else 0.0
@@ -774,7 +785,7 @@ class Sequential:
         cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
         cbl.on_test_begin()
         t0 = time.perf_counter()
-        logs = self._evaluate_prepared(xt, yt, sw, batch_size)
+        logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
             print(f"{xt.shape[0]} samples - {time.perf_counter() - t0:.3f}s - "
@@ -807,8 +818,16 @@ class Sequential:
         n = xt.shape[0]
         out = np.empty((n, self._out_dim()), dtype=self.dtype)
         predict = net.predict
-        for s in range(0, n, batch_size):
+        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
+        hooks = cbl.has_predict_batch_hooks
+        cbl.on_predict_begin()
+        for b, s in enumerate(range(0, n, batch_size)):
+            if hooks:
+                cbl.on_predict_batch_begin(b, {"size": min(batch_size, n - s)})
             predict(xt[s:s + batch_size], out[s:s + batch_size])
+            if hooks:
+                cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
+        cbl.on_predict_end()
         if verbose:
             print(f"{n} samples - {time.perf_counter() - t0:.3f}s")
         return out

@@ -97,9 +97,11 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
   auto post = ep ? ep->post : nullptr;
   void* post_ctx = ep ? ep->post_ctx : nullptr;
 
+  // Rows per round: at most MC and kMaxPackedA / k, balanced so no round is a sliver.
   std::int64_t mc = ki.mc;
   if (mc * k > kMaxPackedA) mc = (kMaxPackedA / k) / MR * MR;
   if (mc < MR) mc = MR;
+  mc = cdiv(cdiv(m, cdiv(m, mc)), MR) * MR;
 
   const std::int64_t npn = cdiv(n, NR);         // B micro-panels across N
   const std::int64_t per_chunk = ki.nc / NR;    // B micro-panels per task chunk

@@ -21,15 +21,15 @@ const IsaKernels kTable[kNumIsa] = {
       "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
 #if defined(LAMINA_X86)
     // avx2
-    {{6, 16, 1020, 256, 512, gemm_avx2_f32_6x16, pack_a_ref<float>, pack_b_ref<float>,
+    {{6, 16, 2040, 256, 512, gemm_avx2_f32_6x16, pack_a_ref<float>, pack_b_ref<float>,
       "gemm_avx2_f32_6x16", nullptr, 0, 0, nullptr, 0, 0},
-     {6, 8, 1020, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,
+     {6, 8, 2040, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,
       "gemm_avx2_f64_6x8", nullptr, 0, 0, nullptr, 0, 0}},
     // avx512
-    {{12, 32, 1020, 384, 256, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
+    {{12, 32, 2040, 384, 256, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
       "gemm_avx512_f32_12x32",
       gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16},
-     {12, 16, 1020, 256, 192, gemm_avx512_f64_12x16, pack_a_ref<double>, pack_b_ref<double>,
+     {12, 16, 2040, 256, 192, gemm_avx512_f64_12x16, pack_a_ref<double>, pack_b_ref<double>,
       "gemm_avx512_f64_12x16",
       gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8}},
 #else

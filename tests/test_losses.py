@@ -145,7 +145,7 @@ def test_labels_int32_int64_and_column():
 
 
 def test_threads_give_identical_bits(threads):
-    y, p = _case("categorical_crossentropy", (4099, 10), np.float32, True, seed=5)
+    y, p = _case("categorical_crossentropy", (8209, 10), np.float32, True, seed=5)  # 2 blocks
     y = y.astype(np.float32)
     threads(1)
     a = ops.loss(y, p, "categorical_crossentropy", from_logits=True)

@@ -197,7 +197,7 @@ double row_sparse(const LossParams& p, std::int64_t n, const T* pr, std::int64_t
 
 // Sums per-row values over fixed row blocks: nb depends on (m, n) only.
 constexpr int kMaxBlocks = 64;
-constexpr std::int64_t kBlockElems = 16384;
+constexpr std::int64_t kBlockElems = 1 << 16;
 
 template <class RowFn>
 double reduce_rows(std::int64_t m, std::int64_t n, RowFn&& row) {

@@ -201,6 +201,8 @@ def test_nadam_without_state_matches_carried_state():
         assert state[0] == _core.nadam_u_product(0.9, t + 1)
     assert np.array_equal(w1, w2)
     assert _core.nadam_u_product(0.9, 1) == 1.0
+    assert _core.nadam_u_product(0.9, 10**15) == 0.0  # underflows; returns at once
+    assert 0 < _core.nadam_u_product(0.999999, 10**7) < 1e-4  # pow past 2^20 steps
 
 
 def test_global_clipnorm_over_two_parameters():

@@ -55,9 +55,16 @@ int optim_num_slots(const OptimParams& p) {
 }
 
 double nadam_u_product_before(double beta_1, std::int64_t iteration) {
+  // The same multiplications a carried product sees, step by step, for the first 2^20 steps
+  // (or until it underflows to 0, where it stays); beyond that the schedule factor is exactly
+  // 1.0 in double and the rest is beta_1^k by pow (not bit-identical to k multiplications, but
+  // no caller carries a product that far without `nadam_u_product`).
+  constexpr std::int64_t kExact = std::int64_t{1} << 20;
   double u = 1.0;
-  for (std::int64_t i = 1; i < iteration; ++i)
+  std::int64_t i = 1;
+  for (; i < iteration && i <= kExact && u != 0.0; ++i)
     u = u * beta_1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(i)));
+  if (i < iteration && u != 0.0) u *= std::pow(beta_1, static_cast<double>(iteration - i));
   return u;
 }
 
@@ -76,67 +83,27 @@ constexpr std::int64_t kParallelMin = 1 << 16;
 // Blocks start on multiples of this many elements (whole cache lines for float and double).
 constexpr std::int64_t kBlockAlign = 16;
 
-// ---- fixed-order reductions ------------------------------------------------------------
-
-// sum over [i0, i1) of f(i) in double with 8 interleaved accumulators, combined pairwise.
-template <class F>
-double chunk_sum(std::int64_t i0, std::int64_t i1, const F& f) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::int64_t i = i0;
-  for (; i + 8 <= i1; i += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += f(i + k);
-  for (int k = 0; i < i1; ++i, ++k) acc[k] += f(i);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-// sum over [0, n) of f(i): chunk partials (in parallel for big n), added in chunk order.
-template <class F>
-double fixed_sum(std::int64_t n, const F& f) {
-  if (n <= 0) return 0.0;
-  const std::int64_t n_chunks = (n + kOptimChunk - 1) / kOptimChunk;
-  auto chunk = [&](std::int64_t c) {
-    const std::int64_t i0 = c * kOptimChunk;
-    const std::int64_t i1 = i0 + kOptimChunk < n ? i0 + kOptimChunk : n;
-    return chunk_sum(i0, i1, f);
-  };
-  if (n < kParallelMin || num_threads() == 1) {
-    double total = 0.0;
-    for (std::int64_t c = 0; c < n_chunks; ++c) total += chunk(c);
-    return total;
-  }
-  double small[256];
-  std::vector<double> big;
-  double* part = small;
-  if (n_chunks > 256) {
-    big.resize(static_cast<std::size_t>(n_chunks));
-    part = big.data();
-  }
-  parallel_for(n_chunks, [&](std::int64_t c) { part[c] = chunk(c); });
-  double total = 0.0;
-  for (std::int64_t c = 0; c < n_chunks; ++c) total += part[c];
-  return total;
-}
-
-inline double sign_d(double x) { return static_cast<double>((x > 0) - (x < 0)); }
-
-// ---- the per-ISA loop table -----------------------------------------------------------
+// ---- the per-ISA table -----------------------------------------------------------------
 
 using optim_detail::Kernel;
 
 struct Ranges {
   optim_detail::RangeF32 f32;
   optim_detail::RangeF64 f64;
+  optim_detail::ReduceF32 reduce_f32;
+  optim_detail::ReduceF64 reduce_f64;
 };
 
 const Ranges& ranges_for(Isa isa) {
+  using namespace optim_detail;
   static const Ranges kTable[kNumIsa] = {
-      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
+      {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
 #if defined(LAMINA_X86)
-      {optim_detail::range_avx2_f32, optim_detail::range_avx2_f64},
-      {optim_detail::range_avx512_f32, optim_detail::range_avx512_f64},
+      {range_avx2_f32, range_avx2_f64, reduce_avx2_f32, reduce_avx2_f64},
+      {range_avx512_f32, range_avx512_f64, reduce_avx512_f32, reduce_avx512_f64},
 #else
-      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
-      {optim_detail::range_generic_f32, optim_detail::range_generic_f64},
+      {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
+      {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
 #endif
   };
   return kTable[static_cast<int>(isa)];
@@ -149,6 +116,54 @@ inline void run(const Ranges& r, const Kernel<float>& k, std::int64_t i0, std::i
 inline void run(const Ranges& r, const Kernel<double>& k, std::int64_t i0, std::int64_t i1,
                 double* w, const double* g, double* s0, double* s1, double* s2) {
   r.f64(k, i0, i1, w, g, s0, s1, s2);
+}
+inline void reduce(const Ranges& r, int mode, std::int64_t i0, std::int64_t i1, const float* g,
+                   const float* w, double l1, double l2x2, double* out) {
+  r.reduce_f32(mode, i0, i1, g, w, l1, l2x2, out);
+}
+inline void reduce(const Ranges& r, int mode, std::int64_t i0, std::int64_t i1, const double* g,
+                   const double* w, double l1, double l2x2, double* out) {
+  r.reduce_f64(mode, i0, i1, g, w, l1, l2x2, out);
+}
+
+// ---- fixed-order reductions ------------------------------------------------------------
+
+// Sums of `mode` (optim_detail::Reduce) over [0, n): fixed chunks of kOptimChunk elements
+// (in parallel for big n), their partials added in chunk order. out[0], out[1] as the mode says.
+template <class T>
+void fixed_sums(int mode, std::int64_t n, const T* g, const T* w, double l1, double l2,
+                double out[2]) {
+  out[0] = out[1] = 0.0;
+  if (n <= 0) return;
+  const Ranges& r = ranges_for(active_isa());
+  const double l2x2 = 2.0 * l2;
+  const std::int64_t n_chunks = (n + kOptimChunk - 1) / kOptimChunk;
+  auto chunk = [&](std::int64_t c, double* part) {
+    const std::int64_t i0 = c * kOptimChunk;
+    const std::int64_t i1 = i0 + kOptimChunk < n ? i0 + kOptimChunk : n;
+    reduce(r, mode, i0, i1, g, w, l1, l2x2, part);
+  };
+  if (n < kParallelMin || num_threads() == 1) {
+    for (std::int64_t c = 0; c < n_chunks; ++c) {
+      double part[2];
+      chunk(c, part);
+      out[0] += part[0];
+      out[1] += part[1];
+    }
+    return;
+  }
+  double small[2 * 64];
+  std::vector<double> big;
+  double* parts = small;
+  if (n_chunks > 64) {
+    big.resize(static_cast<std::size_t>(2 * n_chunks));
+    parts = big.data();
+  }
+  parallel_for(n_chunks, [&](std::int64_t c) { chunk(c, parts + 2 * c); });
+  for (std::int64_t c = 0; c < n_chunks; ++c) {
+    out[0] += parts[2 * c];
+    out[1] += parts[2 * c + 1];
+  }
 }
 
 int select_loop(const OptimParams& p) {
@@ -173,12 +188,9 @@ int select_loop(const OptimParams& p) {
 
 template <class T>
 double penalised_sq_sum(std::int64_t n, const T* g, const T* w, double l1, double l2) {
-  const double l2x2 = 2.0 * l2;
-  return fixed_sum(n, [=](std::int64_t i) {
-    const double wi = static_cast<double>(w[i]);
-    const double x = static_cast<double>(g[i]) + l1 * sign_d(wi) + l2x2 * wi;
-    return x * x;
-  });
+  double out[2];
+  fixed_sums(optim_detail::kSumSqPenalty, n, g, w, l1, l2, out);
+  return out[0];
 }
 
 }  // namespace
@@ -250,10 +262,9 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
 
 template <class T>
 double grad_sq_sum(std::int64_t n, const T* g) {
-  return fixed_sum(n, [=](std::int64_t i) {
-    const double x = static_cast<double>(g[i]);
-    return x * x;
-  });
+  double out[2];
+  fixed_sums(optim_detail::kSumSq, n, g, g, 0.0, 0.0, out);
+  return out[0];
 }
 
 template <class T>
@@ -263,15 +274,10 @@ double grad_sq_sum(std::int64_t n, const T* g, const T* w, double l1, double l2)
 
 template <class T>
 double penalty(double l1, double l2, std::int64_t n, const T* w) {
-  double s1 = 0.0, s2 = 0.0;
-  if (l1 != 0.0)
-    s1 = fixed_sum(n, [=](std::int64_t i) { return std::fabs(static_cast<double>(w[i])); });
-  if (l2 != 0.0)
-    s2 = fixed_sum(n, [=](std::int64_t i) {
-      const double x = static_cast<double>(w[i]);
-      return x * x;
-    });
-  return l1 * s1 + l2 * s2;
+  if (l1 == 0.0 && l2 == 0.0) return 0.0;
+  double out[2];
+  fixed_sums(optim_detail::kSumAbsSq, n, w, w, 0.0, 0.0, out);
+  return (l1 != 0.0 ? l1 * out[0] : 0.0) + (l2 != 0.0 ? l2 * out[1] : 0.0);
 }
 
 #define LAMINA_INSTANTIATE(T)                                                                  \

@@ -70,8 +70,9 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
                   std::int64_t n, T* w, const T* g, T* s0, T* s1, T* s2,
                   double* nadam_u_product);
 
-// prod_{i < iteration} beta_1 * (1 - 0.5 * 0.96^i), multiplied in the same order (and so
-// bit-identical to) a product carried across calls of optim_update from 1.0.
+// prod_{i < iteration} beta_1 * (1 - 0.5 * 0.96^i), multiplied in the same order as (and so
+// bit-identical to) a product carried across calls of optim_update from 1.0, for iterations
+// up to 2^20 (pow beyond). O(min(iteration, 2^20)): callers that step often carry the product.
 double nadam_u_product_before(double beta_1, std::int64_t iteration);
 
 // sum_j g_j^2 in a fixed order (for global_clipnorm and clipnorm), accumulated in double.

@@ -227,7 +227,7 @@ class MnistMLP(Workload):
                 Metric("test_acc", "test accuracy", lower_is_better=False, compare=False),
             ),
             sizes={"full": dict(n_train=60000, n_test=10000, epochs=5, predict_reps=5),
-                   "quick": dict(n_train=6000, n_test=2000, epochs=3, predict_reps=3),
+                   "quick": dict(n_train=4096, n_test=1024, epochs=3, predict_reps=3),
                    "tiny": dict(n_train=300, n_test=100, epochs=2, predict_reps=1)},
         )
 
@@ -264,7 +264,7 @@ class DigitsSmall(Workload):
                 Metric("cpu_us_per_batch", "CPU µs per batch (all threads)"),
                 Metric("train_acc", "train accuracy", lower_is_better=False, compare=False),
             ),
-            sizes={"full": dict(epochs=30), "quick": dict(epochs=6), "tiny": dict(epochs=2)},
+            sizes={"full": dict(epochs=30), "quick": dict(epochs=5), "tiny": dict(epochs=2)},
         )
 
     def measure(self, fw, scale, epochs=None):
@@ -299,7 +299,7 @@ class MnistDropout(Workload):
                        compare=False),
             ),
             sizes={"full": dict(n_train=60000, n_test=10000, epochs=5),
-                   "quick": dict(n_train=6000, n_test=1000, epochs=3),
+                   "quick": dict(n_train=4096, n_test=1024, epochs=3),
                    "tiny": dict(n_train=300, n_test=100, epochs=2)},
         )
 
@@ -375,7 +375,7 @@ class Gemm(Workload):
                                  plot=c.name.startswith(("1024", "fwd1", "dW1", "dX")))
                           for c in GEMM_CASES),
             sizes={"full": dict(cases="all shapes", budget_s=0.4, max_dim=2048),
-                   "quick": dict(cases="squares ≤ 512 and the MLP shapes", budget_s=0.05,
+                   "quick": dict(cases="squares ≤ 512 and the MLP shapes", budget_s=0.03,
                                  max_dim=512),
                    "tiny": dict(cases="squares ≤ 128 and the MLP shapes", budget_s=0.002,
                                 max_dim=128)},

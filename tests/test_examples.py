@@ -1,4 +1,4 @@
-"""examples/keras_style.py (a Keras 3 documentation-style MLP) runs with `import lamina as keras`."""
+"""examples/keras_style.py (a Keras-docs-style MLP) runs with `import lamina as keras`."""
 
 import pathlib
 import re

@@ -39,6 +39,10 @@ def test_save_load_predicts_bit_identically(tmp_path):
     lambda: lamina.optimizers.Adam(0.01),
     lambda: lamina.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
     lambda: lamina.optimizers.SGD(lamina.optimizers.schedules.ExponentialDecay(0.1, 3, 0.9)),
+    lambda: lamina.optimizers.Nadam(0.01),
+    lambda: lamina.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda: lamina.optimizers.Adagrad(0.05),
+    lambda: lamina.optimizers.AdamW(0.01, amsgrad=True, global_clipnorm=1.0),
 ])
 def test_resume_after_load_equals_uninterrupted(tmp_path, optimizer):
     x, y = make_data()
@@ -305,3 +309,17 @@ def test_loader_never_uses_pickle():
 
     source = inspect.getsource(lio)
     assert "pickle.load" not in source and "allow_pickle=True" not in source
+
+
+def test_weights_load_across_float_dtypes(tmp_path):
+    model, x, _ = trained()
+    model.save_weights(tmp_path / "w.weights.npz")
+    wide = make_model(seed=60, dropout=0.3, dtype="float64")
+    wide.load_weights(tmp_path / "w.weights.npz")
+    for a, b in zip(wide.get_weights(), model.get_weights()):
+        assert a.dtype == np.float64
+        np.testing.assert_array_equal(a, b.astype(np.float64))
+    wide.save_weights(tmp_path / "w64.weights.npz")
+    narrow = make_model(seed=61, dropout=0.3)
+    narrow.load_weights(tmp_path / "w64.weights.npz")
+    assert same_weights(narrow, model)

@@ -26,7 +26,8 @@ from . import regularizers as regularizers_mod
 from ._validation import check_float, check_int
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
-           "ReLU", "LeakyReLU", "Softmax", "get", "serialize", "deserialize"]
+           "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
+           "deserialize"]
 
 _NAME_COUNTS: dict = {}
 
@@ -162,6 +163,52 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    # -- functional API (linear chains) -------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        """Functional API: ``layer(previous)`` on an ``Input`` or another layer call's output
+        records the chain for ``lamina.Model(inputs, outputs)``.
+
+        Calling a layer on data is not supported: build a model and use ``predict``.
+        """
+        if isinstance(inputs, (InputLayer, SymbolicOutput)):
+            if getattr(self, "_called", False):
+                raise ValueError(f"layer {self.name!r} is already used in a chain: lamina's "
+                                 "functional API builds a single chain of distinct layers")
+            self._called = True
+            return SymbolicOutput(self, inputs)
+        raise TypeError(f"calling layer {self.name!r} on {type(inputs).__name__} is not "
+                        "supported: put layers in a Sequential (or lamina.Model(inputs, "
+                        "outputs) over layer calls from lamina.Input) and use model.predict")
+
+
+class SymbolicOutput:
+    """The output of a layer call in the functional API (Keras's KerasTensor, for chains).
+
+    Attributes:
+        layer: The layer that produced it.
+        parent: Its input: an ``InputLayer`` or another ``SymbolicOutput``.
+    """
+
+    def __init__(self, layer, parent):
+        self.layer = layer
+        self.parent = parent
+
+    @property
+    def shape(self):
+        """``(None, *per-sample shape)`` like Keras."""
+        chain = []
+        node = self
+        while isinstance(node, SymbolicOutput):
+            chain.append(node.layer)
+            node = node.parent
+        shape = node.shape
+        for layer in reversed(chain):
+            shape = layer.compute_output_shape(shape)
+        return (None, *shape)
+
+    def __repr__(self):
+        return f"<SymbolicOutput shape={self.shape} from {self.layer.name!r}>"
 
 
 class InputLayer(Layer):

@@ -156,6 +156,15 @@ py::array bias_grad_t(const py::array& dy, std::optional<py::array> out, std::in
   return db;
 }
 
+// `out` must already be an ndarray: converting a list would write into a temporary copy.
+std::optional<py::array> out_array(const py::object& out, const char* fn) {
+  if (out.is_none()) return std::nullopt;
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error(std::string(fn) + ": out must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(out).attr("__name__"))));
+  return out.cast<py::array>();
+}
+
 int parse_activation(const std::optional<std::string>& activation) {
   if (!activation || *activation == "linear") return kGemmActNone;
   if (*activation == "relu") return kGemmActRelu;
@@ -169,8 +178,9 @@ void register_gemm(py::module_& m) {
   m.def(
       "matmul",
       [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,
-         double beta, std::optional<py::array> out, std::optional<py::array> bias,
+         double beta, const py::object& out_obj, std::optional<py::array> bias,
          std::optional<std::string> activation) -> py::array {
+        const std::optional<py::array> out = out_array(out_obj, "matmul");
         const Dt da = dtype_of(a, "a"), db = dtype_of(b, "b");
         if (da != db)
           throw py::value_error("matmul: a " + shape_str(a) + " has dtype " +
@@ -189,7 +199,8 @@ void register_gemm(py::module_& m) {
       "arrays with contiguous rows. Returns out.");
   m.def(
       "bias_grad",
-      [](const py::array& dy, std::optional<py::array> out) -> py::array {
+      [](const py::array& dy, const py::object& out_obj) -> py::array {
+        const std::optional<py::array> out = out_array(out_obj, "bias_grad");
         const Dt d = dtype_of(dy, "dy");
         const std::int64_t ldy = row_stride(dy, "dy");
         if (d == Dt::f32) return bias_grad_t<float>(dy, out, ldy);

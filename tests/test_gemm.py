@@ -119,6 +119,11 @@ def test_other_layouts_are_copied(dtype):
     _assert_close(ops.matmul(a_rev, b), ref, scale, 30, dtype)
 
 
+def test_array_likes_are_converted():
+    np.testing.assert_array_equal(ops.matmul([[1.0, 2.0]], [[3.0], [4.0]]), [[11.0]])
+    np.testing.assert_array_equal(ops.bias_grad([[1.0, 2.0], [3.0, 4.0]]), [4.0, 6.0])
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.5, 0.0), (2.0, 1.0), (0.75, -0.3),
                                         (0.0, 0.5), (0.0, 0.0)])
@@ -249,6 +254,10 @@ def test_bad_inputs_raise_value_errors():
         _core.matmul(np.ones((4, 10), f32)[:, ::2], b)  # the raw core rejects, ops copies
     with pytest.raises(ValueError, match="contiguous rows"):
         ops.matmul(a, b, out=np.ones((4, 12), f32)[:, ::2])
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
+        ops.matmul(a, b, out=[[0.0] * 6] * 4)
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
+        ops.bias_grad(np.ones((4, 6), f32), out=[0.0] * 6)
     with pytest.raises(ValueError, match=r"\(3,\)"):
         ops.bias_grad(np.ones((4, 6), f32), out=np.ones(3, f32))
     with pytest.raises(ValueError, match="float64"):

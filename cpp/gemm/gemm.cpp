@@ -11,6 +11,12 @@
 // Every element of C is computed by the same sequence of micro-kernel calls (one per K block,
 // K blocks in order) whatever the task split, so results are bit-identical for every thread
 // count. K is never split across threads.
+//
+// Small problems (op(B) fits in L2, see prefer_direct) skip packing: the direct kernels read
+// op(A) and op(B) in place, one call per tile over all of K, tasks = row-panel groups. The
+// path and the block sizes depend only on the shape and the ISA level, never on the threads.
+// Scratch (packed panels) is thread_local and grow-only: at most kMaxPackedA elements of A per
+// calling thread plus KC x NC of B per pool thread.
 #include "lamina/gemm.hpp"
 
 #include <chrono>

@@ -11,8 +11,8 @@
 // It always computes the full MR x NR tile in registers and stores only mr <= MR rows and
 // nr <= NR columns, so the arithmetic of an element never depends on where the tile lies.
 //
-// The small-size kernels ("direct", no packing) read op(A) and B in place:
-//   - dot kernel (n small, B^T rows contiguous): see gemm.cpp.
+// Direct kernels (small problems, no packing) have the same store contract but read op(A)
+// and op(B) in place through strides (DirectKernel below).
 // Files named *_avx2.cpp / *_avx512.cpp define the ISA versions; this header only declares.
 #pragma once
 

@@ -75,7 +75,7 @@ def matmul(
     """
     try:  # fast path: arrays the core takes as they are
         return _core.matmul(a, b, trans_a, trans_b, alpha, beta, out, bias, activation)
-    except ValueError:
+    except (TypeError, ValueError):  # array-likes, other layouts: convert or copy, then retry
         a2 = _rows_contiguous(np.asarray(a))
         b2 = _rows_contiguous(np.asarray(b))
         bias2 = bias
@@ -105,7 +105,7 @@ def bias_grad(dy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
     try:
         return _core.bias_grad(dy, out)
-    except ValueError:
+    except (TypeError, ValueError):
         dy2 = _rows_contiguous(np.asarray(dy))
         if dy2 is dy:
             raise

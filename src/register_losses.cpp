@@ -94,7 +94,7 @@ double do_loss(const py::array& y_true, const py::array& pred, const std::string
     ops::check_same_dtype(grad, "grad", pred, "y_pred");
     ops::check_same_shape(grad, "grad", pred, "y_pred");
     mg = ops::as_mat(grad, "grad", true);
-    ops::check_alias(grad, "grad", pred, "y_pred", false);
+    ops::check_alias(grad, "grad", pred, "y_pred", true);  // in place: logits -> gradient
     ops::check_alias(grad, "grad", y_true, "y_true", false);
     if (!sw_obj.is_none())
       ops::check_alias(grad, "grad", py::reinterpret_borrow<py::array>(sw_obj), "sample_weight",

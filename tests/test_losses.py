@@ -85,6 +85,21 @@ def test_gradient_finite_differences(name, from_logits):
     assert err.max() < 1e-6, (name, from_logits, err.max())
 
 
+@pytest.mark.parametrize("name,from_logits", list(_params()))
+def test_gradient_in_place_over_predictions(name, from_logits):
+    """grad may be y_pred itself (the executor turns logits into their gradient in place)."""
+    y, p = _case(name, (7, 5), np.float32, from_logits, seed=13)
+    if name != "sparse_categorical_crossentropy":
+        y = y.astype(np.float32)
+    else:
+        y = y.astype(np.int64)
+    want_total, want_g = ops.loss(y, p, name, from_logits=from_logits, scale=0.5)
+    buf = p.copy()
+    total = _core.loss_forward_backward(y, buf, name, from_logits, 1.0, None, 0.5, buf)
+    assert total == want_total
+    np.testing.assert_array_equal(buf, want_g)
+
+
 def test_huber_delta_and_regions():
     y = np.zeros((1, 4))
     p = np.array([[0.5, -0.5, 3.0, -3.0]])
@@ -188,8 +203,9 @@ def test_loss_bad_inputs():
                                     1.0, None)
     with pytest.raises(TypeError, match="float targets"):
         _core.loss_forward_backward(np.array([0, 1]), p, "mse", False, 1.0, None, 1.0, None)
+    big = np.full((3, 3), 0.3)
     with pytest.raises(ValueError, match="grad overlaps y_pred"):
-        _core.loss_forward_backward(p, p, "mse", False, 1.0, None, 1.0, p)
+        _core.loss_forward_backward(p.copy(), big[:2], "mse", False, 1.0, None, 1.0, big[1:])
     assert _core.loss_forward_backward(p, p, "mse", False, 1.0, None, 1.0, None) == 0.0
 
 

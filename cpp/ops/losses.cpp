@@ -21,6 +21,8 @@
 // - sparse_categorical_crossentropy: the categorical one with y = one_hot(label).
 // eps = T(1e-7) and 1 - eps rounded to T, as Keras clips in the prediction's dtype.
 //
+// grad may alias pred (same rows, same ld): every row reads pred[i, j] before writing grad[i, j].
+//
 // Reduction order: rows are cut into fixed blocks (their number depends on m and n only),
 // each block sums its rows in order, then the block sums are added in order: the result is
 // the same for every thread count.
@@ -121,17 +123,19 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
         for (std::int64_t j = 1; j < n; ++j) m = pr[j] > m ? static_cast<double>(pr[j]) : m;
         double s = 0.0, ysum = 0.0, yx = 0.0;
         for (std::int64_t j = 0; j < n; ++j) {
-          s += std::exp(static_cast<double>(pr[j]) - m);
+          const double x = pr[j];  // read before gr[j] is written (grad may alias pred)
+          const double e = std::exp(x - m);
+          s += e;
           ysum += yr[j];
-          yx += static_cast<double>(yr[j]) * static_cast<double>(pr[j]);
+          yx += static_cast<double>(yr[j]) * x;
+          if (gr) gr[j] = static_cast<T>(e);  // kept for the gradient: one exp per element
         }
         const double lse = m + std::log(s);
         l = ysum * lse - yx;
         if (gr) {
           const double inv_s = 1.0 / s;
           for (std::int64_t j = 0; j < n; ++j)
-            gr[j] = static_cast<T>(
-                g * (std::exp(static_cast<double>(pr[j]) - m) * inv_s * ysum - yr[j]));
+            gr[j] = static_cast<T>(g * (static_cast<double>(gr[j]) * inv_s * ysum - yr[j]));
         }
       } else {
         const Clip<T> c;
@@ -167,14 +171,18 @@ double row_sparse(const LossParams& p, std::int64_t n, const T* pr, std::int64_t
   if (p.from_logits) {
     double m = pr[0];
     for (std::int64_t j = 1; j < n; ++j) m = pr[j] > m ? static_cast<double>(pr[j]) : m;
+    const double xt = pr[t];  // read before gr is written (grad may alias pred)
     double s = 0.0;
-    for (std::int64_t j = 0; j < n; ++j) s += std::exp(static_cast<double>(pr[j]) - m);
-    const double l = m + std::log(s) - static_cast<double>(pr[t]);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double e = std::exp(static_cast<double>(pr[j]) - m);
+      if (gr) gr[j] = static_cast<T>(e);  // kept for the gradient: one exp per element
+      s += e;
+    }
+    const double l = m + std::log(s) - xt;
     if (gr) {
       const double inv_s = 1.0 / s;
       for (std::int64_t j = 0; j < n; ++j)
-        gr[j] = static_cast<T>(
-            g * (std::exp(static_cast<double>(pr[j]) - m) * inv_s - (j == t ? 1.0 : 0.0)));
+        gr[j] = static_cast<T>(g * (static_cast<double>(gr[j]) * inv_s - (j == t ? 1.0 : 0.0)));
     }
     return l;
   }

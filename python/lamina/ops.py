@@ -509,8 +509,8 @@ def metric(y_true, y_pred, name: str, threshold: float = 0.5, k: int = 5,
         >>> import numpy as np
         >>> from lamina import ops
         >>> ops.metric(np.array([1, 0]), np.array([[0.2, 0.8], [0.9, 0.1]]),
-        ...            "sparse_categorical_accuracy")
-        1.0
+        ...            "sparse_categorical_accuracy")  # both rows right: a sum of 2
+        2.0
     """
     key = name.lower() if isinstance(name, str) else name
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):

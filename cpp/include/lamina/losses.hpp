@@ -9,7 +9,9 @@
 // - Returns sum_i sw_i * l_i in double (the caller divides by its reduction denominator).
 // - grad (m, n, row stride ldg), when not nullptr, receives scale * sw_i * d l_i / d pred_ij.
 //   With from_logits, pred holds logits and the gradient is with respect to the logits; the
-//   softmax/sigmoid + crossentropy pair is fused and stable (log-sum-exp).
+//   softmax/sigmoid + crossentropy pair is fused and stable (log-sum-exp). grad may be pred
+//   itself (same pointer and ld: the logits are overwritten by their gradient), not a partial
+//   overlap.
 // - Probabilities are clipped to [eps, 1 - eps] with eps = 1e-7 like Keras when !from_logits.
 // - Labels out of [0, n) are the caller's job to reject (the bindings check them).
 // - Exact per-sample definitions, clipping and gradients: the top of cpp/ops/losses.cpp.

@@ -182,3 +182,23 @@ def test_torch_adam_fused(benchmark):
                                    rtol=1e-5, atol=1e-8)
     benchmark.pedantic(opt.step, rounds=ROUNDS, iterations=1, warmup_rounds=20)
     benchmark.extra_info["us_per_step_min"] = benchmark.stats.stats.min * 1e6
+
+
+@pytest.mark.benchmark(group="optimizers")
+def test_lamina_norm_and_penalty(benchmark, restore_runtime):
+    """What a regularized step adds: the global norm of the penalised gradients
+    (global_clipnorm) and the reported L1+L2 penalty, over all six arrays."""
+    lamina.set_num_threads(1)
+    ws, gs = network()
+    l1, l2 = 1e-5, 1e-4
+
+    def extras():
+        sq = sum(ops.grad_sq_sum(g, w, l1, l2) for g, w in zip(gs, ws))
+        return sq, sum(ops.penalty(w, l1, l2) for w in ws)
+
+    sq, pen = benchmark.pedantic(extras, rounds=ROUNDS, iterations=1, warmup_rounds=20)
+    w64 = [w.astype(np.float64) for w in ws]
+    want_sq = sum(np.sum((g + l1 * np.sign(w) + 2 * l2 * w) ** 2) for g, w in zip(gs, w64))
+    want_pen = sum(l1 * np.abs(w).sum() + l2 * (w * w).sum() for w in w64)
+    assert sq == pytest.approx(want_sq, rel=1e-12)
+    assert pen == pytest.approx(want_pen, rel=1e-12)

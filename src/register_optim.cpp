@@ -23,7 +23,8 @@ Optimizer parse_name(const std::string& name) {
 }
 
 void check_finite(const char* what, double x) {
-  if (!std::isfinite(x)) throw py::value_error(std::string(what) + " must be finite, got " + num_str(x));
+  if (!std::isfinite(x))
+    throw py::value_error(std::string(what) + " must be finite, got " + num_str(x));
 }
 
 void check_range(const char* what, double x, double lo, double hi, bool hi_open) {
@@ -48,7 +49,8 @@ py::array as_float_array(const py::object& obj, const std::string& what, bool ou
     throw py::value_error(what + " must be C-contiguous (got strides " +
                           py::str(py::tuple(a.attr("strides"))).cast<std::string>() +
                           " for shape " + shape_str(a) + ")");
-  if (out && !a.writeable()) throw py::value_error(what + " must be writeable (it is updated in place)");
+  if (out && !a.writeable())
+    throw py::value_error(what + " must be writeable (it is updated in place)");
   return a;
 }
 
@@ -103,15 +105,24 @@ OptimParams make_params(const std::string& name, const Hyper& h) {
 
 double check_clip(const char* what, const py::object& v) {
   if (v.is_none()) return 0.0;
-  const double x = v.cast<double>();
+  double x;
+  try {
+    x = v.cast<double>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string(what) + " must be a number or None, got " +
+                         py::repr(v).cast<std::string>());
+  }
   if (!(std::isfinite(x) && x > 0))
-    throw py::value_error(std::string(what) + " must be a finite number > 0 or None, got " + num_str(x));
+    throw py::value_error(std::string(what) + " must be a finite number > 0 or None, got " +
+                          num_str(x));
   return x;
 }
 
 void check_penalty(double l1, double l2) {
-  if (!(std::isfinite(l1) && l1 >= 0)) throw py::value_error("l1 must be finite and >= 0, got " + num_str(l1));
-  if (!(std::isfinite(l2) && l2 >= 0)) throw py::value_error("l2 must be finite and >= 0, got " + num_str(l2));
+  if (!(std::isfinite(l1) && l1 >= 0))
+    throw py::value_error("l1 must be finite and >= 0, got " + num_str(l1));
+  if (!(std::isfinite(l2) && l2 >= 0))
+    throw py::value_error("l2 must be finite and >= 0, got " + num_str(l2));
 }
 
 template <class T>
@@ -157,7 +168,8 @@ void register_optim(py::module_& m) {
         OptimParams p = hp;
         check_finite("learning_rate", learning_rate);
         if (iteration < 1)
-          throw py::value_error("iteration must be >= 1 (1-based), got " + std::to_string(iteration));
+          throw py::value_error("iteration must be >= 1 (1-based), got " +
+                                std::to_string(iteration));
         check_finite("grad_scale", grad_scale);
         check_penalty(l1, l2);
         p.l1 = l1;
@@ -165,8 +177,9 @@ void register_optim(py::module_& m) {
         p.clipnorm = check_clip("clipnorm", clipnorm_obj);
         p.clipvalue = check_clip("clipvalue", clipvalue_obj);
         if (p.clipnorm > 0 && p.clipvalue > 0)
-          throw py::value_error("only one of clipnorm and clipvalue can be set (as in Keras), got clipnorm=" +
-                                num_str(p.clipnorm) + " and clipvalue=" + num_str(p.clipvalue));
+          throw py::value_error(
+              "only one of clipnorm and clipvalue can be set (as in Keras), got clipnorm=" +
+              num_str(p.clipnorm) + " and clipvalue=" + num_str(p.clipvalue));
 
         py::array w = as_float_array(w_obj, "w", true);
         py::array g = as_float_array(g_obj, "g", false);
@@ -196,12 +209,14 @@ void register_optim(py::module_& m) {
         if (!state_obj.is_none()) {
           if (!py::isinstance<py::array>(state_obj) ||
               !py::reinterpret_borrow<py::array>(state_obj).dtype().is(py::dtype::of<double>()))
-            throw py::type_error("state must be a float64 numpy.ndarray of shape (1,) or None, got " +
-                                 py::repr(state_obj).cast<std::string>());
+            throw py::type_error(
+                "state must be a float64 numpy.ndarray of shape (1,) or None, got " +
+                py::repr(state_obj).cast<std::string>());
           state = py::reinterpret_borrow<py::array_t<double>>(state_obj);
           if (state.ndim() != 1 || state.shape(0) != 1)
             throw py::value_error("state must have shape (1,), got " + shape_str(state));
-          if (!state.writeable()) throw py::value_error("state must be writeable (it is updated in place)");
+          if (!state.writeable())
+            throw py::value_error("state must be writeable (it is updated in place)");
           for (const auto& e : all)
             if (overlaps(state, e.second))
               throw py::value_error("state and " + e.first + " share memory");
@@ -231,7 +246,8 @@ void register_optim(py::module_& m) {
         const std::int64_t n = static_cast<std::int64_t>(g.size());
         const bool f32 = g.dtype().is(py::dtype::of<float>());
         if (w_obj.is_none()) {
-          if (l1 != 0 || l2 != 0) throw py::value_error("l1/l2 need w (the parameters), got w=None");
+          if (l1 != 0 || l2 != 0)
+            throw py::value_error("l1/l2 need w (the parameters), got w=None");
           py::gil_scoped_release nogil;
           return f32 ? grad_sq_sum<float>(n, static_cast<const float*>(g.data()))
                      : grad_sq_sum<double>(n, static_cast<const double*>(g.data()));
@@ -245,7 +261,8 @@ void register_optim(py::module_& m) {
                                          static_cast<const double*>(w.data()), l1, l2);
       },
       py::arg("g"), py::arg("w") = py::none(), py::arg("l1") = 0.0, py::arg("l2") = 0.0,
-      "sum(g**2) in double, fixed order; with w: of the penalised gradient g + l1*sign(w) + 2*l2*w.");
+      "sum(g**2) in double, fixed order; with w: of the penalised gradient "
+      "g + l1*sign(w) + 2*l2*w.");
 
   m.def(
       "penalty",

@@ -228,7 +228,7 @@ def test_global_clipnorm_over_two_parameters():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [0, 1, 7, 97, 16385, 300_007])
-def test_reductions(n, dtype, threads):
+def test_reductions(n, dtype, threads, isa):
     rng = np.random.default_rng(n)
     g = rng.uniform(-1, 1, n).astype(dtype)
     w = rng.uniform(-1, 1, n).astype(dtype)
@@ -315,6 +315,7 @@ def _adam_args(dtype=np.float32, n=5):
     (lambda a: a.update(l1=-0.5), ValueError, "l1 must be .*-0.5"),
     (lambda a: a.update(clipnorm=-1.0), ValueError, "clipnorm must be .*-1.0"),
     (lambda a: a.update(clipnorm=1.0, clipvalue=1.0), ValueError, "only one of clipnorm"),
+    (lambda a: a.update(clipvalue="big"), TypeError, "clipvalue must be a number or None, got 'big'"),
     (lambda a: a.update(beta_1=1.0), ValueError, r"beta_1 must be in \[0.0, 1.0\), got 1.0"),
     (lambda a: a.update(epsilon=-1e-7), ValueError, "epsilon must be >= 0"),
     (lambda a: a.update(weight_decay=-0.1), ValueError, "weight_decay must be >= 0, got -0.1"),

@@ -23,7 +23,9 @@
 //        are computed once per call in double, the per-element arithmetic in T.
 // - The update is element-wise, so results do not depend on the thread count; the clipnorm
 //   norm, grad_sq_sum and penalty reduce over fixed chunks of kOptimChunk elements whose
-//   partial sums are added in chunk order, so they do not depend on it either.
+//   partial sums are added in chunk order, so they do not depend on it either. The loops are
+//   compiled per ISA (generic, AVX2, AVX-512; picked by active_isa() on every call); the AVX2
+//   and AVX-512 builds contract a*b+c into FMAs, so levels differ in the last bits.
 #pragma once
 
 #include <cstdint>

@@ -167,13 +167,20 @@ def run_job(job: dict, timeout_s: float) -> dict:
         config = {k: job[k] for k in ("framework", "threads", "workloads", "scale", "epochs")}
         t0 = time.perf_counter()
         busy0, child0 = _cpu_busy_s(), _children_cpu_s()
+        proc = subprocess.Popen([sys.executable, "-m", "lamina.bench.worker", json.dumps(config),
+                                 path], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=tmp)
         try:
-            proc = subprocess.run([sys.executable, "-m", "lamina.bench.worker",
-                                   json.dumps(config), path], env=env, capture_output=True,
-                                  text=True, timeout=timeout_s, cwd=tmp)
+            stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             return {**job, "seconds": time.perf_counter() - t0,
                     "error": f"timed out after {timeout_s:.0f} s", "results": {}}
+        except BaseException:  # Ctrl-C / SIGTERM: never leave the worker running
+            proc.kill()
+            proc.communicate()
+            raise
         seconds = time.perf_counter() - t0
         busy1, child1 = _cpu_busy_s(), _children_cpu_s()
         # cores that OTHER processes kept busy while this job ran (its own CPU time removed)
@@ -181,7 +188,7 @@ def run_job(job: dict, timeout_s: float) -> dict:
             job = {**job, "foreign_cores": round(max(0.0, (busy1 - busy0) - (child1 - child0))
                                                  / seconds, 2)}
         if proc.returncode != 0 or not os.path.exists(path):
-            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-8:]
+            tail = (stderr or stdout or "").strip().splitlines()[-8:]
             return {**job, "seconds": seconds, "results": {},
                     "error": f"exit code {proc.returncode}: " + " | ".join(tail)}
         with open(path, encoding="utf-8") as fh:
@@ -197,6 +204,34 @@ def run(options: Options, progress=None) -> dict:
     jobs = plan(options, notes)
     runs = []
     t_start = time.perf_counter()
+    try:
+        _run_jobs(options, jobs, runs, progress)
+    except KeyboardInterrupt:
+        notes.append(f"interrupted: {len(runs)} of {len(jobs)} runs finished; the tables "
+                     "show those")
+    meta["loadavg_end"] = _loadavg()
+    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
+    return summarize(options, meta, runs, notes)
+
+
+def _run_jobs(options: Options, jobs: list[dict], runs: list[dict], progress) -> None:
+    import signal
+    import threading
+
+    def _term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        _run_jobs_inner(options, jobs, runs, progress)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_jobs_inner(options: Options, jobs: list[dict], runs: list[dict], progress) -> None:
     for i, job in enumerate(jobs, 1):
         if options.wait_idle_s > 0:
             load = wait_until_idle(options.wait_idle_s)
@@ -209,9 +244,6 @@ def run(options: Options, progress=None) -> dict:
         busy = res.get("foreign_cores")
         progress(f"    {_headline(res)} ({res['seconds']:.1f} s"
                  + (f", other processes used {busy:.2f} cores)" if busy is not None else ")"))
-    meta["loadavg_end"] = _loadavg()
-    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
-    return summarize(options, meta, runs, notes)
 
 
 def _headline(res: dict) -> str:

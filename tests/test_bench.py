@@ -239,3 +239,21 @@ def test_cli_bench_rejects_bad_threads(capsys):
 def test_wait_until_idle_returns_a_load():
     load = runner.wait_until_idle(0.0, window_s=0.05)
     assert load >= 0.0 or math.isnan(load)
+
+
+def test_interrupted_run_still_reports_finished_runs(monkeypatch):
+    calls = []
+
+    def fake_run_job(job, timeout_s):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(job)
+        return {**job, "seconds": 0.1, "runtime": {},
+                "results": {"digits-small": {"us_per_batch": 50.0, "train_acc": 0.9}}}
+
+    monkeypatch.setattr(runner, "run_job", fake_run_job)
+    opts = runner.Options(frameworks=["numpy"], workloads=["digits-small"], threads=[1],
+                          repeats=3, scale="tiny")
+    report = runner.run(opts, progress=lambda msg: None)
+    assert any(n.startswith("interrupted: 1 of 3 runs") for n in report["notes"])
+    assert _row(report, "digits-small", "us_per_batch", "numpy")["median"] == 50.0

@@ -37,6 +37,7 @@ def test_speedup_direction(lam, other, lower, expected):
 def _fake_run(fw, threads, repeat, train_s, gflops=None, cost=None):
     results = {"mnist-mlp": {"train_s": train_s, "samples_per_s": 60000 / train_s,
                              "first_epoch_s": train_s * 1.5, "predict_ms": 10 * train_s,
+                             "train_cpu_s": train_s * (0.5 if fw == "lamina" else 1.0),
                              "test_acc": 0.8}}
     if gflops is not None:
         results["gemm"] = {"gflops:128³": gflops}
@@ -84,6 +85,7 @@ def test_targets_met_and_missed():
     eager = by_text[next(t.text for t in TARGETS if t.framework == "torch"
                          and t.metric == "train_s")]
     assert eager["status"] == "met" and eager["measured"]["median"] == pytest.approx(3.0)
+    assert eager["cpu_status"] == "met" and eager["cpu_measured"]["median"] == pytest.approx(6.0)
     predict = by_text[next(t.text for t in TARGETS if t.metric == "predict_ms")]
     assert predict["status"] == "met"
     fused = by_text[next(t.text for t in TARGETS if t.framework == "torch-fused")]
@@ -102,6 +104,7 @@ def test_markdown_and_json_output(tmp_path):
     assert "| train s/epoch ↓ | 1 | 2.00 [1.00–3.00] | 4.00 [3.00–9.00] |" in md
     assert "| ↳ lamina × | 1 | 1× | 3.00× [1.50–4.00] |" in md
     assert "### targets" in md and "- a note" in md
+    assert "| target | threads | wall time | status | CPU time | status |" in md
     back = json.loads(runner.to_json(report))
     assert back["summary"] == json.loads(json.dumps(report["summary"]))
     written = runner.write_outputs(report, str(tmp_path / "out"))
@@ -236,3 +239,21 @@ def test_cli_bench_rejects_bad_threads(capsys):
 def test_wait_until_idle_returns_a_load():
     load = runner.wait_until_idle(0.0, window_s=0.05)
     assert load >= 0.0 or math.isnan(load)
+
+
+def test_interrupted_run_still_reports_finished_runs(monkeypatch):
+    calls = []
+
+    def fake_run_job(job, timeout_s):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(job)
+        return {**job, "seconds": 0.1, "runtime": {},
+                "results": {"digits-small": {"us_per_batch": 50.0, "train_acc": 0.9}}}
+
+    monkeypatch.setattr(runner, "run_job", fake_run_job)
+    opts = runner.Options(frameworks=["numpy"], workloads=["digits-small"], threads=[1],
+                          repeats=3, scale="tiny")
+    report = runner.run(opts, progress=lambda msg: None)
+    assert any(n.startswith("interrupted: 1 of 3 runs") for n in report["notes"])
+    assert _row(report, "digits-small", "us_per_batch", "numpy")["median"] == 50.0

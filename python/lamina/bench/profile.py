@@ -46,18 +46,56 @@ PHASES = (
                                     r"operator new|operator delete|tcache|_int_"),
     ("thread pool / sync", r"thread_pool|parallel_for|futex|sched_yield|pthread|gomp|kmp|"
                            r"blas_thread_server|exec_blas|spin|wait|condition_variable"),
-    ("Python interpreter", r"libpython|python3|_Py|Py[A-Z]"),
+    ("scalar libm (exp/log/pow)", r"^libm\.so|__ieee754|\b(exp|log|pow|expf|logf)@"),
+    ("Python interpreter", r"^libpython|^python3|_PyEval|_Py[A-Z]|\bPy[A-Z]"),
     ("numpy (other)", r"_multiarray_umath|numpy"),
     ("torch (other)", r"libtorch|libc10|at::|c10::|torch::"),
 )
 
 
 def classify(dso: str, symbol: str) -> str:
-    text = f"{dso} {symbol}"
+    text = f"{os.path.basename(dso)} {symbol}"
     for phase, pattern in PHASES:
         if re.search(pattern, text, flags=re.IGNORECASE):
             return phase
     return "other"
+
+
+class Symbolizer:
+    """Names raw addresses in stripped shared objects (pip installs lamina's ``_core`` and
+    ``_data`` stripped) from the unstripped copies in a build directory (``nm -n``)."""
+
+    def __init__(self, search_dirs):
+        import bisect
+        import glob
+
+        self._bisect = bisect.bisect_right
+        self.tables = {}
+        for d in search_dirs:
+            for path in glob.glob(os.path.join(d, "**", "*.so"), recursive=True):
+                name = os.path.basename(path)
+                if name in self.tables:
+                    continue
+                try:
+                    out = subprocess.run(["nm", "-C", "--defined-only", "-n", path],
+                                         capture_output=True, text=True, timeout=60).stdout
+                except (OSError, subprocess.SubprocessError):
+                    continue
+                addrs, names = [], []
+                for line in out.splitlines():
+                    parts = line.split(" ", 2)
+                    if len(parts) == 3 and parts[1].lower() in "tw":
+                        addrs.append(int(parts[0], 16))
+                        names.append(parts[2])
+                if addrs:
+                    self.tables[name] = (addrs, names)
+
+    def name(self, dso: str, symbol: str) -> str:
+        table = self.tables.get(os.path.basename(dso.split(" ")[0]))
+        if table is None or not symbol.startswith("0x"):
+            return symbol
+        i = self._bisect(table[0], int(symbol, 16)) - 1
+        return table[1][i] if i >= 0 else symbol
 
 
 def parse_perf_report(text: str) -> list[tuple[float, str, str]]:
@@ -93,7 +131,8 @@ def _child(args) -> int:
     t0 = time.perf_counter()
     times = trainer.train(args.epochs)
     wall = time.perf_counter() - t0
-    out = {"epoch_times": times, "wall_s": wall, "n": len(x),
+    cpu = getattr(trainer, "cpu_times", [])[-len(times):]
+    out = {"epoch_times": times, "cpu_times": cpu, "wall_s": wall, "n": len(x),
            "batch_size": workload.spec.batch_size}
     if split:
         out["split"] = {k: v for k, v in split.items()}
@@ -148,6 +187,31 @@ def _install_split(trainer) -> dict:
 
 # ---- the parent ---------------------------------------------------------------------------
 
+def print_perf(data: str, build_dirs, top: int, us_step: float | None = None) -> None:
+    """Prints the phase table and the top symbols of a perf.data file."""
+    rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym",
+                          "--stdio", "--percent-limit", "0.02"], capture_output=True, text=True)
+    symbolizer = Symbolizer(build_dirs)
+    merged: dict[tuple[str, str], float] = {}
+    for pct, dso, sym in parse_perf_report(rep.stdout):
+        key = (dso, symbolizer.name(dso, sym))
+        merged[key] = merged.get(key, 0.0) + pct
+    rows = sorted(((pct, dso, sym) for (dso, sym), pct in merged.items()), reverse=True)
+    phases: dict[str, float] = {}
+    for pct, dso, sym in rows:
+        ph = classify(dso, sym)
+        phases[ph] = phases.get(ph, 0.0) + pct
+    print("\n| phase (perf self time) | share |" + (" ≈ CPU µs per step |" if us_step else "")
+          + "\n| --- | ---: |" + (" ---: |" if us_step else ""))
+    for ph, pct in sorted(phases.items(), key=lambda kv: -kv[1]):
+        print(f"| {ph} | {pct:.1f}% |" + (f" {pct / 100 * us_step:.0f} |" if us_step else ""))
+    print(f"\ntop {top} symbols:\n")
+    print("| self % | phase | dso | symbol |\n| ---: | --- | --- | --- |")
+    for pct, dso, sym in rows[:top]:
+        print(f"| {pct:.2f} | {classify(dso, sym)} | {os.path.basename(dso)} | `{sym[:100]}` |")
+    print(f"\n(perf data: {data})")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lamina.bench.profile", description=__doc__)
     p.add_argument("--framework", default="lamina")
@@ -159,10 +223,18 @@ def main(argv=None) -> int:
     p.add_argument("--split", action="store_true", help="lamina: train_step / gather / Python")
     p.add_argument("--perf", action="store_true", help="sample with perf, sum by phase")
     p.add_argument("--top", type=int, default=25, help="top symbols to list")
+    p.add_argument("--build-dir", action="append", default=None,
+                   help="where unstripped copies of lamina's extension modules are, to name "
+                        "addresses in the installed (stripped) ones; default: ./build")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--from-data", metavar="PERF_DATA", default=None,
+                   help="only analyse an existing perf.data file")
     args = p.parse_args(argv)
     if args.child:
         return _child(args)
+    if args.from_data:
+        print_perf(args.from_data, args.build_dir or ["build"], args.top)
+        return 0
 
     env = dict(os.environ)
     for var in ("LAMINA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -197,8 +269,13 @@ def main(argv=None) -> int:
     med = sorted(result["epoch_times"])[len(result["epoch_times"]) // 2]
     print(f"## {args.framework} {args.workload} threads={args.threads} "
           f"({args.scale}, {args.epochs} sampled epochs)")
-    print(f"epoch times: {', '.join(f'{t:.3f}' for t in result['epoch_times'])} s; "
-          f"{med / steps * 1e6:.1f} µs per step over {steps} steps")
+    cpu = result.get("cpu_times") or []
+    cpu_med = sorted(cpu)[len(cpu) // 2] if cpu else None
+    if len(result["epoch_times"]) <= 10:
+        print(f"epoch times: {', '.join(f'{t:.3f}' for t in result['epoch_times'])} s")
+    print(f"median epoch: {med / steps * 1e6:.1f} µs per step over {steps} steps (wall)"
+          + (f", {cpu_med / steps * 1e6:.1f} µs per step in CPU time (all threads)"
+             if cpu_med else ""))
     if "split" in result:
         s = result["split"]
         wall = sum(result["epoch_times"])
@@ -211,24 +288,8 @@ def main(argv=None) -> int:
             print(f"| {name} | {v / args.epochs:.4f} | {v / args.epochs / steps * 1e6:.1f} "
                   f"| {v / wall * 100:.1f}% |")
     if perf is not None:
-        rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort",
-                              "dso,sym", "--stdio", "--percent-limit", "0.05"],
-                             capture_output=True, text=True)
-        rows = parse_perf_report(rep.stdout)
-        phases: dict[str, float] = {}
-        for pct, dso, sym in rows:
-            ph = classify(dso, sym)
-            phases[ph] = phases.get(ph, 0.0) + pct
-        us_step = med / steps * 1e6
-        print("\n| phase (perf self time) | share | ≈ µs per step |\n| --- | ---: | ---: |")
-        for ph, pct in sorted(phases.items(), key=lambda kv: -kv[1]):
-            print(f"| {ph} | {pct:.1f}% | {pct / 100 * us_step:.0f} |")
-        print(f"\ntop {args.top} symbols:\n")
-        print("| self % | phase | dso | symbol |\n| ---: | --- | --- | --- |")
-        for pct, dso, sym in rows[:args.top]:
-            print(f"| {pct:.2f} | {classify(dso, sym)} | {os.path.basename(dso)} | "
-                  f"`{sym[:90]}` |")
-        print(f"\n(perf data: {data})")
+        print_perf(data, args.build_dir or ["build"], args.top,
+                   (cpu_med or med) / steps * 1e6)
     return 0
 
 

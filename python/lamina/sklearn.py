@@ -537,7 +537,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Class labels, shape (n_samples,).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -554,7 +555,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
             y: Class labels, shape (n_samples,).
             classes: Every class label that will ever appear; required on the first call.
                 Defaults to `None`.
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -644,7 +646,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Targets, shape (n_samples,) or (n_samples, n_targets).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -658,7 +661,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Targets, shape (n_samples,) or (n_samples, n_targets).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.

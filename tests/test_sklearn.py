@@ -245,6 +245,17 @@ def test_pipeline_with_standard_scaler_and_cross_val_score():
     assert scores.shape == (3,) and scores.min() > 0.85
 
 
+@pytest.mark.slow
+def test_fitted_estimators_come_back_from_worker_processes():
+    from sklearn.model_selection import cross_validate
+
+    (xtr, ytr), (xte, _) = _digits()
+    pipe = make_pipeline(StandardScaler(), LaminaClassifier((16,), epochs=3, random_state=0))
+    out = cross_validate(pipe, xtr[:400], ytr[:400], cv=2, n_jobs=2, return_estimator=True)
+    for est in out["estimator"]:  # fitted in a loky worker, pickled back through .lamina bytes
+        assert est[-1].model_ is not None and est.predict(xte[:5]).shape == (5,)
+
+
 def test_pickle_round_trip_gives_identical_predictions():
     (xtr, ytr), (xte, _) = _digits()
     clf = LaminaClassifier((32,), dropout=0.1, epochs=5, random_state=0).fit(xtr, ytr)

@@ -128,6 +128,8 @@ def test_early_stopping_stops_and_keeps_the_best_epoch():
     # tol=None trains every epoch
     full = LaminaClassifier((8,), epochs=15, tol=None, random_state=0).fit(x, y)
     assert full.n_iter_ == 15
+    one = LaminaClassifier((8,), epochs=1, validation_split=0.2, random_state=0).fit(x, y)
+    assert one.n_iter_ == 1 and len(one.validation_loss_curve_) == 1
 
 
 def test_partial_fit_runs_one_epoch_per_call():

@@ -69,7 +69,7 @@ def test_fit_per_batch(benchmark):
     model = make_model()
     model.fit(X, Y, epochs=1, batch_size=BATCH, verbose=0)  # warm: network and buffers built
     history = benchmark.pedantic(lambda: model.fit(X, Y, epochs=EPOCHS, batch_size=BATCH,
-                                                   verbose=0), rounds=5, iterations=1)
+                                                   verbose=0), rounds=20, iterations=1)
     assert history.history["accuracy"][-1] > 0.9
     benchmark.extra_info["us_per_batch"] = per_batch_us(benchmark)
 
@@ -94,7 +94,7 @@ def test_executor_only_per_batch(benchmark):
         state["it"] = it
         return total / BATCHES
 
-    mean_loss = benchmark.pedantic(loop, rounds=5, iterations=1)
+    mean_loss = benchmark.pedantic(loop, rounds=20, iterations=1)
     assert np.isfinite(mean_loss) and mean_loss < 1.0
     benchmark.extra_info["us_per_batch"] = per_batch_us(benchmark)
 
@@ -113,7 +113,7 @@ def test_fit_python_overhead_with_noop_core(benchmark):
     model.fit(X, Y, epochs=1, batch_size=BATCH, verbose=0)
     model._network = _NoopNetwork((0.25, float(BATCH), float(BATCH)))
     history = benchmark.pedantic(lambda: model.fit(X, Y, epochs=EPOCHS, batch_size=BATCH,
-                                                   verbose=0), rounds=5, iterations=1)
+                                                   verbose=0), rounds=20, iterations=1)
     assert history.history["loss"][-1] == pytest.approx(0.25)
     assert history.history["accuracy"][-1] == pytest.approx(1.0, rel=0.05)
     benchmark.extra_info["us_per_batch"] = per_batch_us(benchmark)

@@ -15,6 +15,10 @@ namespace py = pybind11;
 
 void register_runtime(py::module_& m);
 void register_network(py::module_& m);
+void register_gemm(py::module_& m);
+void register_optim(py::module_& m);
+void register_ops(py::module_& m);     // activations, dropout (register_ops.cpp)
+void register_losses(py::module_& m);  // losses, metrics (register_losses.cpp)
 
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {

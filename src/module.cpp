@@ -10,4 +10,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = LAMINA_VERSION;
   lamina::bind::register_runtime(m);
   lamina::bind::register_network(m);
+  lamina::bind::register_gemm(m);
+  lamina::bind::register_optim(m);
+  lamina::bind::register_ops(m);
+  lamina::bind::register_losses(m);
 }

@@ -229,7 +229,7 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
     py::dict md = py::reinterpret_borrow<py::dict>(h);
     MetricParams mp;
     const std::string mname = get_str(md, "name", mw);
-    if (!parse_metric_name(mname.c_str(), &mp.kind))
+    if (!parse_metric(mname.c_str(), &mp.kind))
       throw py::value_error(mw + ": unknown metric '" + mname + "' (accepted: " + kMetricList +
                             ")");
     mp.threshold = get_float(md, "threshold", mw);

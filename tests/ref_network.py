@@ -256,38 +256,32 @@ class RefNetwork:
         return (loss, float(w.sum()), *ms)
 
     def step(self, x, y, sw, lr, t, masks=None):
-        """One optimizer step in place (sgd with momentum / nesterov, adam); returns results."""
+        """One optimizer step in place with tests/ref_optim.py's Keras 3 rules (every
+        optimizer); returns the results of the forward pass before the update."""
+        import ref_optim
+
         res = self.results(x, y, sw, masks)
+        # gradients without the penalties: ref_optim adds them (before global_clipnorm)
         _, grads, _, _ = self.loss_grads(x, y, sw, masks)
-        o = self.spec["optimizer"]
+        o = dict(self.spec["optimizer"])
+        name = o["name"]
+        params = self.params()
+        raw = [g - l1 * np.sign(p) - 2 * l2 * p for (p, _, l1, l2), g in zip(params, grads)]
+        scale = 1.0
         if o["global_clipnorm"] > 0:
-            norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-            grads = [g * min(1.0, o["global_clipnorm"] / norm) for g in grads]
-        for (p, slots, _, _), g in zip(self.params(), grads):
-            if o["clipvalue"] > 0:
-                g = np.clip(g, -o["clipvalue"], o["clipvalue"])
-            if o["clipnorm"] > 0:
-                n = math.sqrt(float((g * g).sum()))
-                if n > o["clipnorm"]:
-                    g = g * (o["clipnorm"] / n)
-            if o["weight_decay"] > 0:
-                p -= lr * o["weight_decay"] * p
-            if o["name"] == "sgd":
-                if o["momentum"] > 0:
-                    v = slots[0]
-                    v[...] = o["momentum"] * v - lr * g
-                    p += o["momentum"] * v - lr * g if o["nesterov"] else v
-                else:
-                    p -= lr * g
-            elif o["name"] in ("adam", "adamw"):
-                mm, vv = slots[0], slots[1]
-                b1, b2 = o["beta_1"], o["beta_2"]
-                mm += (g - mm) * (1 - b1)
-                vv += (g * g - vv) * (1 - b2)
-                alpha = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
-                p -= alpha * mm / (np.sqrt(vv) + o["epsilon"])
-            else:
-                raise NotImplementedError(o["name"])
+            scale = ref_optim.global_clipnorm_scale(grads, o["global_clipnorm"])
+        hyper = {k: o[k] for k in ref_optim.DEFAULTS[name]}
+        u_before = self.state
+        for (p, slots, l1, l2), g in zip(params, raw):
+            w, new_slots, u_after = ref_optim.step(
+                name, p, g, slots, learning_rate=lr, iteration=t, grad_scale=scale, l1=l1,
+                l2=l2, clipnorm=o["clipnorm"] or None, clipvalue=o["clipvalue"] or None,
+                weight_decay=o["weight_decay"], u_product=u_before, **hyper)
+            p[...] = w
+            for s_old, s_new in zip(slots, new_slots):
+                s_old[...] = s_new
+            if u_after is not None:
+                self.state = u_after
         return res
 
 
@@ -317,6 +311,7 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
     rng = np.random.default_rng(0) if rng is None else rng
     opt = dict(OPTIMIZER_DEFAULTS, **(optimizer or {}))
     ns = num_slots(opt)
+    fill = 0.1 if opt["name"] == "adagrad" else 0.0  # Keras' initial_accumulator_value
     out = []
     width = input_dim
     for desc in layers:
@@ -333,8 +328,8 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
                             kernel_l1=regs.get("kernel_l1", 0.0),
                             kernel_l2=regs.get("kernel_l2", 0.0),
                             bias_l1=regs.get("bias_l1", 0.0), bias_l2=regs.get("bias_l2", 0.0),
-                            kernel_slots=[np.zeros_like(kernel) for _ in range(ns)],
-                            bias_slots=[] if bias is None else [np.zeros_like(bias)
+                            kernel_slots=[np.full_like(kernel, fill) for _ in range(ns)],
+                            bias_slots=[] if bias is None else [np.full_like(bias, fill)
                                                                 for _ in range(ns)]))
             width = units
         elif kind == "dropout":

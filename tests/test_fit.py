@@ -344,6 +344,8 @@ def test_stop_training_mid_epoch():
     assert len(h.history["loss"]) == 1
 
 
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="the test runner owns SIGINT")
 def test_ctrl_c_stops_cleanly_after_the_current_step(capsys):
     x, y = make_data()
 
@@ -450,3 +452,35 @@ def test_flatten_takes_multidimensional_samples():
     flat.set_weights(model.get_weights())
     np.testing.assert_array_equal(model.predict(x, verbose=0),
                                   flat.predict(x.reshape(20, 8), verbose=0))
+
+
+CTRL_C_SCRIPT = """
+import sys, numpy as np, lamina
+x = np.random.default_rng(0).normal(size=(2000, 20)); y = (x[:, 0] > 0).astype(int)
+m = lamina.Sequential([lamina.Input((20,)), lamina.layers.Dense(64, activation='relu'),
+                       lamina.layers.Dense(2, activation='softmax')], seed=0)
+m.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+cb = lamina.callbacks.LambdaCallback(
+    on_epoch_end=lambda e, logs: print('epoch', e, flush=True) if e == 0 else None)
+h = m.fit(x, y, epochs=100000, batch_size=8, verbose=0, callbacks=[cb])
+print('returned', h.interrupted, len(h.epoch) >= 1, m.optimizer.iterations > 0, flush=True)
+print('accuracy', m.evaluate(x, y, verbose=0)[1], flush=True)
+"""
+
+
+def test_ctrl_c_from_outside_returns_history_and_usable_model():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("epoch 0")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "returned True True True" in out
+    assert float(out.split("accuracy")[1]) > 0.9
+    assert "interrupted (Ctrl-C)" in err

@@ -178,3 +178,30 @@ def test_layer_classes():
                   lamina.layers.Softmax(), lamina.Input((3,))):
         again = lamina.layers.deserialize(lamina.layers.serialize(layer))
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
+
+
+def test_predict_from_several_threads_is_correct():
+    import threading
+
+    x, y = make_data(n=300)
+    model = make_model(dropout=0.2)
+    model.fit(x, y, epochs=1, verbose=0)
+    expected = model.predict(x, verbose=0)
+    results, errors = [None] * 6, []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                out = model.predict(x, batch_size=17 + i, verbose=0)
+            results[i] = out
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for out in results:
+        np.testing.assert_array_equal(out, expected)

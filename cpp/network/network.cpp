@@ -34,6 +34,7 @@ namespace {
 
 constexpr std::size_t kAlign = 64;
 constexpr std::int64_t kChunkRows = 1024;  // predict / evaluate row chunk when m > capacity
+constexpr std::int64_t kFuseMinElements = 65536;  // kernels updated inside their dW gemm
 
 struct AlignedFree {
   void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(kAlign)); }
@@ -69,6 +70,22 @@ struct ForwardHook {
   }
 };
 
+// ReLU's derivative on a (rows, cols) block in place: g = y > 0 ? g : 0 (relu'(0) = 0). The
+// executor's most common backward step, written with unconditional loads so it vectorizes at
+// the baseline ISA; the same bits as activation_backward(relu) (a select, no arithmetic).
+template <class T>
+void relu_backward_rows(std::int64_t rows, std::int64_t cols, const T* y, std::int64_t ldy, T* g,
+                        std::int64_t ldg) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const T* yr = y + i * ldy;
+    T* gr = g + i * ldg;
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const T d = gr[j];
+      gr[j] = yr[j] > T(0) ? d : T(0);
+    }
+  }
+}
+
 // Post hook of a backward dX gemm: c_block = f'(z_block, y_block) * c_block, turning dY of the
 // previous dense layer into its dZ while the block is in cache.
 template <class T>
@@ -82,31 +99,45 @@ struct BackwardHook {
                   std::int64_t cols, T* c, std::int64_t ldc) {
     auto* h = static_cast<BackwardHook*>(ctx);
     const std::int64_t off = i0 * h->ld + j0;
+    if (h->act == Activation::relu) {
+      relu_backward_rows<T>(rows, cols, h->y + off, h->ld, c, ldc);
+      return;
+    }
     activation_backward<T>(h->act, h->alpha, rows, cols, h->z + off, h->ld, h->y + off, h->ld, c,
                            ldc, c, ldc);
   }
 };
 
-const char* const kMetricNames[] = {
-    "binary_accuracy",   "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
-    "mean_absolute_error"};
+// Post hook of a dW gemm when the optimizer update is fused into the backward pass: each
+// finished block of dW (still in cache) updates its parameters and slots right away, so the
+// gradient never travels to memory and back. Element-wise rules only (no clipnorm, no
+// global_clipnorm); every call sees the Nadam u-product from before the step.
+template <class T>
+struct UpdateHook {
+  const OptimParams* opt = nullptr;  // with this parameter's l1 / l2
+  double lr = 0.0;
+  std::int64_t iteration = 1;
+  double u0 = 1.0;
+  T* w = nullptr;
+  T* s[3] = {nullptr, nullptr, nullptr};
+  std::int64_t ld = 0;  // row length of the parameter (= columns of dW)
+  void update(std::int64_t off, std::int64_t n, const T* g) const {
+    double u = u0;
+    optim_update<T>(*opt, lr, iteration, 1.0, n, w + off, g, s[0] ? s[0] + off : nullptr,
+                    s[1] ? s[1] + off : nullptr, s[2] ? s[2] + off : nullptr, &u);
+  }
+  static void run(void* ctx, std::int64_t i0, std::int64_t j0, std::int64_t rows,
+                  std::int64_t cols, T* c, std::int64_t ldc) {
+    const auto* h = static_cast<const UpdateHook*>(ctx);
+    if (cols == h->ld && ldc == h->ld) {  // whole rows: one contiguous span
+      h->update(i0 * h->ld, rows * cols, c);
+      return;
+    }
+    for (std::int64_t r = 0; r < rows; ++r) h->update((i0 + r) * h->ld + j0, cols, c + r * ldc);
+  }
+};
 
 }  // namespace
-
-bool parse_metric_name(const char* name, Metric* out) {
-  for (int i = 0; i < 7; ++i)
-    if (std::strcmp(name, kMetricNames[i]) == 0) {
-      *out = static_cast<Metric>(i);
-      return true;
-    }
-  return false;
-}
-
-const char* metric_name_of(Metric m) {
-  const int i = static_cast<int>(m);
-  return i >= 0 && i < 7 ? kMetricNames[i] : "?";
-}
 
 template <class T>
 struct Network<T>::Impl {
@@ -138,6 +169,8 @@ struct Network<T>::Impl {
     double l1 = 0.0, l2 = 0.0;
     T* slots[3] = {nullptr, nullptr, nullptr};
     T* g = nullptr;  // gradient, in grad_store
+    OptimParams opt;  // the network's optimizer with this tensor's l1 / l2 folded in
+    UpdateHook<T> hook;
   };
 
   std::int64_t input_dim = 0, output_dim = 0, num_params = 0, max_w = 0;
@@ -166,10 +199,21 @@ struct Network<T>::Impl {
   const T* output() const { return ops.back().out; }
   // Loss value sum (grad into g0 scaled by 1/m when want_grad) + metric sums into out[2..].
   double loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad, double* out);
-  void backward(std::int64_t m);
-  double add_penalties();  // returns the regularization loss (weights before update)
-  void full_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
-                 double* out);
+  // Backward pass; with `update` (train_step on element-wise rules) each parameter tensor is
+  // updated as soon as its gradient is complete (dW in the gemm's post hook, db after
+  // bias_grad); the dX gemm of a layer runs before its dW so it still sees the old weights.
+  struct Update {
+    double lr = 0.0;
+    std::int64_t iteration = 1;
+    double u0 = 1.0;
+  };
+  void backward(std::int64_t m, const Update* update);
+  double penalties() const;  // regularization loss of the current weights
+  void add_penalty_grads();  // g += l1 sign(w) + 2 l2 w
+  // forward + loss + metrics into out (loss includes the penalties of the weights as they
+  // are now), then backward (fused with the update when `update` is not null).
+  void run_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
+                double* out, const Update* update);
 };
 
 template <class T>
@@ -192,8 +236,7 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   sparse = loss.kind == Loss::sparse_categorical_crossentropy;
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     const Metric mk = metrics[k].kind;
-    const bool msparse = mk == Metric::sparse_categorical_accuracy ||
-                         mk == Metric::sparse_top_k_categorical_accuracy;
+    const bool msparse = metric_is_sparse(mk);
     if (msparse != sparse)
       throw std::invalid_argument(
           "metric " + std::to_string(k) + " takes " + (msparse ? "integer labels" : "dense targets") +
@@ -291,9 +334,18 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   if (fused) loss_used.from_logits = true;
 
   for (Op& op : ops) {
+    // Z is kept apart from Y only when the activation's derivative reads its input (or the
+    // fused loss reads the logits); otherwise the activation runs in place on the gemm output.
     if (op.kind == LayerKind::dense)
-      op.keep_z = !(op.act == Activation::linear || op.act == Activation::relu) || op.fused_out;
+      op.keep_z = op.fused_out || (op.act != Activation::linear && op.act != Activation::relu &&
+                                   activation_backward_needs_x(op.act));
     max_w = std::max(max_w, op.out_w);
+  }
+
+  for (Param& p : params) {
+    p.opt = opt;
+    p.opt.l1 = p.l1;
+    p.opt.l2 = p.l2;
   }
 
   std::size_t gbytes = 0;
@@ -418,7 +470,7 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
 }
 
 template <class T>
-void Network<T>::Impl::backward(std::int64_t m) {
+void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
   // G = dL/d(output of op k); with a fused final op it is already dL/d(its pre-activation).
   T* G = g0;
   T* other = g1;
@@ -433,16 +485,16 @@ void Network<T>::Impl::backward(std::int64_t m) {
     const std::int64_t w = op.out_w;
     switch (op.kind) {
       case LayerKind::dense: {
-        if (!act_done && op.act != Activation::linear)
+        if (!act_done && op.act == Activation::relu)
+          relu_backward_rows<T>(m, w, op.out, w, G, w);
+        else if (!act_done && op.act != Activation::linear)
           activation_backward<T>(op.act, op.alpha, m, w, op.z, w, op.out, w, G, w, G, w);
-        // dW = X^T dZ (in_w, w); db = sum over rows of dZ.
-        gemm<T>(true, false, op.in_w, w, m, T(1), op.in, op.in_w, G, w, T(0),
-                params[op.kernel_param].g, w);
-        if (op.bias_param >= 0) bias_grad<T>(m, w, G, w, T(0), params[op.bias_param].g);
         act_done = false;
+        T* dx = nullptr;
         if (k > first_dense) {
-          // dX = dZ W^T (m, in_w); when the previous op is a dense layer with an element-wise
-          // activation, its derivative runs in the gemm's post hook.
+          // dX = dZ W^T (m, in_w) with the weights before the update; when the previous op is
+          // a dense layer with an element-wise activation, its derivative runs in the gemm's
+          // post hook while the block is in cache.
           GemmEpilogue<T> epi;
           Op& prev = ops[k - 1];
           if (prev.kind == LayerKind::dense && prev.act != Activation::linear &&
@@ -457,8 +509,42 @@ void Network<T>::Impl::backward(std::int64_t m) {
             act_done = true;
           }
           gemm<T>(false, true, m, op.in_w, w, T(1), G, w, op.w, w, T(0), other, op.in_w, &epi);
-          std::swap(G, other);
+          dx = other;
         }
+        // dW = X^T dZ (in_w, w), then db = sum over rows of dZ; each updated right away when
+        // the update is fused.
+        Param& pk = params[op.kernel_param];
+        GemmEpilogue<T> wepi;
+        // Small kernels stay in cache anyway: one update call after the gemm is cheaper than
+        // one per finished strip (each call computes its scalar factors).
+        const bool fuse = update != nullptr && pk.n >= kFuseMinElements;
+        if (fuse) {
+          pk.hook.opt = &pk.opt;
+          pk.hook.lr = update->lr;
+          pk.hook.iteration = update->iteration;
+          pk.hook.u0 = update->u0;
+          pk.hook.w = pk.w;
+          for (int j = 0; j < 3; ++j) pk.hook.s[j] = pk.slots[j];
+          pk.hook.ld = w;
+          wepi.post = &UpdateHook<T>::run;
+          wepi.post_ctx = &pk.hook;
+        }
+        gemm<T>(true, false, op.in_w, w, m, T(1), op.in, op.in_w, G, w, T(0), pk.g, w, &wepi);
+        if (update != nullptr && !fuse) {
+          double u = update->u0;
+          optim_update<T>(pk.opt, update->lr, update->iteration, 1.0, pk.n, pk.w, pk.g,
+                          pk.slots[0], pk.slots[1], pk.slots[2], &u);
+        }
+        if (op.bias_param >= 0) {
+          Param& pb = params[op.bias_param];
+          bias_grad<T>(m, w, G, w, T(0), pb.g);
+          if (update != nullptr) {
+            double u = update->u0;
+            optim_update<T>(pb.opt, update->lr, update->iteration, 1.0, pb.n, pb.w, pb.g,
+                            pb.slots[0], pb.slots[1], pb.slots[2], &u);
+          }
+        }
+        if (dx != nullptr) std::swap(G, other);
         break;
       }
       case LayerKind::dropout:
@@ -472,11 +558,17 @@ void Network<T>::Impl::backward(std::int64_t m) {
 }
 
 template <class T>
-double Network<T>::Impl::add_penalties() {
+double Network<T>::Impl::penalties() const {
   double reg = 0.0;
+  for (const Param& p : params)
+    if (p.l1 != 0.0 || p.l2 != 0.0) reg += penalty<T>(p.l1, p.l2, p.n, p.w);
+  return reg;
+}
+
+template <class T>
+void Network<T>::Impl::add_penalty_grads() {
   for (Param& p : params) {
     if (p.l1 == 0.0 && p.l2 == 0.0) continue;
-    reg += penalty<T>(p.l1, p.l2, p.n, p.w);
     const T l1 = static_cast<T>(p.l1), l2x2 = static_cast<T>(2.0 * p.l2);
     T* g = p.g;
     const T* w = p.w;
@@ -485,19 +577,17 @@ double Network<T>::Impl::add_penalties() {
       g[j] += l1 * s + l2x2 * w[j];
     }
   }
-  return reg;
 }
 
 template <class T>
-void Network<T>::Impl::full_step(std::int64_t m, const T* x, const Targets<T>& t,
-                                 std::uint64_t step, double* out) {
+void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
+                                std::uint64_t step, double* out, const Update* update) {
   ensure(m);
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step);
   const double lsum = loss_and_metrics(m, t, true, out);
-  backward(m);
-  const double reg = add_penalties();
-  out[0] = lsum / static_cast<double>(m) + reg;
+  out[0] = lsum / static_cast<double>(m) + penalties();  // weights before the update
+  backward(m, update);
 }
 
 template <class T>
@@ -527,23 +617,35 @@ template <class T>
 void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
                             double learning_rate, std::int64_t iteration, double* out) {
   Impl& s = *impl_;
-  s.full_step(m, x, t, static_cast<std::uint64_t>(iteration), out);
-  double grad_scale = 1.0;
-  if (s.global_clipnorm > 0.0) {
-    double sq = 0.0;
-    for (const auto& p : s.params) sq += grad_sq_sum<T>(p.n, p.g);
-    const double norm = std::sqrt(sq);
-    if (norm > s.global_clipnorm) grad_scale = s.global_clipnorm / norm;
+  typename Impl::Update up;
+  up.lr = learning_rate;
+  up.iteration = iteration;
+  up.u0 = s.opt_state != nullptr ? *s.opt_state : 1.0;
+  // Every tensor sees the Nadam u-product of the previous step; it advances once per step.
+  double u_after = up.u0;
+  if (s.global_clipnorm == 0.0 && s.opt.clipnorm == 0.0) {
+    // Element-wise rules: the update is fused into the backward pass.
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up);
+    if (s.opt.kind == Optimizer::nadam)
+      optim_update<T>(s.opt, learning_rate, iteration, 1.0, 0, nullptr, nullptr, nullptr,
+                      nullptr, nullptr, &u_after);
+  } else {
+    // Norm-based clipping needs every gradient first.
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr);
+    double grad_scale = 1.0;
+    if (s.global_clipnorm > 0.0) {
+      double sq = 0.0;  // of the penalised gradients, as Keras measures it
+      for (const auto& p : s.params) sq += grad_sq_sum<T>(p.n, p.g, p.w, p.l1, p.l2);
+      const double norm = std::sqrt(sq);
+      grad_scale = s.global_clipnorm / std::max(norm, s.global_clipnorm);  // NaN stays NaN
+    }
+    for (auto& p : s.params) {
+      u_after = up.u0;
+      optim_update<T>(p.opt, learning_rate, iteration, grad_scale, p.n, p.w, p.g, p.slots[0],
+                      p.slots[1], p.slots[2], &u_after);
+    }
   }
-  // Every tensor sees the same Nadam u-product of the previous step; it is stored once.
-  const double u0 = s.opt_state != nullptr ? *s.opt_state : 1.0;
-  double u = u0;
-  for (auto& p : s.params) {
-    u = u0;
-    optim_update<T>(s.opt, learning_rate, iteration, grad_scale, p.n, p.w, p.g, p.slots[0],
-                    p.slots[1], p.slots[2], &u);
-  }
-  if (s.opt_state != nullptr && s.opt.kind == Optimizer::nadam) *s.opt_state = u;
+  if (s.opt_state != nullptr && s.opt.kind == Optimizer::nadam) *s.opt_state = u_after;
 }
 
 template <class T>
@@ -562,10 +664,7 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     lsum += s.loss_and_metrics(rows, tc, false, out);
   }
-  double reg = 0.0;
-  for (const auto& p : s.params)
-    if (p.l1 != 0.0 || p.l2 != 0.0) reg += penalty<T>(p.l1, p.l2, p.n, p.w);
-  out[0] = lsum / static_cast<double>(m) + reg;
+  out[0] = lsum / static_cast<double>(m) + s.penalties();
 }
 
 template <class T>
@@ -585,7 +684,8 @@ template <class T>
 void Network<T>::gradients(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
                            double* out, T* const* grads) {
   Impl& s = *impl_;
-  s.full_step(m, x, t, step, out);
+  s.run_step(m, x, t, step, out, nullptr);
+  s.add_penalty_grads();
   for (std::size_t i = 0; i < s.params.size(); ++i)
     std::memcpy(grads[i], s.params[i].g, static_cast<std::size_t>(s.params[i].n) * sizeof(T));
 }

@@ -103,8 +103,10 @@ class Pool {
     t_inside_task = false;
   }
 
-  void worker(int index) {
-    std::uint64_t seen = generation_.load(std::memory_order_acquire);
+  // `seen` is the generation when the pool started: a worker thread that first runs after the
+  // first job was published must still see that job as new (reading generation_ here would
+  // skip it and leave the caller waiting on `pending_` forever).
+  void worker(int index, std::uint64_t seen) {
     for (;;) {
       // Spin for a short while, then sleep.
       bool got = false;
@@ -131,7 +133,9 @@ class Pool {
   void start(int n) {
     n_threads_ = n < 1 ? 1 : n;
     quit_.store(false);
-    for (int i = 0; i + 1 < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+    const std::uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int i = 0; i + 1 < n_threads_; ++i)
+      workers_.emplace_back([this, i, gen] { worker(i, gen); });
   }
 
   void stop() {

@@ -1,6 +1,9 @@
 # Type stubs for lamina._core (the compiled core). Kept in step with the module by
 # tests/test_stub.py: every public name of the module is declared here and vice versa.
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 __version__: str
 
@@ -48,3 +51,78 @@ class Network:
     def dtype(self) -> str: ...
     @property
     def capacity(self) -> int: ...
+# ---- gemm ----
+def matmul(
+    a: Any,
+    b: Any,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: Any | None = None,
+    bias: Any | None = None,
+    activation: str | None = None,
+) -> Any: ...
+def bias_grad(dy: Any, out: Any | None = None) -> Any: ...
+def gemm_kernel_name(dtype: str = "float32") -> str: ...
+def fma_peak_gflops(seconds: float = 0.2) -> float: ...
+# ---- optimizers (src/register_optim.cpp) ----
+def optimizer_num_slots(
+    name: str, momentum: float = 0.0, centered: bool = False, amsgrad: bool = False
+) -> int: ...
+def optimizer_update(
+    name: str,
+    w: np.ndarray,
+    g: np.ndarray,
+    slots: Sequence[np.ndarray],
+    *,
+    learning_rate: float,
+    iteration: int,
+    grad_scale: float = 1.0,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    clipnorm: float | None = None,
+    clipvalue: float | None = None,
+    state: np.ndarray | None = None,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    rho: float = 0.9,
+    centered: bool = False,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+    amsgrad: bool = False,
+    weight_decay: float = 0.0,
+) -> None: ...
+def grad_sq_sum(
+    g: np.ndarray, w: np.ndarray | None = None, l1: float = 0.0, l2: float = 0.0
+) -> float: ...
+def penalty(w: np.ndarray, l1: float, l2: float) -> float: ...
+def global_clipnorm_scale(sq_sum: float, clipnorm: float) -> float: ...
+def nadam_u_product(beta_1: float, iteration: int) -> float: ...
+# ---- activations and dropout (src/register_ops.cpp) ----
+
+def activation_names() -> list[str]: ...
+def activation_forward(x: Any, out: Any, name: str, alpha: float) -> None: ...
+def activation_backward(
+    x: Any | None, y: Any, dy: Any, out: Any, name: str,
+    alpha: float,
+) -> None: ...
+def dropout_mask(n: int, rate: float, seed: int, step: int, layer: int, mask: Any) -> None: ...
+def dropout_forward(
+    x: Any, out: Any, rate: float, seed: int, step: int, layer: int,
+    mask: Any | None,
+) -> None: ...
+def dropout_backward(dy: Any, mask: Any, rate: float, out: Any) -> None: ...
+
+# ---- losses and metrics (src/register_losses.cpp) ----
+def loss_names() -> list[str]: ...
+def metric_names() -> list[str]: ...
+def loss_forward_backward(
+    y_true: Any, y_pred: Any, name: str, from_logits: bool, delta: float,
+    sample_weight: Any | None, scale: float, grad: Any | None,
+) -> float: ...
+def metric_sum(
+    y_true: Any, y_pred: Any, name: str, threshold: float, k: int,
+    sample_weight: Any | None,
+) -> float: ...

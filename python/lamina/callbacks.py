@@ -141,6 +141,7 @@ class History(Callback):
         super().__init__()
         self.history = {}
         self.epoch = []
+        self.interrupted = False  # set by fit when Ctrl-C ended training early
 
     def on_train_begin(self, logs=None):
         self.epoch = []

@@ -86,7 +86,14 @@ def _dtype_name(dtype):
 
 
 class _Batches:
-    """Prepared training data of one fit: cast once, views per batch built once."""
+    """Prepared training data of one fit: cast once, views per batch built once.
+
+    Without shuffling the batches are views of the (cast) data. With shuffling, each epoch
+    permutes the rows with ``_data.permutation(n, seed, key)`` and copies them, a chunk of
+    about ``_CHUNK_BYTES`` at a time, into reused C-contiguous buffers; the per-batch views
+    into those buffers are made once per fit, so a batch costs no allocation and no copy
+    call of its own.
+    """
 
     def __init__(self, x, y, sw, batch_size, shuffle, dtype):
         self.n = n = x.shape[0]
@@ -121,19 +128,19 @@ class _Batches:
             return
         perm = _data.permutation(self.n, seed, key)
         x, y, sw, bs, cb = self.x, self.y, self.sw, self.bs, self.chunk_batches
-        y2 = y.ndim == 2
+        take = np.take
         for c0 in range(0, self.steps, cb):
             lo = c0 * bs
             hi = min(self.n, lo + cb * bs)
             idx = perm[lo:hi]
             k = hi - lo
-            _data.gather_rows(x, idx, self.xc[:k])
-            if y2:
-                _data.gather_rows(y, idx, self.yc[:k])
-            else:
-                np.take(y, idx, out=self.yc[:k])
+            # The data were cast to the buffers' dtype once per fit, so this is a row copy.
+            # mode="clip" (indices are a permutation, always in range) lets numpy copy
+            # straight into `out`: ~10x faster than mode="raise" or _data.gather_rows here.
+            take(x, idx, axis=0, out=self.xc[:k], mode="clip")
+            take(y, idx, axis=0, out=self.yc[:k], mode="clip")
             if sw is not None:
-                np.take(sw, idx, out=self.sc[:k])
+                take(sw, idx, out=self.sc[:k], mode="clip")
             for b in range(c0, min(self.steps, c0 + cb)):
                 yield (b, *views[b])
 
@@ -662,20 +669,23 @@ class Sequential:
                 results = []
                 append = results.append
                 if not hooks:
-                    if schedule is None:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    else:
-                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                            lr = float(schedule(it))
-                            it += 1
-                            append(train_step(xb, yb, swb, lr, it))
-                            if self.stop_training:
-                                break
-                    opt.iterations = it
+                    # The hot loop: one core call per batch, no allocation, no dispatch.
+                    try:
+                        if schedule is None:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                        else:
+                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                lr = float(schedule(it))
+                                append(train_step(xb, yb, swb, lr, it + 1))
+                                it += 1
+                                if self.stop_training:
+                                    break
+                    finally:  # steps done so far count even if a step raised
+                        opt.iterations = it
                 else:
                     run_loss = run_w = 0.0
                     run_m = [0.0] * nm

@@ -47,4 +47,24 @@ void activation_backward(Activation act, double alpha, std::int64_t rows, std::i
                          const T* x, std::int64_t ldx, const T* y, std::int64_t ldy,
                          const T* dy, std::int64_t lddy, T* dx, std::int64_t lddx);
 
+// ---- helpers (added with the implementation) ----------------------------------------------
+// Whether activation_backward reads x. When false, x may be nullptr (relu, sigmoid, tanh,
+// linear, softmax, log_softmax use y only), so an executor can run the forward in place.
+bool activation_backward_needs_x(Activation a);
+// softmax / log_softmax: each output depends on its whole row (cols must be the class axis).
+bool activation_is_rowwise(Activation a);
+
+// The plain reference loops (std:: maths, one thread): same contract, used as the oracle of
+// the per-ISA fast paths in tests. activation_forward/backward may differ from them by a few
+// ulp on AVX-512 (vector exp); on generic they are the same code.
+template <class T>
+void activation_forward_reference(Activation act, double alpha, std::int64_t rows,
+                                  std::int64_t cols, const T* x, std::int64_t ldx, T* y,
+                                  std::int64_t ldy);
+template <class T>
+void activation_backward_reference(Activation act, double alpha, std::int64_t rows,
+                                   std::int64_t cols, const T* x, std::int64_t ldx, const T* y,
+                                   std::int64_t ldy, const T* dy, std::int64_t lddy, T* dx,
+                                   std::int64_t lddx);
+
 }  // namespace lamina

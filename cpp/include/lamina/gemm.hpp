@@ -47,4 +47,12 @@ void gemm_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::i
 template <class T>
 void bias_grad(std::int64_t m, std::int64_t n, const T* dy, std::int64_t ldy, T beta, T* db);
 
+// Name of the micro-kernel gemm<T> uses at the active ISA level ("gemm_avx512_f32_12x32").
+template <class T>
+const char* gemm_kernel_name();
+
+// Float32 FMA peak of one core at the active ISA level, GFLOP/s: the best of repeated timed
+// runs of independent FMA chains over about `seconds`. 0 for the generic level. For benchmarks.
+double fma_peak_gflops(double seconds);
+
 }  // namespace lamina

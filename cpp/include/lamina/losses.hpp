@@ -12,6 +12,7 @@
 //   softmax/sigmoid + crossentropy pair is fused and stable (log-sum-exp).
 // - Probabilities are clipped to [eps, 1 - eps] with eps = 1e-7 like Keras when !from_logits.
 // - Labels out of [0, n) are the caller's job to reject (the bindings check them).
+// - Exact per-sample definitions, clipping and gradients: the top of cpp/ops/losses.cpp.
 #pragma once
 
 #include <cstdint>
@@ -72,5 +73,15 @@ double metric_sum(const MetricParams& p, std::int64_t m, std::int64_t n, const T
 template <class T, class L>
 double metric_sum_sparse(const MetricParams& p, std::int64_t m, std::int64_t n, const T* pred,
                          std::int64_t ldp, const L* labels, const T* sw);
+
+// ---- helpers (added with the implementation) ----------------------------------------------
+// Keras names: "mse"/"mae" aliases are accepted; metric_is_sparse: takes integer labels
+// (metric_sum_sparse), the others dense targets (metric_sum). Calling the wrong overload for a
+// kind (dense sparse_categorical_crossentropy, sparse mse, ...) throws std::invalid_argument;
+// loss_forward_backward_sparse accepts categorical_crossentropy and
+// sparse_categorical_crossentropy (same maths, labels as one-hot).
+bool parse_metric(const char* name, Metric* out);
+const char* metric_name(Metric m);
+bool metric_is_sparse(Metric m);
 
 }  // namespace lamina

@@ -1,0 +1,349 @@
+// GEMM driver: blocking, packing rounds, the macro-kernel loop over MR x NR tiles, threads.
+//
+// C := alpha * op(A) * op(B) + beta * C, then bias / relu fused into the micro-kernel store of
+// the last K block, then `post` on each finished MR-row strip of a task's columns
+// (contract: cpp/include/lamina/gemm.hpp). Loop structure, per round of MC rows of op(A):
+//   1. pack op(A)[rows, all K] into MR-row micro-panels, K block by K block (parallel over
+//      panels; the packed block is shared by the threads, it lives in L3);
+//   2. tasks = column chunks of C (multiples of NR, at most NC wide) x row groups; a task, for
+//      each K block in order, packs its KC x NC slice of op(B) (L2-resident) and runs the
+//      micro-kernel over its tiles: A micro-panel outer (stays in L1), B micro-panels inner.
+// Every element of C is computed by the same sequence of micro-kernel calls (one per K block,
+// K blocks in order) whatever the task split, so results are bit-identical for every thread
+// count. K is never split across threads.
+#include "lamina/gemm.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "lamina/runtime.hpp"
+#include "ukernels.hpp"
+
+namespace lamina {
+namespace {
+
+using gemm_detail::KernelInfo;
+
+// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose).
+template <class T>
+struct Scratch {
+  T* ptr = nullptr;
+  std::size_t cap = 0;
+  ~Scratch() { std::free(ptr); }
+  T* get(std::size_t n) {
+    if (n > cap) {
+      std::free(ptr);
+      ptr = nullptr;
+      cap = 0;
+      std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+      void* p = std::aligned_alloc(64, bytes);
+      if (!p) throw std::bad_alloc();
+      ptr = static_cast<T*>(p);
+      cap = n;
+    }
+    return ptr;
+  }
+};
+
+template <class T>
+T* a_scratch(std::size_t n) {
+  thread_local Scratch<T> s;
+  return s.get(n);
+}
+template <class T>
+T* b_scratch(std::size_t n) {
+  thread_local Scratch<T> s;
+  return s.get(n);
+}
+
+inline std::int64_t cdiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+inline std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+
+// C := beta * C (beta == 0: not read), then bias, act, post: the k == 0 / alpha == 0 case.
+template <class T>
+void scale_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
+                const GemmEpilogue<T>* ep) {
+  const T* bias = ep ? ep->bias : nullptr;
+  const bool relu = ep && ep->act == kGemmActRelu;
+  for (std::int64_t i = 0; i < m; ++i) {
+    T* cr = c + i * ldc;
+    for (std::int64_t j = 0; j < n; ++j) {
+      T r = beta == T(0) ? T(0) : beta * cr[j];
+      if (bias) r += bias[j];
+      if (relu) r = r > T(0) ? r : T(0);
+      cr[j] = r;
+    }
+  }
+  if (ep && ep->post) ep->post(ep->post_ctx, 0, 0, m, n, c, ldc);
+}
+
+// Below this many flops (2*m*n*k) one thread is faster than waking the pool.
+constexpr double kMinFlopsPerThread = 2.0e6;
+// Packed A of one round holds at most this many elements (it stays in L3).
+constexpr std::int64_t kMaxPackedA = 1 << 21;
+
+template <class T>
+void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64_t m,
+                 std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+                 const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                 const GemmEpilogue<T>* ep, int nthr) {
+  const std::int64_t MR = ki.mr, NR = ki.nr, KC = ki.kc;
+  const std::int64_t nkb = cdiv(k, KC);
+  const T* bias = ep ? ep->bias : nullptr;
+  const int act = ep ? ep->act : 0;
+  auto post = ep ? ep->post : nullptr;
+  void* post_ctx = ep ? ep->post_ctx : nullptr;
+
+  std::int64_t mc = ki.mc;
+  if (mc * k > kMaxPackedA) mc = (kMaxPackedA / k) / MR * MR;
+  if (mc < MR) mc = MR;
+
+  const std::int64_t npn = cdiv(n, NR);         // B micro-panels across N
+  const std::int64_t per_chunk = ki.nc / NR;    // B micro-panels per task chunk
+  const std::int64_t kc_max = min64(KC, k);
+
+  for (std::int64_t i0 = 0; i0 < m; i0 += mc) {
+    const std::int64_t mb = min64(mc, m - i0);
+    const std::int64_t npa = cdiv(mb, MR);
+    T* apack = a_scratch<T>(static_cast<std::size_t>(npa * MR * k));
+    const T* a0 = trans_a ? a + i0 : a + i0 * lda;
+
+    // 1. Pack op(A)[i0:i0+mb, :], panel by panel and K block by K block.
+    const std::int64_t pack_tasks = nkb * npa;
+    parallel_for(
+        pack_tasks,
+        [&](std::int64_t t) {
+          const std::int64_t kb = t / npa, ip = t % npa;
+          const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
+          const std::int64_t rows = min64(MR, mb - ip * MR);
+          const T* src = trans_a ? a0 + p0 * lda + ip * MR : a0 + ip * MR * lda + p0;
+          ki.pack_a(trans_a, rows, kc, src, lda, static_cast<int>(MR),
+                    apack + p0 * npa * MR + ip * MR * kc);
+        },
+        nthr);
+
+    // 2. Tasks: tn column chunks x tm row groups.
+    std::int64_t tn = cdiv(npn, per_chunk);
+    if (nthr > 1) {
+      if (tn < nthr) tn = nthr;
+      else tn = cdiv(tn, nthr) * nthr;
+      if (tn > npn) tn = npn;
+    }
+    std::int64_t tm = 1;
+    if (tn < nthr) tm = min64(npa, cdiv(nthr, tn));
+    const std::int64_t ntasks = tn * tm;
+
+    parallel_for(
+        ntasks,
+        [&](std::int64_t t) {
+          const std::int64_t it = t / tn, jt = t % tn;
+          const std::int64_t jp0 = npn * jt / tn, jp1 = npn * (jt + 1) / tn;
+          const std::int64_t ip0 = npa * it / tm, ip1 = npa * (it + 1) / tm;
+          if (jp0 >= jp1 || ip0 >= ip1) return;
+          const std::int64_t j0 = jp0 * NR;
+          const std::int64_t ncols = min64(n, jp1 * NR) - j0;
+          T* bpack = b_scratch<T>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
+          for (std::int64_t kb = 0; kb < nkb; ++kb) {
+            const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
+            const T* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
+            ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+            const bool last = kb == nkb - 1;
+            const T beta_k = kb == 0 ? beta : T(1);
+            const T* apanels = apack + p0 * npa * MR;
+            for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+              const std::int64_t rows = min64(MR, mb - ip * MR);
+              T* crow = c + (i0 + ip * MR) * ldc;
+              const T* ap = apanels + ip * MR * kc;
+              for (std::int64_t jp = jp0; jp < jp1; ++jp) {
+                const std::int64_t jj = jp * NR;
+                ki.kernel(kc, ap, bpack + (jp - jp0) * NR * kc, crow + jj, ldc, rows,
+                          min64(NR, n - jj), alpha, beta_k,
+                          last && bias ? bias + jj : nullptr, last ? act : 0);
+              }
+              if (last && post) post(post_ctx, i0 + ip * MR, j0, rows, ncols, crow + j0, ldc);
+            }
+          }
+        },
+        nthr);
+  }
+}
+
+// Small problems: no packing, the direct kernels read op(A) and op(B) in place (op(B) rows
+// must be contiguous; a transposed B is copied once into a k x n scratch first). One call per
+// tile covers all of K. Tasks are row-panel groups.
+template <class T>
+void gemm_direct(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64_t m,
+                 std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+                 const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                 const GemmEpilogue<T>* ep, int nthr) {
+  const bool narrow = n <= ki.dnr_narrow;
+  const gemm_detail::DirectKernel<T> kern = narrow ? ki.direct_narrow : ki.direct_wide;
+  const std::int64_t MR = narrow ? ki.dmr_narrow : ki.dmr_wide;
+  const std::int64_t NR = narrow ? ki.dnr_narrow : ki.dnr_wide;
+  const T* bias = ep ? ep->bias : nullptr;
+  const int act = ep ? ep->act : 0;
+  auto post = ep ? ep->post : nullptr;
+  void* post_ctx = ep ? ep->post_ctx : nullptr;
+  // A transposed B is packed once into NR-wide panels (op(B) rows contiguous, ldb = NR).
+  T* bpanels = nullptr;
+  if (trans_b) {
+    bpanels = b_scratch<T>(static_cast<std::size_t>(k * cdiv(n, NR) * NR));
+    ki.pack_b(true, k, n, b, ldb, static_cast<int>(NR), bpanels);
+  }
+  const std::int64_t rsa = trans_a ? 1 : lda, csa = trans_a ? lda : 1;
+  const std::int64_t npm = cdiv(m, MR), npn = cdiv(n, NR);
+  const std::int64_t ntasks = nthr > 1 ? min64(npm, nthr) : 1;
+  parallel_for(
+      ntasks,
+      [&](std::int64_t t) {
+        const std::int64_t ip0 = npm * t / ntasks, ip1 = npm * (t + 1) / ntasks;
+        for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+          const std::int64_t i0 = ip * MR, rows = min64(MR, m - i0);
+          T* crow = c + i0 * ldc;
+          for (std::int64_t jp = 0; jp < npn; ++jp) {
+            const std::int64_t j0 = jp * NR;
+            const T* bp = bpanels ? bpanels + jp * NR * k : b + j0;
+            kern(k, a + i0 * rsa, rsa, csa, bp, bpanels ? NR : ldb, crow + j0, ldc, rows,
+                 min64(NR, n - j0), alpha, beta, bias ? bias + j0 : nullptr, act);
+          }
+          if (post) post(post_ctx, i0, 0, rows, n, crow, ldc);
+        }
+      },
+      static_cast<int>(ntasks));
+}
+
+// LAMINA_GEMM_PATH=packed|direct forces a path (for tests and tuning); unset: by size.
+int forced_path() {
+  static const int v = [] {
+    const char* e = std::getenv("LAMINA_GEMM_PATH");
+    if (!e) return 0;
+    const std::string s(e);
+    return s == "packed" ? 1 : s == "direct" ? 2 : 0;
+  }();
+  return v;
+}
+
+// The direct path wins while op(B) stays in L2 and an A row panel in L1 (measured: 256^3,
+// (128x256)(256x512), (1024x512)(512x64), all narrow outputs); packing wins for larger B or a
+// B row stride of a page or more, whose rows collide in the caches.
+template <class T>
+bool prefer_direct(const KernelInfo<T>& ki, bool trans_b, std::int64_t m, std::int64_t n,
+                   std::int64_t k, std::int64_t ldb) {
+  if (ki.direct_wide == nullptr) return false;
+  const double sz = static_cast<double>(sizeof(T));
+  const bool narrow = n <= ki.dnr_narrow;
+  const std::int64_t dmr = narrow ? ki.dmr_narrow : ki.dmr_wide;
+  if (m <= 2 * dmr) return true;  // B is read about once either way
+  if (static_cast<double>(k) * static_cast<double>(n) * sz > 512.0 * 1024) return false;
+  if (static_cast<double>(k) * static_cast<double>(dmr) * sz > 32.0 * 1024) return false;
+  if (!trans_b && static_cast<double>(ldb) * sz >= 4096.0) return false;
+  return true;
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+          std::int64_t ldc, const GemmEpilogue<T>* epilogue, int max_threads) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scale_only(m, n, beta, c, ldc, epilogue);
+    return;
+  }
+  const KernelInfo<T>& ki = gemm_detail::kernel_info<T>(static_cast<int>(active_isa()));
+  int nthr = num_threads();
+  if (max_threads > 0 && max_threads < nthr) nthr = max_threads;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k);
+  if (flops < kMinFlopsPerThread * nthr) {
+    const double fit = flops / kMinFlopsPerThread;
+    nthr = fit < 1.0 ? 1 : static_cast<int>(fit);
+  }
+  const int fp = forced_path();
+  const bool direct = ki.direct_wide != nullptr &&
+                      (fp == 2 || (fp == 0 && prefer_direct(ki, trans_b, m, n, k, ldb)));
+  if (direct) {
+    gemm_direct(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+                nthr);
+    return;
+  }
+  gemm_packed(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
+}
+
+template <class T>
+const char* gemm_kernel_name() {
+  return gemm_detail::kernel_info<T>(static_cast<int>(active_isa())).name;
+}
+
+double fma_peak_gflops(double seconds) {
+  const int isa = static_cast<int>(active_isa());
+  float (*loop)(std::int64_t) = nullptr;
+  double flop_per_iter = 0;
+#if defined(LAMINA_X86)
+  if (isa == static_cast<int>(Isa::avx512)) {
+    loop = gemm_detail::fma_loop_avx512_f32;
+    flop_per_iter = 24.0 * 32.0;
+  } else if (isa == static_cast<int>(Isa::avx2)) {
+    loop = gemm_detail::fma_loop_avx2_f32;
+    flop_per_iter = 12.0 * 16.0;
+  }
+#endif
+  if (!loop) return 0.0;
+  using clock = std::chrono::steady_clock;
+  std::int64_t iters = 1 << 16;
+  double best = 0.0, spent = 0.0;
+  volatile float sink = 0.0f;
+  while (spent < seconds) {
+    const auto t0 = clock::now();
+    sink = sink + loop(iters);
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    spent += dt;
+    if (dt > 1e-3) {
+      const double g = flop_per_iter * static_cast<double>(iters) / dt * 1e-9;
+      if (g > best) best = g;
+    }
+    if (dt < 0.02) iters *= 2;
+  }
+  return best;
+}
+
+template <class T>
+void bias_grad(std::int64_t m, std::int64_t n, const T* dy, std::int64_t ldy, T beta, T* db) {
+  if (n <= 0) return;
+  // Column blocks of 512 keep the partial sums in L1; rows are added in order 0..m-1.
+  constexpr std::int64_t kBlock = 512;
+  T acc[kBlock];
+  for (std::int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const std::int64_t w = min64(kBlock, n - j0);
+    for (std::int64_t j = 0; j < w; ++j) acc[j] = T(0);
+    for (std::int64_t i = 0; i < m; ++i) {
+      const T* row = dy + i * ldy + j0;
+      for (std::int64_t j = 0; j < w; ++j) acc[j] += row[j];
+    }
+    T* out = db + j0;
+    if (beta == T(0)) {
+      for (std::int64_t j = 0; j < w; ++j) out[j] = acc[j];
+    } else {
+      for (std::int64_t j = 0; j < w; ++j) out[j] = beta * out[j] + acc[j];
+    }
+  }
+}
+
+template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float,
+                          const float*, std::int64_t, const float*, std::int64_t, float, float*,
+                          std::int64_t, const GemmEpilogue<float>*, int);
+template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double,
+                           const double*, std::int64_t, const double*, std::int64_t, double,
+                           double*, std::int64_t, const GemmEpilogue<double>*, int);
+template const char* gemm_kernel_name<float>();
+template const char* gemm_kernel_name<double>();
+template void bias_grad<float>(std::int64_t, std::int64_t, const float*, std::int64_t, float,
+                               float*);
+template void bias_grad<double>(std::int64_t, std::int64_t, const double*, std::int64_t, double,
+                                double*);
+
+}  // namespace lamina

@@ -1,0 +1,65 @@
+// Per-ISA GEMM configuration as data: {MR, NR, MC, KC, NC, kernel, packers} for float and
+// double, indexed by lamina::Isa (generic, avx2, avx512). gemm.cpp looks the entry up on every
+// call, because tests lower the active ISA at runtime.
+//
+// Block sizes (measured on the 2-core AVX-512 box, see benchmarks/RESULTS.md):
+// - KC: K block; one A micro-panel (MR x KC) stays in L1 while the kernel walks B panels.
+// - NC: columns of B per task; its packed KC x NC block stays in L2.
+// - MC: rows of A packed per round (all of K); it lives in L3 and is shared by the threads.
+#include "lamina/runtime.hpp"
+#include "ukernels.hpp"
+
+namespace lamina {
+namespace gemm_detail {
+namespace {
+
+const IsaKernels kTable[kNumIsa] = {
+    // generic
+    {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+     {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+#if defined(LAMINA_X86)
+    // avx2
+    {{6, 16, 1020, 256, 512, gemm_avx2_f32_6x16, pack_a_ref<float>, pack_b_ref<float>,
+      "gemm_avx2_f32_6x16", nullptr, 0, 0, nullptr, 0, 0},
+     {6, 8, 1020, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_avx2_f64_6x8", nullptr, 0, 0, nullptr, 0, 0}},
+    // avx512
+    {{12, 32, 1020, 384, 256, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
+      "gemm_avx512_f32_12x32",
+      gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16},
+     {12, 16, 1020, 256, 192, gemm_avx512_f64_12x16, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_avx512_f64_12x16",
+      gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8}},
+#else
+    {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+     {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+    {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+     {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+#endif
+};
+
+}  // namespace
+
+const IsaKernels& kernels_for(int isa) {
+  if (isa < 0) isa = 0;
+  if (isa >= kNumIsa) isa = kNumIsa - 1;
+  return kTable[isa];
+}
+
+template <>
+const KernelInfo<float>& kernel_info<float>(int isa) {
+  return kernels_for(isa).f32;
+}
+template <>
+const KernelInfo<double>& kernel_info<double>(int isa) {
+  return kernels_for(isa).f64;
+}
+
+}  // namespace gemm_detail
+}  // namespace lamina

@@ -1,0 +1,137 @@
+// AVX2 + FMA GEMM micro-kernels (ISA island: compiled with -mavx2 -mfma, called only through
+// the table in kernel_table.cpp when lamina::active_isa() is avx2).
+//
+// Contract (see ukernels.hpp): one MR x NR tile of row-major C from packed panels,
+//   a: kc steps of MR values, b: kc steps of NR values;
+//   C[0:mr, 0:nr] := alpha * (a . b) + beta * C  (beta == 0: C not read), then + bias, relu.
+// 16 ymm registers: MR x (NR/L) accumulators + NR/L B vectors + one broadcast.
+// Partial tiles (nr < NR) go through a small stack row, so no masked loads are needed.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "ukernels.hpp"
+
+namespace lamina {
+namespace gemm_detail {
+namespace {
+
+struct F32 {
+  using T = float;
+  using V = __m256;
+  static constexpr int L = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(T x) { return _mm256_set1_ps(x); }
+  static V load(const T* p) { return _mm256_load_ps(p); }
+  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  static constexpr int L = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V set1(T x) { return _mm256_set1_pd(x); }
+  static V load(const T* p) { return _mm256_load_pd(p); }
+  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V max(V a, V b) { return _mm256_max_pd(a, b); }
+};
+
+template <class S, int MR, int NV>
+inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typename S::T* a,
+                                                   const typename S::T* b, typename S::T* c,
+                                                   std::int64_t ldc, std::int64_t mr,
+                                                   std::int64_t nr, typename S::T alpha,
+                                                   typename S::T beta, const typename S::T* bias,
+                                                   int act) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int NR = NV * S::L;
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+
+  for (std::int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * S::L);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V av = S::set1(a[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(av, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  const V va = S::set1(alpha), vb = S::set1(beta);
+  const bool read_c = beta != 0;
+  const bool relu = act == 1;
+  const bool full = nr >= NR;
+  alignas(32) T bias_row[NR];
+  for (int j = 0; j < NR; ++j) bias_row[j] = (bias && j < nr) ? bias[j] : T(0);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    T* cr = c + i * ldc;
+    alignas(32) T row[NR];
+    T* dst = full ? cr : row;
+    if (!full && read_c)
+      for (int j = 0; j < NR; ++j) row[j] = j < nr ? cr[j] : T(0);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = S::mul(acc[i][v], va);
+      if (read_c) r = S::fmadd(S::loadu(dst + v * S::L), vb, r);
+      if (bias) r = S::add(r, S::load(bias_row + v * S::L));
+      if (relu) r = S::max(r, S::zero());
+      S::storeu(dst + v * S::L, r);
+    }
+    if (!full)
+      for (std::int64_t j = 0; j < nr; ++j) cr[j] = row[j];
+  }
+}
+
+}  // namespace
+
+void gemm_avx2_f32_6x16(std::int64_t kc, const float* a, const float* b, float* c,
+                        std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                        float beta, const float* bias, int act) {
+  kernel<F32, 6, 2>(kc, a, b, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+
+void gemm_avx2_f64_6x8(std::int64_t kc, const double* a, const double* b, double* c,
+                       std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                       double beta, const double* bias, int act) {
+  kernel<F64, 6, 2>(kc, a, b, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+
+float fma_loop_avx2_f32(std::int64_t iters) {
+  constexpr int W = 12;
+  __m256 acc[W];
+  for (int i = 0; i < W; ++i) acc[i] = _mm256_set1_ps(0.001f * static_cast<float>(i));
+  const __m256 x = _mm256_set1_ps(0.99999f), y = _mm256_set1_ps(1e-6f);
+  for (std::int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < W; ++i) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < W; ++i) s = _mm256_add_ps(s, acc[i]);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, s);
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+}  // namespace gemm_detail
+}  // namespace lamina

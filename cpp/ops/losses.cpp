@@ -1,0 +1,300 @@
+// Losses: value and gradient in one pass over (m, n) predictions.
+//
+// Contract: cpp/include/lamina/losses.hpp (Keras 3 semantics). Shapes: pred (m, n) row stride
+// ldp; y (m, n) row stride ldy or labels (m,); sw (m,) or nullptr; grad (m, n) row stride ldg
+// or nullptr. Returns sum_i sw_i l_i in double; grad = scale * sw_i * d l_i / d pred.
+//
+// Per-sample losses (all arithmetic in double, the gradient rounded to T at the end):
+// - mse:   mean_j (p - y)^2                     d = 2 (p - y) / n
+// - mae:   mean_j |p - y|                       d = sign(p - y) / n   (sign(0) = 0)
+// - huber: mean_j (|e| <= delta ? e^2/2 : delta |e| - delta^2/2), e = p - y
+//                                               d = clip(e, -delta, delta) / n
+// - binary_crossentropy, mean over j:
+//     probabilities: c = clip(p, eps, 1 - eps), l = -(y log c + (1 - y) log(1 - c)),
+//                    d = (c - y) / (c (1 - c)) / n inside the clip range, 0 outside
+//     from_logits:   l = max(x, 0) - x y + log1p(exp(-|x|)), d = (sigmoid(x) - y) / n
+//                    (the stable form of the TF/JAX/torch backends; no clipping)
+// - categorical_crossentropy, summed over j (Keras 3: normalise, then clip, then log):
+//     probabilities: S = sum_j p_j, q = p / S, c = clip(q), l = -sum_j y_j log c_j,
+//                    d_k = (g_k + sum_{j inside} y_j) / S, g_k = inside_k ? -y_k / q_k : 0
+//     from_logits:   l = sum_j y_j (lse(x) - x_j), d_k = softmax(x)_k sum_j y_j - y_k
+// - sparse_categorical_crossentropy: the categorical one with y = one_hot(label).
+// eps = T(1e-7) and 1 - eps rounded to T, as Keras clips in the prediction's dtype.
+//
+// Reduction order: rows are cut into fixed blocks (their number depends on m and n only),
+// each block sums its rows in order, then the block sums are added in order: the result is
+// the same for every thread count.
+#include "lamina/losses.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "lamina/runtime.hpp"
+
+namespace lamina {
+
+namespace {
+
+struct LossName {
+  const char* name;
+  Loss loss;
+};
+constexpr LossName kLossNames[] = {
+    {"mean_squared_error", Loss::mean_squared_error},
+    {"mse", Loss::mean_squared_error},
+    {"mean_absolute_error", Loss::mean_absolute_error},
+    {"mae", Loss::mean_absolute_error},
+    {"huber", Loss::huber},
+    {"binary_crossentropy", Loss::binary_crossentropy},
+    {"categorical_crossentropy", Loss::categorical_crossentropy},
+    {"sparse_categorical_crossentropy", Loss::sparse_categorical_crossentropy},
+};
+
+template <class T>
+struct Clip {
+  double lo = static_cast<double>(static_cast<T>(1e-7));
+  double hi = static_cast<double>(static_cast<T>(1.0 - 1e-7));
+};
+
+inline double sigmoid_d(double x) {
+  const double e = std::exp(-std::fabs(x));
+  const double r = 1.0 / (1.0 + e);
+  return x >= 0.0 ? r : e * r;
+}
+
+// Per-row kernels: return l_i; write g * d l_i / d pred_ij to gr when gr != nullptr.
+template <class T>
+double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, double g,
+                 T* gr) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  double l = 0.0;
+  switch (p.kind) {
+    case Loss::mean_squared_error:
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);
+        l += e * e;
+        if (gr) gr[j] = static_cast<T>(g * 2.0 * e * inv_n);
+      }
+      return l * inv_n;
+    case Loss::mean_absolute_error:
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);
+        l += std::fabs(e);
+        if (gr) gr[j] = static_cast<T>(g * (e > 0.0 ? inv_n : (e < 0.0 ? -inv_n : 0.0)));
+      }
+      return l * inv_n;
+    case Loss::huber: {
+      const double d = p.delta;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);
+        const double a = std::fabs(e);
+        l += a <= d ? 0.5 * e * e : d * a - 0.5 * d * d;
+        if (gr) gr[j] = static_cast<T>(g * (a <= d ? e : (e > 0.0 ? d : -d)) * inv_n);
+      }
+      return l * inv_n;
+    }
+    case Loss::binary_crossentropy:
+      if (p.from_logits) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double x = pr[j], z = yr[j];
+          l += (x > 0.0 ? x : 0.0) - x * z + std::log1p(std::exp(-std::fabs(x)));
+          if (gr) gr[j] = static_cast<T>(g * (sigmoid_d(x) - z) * inv_n);
+        }
+      } else {
+        const Clip<T> c;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double q = pr[j], z = yr[j];
+          const double cq = q < c.lo ? c.lo : (q > c.hi ? c.hi : q);
+          l -= z * std::log(cq) + (1.0 - z) * std::log(1.0 - cq);
+          if (gr) {
+            const bool inside = q >= c.lo && q <= c.hi;
+            gr[j] = static_cast<T>(inside ? g * (cq - z) / (cq * (1.0 - cq)) * inv_n : 0.0);
+          }
+        }
+      }
+      return l * inv_n;
+    case Loss::categorical_crossentropy:
+      if (p.from_logits) {
+        double m = pr[0];
+        for (std::int64_t j = 1; j < n; ++j) m = pr[j] > m ? static_cast<double>(pr[j]) : m;
+        double s = 0.0, ysum = 0.0, yx = 0.0;
+        for (std::int64_t j = 0; j < n; ++j) {
+          s += std::exp(static_cast<double>(pr[j]) - m);
+          ysum += yr[j];
+          yx += static_cast<double>(yr[j]) * static_cast<double>(pr[j]);
+        }
+        const double lse = m + std::log(s);
+        l = ysum * lse - yx;
+        if (gr) {
+          const double inv_s = 1.0 / s;
+          for (std::int64_t j = 0; j < n; ++j)
+            gr[j] = static_cast<T>(
+                g * (std::exp(static_cast<double>(pr[j]) - m) * inv_s * ysum - yr[j]));
+        }
+      } else {
+        const Clip<T> c;
+        double s = 0.0;
+        for (std::int64_t j = 0; j < n; ++j) s += pr[j];
+        const double inv_s = 1.0 / s;
+        double y_inside = 0.0;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double q = pr[j] * inv_s;
+          const double cq = q < c.lo ? c.lo : (q > c.hi ? c.hi : q);
+          if (yr[j] != T(0)) l -= yr[j] * std::log(cq);
+          if (q >= c.lo && q <= c.hi) y_inside += yr[j];
+        }
+        if (gr) {
+          for (std::int64_t j = 0; j < n; ++j) {
+            const double q = pr[j] * inv_s;
+            const bool inside = q >= c.lo && q <= c.hi;
+            const double gk = inside ? -static_cast<double>(yr[j]) / q : 0.0;
+            gr[j] = static_cast<T>(g * (gk + y_inside) * inv_s);
+          }
+        }
+      }
+      return l;
+    case Loss::sparse_categorical_crossentropy:
+      break;  // dense targets are not accepted for it (the caller one-hots or uses _sparse)
+  }
+  return 0.0;
+}
+
+template <class T>
+double row_sparse(const LossParams& p, std::int64_t n, const T* pr, std::int64_t t, double g,
+                  T* gr) {
+  if (p.from_logits) {
+    double m = pr[0];
+    for (std::int64_t j = 1; j < n; ++j) m = pr[j] > m ? static_cast<double>(pr[j]) : m;
+    double s = 0.0;
+    for (std::int64_t j = 0; j < n; ++j) s += std::exp(static_cast<double>(pr[j]) - m);
+    const double l = m + std::log(s) - static_cast<double>(pr[t]);
+    if (gr) {
+      const double inv_s = 1.0 / s;
+      for (std::int64_t j = 0; j < n; ++j)
+        gr[j] = static_cast<T>(
+            g * (std::exp(static_cast<double>(pr[j]) - m) * inv_s - (j == t ? 1.0 : 0.0)));
+    }
+    return l;
+  }
+  const Clip<T> c;
+  double s = 0.0;
+  for (std::int64_t j = 0; j < n; ++j) s += pr[j];
+  const double inv_s = 1.0 / s;
+  const double q = pr[t] * inv_s;
+  const double cq = q < c.lo ? c.lo : (q > c.hi ? c.hi : q);
+  const bool inside = q >= c.lo && q <= c.hi;
+  if (gr) {
+    const double y_inside = inside ? 1.0 : 0.0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double gk = (j == t && inside) ? -1.0 / q : 0.0;
+      gr[j] = static_cast<T>(g * (gk + y_inside) * inv_s);
+    }
+  }
+  return -std::log(cq);
+}
+
+// Sums per-row values over fixed row blocks: nb depends on (m, n) only.
+constexpr int kMaxBlocks = 64;
+constexpr std::int64_t kBlockElems = 16384;
+
+template <class RowFn>
+double reduce_rows(std::int64_t m, std::int64_t n, RowFn&& row) {
+  std::int64_t nb = (m * n + kBlockElems - 1) / kBlockElems;
+  if (nb > m) nb = m;
+  if (nb > kMaxBlocks) nb = kMaxBlocks;
+  if (nb <= 1) {
+    double s = 0.0;
+    for (std::int64_t i = 0; i < m; ++i) s += row(i);
+    return s;
+  }
+  double part[kMaxBlocks];
+  parallel_for(nb, [&](std::int64_t b) {
+    double s = 0.0;
+    for (std::int64_t i = m * b / nb; i < m * (b + 1) / nb; ++i) s += row(i);
+    part[b] = s;
+  });
+  double s = 0.0;
+  for (std::int64_t b = 0; b < nb; ++b) s += part[b];
+  return s;
+}
+
+}  // namespace
+
+bool parse_loss(const char* name, Loss* out) {
+  if (name == nullptr) return false;
+  for (const auto& e : kLossNames) {
+    if (std::strcmp(e.name, name) == 0) {
+      if (out) *out = e.loss;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* loss_name(Loss l) {
+  switch (l) {
+    case Loss::mean_squared_error: return "mean_squared_error";
+    case Loss::mean_absolute_error: return "mean_absolute_error";
+    case Loss::huber: return "huber";
+    case Loss::binary_crossentropy: return "binary_crossentropy";
+    case Loss::categorical_crossentropy: return "categorical_crossentropy";
+    case Loss::sparse_categorical_crossentropy: return "sparse_categorical_crossentropy";
+  }
+  return "unknown";
+}
+
+template <class T>
+double loss_forward_backward(const LossParams& p, std::int64_t m, std::int64_t n, const T* pred,
+                             std::int64_t ldp, const T* y, std::int64_t ldy, const T* sw,
+                             double scale, T* grad, std::int64_t ldg) {
+  if (p.kind == Loss::sparse_categorical_crossentropy)
+    throw std::invalid_argument(
+        "sparse_categorical_crossentropy takes integer labels: use loss_forward_backward_sparse");
+  if (m <= 0 || n <= 0) return 0.0;
+  return reduce_rows(m, n, [&](std::int64_t i) {
+    const double w = sw ? static_cast<double>(sw[i]) : 1.0;
+    const double l = row_dense<T>(p, n, pred + i * ldp, y + i * ldy, scale * w,
+                                  grad ? grad + i * ldg : nullptr);
+    return w * l;
+  });
+}
+
+template <class T, class L>
+double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::int64_t n,
+                                    const T* pred, std::int64_t ldp, const L* labels,
+                                    const T* sw, double scale, T* grad, std::int64_t ldg) {
+  if (p.kind != Loss::sparse_categorical_crossentropy &&
+      p.kind != Loss::categorical_crossentropy)
+    throw std::invalid_argument(std::string("integer labels need a categorical crossentropy, got ") +
+                                loss_name(p.kind));
+  if (m <= 0 || n <= 0) return 0.0;
+  return reduce_rows(m, n, [&](std::int64_t i) {
+    const double w = sw ? static_cast<double>(sw[i]) : 1.0;
+    const double l = row_sparse<T>(p, n, pred + i * ldp, static_cast<std::int64_t>(labels[i]),
+                                   scale * w, grad ? grad + i * ldg : nullptr);
+    return w * l;
+  });
+}
+
+template double loss_forward_backward<float>(const LossParams&, std::int64_t, std::int64_t,
+                                             const float*, std::int64_t, const float*,
+                                             std::int64_t, const float*, double, float*,
+                                             std::int64_t);
+template double loss_forward_backward<double>(const LossParams&, std::int64_t, std::int64_t,
+                                              const double*, std::int64_t, const double*,
+                                              std::int64_t, const double*, double, double*,
+                                              std::int64_t);
+#define LAMINA_INSTANTIATE_SPARSE(T, L)                                                       \
+  template double loss_forward_backward_sparse<T, L>(const LossParams&, std::int64_t,        \
+                                                     std::int64_t, const T*, std::int64_t,   \
+                                                     const L*, const T*, double, T*,         \
+                                                     std::int64_t);
+LAMINA_INSTANTIATE_SPARSE(float, std::int32_t)
+LAMINA_INSTANTIATE_SPARSE(float, std::int64_t)
+LAMINA_INSTANTIATE_SPARSE(double, std::int32_t)
+LAMINA_INSTANTIATE_SPARSE(double, std::int64_t)
+#undef LAMINA_INSTANTIATE_SPARSE
+
+}  // namespace lamina

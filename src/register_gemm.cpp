@@ -1,0 +1,222 @@
+// Bindings for the GEMM family: matmul (gemm with the bias/relu epilogue), bias_grad, and the
+// FMA peak probe used by the benchmarks. Checks shapes, dtypes, row layout and aliasing, then
+// releases the GIL and forwards raw pointers + leading dimensions to cpp/gemm.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bindings.hpp"
+#include "lamina/gemm.hpp"
+
+#include <pybind11/stl.h>
+
+namespace lamina::bind {
+namespace {
+
+enum class Dt { f32, f64 };
+
+Dt dtype_of(const py::array& x, const char* what) {
+  if (x.dtype().is(py::dtype::of<float>())) return Dt::f32;
+  if (x.dtype().is(py::dtype::of<double>())) return Dt::f64;
+  throw py::value_error(std::string(what) + " must be float32 or float64, got dtype " +
+                        std::string(py::str(x.dtype())));
+}
+
+// Row stride in elements of a 2-D array whose rows are contiguous; throws otherwise.
+std::int64_t row_stride(const py::array& x, const char* what) {
+  if (x.ndim() != 2)
+    throw py::value_error(std::string(what) + " must be 2-D, got shape " + shape_str(x));
+  const py::ssize_t item = x.itemsize();
+  const py::ssize_t rows = x.shape(0), cols = x.shape(1);
+  if (rows == 0 || cols == 0) return cols > 1 ? cols : 1;  // never dereferenced
+  if (cols > 1 && x.strides(1) != item)
+    throw py::value_error(std::string(what) + " with shape " + shape_str(x) +
+                          " must have contiguous rows (strides " + std::to_string(x.strides(0)) +
+                          ", " + std::to_string(x.strides(1)) + ")");
+  if (rows <= 1) return cols > 1 ? cols : 1;
+  const py::ssize_t s0 = x.strides(0);
+  if (s0 <= 0 || s0 % item != 0 || s0 / item < cols)
+    throw py::value_error(std::string(what) + " with shape " + shape_str(x) +
+                          " has an unsupported row stride of " + std::to_string(s0) + " bytes");
+  return static_cast<std::int64_t>(s0 / item);
+}
+
+// Byte range [lo, hi) an array may touch (hi == lo when empty).
+std::pair<std::uintptr_t, std::uintptr_t> byte_range(const py::array& x) {
+  const auto base = reinterpret_cast<std::uintptr_t>(x.data());
+  std::uintptr_t lo = base, hi = base;
+  for (py::ssize_t d = 0; d < x.ndim(); ++d)
+    if (x.shape(d) == 0) return {base, base};
+  std::intptr_t lo_off = 0, hi_off = 0;
+  for (py::ssize_t d = 0; d < x.ndim(); ++d) {
+    const std::intptr_t span = static_cast<std::intptr_t>(x.strides(d)) * (x.shape(d) - 1);
+    if (span < 0) lo_off += span; else hi_off += span;
+  }
+  lo = base + lo_off;
+  hi = base + hi_off + static_cast<std::uintptr_t>(x.itemsize());
+  return {lo, hi};
+}
+
+bool overlaps(const py::array& x, const py::array& y) {
+  const auto rx = byte_range(x), ry = byte_range(y);
+  if (rx.first == rx.second || ry.first == ry.second) return false;
+  return rx.first < ry.second && ry.first < rx.second;
+}
+
+template <class T>
+py::array matmul_t(const py::array& a, const py::array& b, bool trans_a, bool trans_b,
+                   double alpha, double beta, std::optional<py::array> out,
+                   std::optional<py::array> bias, int act, std::int64_t lda, std::int64_t ldb) {
+  const std::int64_t m = trans_a ? a.shape(1) : a.shape(0);
+  const std::int64_t k = trans_a ? a.shape(0) : a.shape(1);
+  const std::int64_t kb = trans_b ? b.shape(1) : b.shape(0);
+  const std::int64_t n = trans_b ? b.shape(0) : b.shape(1);
+  auto shapes = [&] {
+    return "a " + shape_str(a) + (trans_a ? " (transposed)" : "") + " and b " + shape_str(b) +
+           (trans_b ? " (transposed)" : "");
+  };
+  if (k != kb)
+    throw py::value_error("matmul: inner dimensions differ for " + shapes() + ": " +
+                          std::to_string(k) + " != " + std::to_string(kb));
+  py::array c;
+  if (out) {
+    c = *out;
+    if (dtype_of(c, "out") != dtype_of(a, "a"))
+      throw py::value_error("matmul: out has dtype " + std::string(py::str(c.dtype())) +
+                            " but a has dtype " + std::string(py::str(a.dtype())));
+    if (c.ndim() != 2 || c.shape(0) != m || c.shape(1) != n)
+      throw py::value_error("matmul: out has shape " + shape_str(c) + " but " + shapes() +
+                            " give (" + std::to_string(m) + ", " + std::to_string(n) + ")");
+    if (!c.writeable()) throw py::value_error("matmul: out is read-only");
+    if (overlaps(c, a) || overlaps(c, b))
+      throw py::value_error("matmul: out " + shape_str(c) + " overlaps an input (" + shapes() +
+                            ")");
+  } else {
+    if (beta != 0.0)
+      throw py::value_error("matmul: beta=" + std::to_string(beta) +
+                            " needs out= (the C that beta scales)");
+    c = py::array_t<T>({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(n)});
+  }
+  const std::int64_t ldc = row_stride(c, "out");
+  const T* bias_ptr = nullptr;
+  if (bias) {
+    const py::array& bb = *bias;
+    if (dtype_of(bb, "bias") != dtype_of(a, "a"))
+      throw py::value_error("matmul: bias has dtype " + std::string(py::str(bb.dtype())) +
+                            " but a has dtype " + std::string(py::str(a.dtype())));
+    if (bb.ndim() != 1 || bb.shape(0) != n)
+      throw py::value_error("matmul: bias has shape " + shape_str(bb) + " but the output has " +
+                            std::to_string(n) + " columns");
+    if (n > 1 && bb.strides(0) != bb.itemsize())
+      throw py::value_error("matmul: bias must be contiguous");
+    if (overlaps(c, bb))
+      throw py::value_error("matmul: out " + shape_str(c) + " overlaps bias " + shape_str(bb));
+    bias_ptr = static_cast<const T*>(bb.data());
+  }
+  GemmEpilogue<T> ep;
+  ep.bias = bias_ptr;
+  ep.act = act;
+  const T* pa = static_cast<const T*>(a.data());
+  const T* pb = static_cast<const T*>(b.data());
+  T* pc = static_cast<T*>(c.mutable_data());
+  {
+    py::gil_scoped_release nogil;
+    gemm<T>(trans_a, trans_b, m, n, k, static_cast<T>(alpha), pa, lda, pb, ldb,
+            static_cast<T>(beta), pc, ldc, &ep);
+  }
+  return c;
+}
+
+template <class T>
+py::array bias_grad_t(const py::array& dy, std::optional<py::array> out, std::int64_t ldy) {
+  const std::int64_t m = dy.shape(0), n = dy.shape(1);
+  py::array db;
+  if (out) {
+    db = *out;
+    if (dtype_of(db, "out") != dtype_of(dy, "dy"))
+      throw py::value_error("bias_grad: out has dtype " + std::string(py::str(db.dtype())) +
+                            " but dy has dtype " + std::string(py::str(dy.dtype())));
+    if (db.ndim() != 1 || db.shape(0) != n)
+      throw py::value_error("bias_grad: out has shape " + shape_str(db) + " but dy " +
+                            shape_str(dy) + " has " + std::to_string(n) + " columns");
+    if (n > 1 && db.strides(0) != db.itemsize())
+      throw py::value_error("bias_grad: out must be contiguous");
+    if (!db.writeable()) throw py::value_error("bias_grad: out is read-only");
+    if (overlaps(db, dy))
+      throw py::value_error("bias_grad: out " + shape_str(db) + " overlaps dy " + shape_str(dy));
+  } else {
+    db = py::array_t<T>(static_cast<py::ssize_t>(n));
+  }
+  const T* p = static_cast<const T*>(dy.data());
+  T* q = static_cast<T*>(db.mutable_data());
+  {
+    py::gil_scoped_release nogil;
+    bias_grad<T>(m, n, p, ldy, T(0), q);
+  }
+  return db;
+}
+
+int parse_activation(const std::optional<std::string>& activation) {
+  if (!activation || *activation == "linear") return kGemmActNone;
+  if (*activation == "relu") return kGemmActRelu;
+  throw py::value_error("matmul: activation '" + *activation +
+                        "' is not one of None, 'linear', 'relu'");
+}
+
+}  // namespace
+
+void register_gemm(py::module_& m) {
+  m.def(
+      "matmul",
+      [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,
+         double beta, std::optional<py::array> out, std::optional<py::array> bias,
+         std::optional<std::string> activation) -> py::array {
+        const Dt da = dtype_of(a, "a"), db = dtype_of(b, "b");
+        if (da != db)
+          throw py::value_error("matmul: a " + shape_str(a) + " has dtype " +
+                                std::string(py::str(a.dtype())) + " but b " + shape_str(b) +
+                                " has dtype " + std::string(py::str(b.dtype())));
+        const std::int64_t lda = row_stride(a, "a"), ldb = row_stride(b, "b");
+        const int act = parse_activation(activation);
+        if (da == Dt::f32)
+          return matmul_t<float>(a, b, trans_a, trans_b, alpha, beta, out, bias, act, lda, ldb);
+        return matmul_t<double>(a, b, trans_a, trans_b, alpha, beta, out, bias, act, lda, ldb);
+      },
+      py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+      py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
+      py::arg("bias") = py::none(), py::arg("activation") = py::none(),
+      "out := alpha * op(a) @ op(b) + beta * out (+ bias, activation); 2-D float32/float64 "
+      "arrays with contiguous rows. Returns out.");
+  m.def(
+      "bias_grad",
+      [](const py::array& dy, std::optional<py::array> out) -> py::array {
+        const Dt d = dtype_of(dy, "dy");
+        const std::int64_t ldy = row_stride(dy, "dy");
+        if (d == Dt::f32) return bias_grad_t<float>(dy, out, ldy);
+        return bias_grad_t<double>(dy, out, ldy);
+      },
+      py::arg("dy"), py::arg("out") = py::none(),
+      "Column sums of dy (m, n) -> (n,), rows added in order. Returns out.");
+  m.def(
+      "gemm_kernel_name",
+      [](const std::string& dtype) -> std::string {
+        if (dtype == "float32") return gemm_kernel_name<float>();
+        if (dtype == "float64") return gemm_kernel_name<double>();
+        throw py::value_error("gemm_kernel_name: dtype '" + dtype +
+                              "' is not 'float32' or 'float64'");
+      },
+      py::arg("dtype") = "float32", "Micro-kernel gemm uses at the active ISA level.");
+  m.def(
+      "fma_peak_gflops",
+      [](double seconds) {
+        if (!(seconds > 0.0 && seconds <= 10.0))
+          throw py::value_error("fma_peak_gflops: seconds must be in (0, 10], got " +
+                                std::to_string(seconds));
+        py::gil_scoped_release nogil;
+        return fma_peak_gflops(seconds);
+      },
+      py::arg("seconds") = 0.2,
+      "Float32 FMA peak of one core at the active ISA level, GFLOP/s (0 for generic).");
+}
+
+}  // namespace lamina::bind

@@ -265,3 +265,67 @@ def test_readme_starts_with_the_main_job():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     first = readme.split("```bash", 1)[1].split("```", 1)[0].strip().splitlines()[0]
     assert first == "pip install '.[plot]' && lamina train"
+
+
+@needs_fit
+def test_csv_run_evaluate_and_predict(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 3)) * [1.0, 10.0, 100.0] + [0.0, 50.0, -20.0]
+    y = (x[:, 0] + x[:, 1] / 10 > 0).astype(int)
+    lines = ["f1,f2,f3,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(x, y)]
+    write(tmp_path / "train.csv", "\n".join(lines) + "\n")
+    write(tmp_path / "new.csv", "f1,f2,f3\n" + "\n".join(f"{a},{b},{c}" for a, b, c in x[:5]))
+    write(tmp_path / "wide.csv", "a,b,c,d,label\n1,2,3,4,0\n")
+    path = write(tmp_path / "r.toml", '[data]\nsource = "train.csv"\n'
+                 '[[model.layers]]\nunits = 8\nactivation = "relu"\n'
+                 '[[model.layers]]\nunits = 2\nactivation = "softmax"\n'
+                 '[training]\nepochs = 20\nbatch_size = 16\n')
+    out = tmp_path / "out"
+    code, printed, err = run_cli(capsys, "train", path, "--quiet", "--out", str(out))
+    assert code == 0, err
+    code, text, _ = run_cli(capsys, "evaluate", str(out / "model.lamina"),
+                            str(tmp_path / "train.csv"))
+    assert code == 0 and "120 samples" in text
+    assert float(re.search(r"accuracy (\S+)", text).group(1)) > 0.8  # standardized like fit
+    code, text, _ = run_cli(capsys, "predict", str(out / "model.lamina"),
+                            str(tmp_path / "new.csv"), "--out", str(tmp_path / "p.csv"))
+    assert code == 0 and "5 predictions" in text
+    rows = read_csv(tmp_path / "p.csv")
+    assert [int(r["prediction"]) for r in rows] == list(y[:5])
+    code, _, err = run_cli(capsys, "evaluate", str(out / "model.lamina"),
+                           str(tmp_path / "wide.csv"))
+    assert code == 2 and "has 4 feature columns, the model expects 3" in err
+    code, _, err = run_cli(capsys, "evaluate", str(out / "model.lamina"),
+                           str(tmp_path / "new.csv"))
+    assert code == 2 and "--label: column 'label' is not one of f1, f2, f3" in err
+
+
+@needs_fit
+def test_a_corrupt_model_file_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "m.lamina").write_bytes(b"PK\x03\x04 not really a zip")
+    code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "m.lamina"), "digits")
+    assert code == 2 and err.startswith("lamina evaluate: error: MODEL: cannot load")
+    assert len(err.strip().splitlines()) == 1
+
+
+@needs_fit
+def test_binary_csv_with_a_schedule_and_other_metrics(tmp_path):
+    from lamina.experiment import train_run
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 2))
+    lines = ["a,b,y"] + [f"{a},{b},{int(a + b > 0)}" for a, b in x]
+    write(tmp_path / "d.csv", "\n".join(lines) + "\n")
+    run = load_run({
+        "data": {"source": str(tmp_path / "d.csv"), "label": "y"},
+        "model": {"layers": [{"units": 4, "activation": "tanh"},
+                             {"units": 1, "activation": "sigmoid"}]},
+        "training": {"loss": "binary_crossentropy", "metrics": ["accuracy", "mse"],
+                     "optimizer": {"name": "sgd", "learning_rate": 0.5}, "epochs": 4,
+                     "batch_size": "full",
+                     "schedule": {"name": "piecewise_constant_decay", "boundaries": [2],
+                                  "values": [0.5, 0.05]}}})
+    res = train_run(run, out_dir=None, verbose=False)
+    h = res.history.history
+    assert set(res.test) == {"loss", "accuracy", "mean_squared_error"}
+    assert h["learning_rate"] == pytest.approx([0.5, 0.5, 0.05, 0.05])  # one step per epoch

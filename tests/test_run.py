@@ -125,7 +125,8 @@ def test_round_trip_of_every_feature(tmp_path):
                      "schedule": {"name": "piecewise_constant_decay", "boundaries": [10, 20],
                                   "values": [0.1, 0.01, 0.001]},
                      "early_stopping": {"monitor": "val_accuracy", "mode": "max"},
-                     "batch_size": "full", "metrics": ["accuracy", "mse"]},
+                     "batch_size": "full",
+                     "metrics": ["accuracy", "sparse_top_k_categorical_accuracy"]},
         "outputs": {"dir": "out dir", "plot": False},
     })
     p = tmp_path / "run.toml"
@@ -210,6 +211,10 @@ def test_bad_overrides(text, key, words):
      "training.early_stopping.monitor", ["validation_split"]),
     ({"training": {"loss": "hinge"}}, "training.loss", ["sparse_categorical_crossentropy"]),
     ({"training": {"metrics": ["accuracy", "f1"]}}, "training.metrics[1]", ["not one of"]),
+    ({"training": {"metrics": ["categorical_accuracy"]}}, "training.metrics[0]",
+     ["needs one-hot targets", "sparse_categorical_accuracy"]),
+    ({"training": {"loss": "mse", "metrics": ["sparse_categorical_accuracy"]}},
+     "training.metrics[0]", ["needs integer labels", "mean_squared_error"]),
     ({"training": {"schedule": {"name": "exponential_decay", "decay_steps": 10}}},
      "training.schedule.decay_rate", ["missing"]),
     ({"training": {"optimizer": {"name": "sgd", "clipnorm": 1.0, "clipvalue": 1.0}}},
@@ -349,3 +354,64 @@ def test_digits_subset_is_seeded():
     ds = load_data(run)
     assert ds.x_train.shape == (150, 64) and ds.x_test.shape == (50, 64)
     assert ds.n_classes == 10
+
+
+# ---- with the real Sequential ----
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_the_built_model_gives_back_the_run_model_section(path):
+    from lamina.run import build_model
+
+    run = load_run(path)
+    model = build_model(run, 64)
+    assert model_section(model.get_config()) == run["model"]
+    assert model.seed == run["training"]["seed"] and model.dtype == run["model"]["dtype"]
+
+
+def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
+    import lamina
+    from lamina.run import build_model, run_from_model
+
+    model = lamina.Sequential([
+        lamina.Input((64,)),
+        lamina.layers.Dense(32, activation="tanh", kernel_initializer="he_normal",
+                            kernel_regularizer=lamina.regularizers.L2(1e-4)),
+        lamina.layers.Dropout(0.3),
+        lamina.layers.Dense(16, activation="swish", use_bias=False,
+                            kernel_initializer=lamina.initializers.RandomNormal(stddev=0.1)),
+        lamina.layers.Dense(10, activation="softmax",
+                            kernel_regularizer=lamina.regularizers.L1L2(l1=1e-5, l2=1e-4)),
+    ], seed=7, dtype="float64")
+    run = run_from_model(model, training={"epochs": 3})
+    run.save(tmp_path / "model.toml")
+    again = build_model(load_run(tmp_path / "model.toml"), 64)
+    a, b = model.get_config(), again.get_config()
+    strip = lambda cfg: [{k: v for k, v in ly["config"].items() if k != "name"}  # noqa: E731
+                         for ly in cfg["layers"]]
+    assert strip(a) == strip(b)
+    assert (a["seed"], a["dtype"]) == (b["seed"], b["dtype"]) == (7, "float64")
+    for w1, w2 in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights
+
+
+@pytest.mark.parametrize("name", ["lamina.run", "lamina.diagnose", "lamina.plot",
+                                  "lamina.experiment"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_module_docstring_example_is_a_valid_run_file():
+    import lamina.run
+
+    doc = lamina.run.__doc__
+    text = doc.split("bundled digits)::", 1)[1].split("`load_run(", 1)[0]
+    text = "\n".join(line[4:] for line in text.splitlines())
+    raw = tomllib.loads(text)
+    run = load_run(raw)
+    assert run["model"]["layers"][1] == {"type": "dropout", "rate": 0.5}
+    assert run["training"]["schedule"]["name"] == "exponential_decay"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from . import plot as _plot
+from .callbacks import Callback
 from .diagnose import Finding, diagnose
 from .run import (Dataset, Run, RunFileError, build_model, encode_labels, fit_size, load_data,
                   load_run, read_arrays)
@@ -74,54 +75,56 @@ def untrained_loss(loss: str, n_classes: int | None) -> float | None:
     return None
 
 
-def _callback_base():
-    from .callbacks import Callback
-
-    return Callback
-
-
-def ProgressBar(epochs: int, steps: int, stream: TextIO | None = None, width: int = 24):
-    """A callback printing one progress bar per epoch (redrawn per batch on a terminal).
+class ProgressBar(Callback):
+    """Prints one progress bar per epoch with its metrics (redrawn per batch on a terminal).
 
     Args:
         epochs: total epochs (for ``Epoch i/N``).
         steps: batches per epoch.
         stream: where to write. Defaults to `None` (sys.stdout).
         width: bar width in characters. Defaults to `24`.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> bar = ProgressBar(epochs=2, steps=4, stream=out, width=8)
+        >>> bar.on_epoch_begin(0); bar.on_epoch_end(0, {"loss": 0.5})
+        >>> out.getvalue().split("]")[0]
+        '\\rEpoch 1/2 [========'
     """
-    Callback = _callback_base()
 
-    class _ProgressBar(Callback):
-        def __init__(self):
-            super().__init__()
-            self.stream = stream or sys.stdout
-            self.live = bool(getattr(self.stream, "isatty", lambda: False)())
-            self.t0 = 0.0
+    def __init__(self, epochs: int, steps: int, stream: TextIO | None = None, width: int = 24):
+        super().__init__()
+        self.epochs, self.steps, self.width = epochs, max(int(steps), 1), width
+        self.stream = stream or sys.stdout
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = 0.0
+        self.epoch = 0
 
-        def _bar(self, done: int) -> str:
-            fill = int(width * done / max(steps, 1))
-            return "[" + "=" * fill + (">" if fill < width else "") + \
-                   " " * (width - fill - (1 if fill < width else 0)) + "]"
+    def _bar(self, done: int) -> str:
+        fill = int(self.width * done / self.steps)
+        head = ">" if fill < self.width else ""
+        return "[" + "=" * fill + head + " " * (self.width - fill - len(head)) + "]"
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-            self.epoch = epoch
+    def _prefix(self, epoch: int) -> str:
+        return f"\rEpoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs} "
 
-        def on_train_batch_end(self, batch, logs=None):
-            if self.live and (batch % max(1, steps // 20) == 0 or batch + 1 == steps):
-                self.stream.write(f"\rEpoch {self.epoch + 1:>{len(str(epochs))}}/{epochs} "
-                                  f"{self._bar(batch + 1)} {batch + 1}/{steps}")
-                self.stream.flush()
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+        self.epoch = epoch
 
-        def on_epoch_end(self, epoch, logs=None):
-            dt = time.perf_counter() - self.t0
-            vals = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
-                            if isinstance(v, (int, float)) and k not in ("learning_rate",))
-            self.stream.write(f"\rEpoch {epoch + 1:>{len(str(epochs))}}/{epochs} "
-                              f"{self._bar(steps)} {dt:5.2f}s  {vals}\n")
+    def on_train_batch_end(self, batch, logs=None):
+        if self.live and (batch % max(1, self.steps // 20) == 0 or batch + 1 == self.steps):
+            self.stream.write(f"{self._prefix(self.epoch)}{self._bar(batch + 1)} "
+                              f"{batch + 1}/{self.steps}")
             self.stream.flush()
 
-    return _ProgressBar()
+    def on_epoch_end(self, epoch, logs=None):
+        dt = time.perf_counter() - self.t0
+        vals = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
+                        if isinstance(v, (int, float)) and k != "learning_rate")
+        self.stream.write(f"{self._prefix(epoch)}{self._bar(self.steps)} {dt:5.2f}s  {vals}\n")
+        self.stream.flush()
 
 
 def _early_stopping(cfg: Mapping):
@@ -337,6 +340,10 @@ def _model_inputs(model_path: str | os.PathLike, data: str | None, label: str | 
                                      else "label")
     x, y, _ = read_arrays(data, lab, run["data"].get("features", "x") if run else "x",
                           key="DATA", require_label=require_label)
+    want = (getattr(model, "input_shape", None) or (None, None))[-1]
+    if want is not None and x.shape[1] != want:
+        raise RunFileError("DATA", f"{data!r} has {x.shape[1]} feature columns, the model "
+                           f"expects {want}")
     prep = mdir / PREPROCESSING_FILE
     if prep.is_file():
         with np.load(prep, allow_pickle=False) as z:

@@ -88,6 +88,7 @@ __all__ = [
     "model_config",
     "model_section",
     "build_model",
+    "run_from_model",
 ]
 
 
@@ -611,6 +612,14 @@ def _check_training(d: Any, default_seed: int) -> dict:
         m = METRIC_ALIASES.get(m, m)
         if m not in METRICS:
             raise _one_of(f"training.metrics[{i}]", m, METRICS)
+        sparse_loss = loss == "sparse_categorical_crossentropy"
+        if m.startswith("sparse_") != sparse_loss and m != "accuracy":
+            fits = [x for x in METRICS if x == "accuracy" or x.startswith("sparse_") == sparse_loss]
+            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs "
+                               f"{'integer labels' if m.startswith('sparse_') else 'one-hot targets'}"
+                               f" but training.loss {loss!r} takes "
+                               f"{'integer labels' if sparse_loss else 'dense targets'}; with "
+                               f"this loss use one of {', '.join(fits)}")
         if m not in metrics:
             metrics.append(m)
     bs = d.get("batch_size", 32)
@@ -805,7 +814,7 @@ def load_run(run: str | os.PathLike | Mapping | None = None,
     """
     source: str | None = None
     base_dir: Path | None = None
-    name = "run"
+    name = "default"
     if run is None:
         raw: dict = {}
     elif isinstance(run, Mapping):
@@ -1313,3 +1322,31 @@ def build_model(run: Mapping, input_dim: int):
     from . import Sequential
 
     return Sequential.from_config(model_config(run, input_dim))
+
+
+def run_from_model(model, **sections: Any) -> Run:
+    """A resolved run whose model section is `model`'s architecture (its ``get_config()``).
+
+    Args:
+        model: a `lamina.Sequential`.
+        **sections: other run sections or top-level keys (``training={...}``, ``name=...``)
+            as in a run file. The model's seed becomes ``training.seed`` unless given.
+
+    Returns:
+        A `Run`; ``run.to_toml()`` writes the model as a run file.
+
+    Example:
+        >>> import lamina
+        >>> m = lamina.Sequential([lamina.Input((64,)), lamina.layers.Dense(10, "softmax")],
+        ...                       seed=3)
+        >>> run_from_model(m)["model"]["layers"][0]["activation"]
+        'softmax'
+    """
+    config = model.get_config()
+    raw = copy.deepcopy(sections)
+    raw["model"] = model_section(config)
+    training = dict(raw.get("training") or {})
+    if config.get("seed") is not None:
+        training.setdefault("seed", int(config["seed"]))
+    raw["training"] = training
+    return load_run(raw)

@@ -125,6 +125,7 @@ def test_early_stopping_stops_and_keeps_the_best_epoch():
     assert clf.n_iter_ < 300
     val = clf.validation_loss_curve_
     assert len(val) == clf.n_iter_ and min(val) < val[-1]
+    assert int(np.argmin(val)) >= clf.n_iter_ - 1 - 3  # stopped `patience` epochs after the best
     # tol=None trains every epoch
     full = LaminaClassifier((8,), epochs=15, tol=None, random_state=0).fit(x, y)
     assert full.n_iter_ == 15

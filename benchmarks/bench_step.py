@@ -106,6 +106,43 @@ class GemmRunner:
         np.testing.assert_allclose(self.dW[0], self.H[0].T @ self.dZ[0], rtol=1e-3, atol=1e-2)
 
 
+class TorchStepRunner:
+    """The same step in torch eager (Adam default, CrossEntropyLoss on logits), for a side by
+    side comparison; fixed batch, no data loading."""
+
+    def __init__(self, cfg):
+        import torch
+
+        d, units, m = cfg
+        torch.manual_seed(0)
+        mods, width = [], d
+        for i, u in enumerate(units):
+            mods.append(torch.nn.Linear(width, u))
+            if i < len(units) - 1:
+                mods.append(torch.nn.ReLU())
+            width = u
+        self.model = torch.nn.Sequential(*mods)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss = torch.nn.CrossEntropyLoss()
+        x, y = batch(d, units[-1], m)
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def __call__(self):
+        self.opt.zero_grad()
+        out = self.loss(self.model(self.x), self.y)
+        out.backward()
+        self.opt.step()
+        return (out.item(),)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
 @pytest.fixture(params=[1, 2], ids=["1t", "2t"])
 def nthreads(request):
     before = lamina.get_num_threads()
@@ -149,6 +186,18 @@ def test_step_tiny_gemms_alone(benchmark, nthreads):
     benchmark.pedantic(run, rounds=50, iterations=200, warmup_rounds=2)
 
 
+@pytest.mark.benchmark(group="step")
+@pytest.mark.parametrize("cfg", [MAIN, TINY], ids=["main", "tiny"])
+def test_step_torch_eager(benchmark, cfg, nthreads):
+    torch = _torch()
+    if torch is None:
+        pytest.skip("torch is not installed")
+    torch.set_num_threads(nthreads)
+    run = TorchStepRunner(cfg)
+    benchmark.pedantic(run, rounds=20, iterations=5 if cfg is MAIN else 50, warmup_rounds=2)
+    _check_training(run)
+
+
 def _time_us(fn, inner):
     """(wall µs, process CPU µs) per call over `inner` calls."""
     w0, c0 = time.perf_counter(), time.process_time()
@@ -167,18 +216,30 @@ def main(repeats=7):
     print(f"lamina {lamina.__version__}, isa {_core.active_isa()}, "
           f"gemm kernel {_core.gemm_kernel_name('float32')}")
     print("| network | batch | threads | train_step µs: best [median] (CPU) "
-          "| its GEMMs alone µs: best [median] (CPU) | overhead (best / CPU) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          "| its GEMMs alone µs: best [median] (CPU) | overhead (best / CPU) |"
+          + (" torch eager µs: best (CPU) |" if _torch() else ""))
+    print("| --- | --- | --- | --- | --- | --- |" + (" --- |" if _torch() else ""))
     for name, cfg, inner in (("784-512-256-10", MAIN, 20), ("64-32-10", TINY, 2000)):
         for th in (1, 2):
             lamina.set_num_threads(th)
             step, gem = StepRunner(cfg), GemmRunner(cfg)
             gem.check()
             step(), gem()
-            s_all, g_all = [], []
-            for _ in range(repeats):  # interleaved so drift hits both
+            torch = _torch()
+            tor = None
+            if torch is not None:
+                torch.set_num_threads(th)
+                tor = TorchStepRunner(cfg)
+                tor()
+            s_all, g_all, t_all = [], [], []
+            for _ in range(repeats):  # interleaved so drift hits every row alike
                 s_all.append(_time_us(step, inner))
                 g_all.append(_time_us(gem, inner))
+                if tor is not None:
+                    t_all.append(_time_us(tor, max(inner // 20, 5)))
+            if tor is not None:
+                tw = min(t[0] for t in t_all)
+                tc = min(t[1] for t in t_all)
             sw, gw = min(t[0] for t in s_all), min(t[0] for t in g_all)
             sc, gc = min(t[1] for t in s_all), min(t[1] for t in g_all)
             smed = statistics.median(t[0] for t in s_all)
@@ -188,7 +249,11 @@ def main(repeats=7):
                   + (f" ({sc:.1f})" if cpu else "")
                   + f" | {gw:.1f} [{gmed:.1f}]" + (f" ({gc:.1f})" if cpu else "")
                   + f" | {100 * (sw / gw - 1):+.1f}%"
-                  + (f" / {100 * (sc / gc - 1):+.1f}%" if cpu else "") + " |")
+                  + (f" / {100 * (sc / gc - 1):+.1f}%" if cpu else "") + " |"
+                  + (f" torch eager {tw:.1f}" + (f" ({tc:.1f})" if cpu else "")
+                     + f": lamina is {tw / sw:.1f}x faster"
+                     + (f" ({tc / sc:.1f}x CPU)" if cpu else "") + " |"
+                     if torch is not None else ""))
             sys.stdout.flush()
 
 

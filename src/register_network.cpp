@@ -4,8 +4,10 @@
 // argument, keeps references to the spec's arrays (the core updates them in place), and
 // forwards each call with the GIL released under a mutex.
 //
-// Additions to the spec (no deviation): a read-only `capacity` property (rows the buffer
-// arena holds now) and a `dtype` property.
+// No deviation from the spec. Additions: read-only `capacity` (rows the buffer arena holds
+// now) and `dtype` properties; evaluate's sample_weight defaults to None; metric names also
+// take losses.hpp's aliases ("mse", "mae"); a spec that would make two arrays share memory
+// (e.g. one array passed as two slots) is rejected, since the core writes them in place.
 #include "bindings.hpp"
 
 #include "lamina/network.hpp"
@@ -32,8 +34,8 @@ const char* const kLossList =
 const char* const kOptimizerList = "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam";
 const char* const kMetricList =
     "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
-    "top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error, "
-    "mean_absolute_error";
+    "top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error (mse), "
+    "mean_absolute_error (mae)";
 
 std::string repr_of(const py::handle& h) { return py::repr(h).cast<std::string>(); }
 

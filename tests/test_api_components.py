@@ -336,3 +336,13 @@ def test_schedules_follow_keras_formulas():
         assert schedules.get(schedules.serialize(sched)).get_config() == sched.get_config()
     with pytest.raises(ValueError, match="decay_steps"):
         schedules.ExponentialDecay(0.1, 0, 0.9)
+
+
+def test_learning_rate_answers_keras_variable_calls():
+    opt = optimizers.Adam(0.01)
+    lr = opt.learning_rate
+    assert lr == 0.01 and lr.numpy() == np.float64(0.01)
+    lr.assign(0.002)
+    assert opt.learning_rate == 0.002 and type(opt.get_config()["learning_rate"]) is float
+    opt.learning_rate = opt.learning_rate  # setting it to itself stays a plain float inside
+    assert type(opt._lr) is float

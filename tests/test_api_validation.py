@@ -61,7 +61,8 @@ CASES = [
     (lambda: lamina.layers.Dense(3, activation="rleu"), ValueError, "'rleu'"),
     (lambda: lamina.layers.Dense(3, kernel_initializer="glorot"), ValueError, "'glorot'"),
     (lambda: lamina.layers.Dense(3, kernel_regularizer="l3"), ValueError, "'l3'"),
-    (lambda: lamina.layers.Dropout(1.0), ValueError, r"Dropout rate must be in \[0.0, 1.0\), got 1.0"),
+    (lambda: lamina.layers.Dropout(1.0), ValueError,
+     r"Dropout rate must be in \[0.0, 1.0\), got 1.0"),
     (lambda: lamina.layers.Dropout(-0.1), ValueError, "-0.1"),
     (lambda: lamina.Input(shape=(0,)), ValueError, "got 0"),
     (lambda: lamina.Input(shape=None), ValueError, "needs a shape"),
@@ -125,3 +126,51 @@ def test_read_only_and_pandas_like_inputs_are_accepted():
     a.fit(x, Y, epochs=1, verbose=0)
     b.fit(Frame(X), Frame(Y), epochs=1, verbose=0)
     assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))
+
+
+# ---------------------------------------------------------------- property-based ---------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DTYPES = ["float16", "float32", "float64", ">f8", "int8", "uint8", "int32", "int64", "bool",
+          "complex64"]
+SPECIALS = [0.0, np.nan, np.inf, -np.inf, 1e-40, -7.0, 65504.0]
+
+
+@st.composite
+def datasets(draw):
+    n = draw(st.integers(0, 9))
+    d = draw(st.sampled_from([1, 2, 5, 6]))
+    dtype = draw(st.sampled_from(DTYPES))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(n, d)) * 3
+    if n and draw(st.booleans()):
+        x[draw(st.integers(0, n - 1)), draw(st.integers(0, d - 1))] = draw(
+            st.sampled_from(SPECIALS))
+    with np.errstate(all="ignore"):
+        x = x.astype(dtype)
+    if draw(st.booleans()) and n:
+        x = np.asfortranarray(x)
+    y = rng.integers(-1 if draw(st.booleans()) else 0, 4, size=n)
+    return x, y, d
+
+
+@settings(max_examples=60, deadline=None)
+@given(datasets(), st.integers(1, 12))
+def test_fit_predict_on_random_inputs_succeed_or_fail_cleanly(data, batch_size):
+    x, y, d = data
+    model = lamina.Sequential([lamina.Input((d,)), lamina.layers.Dense(4, activation="relu"),
+                               lamina.layers.Dense(3, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    try:
+        h = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+        return
+    assert x.dtype.kind in "biuf" and len(x) > 0 and np.isfinite(x.astype(float)).all()
+    assert y.min() >= 0 and y.max() < 3
+    assert np.isfinite(h.history["loss"][0])
+    out = model.predict(x, batch_size=batch_size, verbose=0)
+    assert out.shape == (len(x), 3) and np.isfinite(out).all()
+    np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)

@@ -6,6 +6,14 @@ import pytest
 import lamina
 
 
+def test_digits_file_ships_with_the_installed_package():
+    import pathlib
+
+    path = pathlib.Path(lamina.datasets.__file__).with_name("digits.npz")
+    assert path.exists() and "site-packages" in path.parts
+    assert path.stat().st_size < 100_000
+
+
 def test_bundled_digits():
     (xtr, ytr), (xte, yte) = lamina.datasets.load_digits()
     assert xtr.shape == (1437, 64) and xte.shape == (360, 64)

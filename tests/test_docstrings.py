@@ -9,7 +9,7 @@ MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.config",
            "lamina.datasets", "lamina.initializers", "lamina.io", "lamina.layers",
            "lamina.losses", "lamina.metrics", "lamina.model", "lamina.models",
            "lamina.optimizers", "lamina.optimizers.schedules", "lamina.regularizers",
-           "lamina.utils"]
+           "lamina.saving", "lamina.utils"]
 
 
 @pytest.mark.parametrize("name", MODULES)

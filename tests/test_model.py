@@ -10,7 +10,7 @@ from test_fit import make_data, make_model
 def test_namespace_mirrors_keras():
     import lamina as keras
 
-    for name in ("Sequential", "Input", "layers", "activations", "losses", "metrics",
+    for name in ("Sequential", "Model", "Input", "layers", "activations", "losses", "metrics",
                  "optimizers", "regularizers", "initializers", "callbacks", "utils", "models",
                  "datasets", "load_model", "config"):
         assert name in keras.__all__ and hasattr(keras, name)
@@ -205,3 +205,40 @@ def test_predict_from_several_threads_is_correct():
     assert not errors
     for out in results:
         np.testing.assert_array_equal(out, expected)
+
+
+def test_functional_chain_builds_the_same_model():
+    inputs = lamina.Input(shape=(5,))
+    x = lamina.layers.Dense(7, activation="tanh")(inputs)
+    assert x.shape == (None, 7)
+    outputs = lamina.layers.Dense(3, activation="softmax")(x)
+    model = lamina.Model(inputs=inputs, outputs=outputs, seed=0)
+    assert isinstance(model, lamina.Model) and isinstance(model, lamina.Sequential)
+    assert isinstance(make_model(), lamina.models.Model)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    ref = make_model(seed=0)
+    xs, ys = make_data()
+    model.fit(xs, ys, epochs=2, verbose=0)
+    ref.fit(xs, ys, epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), ref.get_weights()))
+
+
+def test_functional_api_limits_are_clear():
+    inputs = lamina.Input(shape=(3,))
+    dense = lamina.layers.Dense(2)
+    out = dense(inputs)
+    with pytest.raises(ValueError, match="already used"):
+        dense(out)
+    with pytest.raises(TypeError, match="model.predict"):
+        lamina.layers.Dense(2)(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="chained on"):
+        lamina.Model(inputs=lamina.Input(shape=(3,)), outputs=out)
+    with pytest.raises(ValueError, match="one output"):
+        lamina.Model(inputs=inputs, outputs=[out, out])
+
+    class Custom(lamina.Model):
+        pass
+
+    with pytest.raises(TypeError, match="subclassing"):
+        Custom()

@@ -4,17 +4,23 @@
 //   forward  : dense  Z = X W + b (one gemm; relu fused in the store, other element-wise
 //                     activations in the gemm's post hook while the block is in cache,
 //                     softmax / log_softmax row-wise after the gemm); Y = f(Z)
-//              dropout Y = X * keep / (1 - rate), mask bits kept for backward
+//              dropout Y = X * keep / (1 - rate), packed mask bits kept for backward
 //              activation Y = f(X)
-//   loss     : value + gradient dL/dY_last (or dL/dlogits when softmax/sigmoid + CE is fused)
+//   loss     : value + gradient dL/dY_last (or dL/dlogits when softmax/sigmoid + CE is fused),
+//              metrics on Y_last
 //   backward : G holds dL/d(output of op k); two ping-pong buffers G0/G1 of m * max_width.
-//              dense: dZ = f'(Z) * G (in place; fused into the post hook of the next layer's
-//              dX gemm when the activation is element-wise), dW = X^T dZ, db = colsum dZ,
-//              dX = dZ W^T (skipped for the first dense: nothing before it has parameters).
-//   step     : penalty gradients, global clipnorm scale, optim_update per parameter tensor.
-// Buffers: per op an output Y (m, out) and, for dense layers whose activation is neither
-// linear nor relu (or whose output feeds the fused loss), the pre-activation Z; per dropout
-// op its packed mask. All live in one 64-byte-aligned arena that grows only with m.
+//              dense, from the last to the first: dZ = f'(Z) * G in place (already done in
+//              the post hook of the next layer's dX gemm when the activation is element-
+//              wise); dX = dZ W^T with the weights before the update (skipped for the first
+//              dense: nothing before it has parameters); dW = X^T dZ; db = colsum dZ.
+//   update   : element-wise rules (no clipnorm / global_clipnorm): each tensor is updated
+//              as soon as its gradient is complete, big kernels inside their dW gemm's post
+//              hook strip by strip; otherwise after the backward pass, with the global
+//              clipnorm factor. L1/L2 penalty gradients are folded into optim_update.
+// Buffers: per op an output Y (m, out); for dense layers whose activation's derivative reads
+// its input (or whose output feeds the fused loss) the pre-activation Z apart; per dropout op
+// its packed mask. All live in one 64-byte-aligned arena that grows only with m; the
+// parameter gradients in one buffer sized at construction.
 #include "lamina/network.hpp"
 
 #include "lamina/dropout.hpp"

@@ -24,16 +24,17 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
     ) from exc
 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
-               metrics, models, optimizers, regularizers, utils)
+               metrics, models, optimizers, regularizers, saving, utils)
 from .io import ModelFileError
 from .layers import Input
-from .model import Sequential
+from .model import Model, Sequential
 from .models import load_model, model_from_json
 from .runtime import cpu_info, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__",
     "Input",
+    "Model",
     "ModelFileError",
     "Sequential",
     "activations",
@@ -51,6 +52,7 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "set_num_threads",
     "utils",
 ]

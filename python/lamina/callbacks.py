@@ -613,6 +613,14 @@ class LambdaCallback(Callback):
                               {n: staticmethod(f) for n, f in hooks.items() if f is not None})
 
 
+def _fmt_time(seconds):
+    if seconds >= 1.0:
+        return f"{seconds:.1f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms"
+    return f"{seconds * 1e6:.0f}us"
+
+
 def _fmt(v):
     return f"{v:.4f}" if isinstance(v, float) and abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
 
@@ -690,9 +698,11 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
             return
-        prefix = "\r" if self.verbose == 1 else ""
-        print(f"{prefix}{steps}/{steps} - {elapsed:.1f}s {1e3 * elapsed / steps:.0f}ms/step - "
-              f"{text}", file=self._out(), flush=True)
+        line = (f"{steps}/{steps} - {_fmt_time(elapsed)} {_fmt_time(elapsed / steps)}/step - "
+                f"{text}")
+        if self.verbose == 1:  # overwrite the bar, padding over its leftovers
+            line = "\r" + line.ljust(len(self._line) - 1)
+        print(line, file=self._out(), flush=True)
 
 
 class _EpochOnlyProgbar(ProgbarLogger):

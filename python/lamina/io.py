@@ -217,10 +217,12 @@ def _read_npz(data, path, member, expected):
                                  f"{missing or 'nothing'}, unexpected {extra or 'nothing'}")
         for key, (shape, dtype) in expected.items():
             info = zf.getinfo(key + ".npy")
-            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-            if info.file_size > nbytes + _NPY_HEADER_SLACK:
+            count = int(np.prod(shape, dtype=np.int64))
+            # float32 and float64 files load into either model dtype (cast on copy).
+            widest = 8 if np.dtype(dtype).kind == "f" else np.dtype(dtype).itemsize
+            if info.file_size > count * widest + _NPY_HEADER_SLACK:
                 raise ModelFileError(f"{path!r}: {member}/{key} claims {info.file_size} bytes "
-                                     f"for an array of {nbytes}")
+                                     f"for an array of {count} elements")
             try:
                 with zf.open(info) as f:
                     version = np.lib.format.read_magic(f)
@@ -232,11 +234,14 @@ def _read_npz(data, path, member, expected):
                         raise ValueError(f"unsupported npy version {version}")
                     if hdtype.hasobject:
                         raise ValueError("object arrays are refused (no pickle)")
-                    if tuple(hshape) != tuple(shape) or hdtype.newbyteorder("=") != np.dtype(
-                            dtype).newbyteorder("="):
+                    want = np.dtype(dtype)
+                    same_kind = (hdtype.kind == want.kind == "f" and hdtype.itemsize in (4, 8)
+                                 ) or hdtype.newbyteorder("=") == want.newbyteorder("=")
+                    if tuple(hshape) != tuple(shape) or not same_kind:
                         raise ModelFileError(
                             f"{path!r}: {member}/{key} is {hdtype} {tuple(hshape)}, the model "
-                            f"needs {np.dtype(dtype)} {tuple(shape)}")
+                            f"needs {want} {tuple(shape)}")
+                    nbytes = count * hdtype.itemsize
                     raw = f.read(nbytes + 1)
             except ModelFileError:
                 raise
@@ -256,8 +261,8 @@ def _expected_weights(model):
 
 
 def _npz_limit(expected):
-    return sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize + _NPY_HEADER_SLACK + 512
-               for s, d in expected.values()) + 4096
+    return sum(int(np.prod(s, dtype=np.int64)) * max(8, np.dtype(d).itemsize)
+               + _NPY_HEADER_SLACK + 512 for s, d in expected.values()) + 4096
 
 
 def _copy_weights(model, arrays, path):

@@ -26,7 +26,8 @@ from . import regularizers as regularizers_mod
 from ._validation import check_float, check_int
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
-           "ReLU", "LeakyReLU", "Softmax", "get", "serialize", "deserialize"]
+           "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
+           "deserialize"]
 
 _NAME_COUNTS: dict = {}
 
@@ -52,6 +53,24 @@ def _shape(name, shape):
     if not out:
         raise ValueError(f"{name} must have at least one dimension, got {shape!r}")
     return tuple(out)
+
+
+# Keys of Keras 3 layer configs that lamina accepts when they hold Keras's default (their
+# feature is not supported otherwise, and the constructor then names it).
+_KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
+                   "bias_constraint": None, "lora_rank": None, "lora_alpha": None,
+                   "quantization_config": None, "noise_shape": None, "sparse": False,
+                   "ragged": False, "optional": False, "batch_size": None,
+                   "data_format": "channels_last"}
+
+
+def _drop_keras_defaults(config):
+    config = dict(config)
+    config.pop("dtype", None)  # the model's dtype applies (Keras stores a DTypePolicy here)
+    for key, default in _KERAS_DEFAULTS.items():
+        if key in config and config[key] == default:
+            del config[key]
+    return config
 
 
 class Layer:
@@ -152,16 +171,63 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
-        """Creates a layer from ``get_config()``'s output."""
-        config = dict(config)
-        config.pop("dtype", None)
+        """Creates a layer from ``get_config()``'s output (or a Keras 3 layer config)."""
+        config = _drop_keras_defaults(config)
         if "batch_input_shape" in config:  # Keras 2 spelling
             bis = config.pop("batch_input_shape")
             config["input_shape"] = tuple(bis[1:])
+        if "batch_shape" in config:  # Keras 3 spelling on a first layer
+            config["input_shape"] = tuple(config.pop("batch_shape"))[1:]
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    # -- functional API (linear chains) -------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        """Functional API: ``layer(previous)`` on an ``Input`` or another layer call's output
+        records the chain for ``lamina.Model(inputs, outputs)``.
+
+        Calling a layer on data is not supported: build a model and use ``predict``.
+        """
+        if isinstance(inputs, (InputLayer, SymbolicOutput)):
+            if getattr(self, "_called", False):
+                raise ValueError(f"layer {self.name!r} is already used in a chain: lamina's "
+                                 "functional API builds a single chain of distinct layers")
+            self._called = True
+            return SymbolicOutput(self, inputs)
+        raise TypeError(f"calling layer {self.name!r} on {type(inputs).__name__} is not "
+                        "supported: put layers in a Sequential (or lamina.Model(inputs, "
+                        "outputs) over layer calls from lamina.Input) and use model.predict")
+
+
+class SymbolicOutput:
+    """The output of a layer call in the functional API (Keras's KerasTensor, for chains).
+
+    Attributes:
+        layer: The layer that produced it.
+        parent: Its input: an ``InputLayer`` or another ``SymbolicOutput``.
+    """
+
+    def __init__(self, layer, parent):
+        self.layer = layer
+        self.parent = parent
+
+    @property
+    def shape(self):
+        """``(None, *per-sample shape)`` like Keras."""
+        chain = []
+        node = self
+        while isinstance(node, SymbolicOutput):
+            chain.append(node.layer)
+            node = node.parent
+        shape = node.shape
+        for layer in reversed(chain):
+            shape = layer.compute_output_shape(shape)
+        return (None, *shape)
+
+    def __repr__(self):
+        return f"<SymbolicOutput shape={self.shape} from {self.layer.name!r}>"
 
 
 class InputLayer(Layer):
@@ -202,11 +268,9 @@ class InputLayer(Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = _drop_keras_defaults(config)
         if "batch_shape" in config and "shape" not in config:
             config["shape"] = tuple(config.pop("batch_shape"))[1:]
-        config.pop("dtype", None)
-        config.pop("sparse", None)
         config.pop("trainable", None)
         return cls(**config)
 
@@ -332,14 +396,6 @@ class Dense(Layer):
             "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("activity_regularizer", "kernel_constraint", "bias_constraint"):
-            if config.get(key, 0) is None:
-                config.pop(key)
-        return super().from_config(config)
 
 
 class Dropout(Layer):

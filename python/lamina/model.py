@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -45,7 +44,7 @@ from . import utils
 from ._validation import check_float, check_int
 from ._version import __version__
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "Model"]
 
 # Rows gathered per shuffle chunk are sized to about this many bytes of features, so a
 # shuffled epoch costs one gather per chunk instead of one per batch.
@@ -295,8 +294,8 @@ class Sequential:
         for layer in self._layers:
             if layer.built:
                 if layer.input_shape != shape:
-                    raise ValueError(f"layer {layer.name!r} was built for inputs {layer.input_shape}"
-                                     f" but receives {shape} here")
+                    raise ValueError(f"layer {layer.name!r} was built for inputs "
+                                     f"{layer.input_shape} but receives {shape} here")
             else:
                 layer._dtype = self.dtype
                 layer._rng = self._init_rng
@@ -623,9 +622,11 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
                     2, 3):
+                what = type(validation_data).__name__
+                if isinstance(validation_data, (tuple, list)):
+                    what += f" of length {len(validation_data)}"
                 raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight_val), got {type(validation_data).__name__} "
-                                 f"of length {len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+                                 f"sample_weight_val), got a {what}")
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
             val = self._prepare_xy(vx, vy, vsw, prefix="validation ")
@@ -664,7 +665,7 @@ class Sequential:
                     break
                 cbl.on_epoch_begin(epoch)
                 schedule = opt.schedule
-                lr = opt.learning_rate
+                lr = float(opt.learning_rate)
                 it = opt.iterations
                 results = []
                 append = results.append
@@ -692,7 +693,7 @@ class Sequential:
                     seen = 0
                     for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
                         cbl.on_train_batch_begin(b, {"size": sizes[b]})
-                        lr = opt.learning_rate
+                        lr = float(opt.learning_rate)
                         r = train_step(xb, yb, swb, lr, it + 1)
                         it += 1
                         opt.iterations = it
@@ -795,8 +796,8 @@ class Sequential:
         logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
-            print(f"{xt.shape[0]} samples - {time.perf_counter() - t0:.3f}s - "
-                  + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
+                  " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
             return logs
         values = list(logs.values())
@@ -836,7 +837,7 @@ class Sequential:
                 cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
         cbl.on_predict_end()
         if verbose:
-            print(f"{n} samples - {time.perf_counter() - t0:.3f}s")
+            print(f"{n} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}")
         return out
 
     def predict_on_batch(self, x):
@@ -1020,3 +1021,62 @@ class Sequential:
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
+
+
+class _ModelType(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Sequential)
+
+
+class Model(metaclass=_ModelType):
+    """Keras's functional ``Model(inputs, outputs)`` for a chain of layer calls.
+
+    ``lamina.Input`` followed by layer calls, each on the previous output, describes the same
+    network as a Sequential; this returns that ``Sequential`` (and ``isinstance(model,
+    lamina.Model)`` holds for every lamina model). Branches, several inputs or outputs and
+    subclassing ``Model`` are not supported.
+
+    Args:
+        inputs: The ``lamina.Input(...)`` the chain starts from (or a one-element list).
+        outputs: The last layer call's output (or a one-element list).
+        name: Model name. Defaults to `None`.
+        seed: As for ``Sequential``. Defaults to `None`.
+        dtype: As for ``Sequential``. Defaults to `None`.
+
+    Example:
+        >>> import lamina
+        >>> inputs = lamina.Input(shape=(4,))
+        >>> x = lamina.layers.Dense(8, activation="relu")(inputs)
+        >>> outputs = lamina.layers.Dense(2, activation="softmax")(x)
+        >>> model = lamina.Model(inputs=inputs, outputs=outputs, seed=0)
+        >>> model.output_shape, isinstance(model, lamina.Model)
+        ((None, 2), True)
+    """
+
+    def __new__(cls, inputs=None, outputs=None, name=None, *, seed=None, dtype=None,
+                trainable=True):
+        if cls is not Model:
+            raise TypeError("subclassing lamina.Model is not supported: lamina runs whole "
+                            "networks in its C++ core; use Sequential or Model(inputs, outputs)")
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 1:
+                raise ValueError(f"lamina models take one input, got {len(inputs)}")
+            inputs = inputs[0]
+        if isinstance(outputs, (list, tuple)):
+            if len(outputs) != 1:
+                raise ValueError(f"lamina models have one output, got {len(outputs)}")
+            outputs = outputs[0]
+        if not isinstance(inputs, layers_mod.InputLayer):
+            raise TypeError(f"inputs must be a lamina.Input(...), got {inputs!r}")
+        chain = []
+        node = outputs
+        while isinstance(node, layers_mod.SymbolicOutput):
+            chain.append(node.layer)
+            node = node.parent
+        if node is not inputs:
+            raise ValueError("outputs must come from layer calls chained on `inputs`, got "
+                             f"{outputs!r}")
+        if not chain:
+            raise ValueError("the model has no layers between inputs and outputs")
+        return Sequential([inputs, *reversed(chain)], trainable=trainable, name=name,
+                          seed=seed, dtype=dtype)

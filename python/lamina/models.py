@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 
 from .io import load_model
-from .model import Sequential
+from .model import Model, Sequential
 
-__all__ = ["Sequential", "load_model", "model_from_json", "model_from_config", "clone_model"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config", "clone_model"]
 
 
 def model_from_config(config: dict, custom_objects=None):

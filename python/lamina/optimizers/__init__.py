@@ -25,7 +25,7 @@ import numpy as np
 from . import schedules
 from .schedules import LearningRateSchedule
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "Nadam",
+__all__ = ["Optimizer", "LearningRate", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "Nadam",
            "get", "serialize", "deserialize", "schedules"]
 
 
@@ -49,6 +49,35 @@ def _optional_positive(name, value):
     if value is None:
         return None
     return _number(name, value, 0.0, low_open=True)
+
+
+class LearningRate(float):
+    """The current learning rate: a float that also answers Keras variable calls.
+
+    ``float(lr)``, ``lr.numpy()`` and ``lr.assign(new)`` (which sets the optimizer's rate)
+    work as on a Keras 3 optimizer's ``learning_rate`` variable.
+
+    Example:
+        >>> opt = SGD(0.1)
+        >>> opt.learning_rate.assign(0.05); float(opt.learning_rate)
+        0.05
+    """
+
+    def __new__(cls, value, optimizer):
+        obj = float.__new__(cls, value)
+        obj._optimizer = optimizer
+        return obj
+
+    def numpy(self):
+        """The value as a numpy float64 scalar."""
+        return np.float64(self)
+
+    def assign(self, value):
+        """Sets the optimizer's learning rate (like ``optimizer.learning_rate = value``)."""
+        self._optimizer.learning_rate = value
+
+    def __reduce__(self):  # pickles and copies as the plain float it is
+        return (float, (float(self),))
 
 
 class Optimizer:
@@ -101,6 +130,8 @@ class Optimizer:
 
     # -- learning rate ------------------------------------------------------------------
     def _set_lr(self, value):
+        if isinstance(value, LearningRate):
+            value = float(value)
         if isinstance(value, dict):
             value = schedules.get(value)
         if isinstance(value, LearningRateSchedule):
@@ -113,8 +144,8 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
-        return self._lr
+            return LearningRate(self._schedule(self.iterations), self)
+        return LearningRate(self._lr, self)
 
     @learning_rate.setter
     def learning_rate(self, value):

@@ -78,7 +78,8 @@ def test_csv_with_a_non_numeric_column(tmp_path, capsys):
                  "[[model.layers]]\nunits = 2\nactivation = \"softmax\"\n")
     code, out, err = run_cli(capsys, "train", path, "--out", str(tmp_path / "out"))
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "data.source" in err and "column 'color' is not numeric" in err
+    assert err.startswith(f"lamina train: error: {path}: data.source: ")
+    assert "column 'color' is not numeric" in err
     assert "line 3" in err and "Traceback" not in err
 
 
@@ -193,7 +194,7 @@ def test_evaluate_and_predict_a_saved_model(tmp_path, capsys):
     assert code == 0 and "the run's test split: 359 samples" in out
     assert out.strip().splitlines()[-1] == printed.strip()
     code, out, _ = run_cli(capsys, "evaluate", str(out_dir / "model.lamina"), "digits")
-    assert code == 0 and "digits: 1797 samples" in out
+    assert code == 0 and "digits: 1797 samples" in out and "training samples included" in out
     code, out, _ = run_cli(capsys, "predict", str(out_dir / "model.lamina"), "digits", "--out",
                            str(tmp_path / "p.csv"))
     assert code == 0 and "1797 predictions" in out
@@ -258,6 +259,10 @@ def test_oversized_net_on_200_digits_overfits_unless_regularized():
     reg = load_run(big, ["model.layers[0].dropout=0.5", "model.layers[0].l2=1e-3",
                          "model.layers[1].dropout=0.5", "model.layers[1].l2=1e-3"])
     res = train_run(reg, out_dir=None, verbose=False)
+    assert "overfitting" not in [f.name for f in res.findings], res.findings
+    # the run file's [diagnosis] thresholds reach the rules
+    lax = load_run(big, ["diagnosis.patience=1000", "diagnosis.gap_ratio=1e9"])
+    res = train_run(lax, out_dir=None, verbose=False)
     assert "overfitting" not in [f.name for f in res.findings], res.findings
 
 
@@ -329,3 +334,37 @@ def test_binary_csv_with_a_schedule_and_other_metrics(tmp_path):
     h = res.history.history
     assert set(res.test) == {"loss", "accuracy", "mean_squared_error"}
     assert h["learning_rate"] == pytest.approx([0.5, 0.5, 0.05, 0.05])  # one step per epoch
+
+
+def test_train_help_shows_a_valid_run_file(capsys):
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    block = out.split("examples/):", 1)[1].split("exit status", 1)[0]
+    text = "\n".join(line.split("#")[0].strip() for line in block.splitlines())
+    run = load_run(tomllib.loads(text))
+    assert run["training"]["optimizer"]["momentum"] == 0.9
+
+
+@needs_fit
+def test_same_run_same_numbers_and_the_seed_matters():
+    from lamina.experiment import train_run
+
+    run = load_run(EXAMPLES / "dropout.toml", ["training.epochs=2", "data.max_samples=200",
+                                               "model.layers[0].units=32",
+                                               "model.layers[1].units=32"])
+    a = train_run(run, out_dir=None, verbose=False).history.history
+    b = train_run(run, out_dir=None, verbose=False).history.history
+    assert a == b
+    c = train_run(load_run(run, ["training.seed=1"]), out_dir=None, verbose=False)
+    assert c.history.history["loss"] != a["loss"]
+
+
+def test_compare_checks_every_run_and_its_data_before_training(tmp_path, capsys):
+    data = write(tmp_path / "d.csv", "a,label\n1,0\n2,x\n")
+    bad = write(tmp_path / "bad.toml", f'[data]\nsource = "{Path(data).name}"\n')
+    code, out, err = run_cli(capsys, "compare", str(EXAMPLES / "sgd.toml"), bad, "--out",
+                             str(tmp_path / "out"))
+    assert code == 2 and out == "" and f"{bad}: data.source" in err
+    assert "column 'label' is not numeric" in err

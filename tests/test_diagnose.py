@@ -89,6 +89,10 @@ def test_underfitting():
     # without a baseline the first epoch's loss stands in
     assert "underfitting" in names(UNDERFIT)
     assert "underfitting" not in names(UNDERFIT, baseline=math.log(10), high=0.95)
+    assert "learned next to nothing" not in f.evidence
+    stuck = diagnose({"loss": [2.31] * 10, "val_loss": [2.31] * 10}, baseline=math.log(10))
+    assert "learned next to nothing" in stuck[0].evidence
+    assert "initializers" in stuck[0].suggestions[0]
     # a high loss that is still falling fast is not underfitting (yet)
     assert dg.underfitting(STILL_IMPROVING, baseline=100.0) is None
 
@@ -163,3 +167,35 @@ def test_every_rule_is_documented_with_its_thresholds(rule):
 
     for p in list(inspect.signature(rule).parameters)[1:]:
         assert f"{p}:" in doc and "Defaults to" in doc
+
+
+def test_plots_draw_with_and_without_validation_curves(tmp_path):
+    from lamina import plot
+
+    if not plot.available():
+        with pytest.raises(ImportError, match=r"pip install 'lamina\[plot\]'"):
+            plot.learning_curves(HEALTHY)
+        return
+    fig = plot.learning_curves(HEALTHY, tmp_path / "a.png", title="healthy")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy"]
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    fig = plot.learning_curves(OVERFIT, findings=diagnose(OVERFIT))
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[-1].startswith("overfitting (epoch ")
+    fig = plot.learning_curves({"loss": [1.0, 0.5]})  # no metric, no validation
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss"]
+    fig = plot.compare_curves({"a": HEALTHY, "b": {"loss": [1.0, 0.4]}}, tmp_path / "c.png")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["a", "b (loss)"]  # a run without validation falls back to training
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch):
+    import sys
+
+    from lamina import plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert not plot.available()
+    with pytest.raises(ImportError, match=r"pip install 'lamina\[plot\]'"):
+        plot.learning_curves(HEALTHY)

@@ -84,6 +84,17 @@ def test_schedule_and_initializer_params():
     assert run["model"]["layers"][0]["kernel_initializer"] == "random_uniform"
 
 
+def test_diagnosis_thresholds_are_part_of_the_run():
+    run = load_run(None, ["diagnosis.patience=10", "diagnosis.baseline=2.0"])
+    assert run["diagnosis"]["patience"] == 10 and run["diagnosis"]["baseline"] == 2.0
+    assert run["diagnosis"]["noise_tol"] == 0.08  # the rule's default, written out
+    assert "baseline" not in default_run()["diagnosis"]
+    assert error(None, ["diagnosis.patiense=3"]).key == "diagnosis.patiense"
+    assert "did you mean 'patience'" in str(error(None, ["diagnosis.patiense=3"]))
+    assert error(None, ["diagnosis.noise_tol=-1"]).key == "diagnosis.noise_tol"
+    assert error(None, ["diagnosis.patience=0.5"]).key == "diagnosis.patience"
+
+
 def test_relative_data_path_resolves_against_the_run_file(tmp_path):
     (tmp_path / "d").mkdir()
     np.savez(tmp_path / "d" / "set.npz", x=np.ones((4, 2)), y=np.array([0, 1, 0, 1]))

@@ -206,14 +206,19 @@ def underfitting(curves: Mapping[str, Sequence[float]], baseline: float | None =
         return None
     vtext = f", val_loss {_fmt(val[-1])}" if val else ""
     btext = "the untrained loss" if baseline is not None else "the first epoch's loss"
+    suggestions = ("use more units or layers (or a less saturating activation: relu)",
+                   "raise the learning rate (e.g. 10x) or switch to adam",
+                   "train for more epochs; reduce regularization (dropout, l1/l2) if any")
+    stuck = baseline is not None and train[-1] >= 0.95 * baseline
+    if stuck:  # nothing was learned at all: look at what stops every unit from learning
+        suggestions = ("check the initializers: all-zero (or constant) weights never break "
+                       "the symmetry between units",) + suggestions
     return Finding(
         "underfitting",
         f"loss {_fmt(train[-1])}{vtext} stays above {high:.0%} of {btext} ({_fmt(base)}) and "
-        f"fell only {max(fall, 0):.1%} over the last {flat_window} epochs",
-        ("use more units or layers (or a less saturating activation: relu)",
-         "raise the learning rate (e.g. 10x) or switch to adam",
-         "train for more epochs; reduce regularization (dropout, l1/l2) if any"),
-        len(train))
+        f"fell only {max(fall, 0):.1%} over the last {flat_window} epochs"
+        + ("; the network learned next to nothing" if stuck else ""),
+        suggestions, len(train))
 
 
 def still_improving(curves: Mapping[str, Sequence[float]], improve_window: int = 3,

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import math
@@ -157,6 +158,13 @@ def _optimizer(training: Mapping):
     return getattr(optimizers, classes[name])(**opt)
 
 
+def _load_data(run: Run) -> Dataset:
+    try:
+        return load_data(run)
+    except RunFileError as exc:  # name the run file the data came from
+        raise exc.with_source(run.source) from None
+
+
 def _metrics_dict(model, x, y) -> dict[str, float]:
     if x.shape[0] == 0:
         return {}
@@ -207,16 +215,13 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     """
     import numpy as np
 
-    from .utils import set_random_seed
-
     if not isinstance(run, Run):
         run = load_run(run)
     out = stream or sys.stdout
     say = (lambda s: print(s, file=out)) if verbose else (lambda s: None)
-    ds = data if data is not None else load_data(run)
+    ds = data if data is not None else _load_data(run)
     tr = run["training"]
-    set_random_seed(tr["seed"])
-    model = build_model(run, ds.input_dim)
+    model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
     model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     batch_size = n_fit if tr["batch_size"] == "full" else min(tr["batch_size"], n_fit)
@@ -242,7 +247,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         "val": _metrics_dict(model, ds.x_train[n_fit:], ds.y_train[n_fit:]) if n_val else {},
         "test": _metrics_dict(model, ds.x_test, ds.y_test),
     }
-    findings = diagnose(history, baseline=untrained_loss(tr["loss"], ds.n_classes))
+    thresholds = {"baseline": untrained_loss(tr["loss"], ds.n_classes), **run["diagnosis"]}
+    findings = diagnose(history, **thresholds)
     stopper = callbacks[0] if tr["early_stopping"] else None
     if stopper is not None and getattr(stopper, "stopped_epoch", 0):
         findings = [_after_early_stop(f, stopper) for f in findings]
@@ -266,12 +272,17 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         if run["outputs"]["plot"]:
             if _plot.available():
                 files["plot"] = target / "learning_curves.png"
-                _plot.learning_curves(history, files["plot"], title=run["name"])
+                verdict = ", ".join(f.name.replace("_", " ") for f in findings) or "healthy"
+                _plot.learning_curves(history, files["plot"], title=f"{run['name']}: {verdict}",
+                                      findings=findings)
             else:
                 say(f"learning_curves.png skipped: matplotlib is not installed "
                     f"({_plot.INSTALL_HINT})")
     if verbose:
-        say(f"trained in {seconds:.1f}s")
+        if getattr(history, "interrupted", False):
+            say(f"interrupted after {len(history.history.get('loss', []))} epochs: the "
+                f"metrics and outputs are those of the model at that point")
+        say(f"trained in {seconds:.2f}s")
         for part in ("train", "val", "test"):
             if results[part]:
                 say(f"{part + ':':<6} {_fmt_metrics(results[part])}")
@@ -399,6 +410,7 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
     """
     out = stream or sys.stdout
     runs = [load_run(p, overrides) for p in paths]
+    datasets = [_load_data(r) for r in runs]  # every data problem shows before any training
     names: list[str] = []
     for r in runs:
         name, i = r["name"], 2
@@ -408,8 +420,8 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
     target = Path(out_dir) if out_dir is not None else default_out_dir()
     target.mkdir(parents=True, exist_ok=True)
     results = []
-    for name, r in zip(names, runs):
-        res = train_run(r, out_dir=target / name, verbose=False)
+    for name, r, ds in zip(names, runs, datasets):
+        res = train_run(r, out_dir=target / name, verbose=False, data=ds)
         results.append(res)
         if verbose:
             test = _fmt_metrics(res.test) or "(no test split)"
@@ -448,8 +460,14 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    model, x, y, _, what = _model_inputs(args.model, args.data, args.label, True)
-    print(f"{what}: {x.shape[0]} samples")
+    model, x, y, run, what = _model_inputs(args.model, args.data, args.label, True)
+    note = ""
+    if run is not None and args.data is not None and (
+            args.data == run["data"]["source"] or (args.data != "digits" and Path(
+                args.data).resolve() == Path(run["data"]["source"]).resolve())):
+        note = (" (the model's training data, its training samples included; without DATA, "
+                "`lamina evaluate MODEL` uses the run's held-out test split)")
+    print(f"{what}: {x.shape[0]} samples{note}")
     print(_fmt_metrics(_metrics_dict(model, x, y)))
     return 0
 
@@ -465,13 +483,36 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+TRAIN_EPILOG = """\
+a run file (every key optional; the full format is in lamina/run.py, examples in examples/):
+
+  [data]
+  source = "digits"            # or "data.csv" (label = "label") / "data.npz"
+  [[model.layers]]
+  units = 128
+  activation = "relu"
+  dropout = 0.2
+  [[model.layers]]
+  units = 10
+  activation = "softmax"
+  [training]
+  optimizer = {name = "sgd", learning_rate = 0.05, momentum = 0.9}
+  epochs = 30
+  batch_size = 32
+  early_stopping = {patience = 5}
+
+exit status: 0 done, 2 bad run file / override / data (one line naming the key)
+"""
+
+
 def add_commands(sub) -> None:
     """Adds train / evaluate / predict / compare to the ``lamina`` argparse subparsers."""
     p = sub.add_parser("train", help="train a run file (default: an MLP on the bundled digits)",
                        description="Train the run described by RUN (TOML or JSON; none: a "
                        "default MLP on the bundled digits), print the metrics and the "
                        "diagnosis, and write model.lamina, history.csv, run.toml and "
-                       "learning_curves.png to --out.")
+                       "learning_curves.png to --out.",
+                       epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a run-file value, e.g. training.epochs=5 or "

@@ -50,13 +50,15 @@ def _metric_keys(curves: Mapping[str, Sequence[float]]) -> list[str]:
 
 
 def learning_curves(history: Any, path: str | os.PathLike | None = None,
-                    title: str | None = None):
+                    title: str | None = None, findings: Sequence[Any] = ()):
     """Loss and the first metric per epoch, training vs validation, side by side.
 
     Args:
         history: a `History` or a ``{key: per-epoch values}`` dict.
         path: where to save the PNG; None only returns the figure. Defaults to `None`.
         title: figure title. Defaults to `None`.
+        findings: `lamina.diagnose.Finding` objects; those with an epoch are marked with a
+            dotted vertical line on the loss panel. Defaults to `()`.
 
     Returns:
         The matplotlib `Figure`.
@@ -73,6 +75,11 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
             if k in curves:
                 xs = curves[k]
                 ax.plot(range(1, len(xs) + 1), xs, style, marker="o", markersize=3, label=label)
+        if key == "loss":
+            for f in findings:
+                if getattr(f, "epoch", None):
+                    ax.axvline(f.epoch, color="gray", linestyle=":",
+                               label=f"{f.name} (epoch {f.epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

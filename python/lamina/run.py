@@ -1,6 +1,6 @@
 """Run files: one TOML (or JSON) file describes a whole experiment.
 
-A run file has five sections, every key optional (the defaults train a small MLP on the
+A run file has six sections, every key optional (the defaults train a small MLP on the
 bundled digits)::
 
     name = "dropout"                      # label in `lamina compare` (default: file stem)
@@ -38,9 +38,13 @@ bundled digits)::
     metrics = ["accuracy"]
     epochs = 30
     batch_size = 32                       # or "full"
-    validation_split = 0.2
+    validation_split = 0.2                # the last part of the train split, as Keras
+    shuffle = true
     early_stopping = {patience = 5}       # or true / false
     seed = 0
+
+    [diagnosis]                           # thresholds of the rules in lamina.diagnose
+    patience = 3                          # e.g. epochs of rising val_loss that mean overfitting
 
     [outputs]
     dir = ""                              # default runs/<timestamp>/; `--out` overrides
@@ -52,6 +56,12 @@ bundled digits)::
 default filled in and every shorthand expanded). Every mistake raises `RunFileError` naming
 the key path and the accepted values. `Run.to_toml()` writes the resolved run back, and
 loading that text gives the same run.
+
+The model section is ``Sequential.get_config()`` in run-file spelling (one schema):
+`model_config(run, input_dim)` and `model_section(config)` convert between the two,
+`build_model(run, input_dim)` builds the model, and `run_from_model(model)` writes a model
+made in Python as a run. `load_data(run)` reads, subsets, splits and standardizes the data;
+``lamina.experiment.train_run(run)`` does what ``lamina train`` does.
 
 Example:
     >>> from lamina.run import load_run
@@ -196,7 +206,8 @@ _RAW_DEFAULTS: dict[str, Any] = {
     },
     "outputs": {"dir": "", "model": True, "history": True, "plot": True},
 }
-_TOP_KEYS = ("name", "description", "data", "preprocessing", "model", "training", "outputs")
+_TOP_KEYS = ("name", "description", "data", "preprocessing", "model", "training", "diagnosis",
+             "outputs")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -615,11 +626,11 @@ def _check_training(d: Any, default_seed: int) -> dict:
         sparse_loss = loss == "sparse_categorical_crossentropy"
         if m.startswith("sparse_") != sparse_loss and m != "accuracy":
             fits = [x for x in METRICS if x == "accuracy" or x.startswith("sparse_") == sparse_loss]
-            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs "
-                               f"{'integer labels' if m.startswith('sparse_') else 'one-hot targets'}"
-                               f" but training.loss {loss!r} takes "
-                               f"{'integer labels' if sparse_loss else 'dense targets'}; with "
-                               f"this loss use one of {', '.join(fits)}")
+            needs = "integer labels" if m.startswith("sparse_") else "one-hot targets"
+            takes = "integer labels" if sparse_loss else "dense targets"
+            raise RunFileError(f"training.metrics[{i}]", f"{m!r} needs {needs} but training.loss "
+                               f"{loss!r} takes {takes}; with this loss use one of "
+                               f"{', '.join(fits)}")
         if m not in metrics:
             metrics.append(m)
     bs = d.get("batch_size", 32)
@@ -650,6 +661,35 @@ def _check_training(d: Any, default_seed: int) -> dict:
         raise RunFileError("training.early_stopping.monitor", f"{es['monitor']!r} needs "
                            "validation data: set training.validation_split > 0 or monitor "
                            "'loss'")
+    return out
+
+
+def _diagnosis_defaults() -> dict:
+    """Every threshold of the diagnosis rules with its default (lamina.diagnose)."""
+    import inspect
+
+    from .diagnose import RULES
+
+    out = {}
+    for rule in RULES.values():
+        for name, p in inspect.signature(rule).parameters.items():
+            if name != "curves" and p.default is not None:
+                out[name] = p.default
+    return out
+
+
+def _check_diagnosis(d: Any) -> dict:
+    defaults = _diagnosis_defaults()
+    d = _table("diagnosis", d, [*defaults, "baseline"])
+    out = {}
+    for k, default in defaults.items():
+        v = d.get(k, default)
+        if isinstance(default, int):
+            out[k] = _int(f"diagnosis.{k}", v, lo=1)
+        else:
+            out[k] = _float(f"diagnosis.{k}", v, 0.0)
+    if "baseline" in d:
+        out["baseline"] = _float("diagnosis.baseline", d["baseline"], 0.0, lo_open=True)
     return out
 
 
@@ -693,9 +733,13 @@ def parse_override(text: str) -> tuple[list, Any]:
                                "training.epochs or model.layers[0].units)")
         parts.append(m.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(-?\d+)\]", m.group(2)))
-    toml = _tomllib()
     try:
-        value = toml.loads(f"v = {raw}")["v"]
+        value = _tomllib().loads(f"v = {raw}")["v"]
+    except RunFileError:  # no TOML reader (Python < 3.11 without tomli): JSON values
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
     except Exception:
         value = raw
     return parts, value
@@ -798,8 +842,9 @@ def load_run(run: str | os.PathLike | Mapping | None = None,
     Args:
         run: a path to a ``.toml`` or ``.json`` run file, or a dict with the same content.
             None means the default run. Defaults to `None`.
-        overrides: ``key.path=value`` strings (as ``lamina train --set``) applied on top.
-            Defaults to `None`.
+        overrides: ``key.path=value`` strings (as ``lamina train --set``) applied on top,
+            before defaults are resolved; ``model.layers[i]`` counts the layers as written
+            (a ``dropout = ...`` shorthand is part of its dense layer). Defaults to `None`.
 
     Returns:
         A `Run`: every default filled in, every shorthand expanded, data paths absolute.
@@ -855,6 +900,7 @@ def _resolve(raw: dict, base_dir: Path | None, name: str, source: str | None) ->
         preprocessing=pre,
         model=_check_model(raw.get("model", {})),
         training=_check_training(raw.get("training", {}), pre["seed"]),
+        diagnosis=_check_diagnosis(raw.get("diagnosis", {})),
         outputs=_check_outputs(raw.get("outputs", {})),
     )
     run.source = source

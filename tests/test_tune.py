@@ -305,6 +305,20 @@ def test_cli_tune_writes_the_table_and_the_best_run(tmp_path, capsys):
     assert rc == 2 and "space file not found" in capsys.readouterr().err
 
 
+@needs_fit
+def test_example_space_sweeps_the_example_run():
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    space = tune.load_space(examples / "sweeps" / "adam_space.toml")
+    assert space["training.optimizer.learning_rate"] == tune.loguniform(1e-4, 1e-2)
+    space.update({"training.epochs": [2], "data.max_samples": [300]})  # keep the test short
+    res = tune.search(
+        examples / "adam.toml", space, strategy="random", n_trials=2, backend="sequential"
+    )
+    assert [r["status"] for r in res] == ["ok", "ok"] and res.best_run["name"] == "adam"
+
+
 @pytest.mark.slow
 @needs_fit
 def test_run_file_sweep_is_the_same_on_loky():

@@ -366,7 +366,7 @@ class _LaminaBase(BaseEstimator):
                 f"{self.n_iter_}; lower learning_rate (now {self.learning_rate!r})"
             )
 
-    def _fit(self, X, y, sample_weight, *, epochs, first_call):
+    def _fit(self, X, y, sample_weight, *, epochs, first_call, partial=False):
         """Encodes y, (re)builds the model when first_call, then trains for ``epochs``."""
         seed = self._seed() if first_call else self._seed_
         X, y_enc = self._prepare(X, y, first_call)
@@ -379,7 +379,7 @@ class _LaminaBase(BaseEstimator):
             self.history_ = {}
             self.loss_curve_ = []
             self.validation_loss_curve_ = []
-        if epochs == 1:  # partial_fit: one pass over all the data, no hold-out
+        if partial:  # partial_fit: one pass over all the data, no hold-out
             self._fit_model(X, y_enc, sw, epochs=1, validation_data=None)
         else:
             Xt, yt, swt, val = self._split(X, y_enc, sw, seed)
@@ -537,7 +537,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Class labels, shape (n_samples,).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -554,7 +555,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
             y: Class labels, shape (n_samples,).
             classes: Every class label that will ever appear; required on the first call.
                 Defaults to `None`.
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -573,7 +575,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
                 f"classes={np.unique(classes).tolist()!r} is not the same as on the first call "
                 f"to partial_fit: {self.classes_.tolist()!r}"
             )
-        return self._fit(X, y, sample_weight, epochs=1, first_call=first_call)
+        return self._fit(X, y, sample_weight, epochs=1, first_call=first_call, partial=True)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -644,7 +646,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Targets, shape (n_samples,) or (n_samples, n_targets).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -658,7 +661,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Targets, shape (n_samples,) or (n_samples, n_targets).
-            sample_weight: Per-sample weights. Defaults to `None`.
+            sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
+                like repeated samples. Defaults to `None`.
 
         Returns:
             self.
@@ -666,7 +670,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         first_call = not hasattr(self, "model_")
         if first_call:
             self._check_params()
-        return self._fit(X, y, sample_weight, epochs=1, first_call=first_call)
+        return self._fit(X, y, sample_weight, epochs=1, first_call=first_call, partial=True)
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_targets) like y in fit."""

@@ -690,7 +690,13 @@ def _fmt(value) -> str:
 
 def format_table(result: SearchResult, max_rows: int = 20) -> str:
     """The ranked trials as aligned text (best first), with errors of failed trials."""
-    cols = ["trial", "status", result.metric, *result.keys, "best_epoch", "epochs", "seconds"]
+    extra = [
+        c
+        for c in ("final_val_accuracy", "final_test_accuracy", "final_test_loss")
+        if c != f"final_{result.metric}" and any(c in r for r in result)
+    ]
+    cols = ["trial", "status", result.metric, *result.keys, *extra, "best_epoch", "epochs"]
+    cols.append("seconds")
     rows = [[_fmt(r.get(c)) for c in cols] for r in result[:max_rows]]
     widths = [
         max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(cols)

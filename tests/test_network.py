@@ -535,3 +535,14 @@ def test_bad_batches_raise_naming_the_value():
         _core.Network(make_spec(4, [("dense", 2, "linear")])).evaluate(x, np.ones((5, 3)))
     # nothing was corrupted: the network still trains
     assert math.isfinite(net.train_step(x, y, None, 0.1, 1)[0])
+
+
+def test_non_finite_inputs_give_non_finite_loss_without_crashing():
+    spec = _good()
+    net = _core.Network(spec)
+    x = np.ones((3, 4))
+    x[1, 2] = np.nan
+    loss = net.train_step(x, np.zeros(3, np.int64), None, 0.1, 1)[0]
+    assert math.isnan(loss)
+    out = np.empty((3, 2))
+    net.predict(np.full((3, 4), np.inf), out)  # no exception, no crash

@@ -183,7 +183,7 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
 
 @pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
                                  dict(name="nadam"), dict(name="rmsprop", centered=True)])
-def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
+def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, isa):
     # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
     # unfused path (a global_clipnorm that never clips) must give the same bits.
     threads(2)

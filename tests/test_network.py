@@ -399,6 +399,7 @@ def test_properties_and_gradients_layout():
     net = _core.Network(spec)
     assert (net.input_dim, net.output_dim, net.num_params) == (6, 2, 6 * 5 + 5 + 5 * 4 + 4 * 2 + 2)
     assert net.dtype == "float32"
+    assert repr(net) == "<lamina._core.Network float32 6 -> 2, 65 parameters>"
     x = np.ones((3, 6), np.float32)
     loss, grads = net.gradients(x, np.zeros((3, 2), np.float32), None, 0)
     assert isinstance(loss, float)

@@ -2,7 +2,10 @@
 
 Every thread count runs in a fresh subprocess with OPENBLAS/OMP/MKL/LAMINA_NUM_THREADS set
 (and torch.set_num_threads), so each library really uses that many threads. Within a
-subprocess the frameworks are interleaved shape by shape and repeat by repeat, and the table
+subprocess the frameworks are interleaved shape by shape and repeat by repeat, with a short
+sleep (--gap) before each timed batch: OpenBLAS's idle threads keep spinning (yielding) for
+tens of ms after a call and would otherwise steal the 2 cores from whichever library runs
+next (measured: lamina's 2-thread (128x784)(784x512) fell from ~390 to ~60 GFLOP/s). The table
 shows the median GFLOP/s (2*m*n*k / t) of several repeats, each the mean of a batch of calls
 that lasts about --min-time seconds. Results go to stdout as a markdown table.
 
@@ -94,6 +97,7 @@ def _worker(args):
         times = {f: [] for f in fws}
         for _ in range(args.reps):
             for f, fn in fws.items():
+                time.sleep(args.gap)  # let the previous library's spinning threads go idle
                 nb = batch[f]
                 t0 = clock()
                 for _ in range(nb):
@@ -123,7 +127,7 @@ def _run_threads(t, args):
                 "LAMINA_NUM_THREADS"):
         env[var] = str(t)
     cmd = [sys.executable, __file__, "--worker", "--threads", str(t), "--reps", str(args.reps),
-           "--clock", args.clock,
+           "--clock", args.clock, "--gap", str(args.gap),
            "--min-time", str(args.min_time), "--shapes", *args.shapes]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
@@ -150,6 +154,8 @@ def main():
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--min-time", type=float, default=0.02)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    p.add_argument("--gap", type=float, default=0.1,
+                   help="seconds of sleep before each timed batch (default 0.1)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.clock == "cpu" and any(t != 1 for t in args.threads):

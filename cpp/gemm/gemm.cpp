@@ -120,8 +120,10 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
                  std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                  const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
                  const GemmEpilogue<T>* ep, int nthr) {
-  const std::int64_t MR = ki.mr, NR = ki.nr, KC = ki.kc;
-  const std::int64_t nkb = cdiv(k, KC);
+  const std::int64_t MR = ki.mr, NR = ki.nr;
+  // K blocks of equal size, at most the table's KC (no short tail block).
+  const std::int64_t nkb = cdiv(k, ki.kc);
+  const std::int64_t KC = cdiv(k, nkb);
   const T* bias = ep ? ep->bias : nullptr;
   const int act = ep ? ep->act : 0;
   auto post = ep ? ep->post : nullptr;

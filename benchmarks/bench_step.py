@@ -243,6 +243,9 @@ def main(repeats=7):
                 g_all.append(_time_us(gem, inner))
                 if tor is not None:
                     t_all.append(_time_us(tor, max(inner // 20, 5)))
+                    # torch's OpenMP threads spin for up to KMP_BLOCKTIME (200 ms) after its
+                    # last parallel region and would steal the core from the next row
+                    time.sleep(0.3)
             if tor is not None:
                 tw = min(t[0] for t in t_all)
                 tc = min(t[1] for t in t_all)

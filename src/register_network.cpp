@@ -572,6 +572,12 @@ void register_network(py::module_& m) {
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("step"),
            "(loss, [g_kernel0, g_bias0, ...]) with the dropout masks of `step`; no update.")
+      .def("__repr__",
+           [](const PyNetwork& s) {
+             return "<lamina._core.Network " + std::string(s.f64 ? "float64" : "float32") +
+                    " " + std::to_string(s.in_dim) + " -> " + std::to_string(s.out_dim) +
+                    ", " + std::to_string(s.n_params) + " parameters>";
+           })
       .def_property_readonly("input_dim", [](const PyNetwork& s) { return s.in_dim; })
       .def_property_readonly("output_dim", [](const PyNetwork& s) { return s.out_dim; })
       .def_property_readonly("num_params", [](const PyNetwork& s) { return s.n_params; })

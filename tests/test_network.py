@@ -183,7 +183,7 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
 
 @pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
                                  dict(name="nadam"), dict(name="rmsprop", centered=True)])
-def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
+def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, isa):
     # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
     # unfused path (a global_clipnorm that never clips) must give the same bits.
     threads(2)
@@ -399,6 +399,7 @@ def test_properties_and_gradients_layout():
     net = _core.Network(spec)
     assert (net.input_dim, net.output_dim, net.num_params) == (6, 2, 6 * 5 + 5 + 5 * 4 + 4 * 2 + 2)
     assert net.dtype == "float32"
+    assert repr(net) == "<lamina._core.Network float32 6 -> 2, 65 parameters>"
     x = np.ones((3, 6), np.float32)
     loss, grads = net.gradients(x, np.zeros((3, 2), np.float32), None, 0)
     assert isinstance(loss, float)
@@ -535,3 +536,16 @@ def test_bad_batches_raise_naming_the_value():
         _core.Network(make_spec(4, [("dense", 2, "linear")])).evaluate(x, np.ones((5, 3)))
     # nothing was corrupted: the network still trains
     assert math.isfinite(net.train_step(x, y, None, 0.1, 1)[0])
+
+
+def test_non_finite_inputs_give_non_finite_loss_without_crashing():
+    # (tanh: the gemm's fused relu epilogue maps NaN to 0, by its contract)
+    spec = make_spec(4, [("dense", 3, "tanh"), ("dropout", 0.1), ("dense", 2, "softmax")],
+                     loss=dict(name="sparse_categorical_crossentropy"))
+    net = _core.Network(spec)
+    x = np.ones((3, 4))
+    x[1, 2] = np.nan
+    loss = net.train_step(x, np.zeros(3, np.int64), None, 0.1, 1)[0]
+    assert math.isnan(loss)
+    out = np.empty((3, 2))
+    net.predict(np.full((3, 4), np.inf), out)  # no exception, no crash

@@ -83,3 +83,10 @@ CASES = [
 def test_bad_input(make, exc, pattern):
     with pytest.raises(exc, match=pattern):
         make()
+
+
+@pytest.mark.parametrize("inputs,units", [(10, 2**40), (2**33, 2**33), (2**20, 2**20)])
+def test_huge_dense_is_refused_before_allocation(inputs, units):
+    with pytest.raises(ValueError, match=str(units)):
+        model = lamina.Sequential([lamina.Input(shape=(inputs,)), layers.Dense(units)])
+        model.build()

@@ -73,6 +73,12 @@ def _drop_keras_defaults(config):
     return config
 
 
+# Sizes are checked before anything is allocated: a side of a kernel fits a signed 32-bit
+# int (the GEMM's panel arithmetic), and a kernel at most 2^34 elements (64 GiB of float32).
+_MAX_DIM = 2**31 - 1
+_MAX_KERNEL = 2**34
+
+
 class Layer:
     """Base class: a named stage with an input shape (per sample) and optional weights.
 
@@ -338,7 +344,7 @@ class Dense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.units = check_int("Dense units", units, minimum=1)
+        self.units = check_int("Dense units", units, minimum=1, maximum=_MAX_DIM)
         self.activation, self.alpha = _activation_and_alpha(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers_mod.get(kernel_initializer)
@@ -364,6 +370,11 @@ class Dense(Layer):
         from . import config
 
         dtype = self._dtype or config.floatx()
+        if input_shape[0] > _MAX_DIM or input_shape[0] * self.units > _MAX_KERNEL:
+            raise ValueError(
+                f"Dense layer {self.name!r}: a ({input_shape[0]}, {self.units}) kernel has "
+                f"{input_shape[0] * self.units} elements, more than lamina allows "
+                f"({_MAX_KERNEL}, each side at most {_MAX_DIM})")
         rng = self._rng if self._rng is not None else np.random.default_rng()
         self.kernel = self.kernel_initializer((input_shape[0], self.units), dtype, rng)
         self.bias = (self.bias_initializer((self.units,), dtype, rng) if self.use_bias

@@ -198,3 +198,32 @@ def test_no_leak_over_fit_predict_save_load_cycles(tmp_path):
         cycle()
     growth = _rss_kb() - before
     assert growth < 20_000, f"RSS grew by {growth} kB over 200 cycles"
+
+
+def test_predict_while_another_thread_trains_is_safe():
+    # The core serializes calls on one network: predictions made during training are each
+    # computed from one consistent set of weights (never a half-updated one), and finite.
+    model = _model(hidden=64)
+    x, y = _data(n=512)
+    stop = threading.Event()
+    outputs, errors = [], []
+
+    def predict_loop():
+        try:
+            while not stop.is_set():
+                outputs.append(model.predict(x[:64], verbose=0))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=predict_loop)
+    t.start()
+    try:
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    finally:
+        stop.set()
+        t.join()
+    assert not errors
+    assert outputs
+    for p in outputs:
+        assert np.all(np.isfinite(p))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)

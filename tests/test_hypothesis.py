@@ -59,8 +59,8 @@ def test_matmul_correct_or_clean_error(a, b, trans_a, trans_b):
     clean_cols = np.all(np.isfinite(op_b) & (np.abs(op_b) < 1e30), axis=0)
     mask = finite & clean_rows[:, None] & clean_cols[None, :]
     tol = 1e-4 if a.dtype == np.float32 else 1e-10
-    scale = np.abs(op_a.astype(np.float64)) @ np.abs(op_b.astype(np.float64))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # 0 * inf in the scale of rows the mask leaves out
+        scale = np.abs(op_a.astype(np.float64)) @ np.abs(op_b.astype(np.float64))
         assert np.all(np.abs(out[mask] - ref[mask]) <= tol * (scale[mask] + 1e-30) + 1e-35)
 
 

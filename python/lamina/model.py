@@ -94,7 +94,7 @@ class _Batches:
     call of its own.
     """
 
-    def __init__(self, x, y, sw, batch_size, shuffle, dtype):
+    def __init__(self, x, y, sw, batch_size, shuffle):
         self.n = n = x.shape[0]
         self.bs = bs = batch_size
         self.x, self.y, self.sw = x, y, sw
@@ -642,7 +642,7 @@ class Sequential:
             sw = None if sw is None else sw[:split_at]
 
         net = self._network_for("train")
-        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle), self.dtype)
+        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
         history = callbacks_mod.History()
         cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
         params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}

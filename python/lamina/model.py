@@ -440,9 +440,7 @@ class Sequential:
         self._metric_ids = ids
         self._metrics = []
         self.compiled = True
-        self._network = None
-        self._network_kind = None
-        opt.slots = None
+        self._invalidate()
 
     @property
     def metrics_names(self) -> list:

@@ -408,16 +408,11 @@ class Sequential:
         opt = optimizers_mod.get(optimizer)
         loss_obj = None if loss is None else losses_mod.get(loss)
         lw = loss_weights
-        if isinstance(lw, dict):
+        if isinstance(lw, (dict, list, tuple)):
             if len(lw) != 1:
                 raise ValueError(f"loss_weights must have one entry for a Sequential model, got"
                                  f" {loss_weights!r}")
-            lw = next(iter(lw.values()))
-        elif isinstance(lw, (list, tuple)):
-            if len(lw) != 1:
-                raise ValueError(f"loss_weights must have one entry for a Sequential model, got"
-                                 f" {loss_weights!r}")
-            lw = lw[0]
+            lw = next(iter(lw.values() if isinstance(lw, dict) else lw))
         if lw is not None:
             lw = check_float("loss_weights", lw, minimum=0.0)
         ids = []

@@ -791,10 +791,7 @@ class Sequential:
         if verbose:
             print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._as_result(logs, return_dict)
 
     # ------------------------------------------------------------------ predict -------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -875,6 +872,11 @@ class Sequential:
         logs = {"loss": float(r[0])}
         for j, m in enumerate(self._metrics):
             logs[m.name] = float(r[2 + j] / r[1]) if r[1] else 0.0
+        return self._as_result(logs, return_dict)
+
+    @staticmethod
+    def _as_result(logs, return_dict):
+        """Keras's return value: the logs dict, the loss alone (no metrics) or a list."""
         if return_dict:
             return logs
         values = list(logs.values())

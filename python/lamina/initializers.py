@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from ._validation import from_class_config
+
 __all__ = [
     "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
@@ -423,12 +425,7 @@ def get(identifier) -> Initializer:
                              f"{', '.join(sorted(_CANONICAL.values()))}")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown initializer class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("initializer class", identifier, _CLASSES, _NAMES)
     raise TypeError(f"initializer must be a name, a config dict or an Initializer, "
                     f"got {identifier!r}")
 

@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from ._validation import from_class_config
+
 __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error",
@@ -405,12 +407,7 @@ def get(identifier) -> Loss:
                              f"{', '.join(sorted(_NAMES))}")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown loss class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("loss class", identifier, _CLASSES, _NAMES)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     raise ValueError(f"loss {identifier!r} is not supported: lamina computes the loss in its "

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import from_class_config
+
 __all__ = [
     "Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
     "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "MeanSquaredError",
@@ -410,15 +412,10 @@ def get(identifier, loss=None, output_dim=None) -> Metric:
                              f"acc, {', '.join(sorted(_NAMES))}")
         return cls(name=key)
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        config = dict(identifier.get("config") or {})
-        if name in ("accuracy", "acc", "Accuracy"):
+        if identifier.get("class_name") in ("accuracy", "acc", "Accuracy"):
+            config = dict(identifier.get("config") or {})
             return get(config.get("name", "accuracy"), loss, output_dim)
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown metric class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(config)
+        return from_class_config("metric class", identifier, _CLASSES, _NAMES)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     raise ValueError(f"metric {identifier!r} is not supported: lamina computes metrics in its "

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from ._validation import from_class_config
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
            "deserialize"]
 
@@ -147,11 +149,8 @@ def get(identifier):
                              "l1, l2, l1_l2")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown regularizer class {name!r}: accepted are L1, L2, L1L2")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("regularizer class", identifier, _CLASSES, _NAMES,
+                                 accepted="L1, L2, L1L2")
     raise TypeError(f"regularizer must be None, a name, a config dict or a lamina "
                     f"Regularizer, got {identifier!r}")
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from .._validation import from_class_config
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
            "InverseTimeDecay", "get", "serialize", "deserialize"]
 
@@ -222,11 +224,7 @@ def get(identifier) -> LearningRateSchedule:
     if isinstance(identifier, LearningRateSchedule):
         return identifier
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"unknown learning-rate schedule {identifier.get('class_name')!r}:"
-                             f" accepted are {', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("learning-rate schedule", identifier, _CLASSES)
     raise TypeError(f"expected a LearningRateSchedule or its config dict, got {identifier!r}")
 
 

@@ -36,6 +36,7 @@ import zipfile
 
 import numpy as np
 
+from ._validation import first_nonfinite
 from ._version import __version__
 
 __all__ = ["ModelFileError", "save_model", "load_model", "save_weights", "load_weights"]
@@ -275,8 +276,10 @@ def _copy_weights(model, arrays, path):
     live = _weights_dict(model)
     for key in live:
         a = arrays[key]
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise ModelFileError(f"{path!r}: weight {key} contains NaN or inf")
+        where = first_nonfinite(a)
+        if where is not None:
+            raise ModelFileError(f"{path!r}: weight {key} contains {a[where]} at index "
+                                 f"{where}: NaN or inf")
     for key, w in live.items():
         np.copyto(w, arrays[key])
 

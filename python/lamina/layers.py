@@ -23,7 +23,7 @@ import numpy as np
 from . import activations as activations_mod
 from . import initializers as initializers_mod
 from . import regularizers as regularizers_mod
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, first_nonfinite
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
            "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
@@ -150,8 +150,10 @@ class Layer:
             if new.dtype.kind not in "biuf":
                 raise TypeError(f"layer {self.name!r} weight {i} must be numeric, got dtype "
                                 f"{new.dtype}")
-            if new.dtype.kind == "f" and not np.isfinite(new).all():
-                raise ValueError(f"layer {self.name!r} weight {i} contains NaN or inf")
+            where = first_nonfinite(new)
+            if where is not None:
+                raise ValueError(f"layer {self.name!r} weight {i} contains {new[where]} at "
+                                 f"index {where}: NaN or inf")
             checked.append(new)
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
@@ -478,7 +480,8 @@ class ReLU(Activation):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None, **kwargs):
         if max_value is not None or threshold != 0.0:
-            raise ValueError("ReLU max_value/threshold are not supported by lamina")
+            raise ValueError(f"ReLU max_value/threshold are not supported by lamina, got "
+                             f"max_value={max_value!r}, threshold={threshold!r}")
         slope = check_float("negative_slope", negative_slope, minimum=0.0)
         super().__init__("relu" if slope == 0 else "leaky_relu", name=name, **kwargs)
         self.negative_slope = slope

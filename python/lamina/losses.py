@@ -144,8 +144,10 @@ def _labels(y_true, n_classes):
     y = np.asarray(y_true)
     if y.ndim >= 1 and y.shape[-1] == 1 and y.ndim > 1:
         y = y[..., 0]
-    if not np.all(np.floor(y) == y):
-        raise ValueError("sparse_categorical_crossentropy needs integer labels")
+    frac = np.flatnonzero(np.floor(y) != y)
+    if frac.size:
+        raise ValueError(f"sparse_categorical_crossentropy needs integer labels, got "
+                         f"{y.flat[frac[0]]} at position {frac[0]}")
     y = y.astype(np.int64)
     bad = np.flatnonzero((y < 0) | (y >= n_classes))
     if bad.size:

@@ -422,7 +422,8 @@ class Sequential:
             if isinstance(group, (str, metrics_mod.Metric)) or callable(group):
                 group = [group]
             if isinstance(group, dict):
-                raise ValueError("metrics as a dict is for multi-output models; pass a list")
+                raise ValueError(f"metrics as a dict is for multi-output models; pass a list, "
+                                 f"got {group!r}")
             ids.extend(group)
         resolved = [metrics_mod.get(m, loss=loss_obj) for m in ids]  # validates names early
         names = [m.name for m in resolved]

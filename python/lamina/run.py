@@ -1046,6 +1046,8 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
     """
     import numpy as np
 
+    from ._validation import first_nonfinite
+
     if source == "digits":
         x, y = _load_digits()
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), None
@@ -1083,8 +1085,10 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
         elif require_label:
             raise _one_of(lkey, label, arrays, "array")
         x = x.astype(np.float64)
-        if not np.isfinite(x).all():
-            raise RunFileError(fkey, "contains NaN or infinite values")
+        bad = first_nonfinite(x)
+        if bad is not None:
+            raise RunFileError(fkey, f"contains NaN or infinite values ({x[bad]} at row "
+                                     f"{bad[0]}, column {bad[1]})")
         return x, (None if y is None else y.astype(np.float64)), None
     if suffix == ".csv":
         return _read_csv(p, label, key, lkey, require_label)

@@ -44,6 +44,13 @@ class Callback:
     """Base class: override the hooks you need; ``self.model`` and ``self.params`` are set.
 
     ``params`` holds ``epochs``, ``steps`` (batches per epoch) and ``verbose``.
+
+    Example:
+        >>> class Epochs(Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch, "loss" in logs)
+        >>> Epochs().on_epoch_end(0, {"loss": 0.5})
+        epoch 0 True
     """
 
     def __init__(self):
@@ -84,7 +91,18 @@ def _overrides(cb, names) -> bool:
 
 
 class CallbackList:
-    """Dispatches hooks to callbacks; records which kinds of batch hooks anyone defines."""
+    """Dispatches hooks to callbacks; records which kinds of batch hooks anyone defines.
+
+    Args:
+        callbacks: ``Callback`` instances, called in this order.
+        model: The model each callback gets as ``self.model``.
+        params: ``{"epochs", "steps", "verbose"}``, each callback's ``self.params``.
+
+    Example:
+        >>> cbl = CallbackList([History()], model=None, params={})
+        >>> cbl.has_train_batch_hooks
+        False
+    """
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)

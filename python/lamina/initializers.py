@@ -55,6 +55,10 @@ class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None)`` returns a new array.
 
     Subclasses implement ``_sample(shape, rng)`` in float64; the result is cast to ``dtype``.
+
+    Example:
+        >>> init = get("ones"); isinstance(init, Initializer), init((2,), "float32").tolist()
+        (True, [1.0, 1.0])
     """
 
     seed = None

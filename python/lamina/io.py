@@ -49,7 +49,12 @@ _MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
 
 
 class ModelFileError(ValueError):
-    """A model or weights file that is truncated, corrupted, tampered with or mismatched."""
+    """A model or weights file that is truncated, corrupted, tampered with or mismatched.
+
+    Example:
+        >>> issubclass(ModelFileError, ValueError)
+        True
+    """
 
 
 # ---------------------------------------------------------------------- writing --------
@@ -127,6 +132,14 @@ def save_model(model, filepath, overwrite=True):
         model: A built ``Sequential``.
         filepath: Target path.
         overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+        >>> save_model(model, path); load_model(path).count_params()
+        3
     """
     path = _check_target(filepath, overwrite, (".lamina", ".keras"), "model")
     model._require_built("save")
@@ -154,7 +167,20 @@ def save_model(model, filepath, overwrite=True):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Writes the weights to a ``.weights.npz`` file atomically."""
+    """Writes the weights to a ``.weights.npz`` file atomically.
+
+    Args:
+        model: A built ``Sequential``.
+        filepath: Path ending in ``.weights.npz``.
+        overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+        >>> save_weights(model, path); load_weights(model, path)
+    """
     path = _check_target(filepath, overwrite, (".weights.npz",), "weights")
     model._require_built("save_weights")
     data = _npz_bytes(_weights_dict(model))
@@ -300,6 +326,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     Raises:
         ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+        >>> model.save(path); load_model(path).optimizer.name
+        'adam'
     """
     from .model import Sequential
 
@@ -360,7 +395,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def load_weights(model, filepath):
-    """Copies weights from a ``.weights.npz`` (or ``.lamina``) file into ``model`` in place."""
+    """Copies weights from a ``.weights.npz`` (or ``.lamina``) file into ``model`` in place.
+
+    Args:
+        model: A built ``Sequential`` with the saved architecture.
+        filepath: Path ending in ``.weights.npz``, ``.lamina`` or ``.keras``.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> a = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> b = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.lamina")
+        >>> a.save(path); load_weights(b, path)
+        >>> all((x == y).all() for x, y in zip(a.get_weights(), b.get_weights()))
+        True
+    """
     path = os.fspath(filepath)
     model._require_built("load_weights")
     expected = _expected(_weights_dict(model))

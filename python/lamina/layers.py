@@ -82,6 +82,10 @@ class Layer:
         trainable: Must be True (lamina trains every parameter). Defaults to `True`.
         input_shape: Shape of one sample, for the first layer of a Sequential (Keras 2
             style; ``lamina.Input(shape=...)`` is the Keras 3 way). Defaults to `None`.
+
+    Example:
+        >>> layer = Flatten(); layer.build((2, 3)); isinstance(layer, Layer), layer.output_shape
+        (True, (6,))
     """
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
@@ -209,6 +213,11 @@ class SymbolicOutput:
     Attributes:
         layer: The layer that produced it.
         parent: Its input: an ``InputLayer`` or another ``SymbolicOutput``.
+
+    Example:
+        >>> inputs = Input(shape=(3,))
+        >>> out = Dense(2)(inputs); isinstance(out, SymbolicOutput), out.parent is inputs
+        (True, True)
     """
 
     def __init__(self, layer, parent):
@@ -282,7 +291,8 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     """Declares a model input (Keras's ``keras.Input``); put it first in a Sequential.
 
     Args:
-        shape: Shape of one sample, e.g. ``(64,)``.
+        shape: Shape of one sample, e.g. ``(64,)``. Defaults to `None` (then
+            ``batch_shape`` gives it).
         batch_size: Accepted for Keras compatibility and ignored. Defaults to `None`.
         dtype: Ignored (the model's dtype applies). Defaults to `None`.
         sparse: Must be falsy. Defaults to `None`.
@@ -561,7 +571,12 @@ _CLASSES = {c.__name__: c for c in (InputLayer, Dense, Dropout, Activation, Flat
 
 
 def serialize(layer) -> dict:
-    """Returns ``{"class_name": ..., "config": ...}`` for a layer."""
+    """Returns ``{"class_name": ..., "config": ...}`` for a layer.
+
+    Example:
+        >>> serialize(Dense(2, name="out"))["config"]["units"]
+        2
+    """
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 

@@ -183,6 +183,10 @@ class Loss:
     """Base class: a named loss with arguments; ``loss(y_true, y_pred, sample_weight)``.
 
     The value is Keras's "sum_over_batch_size" reduction: ``sum_i w_i * l_i / n``.
+
+    Example:
+        >>> loss = get("mae"); isinstance(loss, Loss), loss([[0.0], [0.0]], [[1.0], [3.0]], [1, 0])
+        (True, 0.5)
     """
 
     name = "loss"

@@ -163,6 +163,10 @@ class Metric:
     """A named metric averaged over samples (weighted by ``sample_weight`` when given).
 
     ``name`` is the key in logs and History; ``core_name`` the core's metric.
+
+    Example:
+        >>> m = get("mae"); isinstance(m, Metric), (m.name, m.core_name)
+        (True, ('mae', 'mean_absolute_error'))
     """
 
     core_name = ""

@@ -563,13 +563,14 @@ class Sequential:
 
         Args:
             x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once).
+                Defaults to `None` (required).
             y: Targets: integer labels for sparse_categorical_crossentropy, else
-                ``(n, outputs)`` (or ``(n,)`` for one output).
+                ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
             batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
                 pure SGD); the last batch may be smaller. Defaults to `None` (32).
             epochs: Index of the last epoch (counting from ``initial_epoch``). Defaults to `1`.
-            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1. Defaults
-                to `"auto"`.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1.
+                Defaults to `"auto"`.
             callbacks: List of ``lamina.callbacks.Callback``. Defaults to `None`.
             validation_split: Fraction in [0, 1) of the data held out for validation: the
                 LAST samples, taken before shuffling. Defaults to `0.0`.
@@ -764,8 +765,8 @@ class Sequential:
         """Returns the loss and metrics on data (no dropout, no update).
 
         Args:
-            x: Inputs.
-            y: Targets.
+            x: Inputs. Defaults to `None` (required).
+            y: Targets. Defaults to `None` (required).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
@@ -846,7 +847,7 @@ class Sequential:
 
         Args:
             x: Inputs.
-            y: Targets.
+            y: Targets. Defaults to `None` (required).
             sample_weight: Per-sample loss weights. Defaults to `None`.
             class_weight: ``{class: weight}``. Defaults to `None`.
             return_dict: Return a dict. Defaults to `False`.

@@ -92,7 +92,11 @@ class Optimizer:
         clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``. Defaults to
             `None`.
         global_clipnorm: Clip all gradients together to this L2 norm. Defaults to `None`.
-        name: Name. Defaults to the class name.
+        name: Name. Defaults to `None` (the class's default name).
+
+    Example:
+        >>> opt = get("adam"); isinstance(opt, Optimizer), opt.name
+        (True, 'adam')
     """
 
     core_name = ""

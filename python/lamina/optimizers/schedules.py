@@ -29,7 +29,12 @@ def _positive(name, value, allow_zero=False):
 
 
 class LearningRateSchedule:
-    """Base class: ``schedule(step) -> float``; subclasses implement ``__call__``."""
+    """Base class: ``schedule(step) -> float``; subclasses implement ``__call__``.
+
+    Example:
+        >>> isinstance(ExponentialDecay(0.1, 10, 0.5), LearningRateSchedule)
+        True
+    """
 
     def __call__(self, step) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -229,7 +234,12 @@ def get(identifier) -> LearningRateSchedule:
 
 
 def serialize(schedule) -> dict:
-    """Returns ``{"class_name": ..., "config": ...}``."""
+    """Returns ``{"class_name": ..., "config": ...}``.
+
+    Example:
+        >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
+        'ExponentialDecay'
+    """
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 

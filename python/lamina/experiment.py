@@ -153,9 +153,7 @@ def _optimizer(training: Mapping):
             opt["learning_rate"] = klass(**s)
         else:
             opt["learning_rate"] = klass(initial_learning_rate=opt["learning_rate"], **s)
-    classes = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
-               "adagrad": "Adagrad", "adamax": "Adamax", "nadam": "Nadam"}
-    return getattr(optimizers, classes[name])(**opt)
+    return optimizers.get({"class_name": name, "config": opt})
 
 
 def _load_data(run: Run) -> Dataset:

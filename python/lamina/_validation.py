@@ -221,3 +221,9 @@ def from_class_config(what, identifier, classes, names=None, accepted=None):
         raise ValueError(f"unknown {what} {name!r}: accepted are "
                          f"{accepted or ', '.join(sorted(classes))}")
     return cls.from_config(dict(identifier.get("config") or {}))
+
+
+def config_repr(obj):
+    """``ClassName(key=value, ...)`` from ``obj.get_config()``: the repr of config objects."""
+    args = ", ".join(f"{k}={v!r}" for k, v in obj.get_config().items())
+    return f"{type(obj).__name__}({args})"

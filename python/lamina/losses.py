@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ._validation import from_class_config
+from ._validation import config_repr, from_class_config
 
 __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
@@ -225,9 +225,7 @@ class Loss:
         """Creates a loss from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 class MeanSquaredError(Loss):

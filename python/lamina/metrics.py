@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import from_class_config
+from ._validation import config_repr, from_class_config
 
 __all__ = [
     "Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
@@ -211,9 +211,7 @@ class Metric:
         """Creates a metric from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 class BinaryAccuracy(Metric):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._validation import from_class_config
+from ._validation import config_repr, from_class_config
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
            "deserialize"]
@@ -60,9 +60,7 @@ class Regularizer:
         """Creates a regularizer from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
     def __eq__(self, other):
         return isinstance(other, Regularizer) and (self.l1, self.l2) == (other.l1, other.l2)

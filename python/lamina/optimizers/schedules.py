@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .._validation import from_class_config
+from .._validation import config_repr, from_class_config
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
            "InverseTimeDecay", "get", "serialize", "deserialize"]
@@ -48,9 +48,7 @@ class LearningRateSchedule:
         """Creates a schedule from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 class ExponentialDecay(LearningRateSchedule):

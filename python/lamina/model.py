@@ -112,18 +112,19 @@ class _Batches:
             self.xc = xs = np.empty((rows, x.shape[1]), dtype=x.dtype)
             self.yc = ys = np.empty((rows,) + y.shape[1:], dtype=y.dtype)
             self.sc = ss = None if sw is None else np.empty(rows, dtype=sw.dtype)
-        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers.
+        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers;
+        # the whole (b, x, y, sample_weight) tuple is built here so a batch yields it as is.
         self.views = []
         for b in range(steps):
             lo = (b % self.chunk_batches) * bs
             hi = lo + self.sizes[b]
-            self.views.append((xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
+            self.views.append((b, xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
 
     def epoch(self, seed, key):
         """Yields (batch index, x, y, sample_weight) for one epoch."""
         views = self.views
         if not self.shuffle:
-            yield from ((b, *views[b]) for b in range(self.steps))
+            yield from views
             return
         perm = _data.permutation(self.n, seed, key)
         x, y, sw, bs, cb = self.x, self.y, self.sw, self.bs, self.chunk_batches
@@ -140,8 +141,7 @@ class _Batches:
             take(y, idx, axis=0, out=self.yc[:k], mode="clip")
             if sw is not None:
                 take(sw, idx, out=self.sc[:k], mode="clip")
-            for b in range(c0, min(self.steps, c0 + cb)):
-                yield (b, *views[b])
+            yield from views[c0:c0 + cb]
 
 
 class _Interrupt:

@@ -20,8 +20,15 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "InverseTimeDecay", "get", "serialize", "deserialize"]
 
 
+def _float(name, value):
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:  # same exception type, now naming the argument
+        raise type(exc)(f"{name} must be a number, got {value!r}") from None
+
+
 def _positive(name, value, allow_zero=False):
-    v = float(value)
+    v = _float(name, value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
                          f"got {value!r}")
@@ -138,7 +145,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
-        boundaries, values = [float(b) for b in boundaries], [float(v) for v in values]
+        boundaries = [_float("boundaries", b) for b in boundaries]
+        values = [_float("values", v) for v in values]
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"PiecewiseConstantDecay needs len(values) == len(boundaries) + 1,"
                              f" got {len(values)} values and {len(boundaries)} boundaries")
@@ -184,7 +192,7 @@ class CosineDecay(LearningRateSchedule):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate,
                                                True)
         self.decay_steps = _positive("decay_steps", decay_steps)
-        self.alpha = float(alpha)
+        self.alpha = _float("alpha", alpha)
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
         self.warmup_target = None if warmup_target is None else _positive(

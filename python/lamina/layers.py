@@ -55,6 +55,19 @@ def _shape(name, shape):
     return tuple(out)
 
 
+def _checked_weight(what, new, live):
+    """Returns ``new`` as an array fit to be copied into ``live``, or raises naming ``what``."""
+    new = np.asarray(new)
+    if new.shape != live.shape:
+        raise ValueError(f"{what} has shape {live.shape}, got shape {new.shape}")
+    if new.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {new.dtype}")
+    where = first_nonfinite(new)
+    if where is not None:
+        raise ValueError(f"{what} contains {new[where]} at index {where}")
+    return new
+
+
 # Keys of Keras 3 layer configs that lamina accepts when they hold Keras's default (their
 # feature is not supported otherwise, and the constructor then names it).
 _KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
@@ -145,20 +158,8 @@ class Layer:
         if len(weights) != len(own):
             raise ValueError(f"layer {self.name!r} has {len(own)} weight arrays, got "
                              f"{len(weights)}")
-        checked = []
-        for i, (w, new) in enumerate(zip(own, weights)):
-            new = np.asarray(new)
-            if new.shape != w.shape:
-                raise ValueError(f"layer {self.name!r} weight {i} has shape {w.shape}, got "
-                                 f"shape {new.shape}")
-            if new.dtype.kind not in "biuf":
-                raise TypeError(f"layer {self.name!r} weight {i} must be numeric, got dtype "
-                                f"{new.dtype}")
-            where = first_nonfinite(new)
-            if where is not None:
-                raise ValueError(f"layer {self.name!r} weight {i} contains {new[where]} at "
-                                 f"index {where}: NaN or inf")
-            checked.append(new)
+        checked = [_checked_weight(f"layer {self.name!r} weight {i}", new, w)
+                   for i, (w, new) in enumerate(zip(own, weights))]
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 

@@ -901,23 +901,11 @@ class Sequential:
             raise ValueError(f"model {self.name!r} has {len(own)} weight arrays, got "
                              f"{len(weights)}")
         checked = []
-        i = 0
         for layer in self._layers:
             for k, w in enumerate(layer.weights):
-                new = np.asarray(weights[i])
-                what = "kernel" if k == 0 else "bias"
-                if new.shape != w.shape:
-                    raise ValueError(f"weight {i} ({layer.name} {what}) has shape {w.shape}, "
-                                     f"got shape {new.shape}")
-                if new.dtype.kind not in "biuf":
-                    raise TypeError(f"weight {i} ({layer.name} {what}) must be numeric, got "
-                                    f"dtype {new.dtype}")
-                where = _validation.first_nonfinite(new)
-                if where is not None:
-                    raise ValueError(f"weight {i} ({layer.name} {what}) contains {new[where]} "
-                                     f"at index {where}")
-                checked.append(new)
-                i += 1
+                i = len(checked)
+                what = f"weight {i} ({layer.name} {'kernel' if k == 0 else 'bias'})"
+                checked.append(layers_mod._checked_weight(what, weights[i], w))
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 

@@ -39,6 +39,12 @@ def _pred(y_pred):
     return y_pred.reshape(-1, 1) if y_pred.ndim == 1 else y_pred
 
 
+def _dense(y_true, y_pred):
+    """(y_true, y_pred) as float64 arrays of y_pred's 2-D shape (dense targets)."""
+    y_pred = _pred(y_pred)
+    return np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape), y_pred
+
+
 def _sparse_labels(y_true):
     y = np.asarray(y_true)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -58,8 +64,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         >>> binary_accuracy([[1.0], [0.0]], [[0.7], [0.6]]).tolist()
         [1.0, 0.0]
     """
-    y_pred = _pred(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+    y_true, y_pred = _dense(y_true, y_pred)
     return np.mean((y_pred > threshold) == (y_true > 0.5), axis=-1)
 
 
@@ -74,8 +79,7 @@ def categorical_accuracy(y_true, y_pred):
         >>> categorical_accuracy([[0, 1]], [[0.2, 0.8]]).tolist()
         [1.0]
     """
-    y_pred = _pred(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+    y_true, y_pred = _dense(y_true, y_pred)
     return (np.argmax(y_pred, -1) == np.argmax(y_true, -1)).astype(np.float64)
 
 
@@ -111,8 +115,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> top_k_categorical_accuracy([[0, 0, 1]], [[0.5, 0.3, 0.2]], k=2).tolist()
         [0.0]
     """
-    y_pred = _pred(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+    y_true, y_pred = _dense(y_true, y_pred)
     return _in_top_k(y_pred, np.argmax(y_true, -1), k)
 
 
@@ -138,8 +141,7 @@ def mean_squared_error(y_true, y_pred):
         >>> mean_squared_error([[0.0]], [[2.0]]).tolist()
         [4.0]
     """
-    y_pred = _pred(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+    y_true, y_pred = _dense(y_true, y_pred)
     return np.mean(np.square(y_pred - y_true), axis=-1)
 
 
@@ -150,8 +152,7 @@ def mean_absolute_error(y_true, y_pred):
         >>> mean_absolute_error([[0.0]], [[-2.0]]).tolist()
         [2.0]
     """
-    y_pred = _pred(y_pred)
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(y_pred.shape)
+    y_true, y_pred = _dense(y_true, y_pred)
     return np.mean(np.abs(y_pred - y_true), axis=-1)
 
 

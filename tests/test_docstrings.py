@@ -6,10 +6,10 @@ import importlib
 import pytest
 
 MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.config",
-           "lamina.datasets", "lamina.initializers", "lamina.io", "lamina.layers",
-           "lamina.losses", "lamina.metrics", "lamina.model", "lamina.models",
-           "lamina.optimizers", "lamina.optimizers.schedules", "lamina.regularizers",
-           "lamina.saving", "lamina.utils"]
+           "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.initializers",
+           "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
+           "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
+           "lamina.regularizers", "lamina.saving", "lamina.utils"]
 
 
 @pytest.mark.parametrize("name", MODULES)

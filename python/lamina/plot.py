@@ -21,7 +21,12 @@ INSTALL_HINT = "pip install 'lamina[plot]'"
 
 
 def available() -> bool:
-    """True when matplotlib can be imported."""
+    """True when matplotlib can be imported.
+
+    Example:
+        >>> available() in (True, False)
+        True
+    """
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -65,6 +70,10 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
 
     Raises:
         ImportError: matplotlib is not installed (the message says how to get it).
+
+    Example:
+        >>> h = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+        >>> fig = learning_curves(h, title="run") if available() else None
     """
     curves = _curves(history)
     metrics = _metric_keys(curves)
@@ -105,6 +114,10 @@ def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None 
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+        >>> runs = {"a": {"val_loss": [1.0, 0.6]}, "b": {"val_loss": [1.0, 0.4]}}
+        >>> fig = compare_curves(runs) if available() else None
     """
     all_curves = {name: _curves(h) for name, h in histories.items()}
     if keys is None:

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.config",
+MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "lamina.config",
            "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.initializers",
            "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
            "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",

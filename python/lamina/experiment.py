@@ -252,6 +252,12 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
 
     Returns:
         A `RunResult`.
+
+    Example:
+        >>> result = train_run(load_run(overrides=["training.epochs=1"]), out_dir=None,
+        ...                    verbose=False)
+        >>> len(result.history.history["loss"]), sorted(result.test)
+        (1, ['accuracy', 'loss'])
     """
     import numpy as np
 

@@ -23,7 +23,7 @@ import numpy as np
 from . import activations as activations_mod
 from . import initializers as initializers_mod
 from . import regularizers as regularizers_mod
-from ._validation import check_float, check_int, first_nonfinite
+from ._validation import check_float, check_int, first_nonfinite, from_class_config
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
            "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
@@ -591,11 +591,7 @@ def deserialize(config: dict) -> Layer:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', got "
                          f"{config!r}")
-    cls = _CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown layer class {config['class_name']!r}: accepted are "
-                         f"{', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return from_class_config("layer class", config, _CLASSES)
 
 
 get = deserialize

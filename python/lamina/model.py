@@ -84,6 +84,15 @@ def _dtype_name(dtype):
     return name
 
 
+def _inference_args(what, verbose, batch_size, steps):
+    """evaluate's and predict's checked ``(verbose, batch_size)``; ``steps`` must be None."""
+    verbose = _verbose(verbose)
+    batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size", batch_size, 1)
+    if steps is not None:
+        raise ValueError(f"steps={steps!r} is not supported: {what} uses all the data")
+    return verbose, batch_size
+
+
 class _Batches:
     """Prepared training data of one fit: cast once, views per batch built once.
 
@@ -779,11 +788,7 @@ class Sequential:
             The loss (no metrics), ``[loss, *metrics]``, or a dict.
         """
         self._require_compiled("evaluate")
-        verbose = _verbose(verbose)
-        batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size",
-                                                                       batch_size, 1)
-        if steps is not None:
-            raise ValueError(f"steps={steps!r} is not supported: evaluate uses all the data")
+        verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
         xt, yt, sw = self._prepare_xy(x, y, sample_weight)
         cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
         cbl.on_test_begin()
@@ -807,11 +812,7 @@ class Sequential:
             steps: Must be None. Defaults to `None`.
             callbacks: Callbacks with predict hooks. Defaults to `None`.
         """
-        verbose = _verbose(verbose)
-        batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size",
-                                                                       batch_size, 1)
-        if steps is not None:
-            raise ValueError(f"steps={steps!r} is not supported: predict uses all the data")
+        verbose, batch_size = _inference_args("predict", verbose, batch_size, steps)
         t0 = time.perf_counter()
         xt = self._prepare_x(x)
         net = self._network_for("infer")

@@ -524,9 +524,7 @@ def _check_optimizer(t: dict) -> dict:
             out[k] = _bool(p, val)
         elif k == "learning_rate":
             out[k] = _float(p, val, 0.0, lo_open=True)
-        elif k in ("beta_1", "beta_2", "rho"):
-            out[k] = _float(p, val, 0.0, 1.0, hi_open=True)
-        elif k == "momentum":
+        elif k in ("beta_1", "beta_2", "rho", "momentum"):
             out[k] = _float(p, val, 0.0, 1.0, hi_open=True)
         elif k in ("epsilon", "clipnorm", "clipvalue", "global_clipnorm"):
             out[k] = _float(p, val, 0.0, lo_open=True)

@@ -44,6 +44,15 @@ def _figure(ncols: int):
     return fig, axes
 
 
+def _finish(fig, title, path):
+    """Titles the figure and saves it to ``path`` (when given); returns it."""
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
 def _curves(history: Any) -> dict[str, list[float]]:
     h = getattr(history, "history", history)
     return {str(k): [float(x) for x in v] for k, v in h.items()}
@@ -93,11 +102,7 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finish(fig, title, path)
 
 
 def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None = None,
@@ -139,8 +144,4 @@ def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None 
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finish(fig, title, path)

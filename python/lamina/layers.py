@@ -141,6 +141,7 @@ class Layer:
 
     @property
     def non_trainable_weights(self) -> list:
+        """Always ``[]``: lamina trains every parameter."""
         return []
 
     def count_params(self) -> int:

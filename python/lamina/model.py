@@ -342,10 +342,12 @@ class Sequential:
 
     @property
     def trainable_variables(self):
+        """Keras's name for ``weights``: every parameter is trainable."""
         return self.weights
 
     @property
     def non_trainable_weights(self):
+        """Always ``[]``: lamina trains every parameter."""
         return []
 
     def count_params(self) -> int:

@@ -61,6 +61,12 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lamina`` argument parser: info, tune, train, evaluate, predict, compare, bench.
+
+    Example:
+        >>> build_parser().parse_args(["info"]).command
+        'info'
+    """
     parser = argparse.ArgumentParser(prog="lamina", description="lamina: dense networks on the CPU")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_info = sub.add_parser("info", help="version, CPU dispatch level, threads and build flags")
@@ -99,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs ``lamina COMMAND ...`` and returns the exit status (2: bad arguments or run file).
+
+    Args:
+        argv: The arguments after ``lamina``. Defaults to `None` (``sys.argv[1:]``).
+
+    Example:
+        >>> main(["train", "--set", "training.epochs=0"])  # the error goes to stderr
+        2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -18,7 +18,12 @@ _SUPPORTED = ("float32", "float64")
 
 
 def floatx() -> str:
-    """Returns the default float type of new models: "float32" (the default) or "float64"."""
+    """Returns the default float type of new models: "float32" (the default) or "float64".
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
     return _FLOATX
 
 
@@ -48,7 +53,12 @@ def set_floatx(value: str) -> None:
 
 
 def epsilon() -> float:
-    """Returns the fuzz factor Keras uses in losses (1e-7); lamina's core uses the same."""
+    """Returns the fuzz factor Keras uses in losses (1e-7); lamina's core uses the same.
+
+    Example:
+        >>> epsilon()
+        1e-07
+    """
     return 1e-7
 
 
@@ -64,6 +74,11 @@ def load_run(path=None, overrides=None):
 
     Returns:
         The fully resolved run.
+
+    Example:
+        >>> run = load_run(overrides=["training.epochs=3"])
+        >>> run["training"]["epochs"]
+        3
     """
     from .run import load_run as _load_run
 

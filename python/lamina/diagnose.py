@@ -50,6 +50,11 @@ class Finding:
         evidence: the numbers that triggered it, in one sentence.
         suggestions: what to change, most useful first.
         epoch: the (1-based) epoch where the problem shows, if there is one.
+
+    Example:
+        >>> print(Finding("divergence", "loss became nan at epoch 3", ("clip gradients",), 3))
+        divergence: loss became nan at epoch 3
+          try: clip gradients
     """
 
     name: str
@@ -99,6 +104,10 @@ def divergence(curves: Mapping[str, Sequence[float]], explode_ratio: float = 3.0
         curves: per-epoch values by key (``loss``, ``val_loss``).
         explode_ratio: fires when the last training loss exceeds this many times its minimum
             (and its first value). Defaults to `3.0`.
+
+    Example:
+        >>> divergence({"loss": [1.0, 0.5, float("nan")]}).evidence
+        'loss became nan at epoch 3'
     """
     suggestions = (
         "lower the learning rate (e.g. 10x smaller)",
@@ -141,6 +150,11 @@ def overfitting(curves: Mapping[str, Sequence[float]], patience: int = 3,
         min_rise: relative rise of the validation loss over its best. Defaults to `0.05`.
         gap_ratio: val_loss / loss at the last epoch for the gap test. Defaults to `3.0`.
         min_gap: absolute val_loss - loss at the last epoch for the gap test. Defaults to `0.3`.
+
+    Example:
+        >>> overfitting({"loss": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01],
+        ...              "val_loss": [1.0, 0.6, 0.45, 0.4, 0.45, 0.55, 0.7, 0.9]}).epoch
+        4
     """
     train, val = curves.get("loss"), curves.get("val_loss")
     if not train or not val or len(val) < 3 or not _finite(train) or not _finite(val):
@@ -189,6 +203,10 @@ def underfitting(curves: Mapping[str, Sequence[float]], baseline: float | None =
         flat_window: epochs over which flatness is measured. Defaults to `5`.
         flat_tol: relative fall over `flat_window` epochs below which a loss is flat.
             Defaults to `0.05`.
+
+    Example:
+        >>> underfitting({"loss": [2.3, 2.29, 2.29, 2.28, 2.28, 2.28]}, baseline=2.3).name
+        'underfitting'
     """
     train = curves.get("loss")
     if not train or len(train) <= flat_window or not _finite(train):
@@ -234,6 +252,10 @@ def still_improving(curves: Mapping[str, Sequence[float]], improve_window: int =
         improve_window: epochs looked back. Defaults to `3`.
         min_improvement: relative fall over those epochs that counts as improving.
             Defaults to `0.01`.
+
+    Example:
+        >>> still_improving({"loss": [1.0, 0.8, 0.6, 0.45, 0.33]}).name
+        'still_improving'
     """
     key = "val_loss" if curves.get("val_loss") else "loss"
     xs = curves.get(key)
@@ -266,6 +288,10 @@ def noisy(curves: Mapping[str, Sequence[float]], noise_tol: float = 0.08,
         curves: per-epoch values by key.
         noise_tol: score above which a curve is noisy. Defaults to `0.08`.
         min_epochs: epochs needed before the rule looks. Defaults to `6`.
+
+    Example:
+        >>> noisy({"loss": [1.0, 0.9, 1.0, 0.8, 1.0, 0.7, 1.0, 0.6, 1.0, 0.5]}).name
+        'noisy'
     """
     worst = None
     for key in ("loss", "val_loss"):

@@ -50,6 +50,10 @@ class RunResult:
         out_dir: where the outputs were written (None when nothing was written).
         files: the written files by kind (``model``, ``history``, ``run``, ``plot``).
         seconds: training wall time.
+
+    Example:
+        >>> RunResult(seconds=1.5).seconds
+        1.5
     """
 
     def __init__(self, **kw: Any):
@@ -57,7 +61,15 @@ class RunResult:
 
 
 def default_out_dir(root: str | os.PathLike = "runs") -> Path:
-    """``runs/<UTC timestamp>/``, made unique with a suffix if it exists."""
+    """``runs/<UTC timestamp>/``, made unique with a suffix if it exists.
+
+    Args:
+        root: The folder holding the runs. Defaults to `"runs"`.
+
+    Example:
+        >>> default_out_dir("runs").parent.name
+        'runs'
+    """
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     base = Path(root) / stamp
     path, i = base, 1
@@ -68,7 +80,16 @@ def default_out_dir(root: str | os.PathLike = "runs") -> Path:
 
 
 def untrained_loss(loss: str, n_classes: int | None) -> float | None:
-    """The loss of a model that learned nothing (uniform predictions), for the diagnosis."""
+    """The loss of a model that learned nothing (uniform predictions), for the diagnosis.
+
+    Args:
+        loss: The loss name.
+        n_classes: Number of classes, or None for regression.
+
+    Example:
+        >>> round(untrained_loss("sparse_categorical_crossentropy", 10), 4)
+        2.3026
+    """
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy") and n_classes:
         return math.log(n_classes)
     if loss == "binary_crossentropy":
@@ -153,9 +174,7 @@ def _optimizer(training: Mapping):
             opt["learning_rate"] = klass(**s)
         else:
             opt["learning_rate"] = klass(initial_learning_rate=opt["learning_rate"], **s)
-    classes = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
-               "adagrad": "Adagrad", "adamax": "Adamax", "nadam": "Nadam"}
-    return getattr(optimizers, classes[name])(**opt)
+    return optimizers.get({"class_name": name, "config": opt})
 
 
 def _load_data(run: Run) -> Dataset:
@@ -173,7 +192,18 @@ def _metrics_dict(model, x, y) -> dict[str, float]:
 
 
 def write_history_csv(history: Any, path: str | os.PathLike) -> None:
-    """Writes ``epoch,<key>,...`` rows, one per epoch (epochs 1-based)."""
+    """Writes ``epoch,<key>,...`` rows, one per epoch (epochs 1-based).
+
+    Args:
+        history: A `History` or its ``{key: per-epoch values}`` dict.
+        path: The CSV file to write.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+        >>> write_history_csv({"loss": [0.5, 0.25]}, path); read_history_csv(path)
+        {'loss': [0.5, 0.25]}
+    """
     h = getattr(history, "history", history)
     keys = list(h)
     n = max((len(v) for v in h.values()), default=0)
@@ -185,7 +215,17 @@ def write_history_csv(history: Any, path: str | os.PathLike) -> None:
 
 
 def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
-    """Reads what `write_history_csv` wrote back into ``{key: per-epoch values}``."""
+    """Reads what `write_history_csv` wrote back into ``{key: per-epoch values}``.
+
+    Args:
+        path: The CSV file.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "h.csv")
+        >>> write_history_csv({"loss": [1.0]}, path); read_history_csv(path)["loss"]
+        [1.0]
+    """
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     keys = rows[0][1:]
@@ -212,6 +252,12 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
 
     Returns:
         A `RunResult`.
+
+    Example:
+        >>> result = train_run(load_run(overrides=["training.epochs=1"]), out_dir=None,
+        ...                    verbose=False)
+        >>> len(result.history.history["loss"]), sorted(result.test)
+        (1, ['accuracy', 'loss'])
     """
     import numpy as np
 
@@ -368,14 +414,51 @@ def _model_inputs(model_path: str | os.PathLike, data: str | None, label: str | 
 
 def evaluate_model(model_path: str | os.PathLike, data: str | None = None,
                    label: str | None = None) -> dict[str, float]:
-    """Evaluates a saved model on data (or on its run's test split when `data` is None)."""
+    """Evaluates a saved model on data (or on its run's test split when `data` is None).
+
+    Args:
+        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the preprocessing,
+            labels and test split).
+        data: ``"digits"``, a ``.npz`` or a ``.csv`` file. Defaults to `None` (the run's
+            test split).
+        label: The label array or column. Defaults to `None` (the run's, else ``y`` /
+            ``label``).
+
+    Returns:
+        ``{"loss": ..., metric: ...}``.
+
+    Example:
+        >>> import tempfile
+        >>> from lamina.run import load_run
+        >>> res = train_run(load_run(overrides=["training.epochs=1"]),
+        ...                 out_dir=tempfile.mkdtemp(), verbose=False)
+        >>> sorted(evaluate_model(res.files["model"]))
+        ['accuracy', 'loss']
+    """
     model, x, y, _, _ = _model_inputs(model_path, data, label, require_label=True)
     return _metrics_dict(model, x, y)
 
 
 def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os.PathLike,
                   label: str | None = None) -> int:
-    """Writes ``index,prediction[,label],p_0,...`` rows to `out`; returns the row count."""
+    """Writes ``index,prediction[,label],p_0,...`` rows to `out`; returns the row count.
+
+    Args:
+        model_path: A ``.lamina`` file, as for `evaluate_model`.
+        data: ``"digits"``, a ``.npz`` or a ``.csv`` file, or None for the run's test split.
+        out: The CSV file to write.
+        label: The label array or column, written beside the predictions when present.
+            Defaults to `None` (the run's, else ``y`` / ``label``).
+
+    Example:
+        >>> import os, tempfile
+        >>> from lamina.run import load_run
+        >>> out = tempfile.mkdtemp()
+        >>> res = train_run(load_run(overrides=["training.epochs=1"]), out_dir=out,
+        ...                 verbose=False)
+        >>> predict_model(res.files["model"], None, os.path.join(out, "p.csv")) > 0
+        True
+    """
     import numpy as np
 
     model, x, y, _, _ = _model_inputs(model_path, data, label, require_label=False)
@@ -407,6 +490,23 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
 
     Every run is validated before any trains. Each run's outputs go to ``out_dir/<name>/``
     and the figure to ``out_dir/compare.png``, with a ``compare.csv`` summary.
+
+    Args:
+        paths: Run files (or anything `load_run` takes), one per run.
+        overrides: ``["key.path=value", ...]`` applied to every run. Defaults to `()`.
+        out_dir: Where the outputs go. Defaults to `None` (``runs/<timestamp>/``).
+        verbose: Print one line per run. Defaults to `True`.
+        stream: Where to print. Defaults to `None` (sys.stdout).
+
+    Returns:
+        The `RunResult` of each run, in order.
+
+    Example:
+        >>> import tempfile
+        >>> results = compare_runs([None, None], ["training.epochs=1"],
+        ...                        out_dir=tempfile.mkdtemp(), verbose=False)
+        >>> [len(r.history.history["loss"]) for r in results]
+        [1, 1]
     """
     out = stream or sys.stdout
     runs = [load_run(p, overrides) for p in paths]

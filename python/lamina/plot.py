@@ -21,7 +21,12 @@ INSTALL_HINT = "pip install 'lamina[plot]'"
 
 
 def available() -> bool:
-    """True when matplotlib can be imported."""
+    """True when matplotlib can be imported.
+
+    Example:
+        >>> available() in (True, False)
+        True
+    """
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -37,6 +42,15 @@ def _figure(ncols: int):
     fig = Figure(figsize=(5.0 * ncols, 3.8), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, axes
+
+
+def _finish(fig, title, path):
+    """Titles the figure and saves it to ``path`` (when given); returns it."""
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
 
 
 def _curves(history: Any) -> dict[str, list[float]]:
@@ -65,6 +79,10 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
 
     Raises:
         ImportError: matplotlib is not installed (the message says how to get it).
+
+    Example:
+        >>> h = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+        >>> fig = learning_curves(h, title="run") if available() else None
     """
     curves = _curves(history)
     metrics = _metric_keys(curves)
@@ -84,11 +102,7 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finish(fig, title, path)
 
 
 def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None = None,
@@ -105,6 +119,10 @@ def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None 
 
     Returns:
         The matplotlib `Figure`.
+
+    Example:
+        >>> runs = {"a": {"val_loss": [1.0, 0.6]}, "b": {"val_loss": [1.0, 0.4]}}
+        >>> fig = compare_curves(runs) if available() else None
     """
     all_curves = {name: _curves(h) for name, h in histories.items()}
     if keys is None:
@@ -126,8 +144,4 @@ def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None 
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return _finish(fig, title, path)

@@ -109,6 +109,11 @@ class RunFileError(ValueError):
         key: the key path of the bad value, e.g. ``model.layers[1].activation``.
         message: what is wrong, with the accepted values.
         source: the file the run came from, if any.
+
+    Example:
+        >>> err = RunFileError("training.epochs", "must be >= 1, got 0")
+        >>> str(err), err.key
+        ('training.epochs: must be >= 1, got 0', 'training.epochs')
     """
 
     def __init__(self, key: str, message: str, source: str | None = None):
@@ -519,9 +524,7 @@ def _check_optimizer(t: dict) -> dict:
             out[k] = _bool(p, val)
         elif k == "learning_rate":
             out[k] = _float(p, val, 0.0, lo_open=True)
-        elif k in ("beta_1", "beta_2", "rho"):
-            out[k] = _float(p, val, 0.0, 1.0, hi_open=True)
-        elif k == "momentum":
+        elif k in ("beta_1", "beta_2", "rho", "momentum"):
             out[k] = _float(p, val, 0.0, 1.0, hi_open=True)
         elif k in ("epsilon", "clipnorm", "clipvalue", "global_clipnorm"):
             out[k] = _float(p, val, 0.0, lo_open=True)
@@ -720,6 +723,10 @@ def parse_override(text: str) -> tuple[list, Any]:
 
     Returns:
         The path as a list of keys (str) and list indices (int), and the value.
+
+    Example:
+        >>> parse_override("model.layers[0].units=64")
+        (['model', 'layers', 0, 'units'], 64)
     """
     if "=" not in text:
         raise RunFileError("--set", f"expected key=value, got {text!r}")
@@ -831,7 +838,13 @@ def _read_file(path: Path) -> dict:
 
 
 def default_run() -> Run:
-    """The run `lamina train` uses without a file: a 128-unit ReLU MLP on the digits."""
+    """The run `lamina train` uses without a file: a 128-unit ReLU MLP on the digits.
+
+    Example:
+        >>> run = default_run()
+        >>> run["data"]["source"], run["model"]["layers"][0]["units"]
+        ('digits', 128)
+    """
     return load_run({})
 
 
@@ -911,6 +924,11 @@ class Run(dict):
     """A resolved run: a plain nested dict (JSON-able) with a few helpers.
 
     `source` is the file it was read from (None for dicts).
+
+    Example:
+        >>> run = load_run({"training": {"epochs": 3}})
+        >>> isinstance(run, Run), run.source, run["training"]["epochs"]
+        (True, None, 3)
     """
 
     source: str | None = None
@@ -970,6 +988,14 @@ def to_toml(data: Mapping) -> str:
 
     Returns:
         The TOML text.
+
+    Example:
+        >>> print(to_toml({"name": "a", "training": {"epochs": 3, "seed": None}}))
+        name = "a"
+        <BLANKLINE>
+        [training]
+        epochs = 3
+        <BLANKLINE>
     """
     lines: list[str] = []
 
@@ -1014,6 +1040,11 @@ class Dataset:
             else None.
         mean, scale: the standardization fitted on x_train (None when not standardizing).
         feature_names: column names for CSV data, else None.
+
+    Example:
+        >>> ds = load_data(default_run())
+        >>> ds.input_dim, ds.n_classes
+        (64, 10)
     """
 
     def __init__(self, x_train, y_train, x_test, y_test, n_classes, mean=None, scale=None,
@@ -1043,8 +1074,15 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
 
     Returns:
         (x float64 (n, d), y float64 (n,) or None, feature names or None).
+
+    Example:
+        >>> x, y, names = read_arrays("digits")
+        >>> x.shape, y.shape, names
+        ((1797, 64), (1797,), None)
     """
     import numpy as np
+
+    from ._validation import first_nonfinite
 
     if source == "digits":
         x, y = _load_digits()
@@ -1083,8 +1121,10 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
         elif require_label:
             raise _one_of(lkey, label, arrays, "array")
         x = x.astype(np.float64)
-        if not np.isfinite(x).all():
-            raise RunFileError(fkey, "contains NaN or infinite values")
+        bad = first_nonfinite(x)
+        if bad is not None:
+            raise RunFileError(fkey, f"contains NaN or infinite values ({x[bad]} at row "
+                                     f"{bad[0]}, column {bad[1]})")
         return x, (None if y is None else y.astype(np.float64)), None
     if suffix == ".csv":
         return _read_csv(p, label, key, lkey, require_label)
@@ -1153,6 +1193,11 @@ def load_data(run: Mapping) -> Dataset:
         A `Dataset` with float arrays in the model's dtype and labels shaped for the loss
         (int64 class indices for sparse_categorical_crossentropy, one-hot for
         categorical_crossentropy, (n, 1) floats for the others).
+
+    Example:
+        >>> ds = load_data(default_run())
+        >>> ds.x_train.shape[1], ds.y_train.dtype
+        (64, dtype('int64'))
     """
     import numpy as np
 
@@ -1207,12 +1252,34 @@ def load_data(run: Mapping) -> Dataset:
 
 
 def fit_size(n_train: int, validation_split: float) -> int:
-    """Samples fit trains on; the rest (the last ones) validate, as Keras's validation_split."""
+    """Samples fit trains on; the rest (the last ones) validate, as Keras's validation_split.
+
+    Args:
+        n_train: Samples in the training part.
+        validation_split: The fraction held out for validation.
+
+    Example:
+        >>> fit_size(100, 0.2)
+        80
+    """
     return int(math.floor(n_train * (1.0 - validation_split)))
 
 
 def encode_labels(y, loss: str, n_classes: int | None, dtype):
-    """Labels as the loss wants them: int64 indices, one-hot rows, or an (n, 1) column."""
+    """Labels as the loss wants them: int64 indices, one-hot rows, or an (n, 1) column.
+
+    Args:
+        y: Labels, shape ``(n,)``.
+        loss: The loss name.
+        n_classes: Number of classes, or None for regression.
+        dtype: The float dtype of one-hot rows and columns.
+
+    Example:
+        >>> import numpy as np
+        >>> encode_labels(np.array([0.0, 2.0]), "categorical_crossentropy", 3, "float32")
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
     import numpy as np
 
     if loss == "sparse_categorical_crossentropy":
@@ -1287,6 +1354,10 @@ def model_config(run: Mapping, input_dim: int) -> dict:
         ``{"name", "dtype", "seed", "layers": [{"class_name", "config"}, ...]}`` starting
         with an InputLayer; the seed is ``training.seed`` (it drives initialization,
         shuffling and dropout). `Sequential.from_config` builds the model from it.
+
+    Example:
+        >>> model_config(default_run(), 64)["layers"][0]
+        {'class_name': 'InputLayer', 'config': {'shape': [64]}}
     """
     m = run["model"]
     layers: list[dict] = [{"class_name": "InputLayer", "config": {"shape": [int(input_dim)]}}]
@@ -1321,6 +1392,11 @@ def model_section(config: Mapping) -> dict:
 
     Returns:
         ``{"dtype", "layers"}``, validated like a run file's model section.
+
+    Example:
+        >>> section = model_section(build_model(default_run(), 64).get_config())
+        >>> section["layers"][-1]["units"], section["layers"][-1]["activation"]
+        (10, 'softmax')
     """
     layers: list[dict] = []
     dtype = config.get("dtype")
@@ -1364,6 +1440,10 @@ def build_model(run: Mapping, input_dim: int):
 
     Returns:
         A `lamina.Sequential`, built for ``input_dim`` features.
+
+    Example:
+        >>> build_model(default_run(), 64).input_shape
+        (None, 64)
     """
     from . import Sequential
 

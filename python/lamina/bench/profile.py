@@ -44,7 +44,8 @@ PHASES = (
                       r"fancy|mapiter|npy_fasttake"),
     ("memory (malloc/free/memset)", r"malloc|free|memset|calloc|realloc|mmap|munmap|"
                                     r"operator new|operator delete|tcache|_int_"),
-    ("thread pool / sync", r"thread_pool|parallel_for|futex|sched_yield|pthread|gomp|kmp|"
+    ("thread pool / sync", r"thread_pool|parallel_for|Pool::|std::thread|futex|sched_yield|"
+                           r"pthread|gomp|kmp|"
                            r"blas_thread_server|exec_blas|spin|wait|condition_variable"),
     ("scalar libm (exp/log/pow)", r"^libm\.so|__ieee754|\b(exp|log|pow|expf|logf)@"),
     ("Python interpreter", r"^libpython|^python3|_PyEval|_Py[A-Z]|\bPy[A-Z]"),

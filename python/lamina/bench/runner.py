@@ -487,9 +487,8 @@ def write_chart(report: dict, path: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    panels = []
+    panels = {}  # (workload, unit) -> [(group label, lower_is_better, {framework: value})]
     for wname, winfo in report["workloads"].items():
-        groups = []
         for m in winfo["metrics"]:
             if not m["plot"]:
                 continue
@@ -498,15 +497,20 @@ def write_chart(report: dict, path: str) -> bool:
                         if r["workload"] == wname and r["metric"] == m["key"]
                         and r["threads"] == thr}
                 if vals:
-                    groups.append((f"{m['label']}\n{thr} thr", m["lower_is_better"], vals))
-        if groups:
-            panels.append((wname, groups))
+                    key = (wname, m.get("unit") or m["key"])
+                    panels.setdefault(key, []).append(
+                        (f"{m['label']}\n{thr} thread{'s' if thr > 1 else ''}",
+                         m["lower_is_better"], vals))
     if not panels:
         return False
     cols = report["columns"]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+    ncol = 2 if len(panels) > 1 else 1
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(7.5 * ncol, 3.8 * nrow), squeeze=False)
     width = 0.8 / max(1, len(cols))
-    for ax, (wname, groups) in zip(axes[:, 0], panels):
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((wname, _unit), groups) in zip(axes.flat, panels.items()):
         for j, fw in enumerate(cols):
             xs = [i + j * width for i, g in enumerate(groups) if fw in g[2]]
             ys = [g[2][fw] for g in groups if fw in g[2]]
@@ -514,10 +518,10 @@ def write_chart(report: dict, path: str) -> bool:
                 bars = ax.bar(xs, ys, width, label=fw)
                 ax.bar_label(bars, labels=[_fmt(y) for y in ys], fontsize=7)
         ax.set_xticks([i + width * (len(cols) - 1) / 2 for i in range(len(groups))])
-        ax.set_xticklabels([g[0] + (" (lower is better)" if g[1] else " (higher is better)")
-                            for g in groups], fontsize=8)
-        ax.set_title(wname)
-        ax.legend(fontsize=8)
+        ax.set_xticklabels([g[0].replace(" (", "\n(") for g in groups], fontsize=7)
+        better = "lower" if groups[0][1] else "higher"
+        ax.set_title(f"{wname} ({better} is better)", fontsize=10)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -77,6 +77,7 @@ class Metric:
             better and ``lamina/other`` otherwise.
         compare: Whether a lamina-speedup ratio is meaningful for it.
         plot: Whether the PNG chart shows it.
+        unit: Metrics of one workload with the same unit share a chart panel.
     """
 
     key: str
@@ -84,6 +85,7 @@ class Metric:
     lower_is_better: bool = True
     compare: bool = True
     plot: bool = False
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,8 @@ class MnistDropout(Workload):
                    "with and without the dropout layers, their epochs alternating in one "
                    "process; dropout cost = with / without - 1"),
             metrics=(
-                Metric("sgd_s", "SGD+L2, no dropout, s/epoch", plot=True),
-                Metric("dropout_s", "SGD+L2 + dropout, s/epoch", plot=True),
+                Metric("sgd_s", "SGD+L2, no dropout, s/epoch", plot=True, unit="s/epoch"),
+                Metric("dropout_s", "SGD+L2 + dropout, s/epoch", plot=True, unit="s/epoch"),
                 Metric("dropout_cost_pct", "dropout cost %", compare=False),
                 Metric("dropout_cpu_cost_pct", "dropout cost % in CPU time", compare=False),
                 Metric("test_acc", "test accuracy (dropout)", lower_is_better=False,
@@ -372,7 +374,8 @@ class Gemm(Workload):
                    "2·m·n·k / median time per call; transposed operands are passed as a "
                    "network stores them ({cases})"),
             metrics=tuple(Metric(f"gflops:{c.name}", f"{c.name} GFLOP/s", lower_is_better=False,
-                                 plot=c.name.startswith(("1024", "fwd1", "dW1", "dX")))
+                                 plot=c.name.startswith(("1024", "fwd1", "dW1", "dX")),
+                                 unit="GFLOP/s")
                           for c in GEMM_CASES),
             sizes={"full": dict(cases="all shapes", budget_s=0.4, max_dim=2048),
                    "quick": dict(cases="squares ≤ 512 and the MLP shapes", budget_s=0.03,

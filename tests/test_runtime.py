@@ -163,3 +163,28 @@ def test_kernels_from_several_python_threads_agree(threads):
     assert len(results) == 80
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+def test_executor_flushes_denormals_and_restores_the_mode(threads):
+    # The step executor runs with FTZ/DAZ (subnormal float32 results become 0) on the caller
+    # and, through the pool, on the workers; afterwards both are back to IEEE subnormals, so a
+    # plain kernel call keeps them, with the same bits at 1 and 2 threads.
+    import numpy as np
+
+    from lamina import layers, ops
+
+    tiny = np.float32(1e-40)  # subnormal in float32
+    model = lamina.Sequential([lamina.Input(shape=(2,)), layers.Dense(1, use_bias=False)], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    model.set_weights([np.array([[1.0], [0.0]], np.float32)])
+    threads(2)
+    out = model.predict(np.array([[tiny, 1.0]], np.float32), verbose=0)
+    assert out[0, 0] == 0.0  # flushed inside the executor
+    model.fit(np.ones((64, 2), np.float32), np.ones(64, np.float32), verbose=0, epochs=1)
+
+    a = np.full((300, 300), tiny, np.float32)
+    b = np.eye(300, dtype=np.float32)
+    for n in (2, 1):
+        threads(n)
+        c = ops.matmul(a, b)
+        assert np.all(c == tiny), f"subnormals flushed outside the executor with {n} threads"

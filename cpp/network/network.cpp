@@ -25,6 +25,7 @@
 
 #include "lamina/dropout.hpp"
 #include "lamina/gemm.hpp"
+#include "lamina/runtime.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -601,6 +602,7 @@ template <class T>
 void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
                             double learning_rate, std::int64_t iteration, double* out) {
   Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   typename Impl::Update up;
   up.lr = learning_rate;
   up.iteration = iteration;
@@ -635,6 +637,7 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
 template <class T>
 void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out) {
   Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
   const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, kChunkRows));
   s.ensure(chunk);
@@ -654,6 +657,7 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
 template <class T>
 void Network<T>::predict(std::int64_t m, const T* x, T* out) {
   Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, kChunkRows));
   s.ensure(chunk);
   const std::int64_t n = s.output_dim;
@@ -668,6 +672,7 @@ template <class T>
 void Network<T>::gradients(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
                            double* out, T* const* grads) {
   Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   s.run_step(m, x, t, step, out, nullptr);
   s.add_penalty_grads();
   for (std::size_t i = 0; i < s.params.size(); ++i)

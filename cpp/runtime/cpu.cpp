@@ -13,6 +13,10 @@
 #include <cpuid.h>
 #define LAMINA_HAVE_CPUID 1
 #endif
+#if defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>  // _mm_getcsr / _mm_setcsr: SSE, part of baseline x86-64
+#define LAMINA_HAVE_MXCSR 1
+#endif
 
 #ifndef LAMINA_COMPILER
 #define LAMINA_COMPILER "unknown"
@@ -122,6 +126,30 @@ bool set_isa(Isa isa) {
 }
 
 const std::string& isa_env_problem() { return state().env_problem; }
+
+std::uint32_t fp_mode() {
+#ifdef LAMINA_HAVE_MXCSR
+  return _mm_getcsr();
+#else
+  return 0;
+#endif
+}
+
+void set_fp_mode(std::uint32_t mode) {
+#ifdef LAMINA_HAVE_MXCSR
+  _mm_setcsr(mode);
+#else
+  (void)mode;
+#endif
+}
+
+ScopedFlushDenormals::ScopedFlushDenormals() : saved_(fp_mode()) {
+#ifdef LAMINA_HAVE_MXCSR
+  set_fp_mode(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#endif
+}
+
+ScopedFlushDenormals::~ScopedFlushDenormals() { set_fp_mode(saved_); }
 
 BuildInfo build_info() {
 #ifdef LAMINA_X86

@@ -73,6 +73,7 @@ class Pool {
     units_.store(units, std::memory_order_relaxed);
     max_threads_.store(max_threads > 0 ? max_threads : n_threads_, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
+    fp_mode_.store(fp_mode(), std::memory_order_relaxed);
     error_ = nullptr;
     const std::uint64_t gen = (word_.load(std::memory_order_relaxed) >> 32) + 1;
     word_.store(gen << 32, std::memory_order_seq_cst);  // publishes the fields above
@@ -113,6 +114,8 @@ class Pool {
       // The claim succeeded, so job `gen` is unfinished and its fields are stable.
       const std::int64_t n = tasks_.load(std::memory_order_relaxed);
       const auto* fn = fn_.load(std::memory_order_relaxed);
+      const std::uint32_t mode = fp_mode_.load(std::memory_order_relaxed);
+      if (fp_mode() != mode) set_fp_mode(mode);  // the caller's FTZ/DAZ/rounding
       try {
         run_inline(n * u / units, n * (u + 1) / units, *fn);
       } catch (...) {
@@ -184,6 +187,7 @@ class Pool {
   std::atomic<std::int64_t> units_{0};
   std::atomic<int> max_threads_{0};
   std::atomic<std::int64_t> done_{0};
+  std::atomic<std::uint32_t> fp_mode_{0};
   std::mutex err_mu_;
   std::exception_ptr error_;
 };

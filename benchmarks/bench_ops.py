@@ -12,6 +12,8 @@ Run: OPENBLAS_NUM_THREADS=1 python -m pytest benchmarks/bench_ops.py --benchmark
      --benchmark-max-time=0.5   (numpy matmul on 1 thread without threadpoolctl)
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,14 @@ def _x(dtype=np.float32, seed=0):
     return np.random.default_rng(seed).normal(size=SHAPE).astype(dtype)
 
 
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _softmax64(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
 def _sigmoid64(x):
     return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
 
@@ -50,6 +60,7 @@ NUMPY_FWD = {
                                                   out=out), out=out),
     "tanh": lambda x, out: np.tanh(x, out=out),
     "silu": lambda x, out: np.multiply(x, 1 / (1 + np.exp(-x)), out=out),
+    "softplus": lambda x, out: np.logaddexp(x, np.float32(0), out=out),
     "gelu_tanh": lambda x, out: np.multiply(
         x, 0.5 * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))), out=out),
 }
@@ -58,14 +69,17 @@ EXACT = {
     "sigmoid": _sigmoid64,
     "tanh": lambda x: np.tanh(x.astype(np.float64)),
     "silu": lambda x: x * _sigmoid64(x),
-    "gelu_tanh": lambda x: x * 0.5 * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x.astype(np.float64)**3))),
-    "softmax": lambda x: np.exp(x - x.max(-1, keepdims=True)) / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True),
+    "gelu_tanh": lambda x: x * 0.5 * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))),
+    "softmax": lambda x: _softmax64(x),
+    "softplus": lambda x: np.logaddexp(x.astype(np.float64), 0.0),
+    "gelu": lambda x: 0.5 * x * _erfc(-x.astype(np.float64) / np.sqrt(2.0)),
 }
 
 
 @pytest.mark.benchmark(group="activations")
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "gelu_tanh", "softmax"])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "silu", "softplus", "gelu",
+                                  "gelu_tanh", "softmax"])
 def test_lamina_forward(benchmark, name, isa):
     runtime.set_isa(isa)
     x = _x()
@@ -85,7 +99,7 @@ def test_numpy_forward(benchmark, name):
 
 @pytest.mark.benchmark(group="activations")
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("name", ["relu", "silu", "gelu_tanh"])
+@pytest.mark.parametrize("name", ["relu", "silu", "gelu", "gelu_tanh"])
 def test_lamina_backward(benchmark, name, isa):
     runtime.set_isa(isa)
     x = _x()

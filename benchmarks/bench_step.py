@@ -13,6 +13,12 @@ Side-by-side table (for benchmarks/RESULTS.md):  python benchmarks/bench_step.py
 
 from __future__ import annotations
 
+import os
+
+# numpy's OpenBLAS threads (woken by the correctness checks) would otherwise spin in the
+# background and count in the process CPU time the table reports.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import statistics
 import sys
 import time
@@ -237,6 +243,9 @@ def main(repeats=7):
                 g_all.append(_time_us(gem, inner))
                 if tor is not None:
                     t_all.append(_time_us(tor, max(inner // 20, 5)))
+                    # torch's OpenMP threads spin for up to KMP_BLOCKTIME (200 ms) after its
+                    # last parallel region and would steal the core from the next row
+                    time.sleep(0.3)
             if tor is not None:
                 tw = min(t[0] for t in t_all)
                 tc = min(t[1] for t in t_all)

@@ -1,5 +1,5 @@
-// Bindings for the step executor: lamina._core.Network (contract: /work/notes/NETWORK_SPEC.md,
-// restated in python/lamina/_core.pyi). Converts the spec dict into a lamina::NetworkSpec,
+// Bindings for the step executor: lamina._core.Network (the Python contract is the docstring
+// of Network in python/lamina/_core.pyi; the core's in cpp/include/lamina/network.hpp). Converts the spec dict into a lamina::NetworkSpec,
 // checks every array (dtype, shape, contiguity, writeability, aliasing) and every batch
 // argument, keeps references to the spec's arrays (the core updates them in place), and
 // forwards each call with the GIL released under a mutex.
@@ -572,6 +572,12 @@ void register_network(py::module_& m) {
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("step"),
            "(loss, [g_kernel0, g_bias0, ...]) with the dropout masks of `step`; no update.")
+      .def("__repr__",
+           [](const PyNetwork& s) {
+             return "<lamina._core.Network " + std::string(s.f64 ? "float64" : "float32") +
+                    " " + std::to_string(s.in_dim) + " -> " + std::to_string(s.out_dim) +
+                    ", " + std::to_string(s.n_params) + " parameters>";
+           })
       .def_property_readonly("input_dim", [](const PyNetwork& s) { return s.in_dim; })
       .def_property_readonly("output_dim", [](const PyNetwork& s) { return s.out_dim; })
       .def_property_readonly("num_params", [](const PyNetwork& s) { return s.n_params; })

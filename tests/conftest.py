@@ -6,6 +6,15 @@ import sys
 
 import pytest
 
+try:  # CI explores the same hypothesis examples every run; developers get fresh ones.
+    from hypothesis import settings as _hsettings
+
+    _hsettings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        _hsettings.load_profile("ci")
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+
 import lamina
 from lamina import _core, runtime
 

@@ -5,11 +5,11 @@ import importlib
 
 import pytest
 
-MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.config",
-           "lamina.datasets", "lamina.initializers", "lamina.io", "lamina.layers",
-           "lamina.losses", "lamina.metrics", "lamina.model", "lamina.models",
-           "lamina.optimizers", "lamina.optimizers.schedules", "lamina.regularizers",
-           "lamina.saving", "lamina.utils"]
+MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "lamina.config",
+           "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.initializers",
+           "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
+           "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
+           "lamina.regularizers", "lamina.saving", "lamina.utils"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -138,3 +138,32 @@ def test_bad_inputs():
         _core.dropout_forward(big[::2], np.empty(10), 0.5, 1, 1, 0, None)
     with pytest.raises(ValueError, match="n must be"):
         ops.dropout_mask(-1, 0.5, 1, 1)
+
+
+def test_mask_bytes_are_uniform_chi_square():
+    """At rate 0.5 each mask byte is 8 fair coins: its 256 values are equally likely, and a byte
+    does not predict the next one (also across rows: the pair test spans the whole mask)."""
+    packed = np.packbits(ops.dropout_mask(8 * 200_000, 0.5, seed=2024, step=1, layer=3),
+                         bitorder="little")
+    counts = np.bincount(packed, minlength=256)
+    exp = packed.size / 256
+    chi2 = ((counts - exp) ** 2 / exp).sum()
+    assert chi2 < 255 + 5 * np.sqrt(2 * 255), chi2  # 255 dof, 5 sigma
+    # high nibble of byte i vs high nibble of byte i + 1 (16 x 16 table)
+    pairs = (packed[:-1] >> 4).astype(np.int64) * 16 + (packed[1:] >> 4)
+    counts = np.bincount(pairs, minlength=256)
+    exp = pairs.size / 256
+    chi2 = ((counts - exp) ** 2 / exp).sum()
+    assert chi2 < 255 + 5 * np.sqrt(2 * 255), chi2
+
+
+def test_consecutive_steps_and_layers_are_independent():
+    """Masks of neighbouring steps / layers agree on ~p^2 + (1-p)^2 of the elements."""
+    n, rate = 200_000, 0.3
+    p = 1 - rate
+    want = p * p + (1 - p) * (1 - p)
+    sd = np.sqrt(want * (1 - want) / n)
+    base = ops.dropout_mask(n, rate, seed=0, step=0, layer=0)
+    for kw in ({"step": 1, "layer": 0}, {"step": 0, "layer": 1}, {"step": 2**32, "layer": 0}):
+        agree = np.mean(ops.dropout_mask(n, rate, seed=0, **kw) == base)
+        assert abs(agree - want) < 5 * sd, (kw, agree)

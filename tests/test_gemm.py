@@ -271,10 +271,11 @@ def test_forced_paths_match_reference(path):
     """Both the packed and the direct (small-size) path on shapes where auto picks the other."""
     code = f"""
 import numpy as np
-from lamina import ops
+from lamina import _core, ops
 rng = np.random.default_rng(9)
 worst = 0.0
-for dtype in (np.float32, np.float64):
+for isa, dtype in [(i, d) for i in _core.supported_isas() for d in (np.float32, np.float64)]:
+    _core.set_isa(isa)
     for m, n, k in [(7, 513, 31), (97, 10, 255), (130, 64, 13), (255, 1031, 97)]:
         for ta in (False, True):
             for tb in (False, True):

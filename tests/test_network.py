@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lamina import _core
-from ref_network import ACTIVATIONS, RefNetwork, make_spec, param_arrays
+import ref_ops
+from ref_network import ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays
 
 pytestmark = pytest.mark.kernel
 
@@ -182,7 +183,7 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
 
 @pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
                                  dict(name="nadam"), dict(name="rmsprop", centered=True)])
-def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
+def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, isa):
     # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
     # unfused path (a global_clipnorm that never clips) must give the same bits.
     threads(2)
@@ -210,21 +211,6 @@ def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads):
             assert np.array_equal(sa, sb)
 
 
-def _masks(spec, m, step):
-    """Keep masks of every dropout layer of a batch of m rows at `step`, from lamina.ops."""
-    from lamina import ops
-
-    masks, width = {}, spec["input_dim"]
-    for i, layer in enumerate(spec["layers"]):
-        if layer["type"] == "dense":
-            width = layer["units"]
-        elif layer["type"] == "dropout" and layer["rate"] > 0:
-            keep = ops.dropout_mask(m * width, layer["rate"], seed=spec["seed"], step=step,
-                                    layer=i)
-            masks[i] = np.asarray(keep, bool).reshape(m, width)
-    return masks
-
-
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-5)])
 def test_train_steps_with_dropout_match_reference(dtype, tol):
     rng = np.random.default_rng(8)
@@ -238,14 +224,14 @@ def test_train_steps_with_dropout_match_reference(dtype, tol):
         x, y, sw = _data(rng, 7 + 10 * t, 9, 4, dtype, onehot=True)
         got = net.train_step(x, y, sw, 0.05, t)
         want = ref.step(x.astype(np.float64), y.astype(np.float64), sw.astype(np.float64), 0.05,
-                        t, masks=_masks(spec, len(x), t))
+                        t, masks=dropout_masks(spec, len(x), t))
         _same_results(got, want, tol)
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_evaluate_and_predict_match_reference(dtype):
+def test_evaluate_and_predict_match_reference(dtype, isa):
     rng = np.random.default_rng(4)
     spec = make_spec(11, [("dense", 13, "selu"), ("dropout", 0.5), ("dense", 7, "silu", REGS),
                           ("dense", 3, "sigmoid")],
@@ -266,6 +252,23 @@ def test_evaluate_and_predict_match_reference(dtype):
         _same_results(got, ref.results(x.astype(np.float64), y.astype(np.float64),
                                        sw.astype(np.float64)), tol)
         assert net.evaluate(x, y) == pytest.approx(ref.results(x, y), rel=tol)
+    assert net.capacity == 1024
+
+
+def test_sparse_evaluate_in_chunks_matches_reference():
+    # 2100 rows with a 64-row arena: three chunks of 1024 / 1024 / 52 rows; labels and sample
+    # weights must follow their rows.
+    rng = np.random.default_rng(6)
+    spec = make_spec(9, [("dense", 17, "tanh", REGS), ("dense", 5, "softmax")],
+                     loss=dict(name="sparse_categorical_crossentropy"), rng=rng,
+                     metrics=[dict(name="sparse_categorical_accuracy"),
+                              dict(name="sparse_top_k_categorical_accuracy", k=2)])
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    x, y, sw = _data(rng, 64, 9, 5, sparse=True)
+    net.train_step(x, y, sw, 0.0, 1)  # lr 0: sizes the arena, changes nothing
+    assert net.capacity == 64
+    x, y, sw = _data(rng, 2100, 9, 5, sparse=True)
+    _same_results(net.evaluate(x, y, sw), ref.results(x, y, sw), 1e-12)
     assert net.capacity == 1024
 
 
@@ -333,10 +336,7 @@ def test_dropout_masks_follow_step_and_vanish_at_inference():
     # mask of (seed 17, step 1, layer index 1 in the spec)
     dropped = g1[1] == 0
     assert 60 < np.count_nonzero(dropped) < 140
-    from lamina import ops
-
-    keep = ops.dropout_mask(200, 0.5, seed=17, step=1, layer=1)
-    np.testing.assert_array_equal(np.asarray(keep, bool), ~dropped)
+    np.testing.assert_array_equal(ref_ops.dropout_keep(200, 0.5, 17, 1, 1), ~dropped)
     # inference: identity
     ref = RefNetwork(spec)
     out = np.empty((1, 1))
@@ -399,6 +399,7 @@ def test_properties_and_gradients_layout():
     net = _core.Network(spec)
     assert (net.input_dim, net.output_dim, net.num_params) == (6, 2, 6 * 5 + 5 + 5 * 4 + 4 * 2 + 2)
     assert net.dtype == "float32"
+    assert repr(net) == "<lamina._core.Network float32 6 -> 2, 65 parameters>"
     x = np.ones((3, 6), np.float32)
     loss, grads = net.gradients(x, np.zeros((3, 2), np.float32), None, 0)
     assert isinstance(loss, float)
@@ -535,3 +536,16 @@ def test_bad_batches_raise_naming_the_value():
         _core.Network(make_spec(4, [("dense", 2, "linear")])).evaluate(x, np.ones((5, 3)))
     # nothing was corrupted: the network still trains
     assert math.isfinite(net.train_step(x, y, None, 0.1, 1)[0])
+
+
+def test_non_finite_inputs_give_non_finite_loss_without_crashing():
+    # (tanh: the gemm's fused relu epilogue maps NaN to 0, by its contract)
+    spec = make_spec(4, [("dense", 3, "tanh"), ("dropout", 0.1), ("dense", 2, "softmax")],
+                     loss=dict(name="sparse_categorical_crossentropy"))
+    net = _core.Network(spec)
+    x = np.ones((3, 4))
+    x[1, 2] = np.nan
+    loss = net.train_step(x, np.zeros(3, np.int64), None, 0.1, 1)[0]
+    assert math.isnan(loss)
+    out = np.empty((3, 2))
+    net.predict(np.full((3, 4), np.inf), out)  # no exception, no crash

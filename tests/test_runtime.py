@@ -116,3 +116,50 @@ def test_default_threads_is_usable_cores():
     out = run_python("import lamina; i = lamina.cpu_info(); print(i['num_threads'], i['usable_cores'])")
     n, cores = out.stdout.split()
     assert n == cores
+
+
+def test_first_parallel_call_after_resize_completes(threads):
+    # Regression: a worker that started after the first job was published used to miss it and
+    # the caller waited forever. Resize, then immediately run a kernel big enough to split.
+    import numpy as np
+
+    from lamina import ops
+
+    a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)
+    expected = ops.matmul(a, a)
+    for n in (2, 3, 1, 2, 4, 2):
+        threads(n)
+        np.testing.assert_array_equal(ops.matmul(a, a), expected)
+
+
+def test_kernels_from_several_python_threads_agree(threads):
+    # Callers that find the pool busy run inline; every caller still gets the same bits.
+    import threading
+
+    import numpy as np
+
+    from lamina import ops
+
+    threads(2)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((257, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 129)).astype(np.float32)
+    expected = ops.matmul(a, b)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(ops.matmul(a, b))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    assert len(results) == 80
+    for r in results:
+        np.testing.assert_array_equal(r, expected)

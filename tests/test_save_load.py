@@ -323,3 +323,49 @@ def test_weights_load_across_float_dtypes(tmp_path):
     narrow = make_model(seed=61, dropout=0.3)
     narrow.load_weights(tmp_path / "w64.weights.npz")
     assert same_weights(narrow, model)
+
+
+KERAS3_JSON = """{"module": "keras", "class_name": "Sequential", "config": {"name": "sequential",
+ "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy",
+ "config": {"name": "float32"}, "registered_name": null}, "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 64],
+  "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer", "optional": false},
+  "registered_name": null},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true,
+  "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+  "registered_name": null}, "units": 32, "activation": "relu", "use_bias": true,
+  "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
+  "config": {"seed": null}, "registered_name": null},
+  "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+  "registered_name": null},
+  "kernel_regularizer": {"module": "keras.regularizers", "class_name": "L2",
+  "config": {"l2": 0.001}, "registered_name": null}, "bias_regularizer": null,
+  "kernel_constraint": null, "bias_constraint": null, "lora_rank": null},
+  "registered_name": null, "build_config": {"input_shape": [null, 64]}},
+ {"module": "keras.layers", "class_name": "Dropout", "config": {"name": "dropout",
+  "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy",
+  "config": {"name": "float32"}, "registered_name": null}, "rate": 0.2, "seed": null,
+  "noise_shape": null}, "registered_name": null},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1",
+  "trainable": true, "units": 10, "activation": "softmax", "use_bias": true,
+  "kernel_initializer": {"module": "keras.initializers", "class_name": "HeNormal",
+  "config": {"seed": 7}, "registered_name": null},
+  "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+  "registered_name": null}, "kernel_regularizer": null, "bias_regularizer": null,
+  "kernel_constraint": null, "bias_constraint": null}, "registered_name": null}],
+ "build_input_shape": [null, 64]}, "registered_name": null,
+ "build_config": {"input_shape": [null, 64]}}"""
+
+
+def test_keras3_model_json_is_understood():
+    model = lamina.models.model_from_json(KERAS3_JSON)
+    assert model.input_shape == (None, 64) and model.output_shape == (None, 10)
+    dense = model.layers[0]
+    assert dense.activation == "relu" and dense.kernel_regularizer == lamina.regularizers.L2(1e-3)
+    assert model.layers[1].rate == 0.2
+    assert isinstance(model.layers[2].kernel_initializer, lamina.initializers.HeNormal)
+    assert model.layers[2].kernel_initializer.seed == 7
+    config = json.loads(KERAS3_JSON)
+    config["config"]["layers"][1]["config"]["kernel_constraint"] = {"class_name": "MaxNorm"}
+    with pytest.raises(ValueError, match="kernel_constraint"):
+        lamina.models.model_from_json(json.dumps(config))

@@ -19,6 +19,7 @@
 // calling thread plus KC x NC of B per pool thread.
 #include "lamina/gemm.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -68,6 +69,29 @@ T* b_scratch(std::size_t n) {
 inline std::int64_t cdiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 inline std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
+// Runs fn(t) for t in [0, ntasks) on up to nthr pool threads that take tasks in order from a
+// shared counter, so a thread the OS delays does not hold back the others' share. Which thread
+// runs a task never changes what the task computes.
+template <class F>
+void run_tasks(std::int64_t ntasks, int nthr, const F& fn) {
+  if (nthr <= 1 || ntasks <= 1) {
+    for (std::int64_t t = 0; t < ntasks; ++t) fn(t);
+    return;
+  }
+  std::atomic<std::int64_t> next{0};
+  const std::int64_t workers = min64(nthr, ntasks);
+  parallel_for(
+      workers,
+      [&](std::int64_t) {
+        for (;;) {
+          const std::int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+          if (t >= ntasks) return;
+          fn(t);
+        }
+      },
+      static_cast<int>(workers));
+}
+
 // C := beta * C (beta == 0: not read), then bias, act, post: the k == 0 / alpha == 0 case.
 template <class T>
 void scale_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
@@ -96,8 +120,10 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
                  std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                  const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
                  const GemmEpilogue<T>* ep, int nthr) {
-  const std::int64_t MR = ki.mr, NR = ki.nr, KC = ki.kc;
-  const std::int64_t nkb = cdiv(k, KC);
+  const std::int64_t MR = ki.mr, NR = ki.nr;
+  // K blocks of equal size, at most the table's KC (no short tail block).
+  const std::int64_t nkb = cdiv(k, ki.kc);
+  const std::int64_t KC = cdiv(k, nkb);
   const T* bias = ep ? ep->bias : nullptr;
   const int act = ep ? ep->act : 0;
   auto post = ep ? ep->post : nullptr;
@@ -121,61 +147,56 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
 
     // 1. Pack op(A)[i0:i0+mb, :], panel by panel and K block by K block.
     const std::int64_t pack_tasks = nkb * npa;
-    parallel_for(
-        pack_tasks,
-        [&](std::int64_t t) {
-          const std::int64_t kb = t / npa, ip = t % npa;
-          const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
-          const std::int64_t rows = min64(MR, mb - ip * MR);
-          const T* src = trans_a ? a0 + p0 * lda + ip * MR : a0 + ip * MR * lda + p0;
-          ki.pack_a(trans_a, rows, kc, src, lda, static_cast<int>(MR),
-                    apack + p0 * npa * MR + ip * MR * kc);
-        },
-        nthr);
+    run_tasks(pack_tasks, nthr, [&](std::int64_t t) {
+      const std::int64_t kb = t / npa, ip = t % npa;
+      const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
+      const std::int64_t rows = min64(MR, mb - ip * MR);
+      const T* src = trans_a ? a0 + p0 * lda + ip * MR : a0 + ip * MR * lda + p0;
+      ki.pack_a(trans_a, rows, kc, src, lda, static_cast<int>(MR),
+                apack + p0 * npa * MR + ip * MR * kc);
+    });
 
-    // 2. Tasks: tn column chunks x tm row groups.
+    // 2. Tasks: tn column chunks x tm row groups; with threads, at least two chunks per
+    //    thread where there are panels for it, so the shared counter can balance them.
     std::int64_t tn = cdiv(npn, per_chunk);
     if (nthr > 1) {
-      if (tn < nthr) tn = nthr;
-      else tn = cdiv(tn, nthr) * nthr;
+      const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
+      if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
       if (tn > npn) tn = npn;
     }
     std::int64_t tm = 1;
     if (tn < nthr) tm = min64(npa, cdiv(nthr, tn));
     const std::int64_t ntasks = tn * tm;
 
-    parallel_for(
-        ntasks,
-        [&](std::int64_t t) {
-          const std::int64_t it = t / tn, jt = t % tn;
-          const std::int64_t jp0 = npn * jt / tn, jp1 = npn * (jt + 1) / tn;
-          const std::int64_t ip0 = npa * it / tm, ip1 = npa * (it + 1) / tm;
-          if (jp0 >= jp1 || ip0 >= ip1) return;
-          const std::int64_t j0 = jp0 * NR;
-          const std::int64_t ncols = min64(n, jp1 * NR) - j0;
-          T* bpack = b_scratch<T>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
-          for (std::int64_t kb = 0; kb < nkb; ++kb) {
-            const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
-            const T* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
-            ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
-            const bool last = kb == nkb - 1;
-            const T beta_k = kb == 0 ? beta : T(1);
-            const T* apanels = apack + p0 * npa * MR;
-            for (std::int64_t ip = ip0; ip < ip1; ++ip) {
-              const std::int64_t rows = min64(MR, mb - ip * MR);
-              T* crow = c + (i0 + ip * MR) * ldc;
-              const T* ap = apanels + ip * MR * kc;
-              for (std::int64_t jp = jp0; jp < jp1; ++jp) {
-                const std::int64_t jj = jp * NR;
-                ki.kernel(kc, ap, bpack + (jp - jp0) * NR * kc, crow + jj, ldc, rows,
-                          min64(NR, n - jj), alpha, beta_k,
-                          last && bias ? bias + jj : nullptr, last ? act : 0);
-              }
-              if (last && post) post(post_ctx, i0 + ip * MR, j0, rows, ncols, crow + j0, ldc);
-            }
+    run_tasks(ntasks, nthr, [&](std::int64_t t) {
+      const std::int64_t it = t / tn, jt = t % tn;
+      const std::int64_t jp0 = npn * jt / tn, jp1 = npn * (jt + 1) / tn;
+      const std::int64_t ip0 = npa * it / tm, ip1 = npa * (it + 1) / tm;
+      if (jp0 >= jp1 || ip0 >= ip1) return;
+      const std::int64_t j0 = jp0 * NR;
+      const std::int64_t ncols = min64(n, jp1 * NR) - j0;
+      T* bpack = b_scratch<T>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
+      for (std::int64_t kb = 0; kb < nkb; ++kb) {
+        const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
+        const T* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
+        ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        const bool last = kb == nkb - 1;
+        const T beta_k = kb == 0 ? beta : T(1);
+        const T* apanels = apack + p0 * npa * MR;
+        for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+          const std::int64_t rows = min64(MR, mb - ip * MR);
+          T* crow = c + (i0 + ip * MR) * ldc;
+          const T* ap = apanels + ip * MR * kc;
+          for (std::int64_t jp = jp0; jp < jp1; ++jp) {
+            const std::int64_t jj = jp * NR;
+            ki.kernel(kc, ap, bpack + (jp - jp0) * NR * kc, crow + jj, ldc, rows,
+                      min64(NR, n - jj), alpha, beta_k,
+                      last && bias ? bias + jj : nullptr, last ? act : 0);
           }
-        },
-        nthr);
+          if (last && post) post(post_ctx, i0 + ip * MR, j0, rows, ncols, crow + j0, ldc);
+        }
+      }
+    });
   }
 }
 
@@ -203,24 +224,21 @@ void gemm_direct(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
   }
   const std::int64_t rsa = trans_a ? 1 : lda, csa = trans_a ? lda : 1;
   const std::int64_t npm = cdiv(m, MR), npn = cdiv(n, NR);
-  const std::int64_t ntasks = nthr > 1 ? min64(npm, nthr) : 1;
-  parallel_for(
-      ntasks,
-      [&](std::int64_t t) {
-        const std::int64_t ip0 = npm * t / ntasks, ip1 = npm * (t + 1) / ntasks;
-        for (std::int64_t ip = ip0; ip < ip1; ++ip) {
-          const std::int64_t i0 = ip * MR, rows = min64(MR, m - i0);
-          T* crow = c + i0 * ldc;
-          for (std::int64_t jp = 0; jp < npn; ++jp) {
-            const std::int64_t j0 = jp * NR;
-            const T* bp = bpanels ? bpanels + jp * NR * k : b + j0;
-            kern(k, a + i0 * rsa, rsa, csa, bp, bpanels ? NR : ldb, crow + j0, ldc, rows,
-                 min64(NR, n - j0), alpha, beta, bias ? bias + j0 : nullptr, act);
-          }
-          if (post) post(post_ctx, i0, 0, rows, n, crow, ldc);
-        }
-      },
-      static_cast<int>(ntasks));
+  const std::int64_t ntasks = nthr > 1 ? min64(npm, 2 * static_cast<std::int64_t>(nthr)) : 1;
+  run_tasks(ntasks, nthr, [&](std::int64_t t) {
+    const std::int64_t ip0 = npm * t / ntasks, ip1 = npm * (t + 1) / ntasks;
+    for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+      const std::int64_t i0 = ip * MR, rows = min64(MR, m - i0);
+      T* crow = c + i0 * ldc;
+      for (std::int64_t jp = 0; jp < npn; ++jp) {
+        const std::int64_t j0 = jp * NR;
+        const T* bp = bpanels ? bpanels + jp * NR * k : b + j0;
+        kern(k, a + i0 * rsa, rsa, csa, bp, bpanels ? NR : ldb, crow + j0, ldc, rows,
+             min64(NR, n - j0), alpha, beta, bias ? bias + j0 : nullptr, act);
+      }
+      if (post) post(post_ctx, i0, 0, rows, n, crow, ldc);
+    }
+  });
 }
 
 // LAMINA_GEMM_PATH=packed|direct forces a path (for tests and tuning); unset: by size.
@@ -244,8 +262,10 @@ bool prefer_direct(const KernelInfo<T>& ki, bool trans_b, std::int64_t m, std::i
   const double sz = static_cast<double>(sizeof(T));
   const bool narrow = n <= ki.dnr_narrow;
   const std::int64_t dmr = narrow ? ki.dmr_narrow : ki.dmr_wide;
-  if (m <= 2 * dmr) return true;  // B is read about once either way
-  if (static_cast<double>(k) * static_cast<double>(n) * sz > 512.0 * 1024) return false;
+  const bool b_fits = static_cast<double>(k) * static_cast<double>(n) * sz <= 512.0 * 1024;
+  if (trans_b && !b_fits) return false;  // the direct path would copy all of op(B)
+  if (m <= 2 * dmr) return true;         // B is read about once either way
+  if (!b_fits) return false;
   if (static_cast<double>(k) * static_cast<double>(dmr) * sz > 32.0 * 1024) return false;
   if (!trans_b && static_cast<double>(ldb) * sz >= 4096.0) return false;
   return true;

@@ -29,6 +29,13 @@ struct F32 {
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  // Lane mask for the first n (< 0: none, >= 8: all) lanes.
+  static __m256i mask(std::int64_t n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 0 ? 0 : n > 8 ? 8 : n)), idx);
+  }
+  static V maskload(const T* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
 };
 
 struct F64 {
@@ -44,6 +51,12 @@ struct F64 {
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
+  static __m256i mask(std::int64_t n) {
+    const __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n < 0 ? 0 : n > 4 ? 4 : n), idx);
+  }
+  static V maskload(const T* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
 };
 
 template <class S, int MR, int NV>
@@ -103,7 +116,91 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
   }
 }
 
+// Direct (unpacked) variant for small problems: op(A)[i, p] = a[i*rsa + p*csa] and
+// op(B)[p, j] = b[p*ldb + j] are read in place; columns past nr are masked off.
+template <class S, int MR, int NV>
+inline __attribute__((always_inline)) void kernel_direct(
+    std::int64_t kc, const typename S::T* a, std::int64_t rsa, std::int64_t csa,
+    const typename S::T* b, std::int64_t ldb, typename S::T* c, std::int64_t ldc,
+    std::int64_t mr, std::int64_t nr, typename S::T alpha, typename S::T beta,
+    const typename S::T* bias, int act) {
+  using V = typename S::V;
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
+  __m256i masks[NV];
+  for (int v = 0; v < NV; ++v) masks[v] = S::mask(nr - v * S::L);
+  // Rows past mr repeat the last valid row (computed, never stored).
+  std::int64_t off[MR];
+  for (int i = 0; i < MR; ++i) off[i] = (i < mr ? i : mr - 1) * rsa;
+  const bool full = nr >= NV * S::L;
+  for (std::int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+    if (full) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = S::loadu(b + v * S::L);
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = S::maskload(b + v * S::L, masks[v]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V av = S::set1(a[off[i]]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(av, bv[v], acc[i][v]);
+    }
+    a += csa;
+    b += ldb;
+  }
+  const V va = S::set1(alpha), vb = S::set1(beta);
+  const bool read_c = beta != 0;
+  const bool relu = act == 1;
+  V vbias[NV];
+  for (int v = 0; v < NV; ++v) vbias[v] = bias ? S::maskload(bias + v * S::L, masks[v]) : S::zero();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    typename S::T* cr = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V r = S::mul(acc[i][v], va);
+      if (read_c) r = S::fmadd(full ? S::loadu(cr + v * S::L) : S::maskload(cr + v * S::L, masks[v]), vb, r);
+      if (bias) r = S::add(r, vbias[v]);
+      if (relu) r = S::max(r, S::zero());
+      if (full) S::storeu(cr + v * S::L, r);
+      else S::maskstore(cr + v * S::L, masks[v], r);
+    }
+  }
+}
+
 }  // namespace
+
+void gemm_avx2_f32_direct_6x16(std::int64_t kc, const float* a, std::int64_t rsa,
+                               std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                               float beta, const float* bias, int act) {
+  kernel_direct<F32, 6, 2>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx2_f32_direct_12x8(std::int64_t kc, const float* a, std::int64_t rsa,
+                               std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                               float beta, const float* bias, int act) {
+  kernel_direct<F32, 12, 1>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx2_f64_direct_6x8(std::int64_t kc, const double* a, std::int64_t rsa,
+                              std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                              std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                              double beta, const double* bias, int act) {
+  kernel_direct<F64, 6, 2>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx2_f64_direct_12x4(std::int64_t kc, const double* a, std::int64_t rsa,
+                               std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                               double beta, const double* bias, int act) {
+  kernel_direct<F64, 12, 1>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, beta, bias, act);
+}
 
 void gemm_avx2_f32_6x16(std::int64_t kc, const float* a, const float* b, float* c,
                         std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,

@@ -99,6 +99,28 @@ void gemm_avx2_f32_6x16(std::int64_t kc, const float* a, const float* b, float* 
 void gemm_avx2_f64_6x8(std::int64_t kc, const double* a, const double* b, double* c,
                        std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
                        double beta, const double* bias, int act);
+void gemm_avx2_f32_direct_6x16(std::int64_t kc, const float* a, std::int64_t rsa,
+                               std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                               float beta, const float* bias, int act);
+void gemm_avx2_f32_direct_12x8(std::int64_t kc, const float* a, std::int64_t rsa,
+                               std::int64_t csa, const float* b, std::int64_t ldb, float* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                               float beta, const float* bias, int act);
+void gemm_avx2_f64_direct_6x8(std::int64_t kc, const double* a, std::int64_t rsa,
+                              std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                              std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                              double beta, const double* bias, int act);
+void gemm_avx2_f64_direct_12x4(std::int64_t kc, const double* a, std::int64_t rsa,
+                               std::int64_t csa, const double* b, std::int64_t ldb, double* c,
+                               std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
+                               double beta, const double* bias, int act);
+// AVX2 float32 packing (pack_avx2.cpp), same contract as pack_a_ref / pack_b_ref for mr <= 8
+// and nr a multiple of 8.
+void pack_a_avx2_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* a,
+                     std::int64_t lda, int mr, float* dst);
+void pack_b_avx2_f32(bool trans, std::int64_t kc, std::int64_t nc, const float* b,
+                     std::int64_t ldb, int nr, float* dst);
 
 // AVX-512 (ukernel_avx512.cpp): 32 zmm registers.
 void gemm_avx512_f32_12x32(std::int64_t kc, const float* a, const float* b, float* c,

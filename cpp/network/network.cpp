@@ -76,22 +76,6 @@ struct ForwardHook {
   }
 };
 
-// ReLU's derivative on a (rows, cols) block in place: g = y > 0 ? g : 0 (relu'(0) = 0). The
-// executor's most common backward step, written with unconditional loads so it vectorizes at
-// the baseline ISA; the same bits as activation_backward(relu) (a select, no arithmetic).
-template <class T>
-void relu_backward_rows(std::int64_t rows, std::int64_t cols, const T* y, std::int64_t ldy, T* g,
-                        std::int64_t ldg) {
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const T* yr = y + i * ldy;
-    T* gr = g + i * ldg;
-    for (std::int64_t j = 0; j < cols; ++j) {
-      const T d = gr[j];
-      gr[j] = yr[j] > T(0) ? d : T(0);
-    }
-  }
-}
-
 // Post hook of a backward dX gemm: c_block = f'(z_block, y_block) * c_block, turning dY of the
 // previous dense layer into its dZ while the block is in cache.
 template <class T>
@@ -105,10 +89,6 @@ struct BackwardHook {
                   std::int64_t cols, T* c, std::int64_t ldc) {
     auto* h = static_cast<BackwardHook*>(ctx);
     const std::int64_t off = i0 * h->ld + j0;
-    if (h->act == Activation::relu) {
-      relu_backward_rows<T>(rows, cols, h->y + off, h->ld, c, ldc);
-      return;
-    }
     activation_backward<T>(h->act, h->alpha, rows, cols, h->z + off, h->ld, h->y + off, h->ld, c,
                            ldc, c, ldc);
   }
@@ -491,9 +471,7 @@ void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
     const std::int64_t w = op.out_w;
     switch (op.kind) {
       case LayerKind::dense: {
-        if (!act_done && op.act == Activation::relu)
-          relu_backward_rows<T>(m, w, op.out, w, G, w);
-        else if (!act_done && op.act != Activation::linear)
+        if (!act_done && op.act != Activation::linear)
           activation_backward<T>(op.act, op.alpha, m, w, op.z, w, op.out, w, G, w, G, w);
         act_done = false;
         T* dx = nullptr;

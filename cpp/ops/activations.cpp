@@ -8,9 +8,9 @@
 // - `ref_*`: the plain -O3 reference loops (std:: maths, the stable forms below). They are the
 //   only path on generic and the test oracle for the per-ISA islands.
 // - Per-ISA fast rows (activations_avx2.cpp / activations_avx512.cpp over the kernels of
-//   activations_simd.hpp: a vector exp for sigmoid, tanh, silu, softplus', elu/selu, gelu_tanh
-//   and the softmaxes) are picked per call from a table indexed by active_isa(); what an ISA
-//   has no kernel for falls back to the reference row.
+//   activations_simd.hpp: a vector exp for sigmoid, tanh, silu, softplus, elu/selu,
+//   gelu_tanh, float gelu and the softmaxes) are picked per call from a table indexed by
+//   active_isa(); what an ISA has no kernel for falls back to the reference row.
 // - Big buffers are split over rows (or, when contiguous, over element chunks) with
 //   parallel_for; every output depends on its own row only, so threads never change results.
 //
@@ -73,15 +73,15 @@ void ref_forward_row(Activation act, T alpha, std::int64_t n, const T* x, T* y) 
       for (std::int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
       return;
     case Activation::relu:
-      for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t j = 0; j < n; ++j) {  // NaN stays NaN, like np.maximum
         const T v = x[j];
-        y[j] = v > T(0) ? v : T(0);
+        y[j] = v <= T(0) ? T(0) : v;
       }
       return;
     case Activation::leaky_relu:
       for (std::int64_t j = 0; j < n; ++j) {
         const T v = x[j];
-        y[j] = v > T(0) ? v : alpha * v;
+        y[j] = v <= T(0) ? alpha * v : v;
       }
       return;
     case Activation::elu:
@@ -290,7 +290,7 @@ FastRows<double> fast_rows<double>() { return fast_rows_f64(active_isa()); }
 // Elements per parallel task, by cost: a task should run for tens of microseconds, or the pool
 // dispatch (and, on a loaded machine, waiting for a descheduled worker) costs more than it
 // saves. Memory-bound selects run at ~1 ns per 64 B; vector-exp rows at ~0.2 ns per element;
-// libm rows (gelu's erfc, softplus, the generic level) at 5-20 ns per element.
+// libm rows (double gelu's erfc, everything on the generic level) at 5-20 ns per element.
 std::int64_t grain(Activation a, bool forward, bool fast) {
   switch (a) {
     case Activation::linear:
@@ -309,17 +309,18 @@ std::int64_t grain(Activation a, bool forward, bool fast) {
   return fast ? std::int64_t(1) << 16 : std::int64_t(1) << 12;
 }
 
-bool has_fast(Activation a, bool forward) {
+bool has_fast(Activation a, bool forward, bool is_float) {
   switch (a) {
+    case Activation::gelu:
+      return is_float;
     case Activation::sigmoid:
     case Activation::tanh:
       return forward;
-    case Activation::softplus:
-      return !forward;
     case Activation::elu:
     case Activation::selu:
     case Activation::gelu_tanh:
     case Activation::silu:
+    case Activation::softplus:
     case Activation::softmax:
     case Activation::log_softmax:
       return true;
@@ -423,7 +424,8 @@ void activation_forward(Activation act, double alpha, std::int64_t rows, std::in
   const T a = static_cast<T>(alpha);
   const bool flat = !is_rowwise(act) && (rows == 1 || (ldx == cols && ldy == cols));
   const int code = static_cast<int>(act);
-  const std::int64_t g = grain(act, true, fast.fwd != nullptr && has_fast(act, true));
+  const bool is_float = sizeof(T) == 4;
+  const std::int64_t g = grain(act, true, fast.fwd != nullptr && has_fast(act, true, is_float));
   split_work(rows, cols, flat, g, [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
                                       std::int64_t c1) {
     for (std::int64_t i = r0; i < r1; ++i) {
@@ -445,7 +447,8 @@ void activation_backward(Activation act, double alpha, std::int64_t rows, std::i
   const bool flat = !is_rowwise(act) &&
                     (rows == 1 || (ldx == cols && ldy == cols && lddy == cols && lddx == cols));
   const int code = static_cast<int>(act);
-  const std::int64_t g = grain(act, false, fast.bwd != nullptr && has_fast(act, false));
+  const bool is_float = sizeof(T) == 4;
+  const std::int64_t g = grain(act, false, fast.bwd != nullptr && has_fast(act, false, is_float));
   split_work(rows, cols, flat, g, [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
                                       std::int64_t c1) {
     for (std::int64_t i = r0; i < r1; ++i) {

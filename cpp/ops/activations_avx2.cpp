@@ -85,6 +85,8 @@ struct F32x8 {
   static constexpr T kLn2Hi = 0.693359375f;
   static constexpr T kLn2Lo = -2.12194440e-4f;
   static constexpr T kMinArg = -150.0f;
+  static constexpr bool kFastErf = true;
+  static constexpr int kLog1pTerms = 7;
 };
 
 struct F64x4 {
@@ -157,6 +159,8 @@ struct F64x4 {
   static constexpr T kLn2Hi = 6.93147180369123816490e-01;
   static constexpr T kLn2Lo = 1.90821492927058770002e-10;
   static constexpr T kMinArg = -1100.0;
+  static constexpr bool kFastErf = false;
+  static constexpr int kLog1pTerms = 16;
 };
 
 }  // namespace

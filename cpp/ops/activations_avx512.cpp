@@ -20,7 +20,7 @@ namespace lamina::ops_isa {
 
 namespace {
 
-// ---- float / double vector traits (AVX-512) -------------------------------------------------------
+// ---- float / double vector traits (AVX-512) ---------------------------------------------
 struct F32 {
   using T = float;
   using V = __m512;
@@ -50,7 +50,9 @@ struct F32 {
   static M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static M ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
   static V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }  // m ? b : a
-  static V round(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V round(V a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static V scalef(V a, V n) { return _mm512_scalef_ps(a, n); }
   static T hsum(V a) { return _mm512_reduce_add_ps(a); }
   static T hmax(V a) { return _mm512_reduce_max_ps(a); }
@@ -68,7 +70,9 @@ struct F32 {
   static constexpr T kLog2e = 1.44269504088896341f;
   static constexpr T kLn2Hi = 0.693359375f;
   static constexpr T kLn2Lo = -2.12194440e-4f;
-  static constexpr T kMinArg = -150.0f;  // exp below it is 0 in float; keeps n finite
+  static constexpr T kMinArg = -150.0f;
+  static constexpr bool kFastErf = true;
+  static constexpr int kLog1pTerms = 7;  // exp below it is 0 in float; keeps n finite
 };
 
 struct F64 {
@@ -100,7 +104,9 @@ struct F64 {
   static M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
   static M ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
   static V blend(M m, V a, V b) { return _mm512_mask_blend_pd(m, a, b); }
-  static V round(V a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V round(V a) {
+    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static V scalef(V a, V n) { return _mm512_scalef_pd(a, n); }
   static T hsum(V a) { return _mm512_reduce_add_pd(a); }
   static T hmax(V a) { return _mm512_reduce_max_pd(a); }
@@ -124,6 +130,8 @@ struct F64 {
   static constexpr T kLn2Hi = 6.93147180369123816490e-01;
   static constexpr T kLn2Lo = 1.90821492927058770002e-10;
   static constexpr T kMinArg = -1100.0;
+  static constexpr bool kFastErf = false;
+  static constexpr int kLog1pTerms = 16;
 };
 
 }  // namespace

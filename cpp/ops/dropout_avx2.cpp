@@ -63,8 +63,8 @@ inline void apply8(const double* x, double* y, double scale, __m256i keep) {
   const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(keep));
   const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(keep, 1));
   _mm256_storeu_pd(y, _mm256_and_pd(_mm256_mul_pd(_mm256_loadu_pd(x), s), _mm256_castsi256_pd(lo)));
-  _mm256_storeu_pd(y + 4,
-                   _mm256_and_pd(_mm256_mul_pd(_mm256_loadu_pd(x + 4), s), _mm256_castsi256_pd(hi)));
+  const __m256d v_hi = _mm256_mul_pd(_mm256_loadu_pd(x + 4), s);
+  _mm256_storeu_pd(y + 4, _mm256_and_pd(v_hi, _mm256_castsi256_pd(hi)));
 }
 
 // y = bit ? x * scale : +0.0 for a tail of len < 8 elements (same result as the vector path).
@@ -95,7 +95,8 @@ void chunk(std::uint64_t key, std::uint64_t threshold, std::int64_t begin, std::
   for (; i + 8 <= end; i += 8) {
     const __m256i keep = keep_lanes(mix, z, thr);
     z = _mm256_add_epi64(z, step);
-    if (mask) mask[i >> 3] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_castsi256_ps(keep)));
+    if (mask)
+      mask[i >> 3] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_castsi256_ps(keep)));
     if (x) apply8(x + i, y + i, scale, keep);
   }
   if (i < end) {

@@ -54,8 +54,8 @@ inline void apply16(float scale, unsigned k, unsigned live, const float* x, floa
     _mm512_storeu_ps(y, _mm512_maskz_mul_ps(static_cast<__mmask16>(k), _mm512_loadu_ps(x), s));
   } else {
     const __mmask16 l = static_cast<__mmask16>(live);
-    _mm512_mask_storeu_ps(
-        y, l, _mm512_maskz_mul_ps(static_cast<__mmask16>(k & live), _mm512_maskz_loadu_ps(l, x), s));
+    const __m512 v = _mm512_maskz_loadu_ps(l, x);
+    _mm512_mask_storeu_ps(y, l, _mm512_maskz_mul_ps(static_cast<__mmask16>(k & live), v, s));
   }
 }
 

@@ -275,8 +275,8 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
                                     const T* sw, double scale, T* grad, std::int64_t ldg) {
   if (p.kind != Loss::sparse_categorical_crossentropy &&
       p.kind != Loss::categorical_crossentropy)
-    throw std::invalid_argument(std::string("integer labels need a categorical crossentropy, got ") +
-                                loss_name(p.kind));
+    throw std::invalid_argument(
+        std::string("integer labels need a categorical crossentropy, got ") + loss_name(p.kind));
   if (m <= 0 || n <= 0) return 0.0;
   return reduce_rows(m, n, [&](std::int64_t i) {
     const double w = sw ? static_cast<double>(sw[i]) : 1.0;

@@ -1,12 +1,19 @@
-// A small persistent thread pool with static work split.
+// A small persistent thread pool; tasks are claimed, not assigned.
 //
-// parallel_for(n, fn) splits [0, n) into k = min(threads, n) contiguous chunks; chunk 0 runs on
-// the caller, chunk i on worker i-1. Which thread runs a task never changes what the task
-// computes, so kernels that write disjoint outputs per task are bit-identical for any thread
-// count. Workers spin briefly on a generation counter before sleeping on a condition variable,
-// so back-to-back kernels (a training step is ~10 of them) do not pay a futex wake each.
-// Nested calls and calls while another thread owns the pool run inline. Every worker
-// acknowledges every job, so the job fields are never rewritten while a worker may read them.
+// parallel_for(n, fn) publishes a job; the caller and the workers claim task indices one at a
+// time from a shared counter and run them, and the caller returns when all n are done. Which
+// thread runs a task never changes what the task computes, so kernels that write disjoint
+// outputs per task (and reduce in a fixed order inside a task) are bit-identical for every
+// thread count. Claiming instead of a fixed split matters on a shared machine: a worker that
+// the OS has descheduled simply claims nothing, and the caller never waits for it unless it is
+// in the middle of a task. Workers spin briefly on the job word before sleeping on a condition
+// variable, so back-to-back kernels (a training step is ~10 of them) do not pay a futex wake.
+// Nested calls and calls while another thread owns the pool run inline.
+//
+// The job word packs (generation << 32 | next task). A claim is a CAS from (g, i) to (g, i + 1)
+// with i < n: it can only succeed while job g is unfinished, so the job fields read around a
+// successful claim are job g's (the owner rewrites them only after all of g's tasks are done,
+// and the word never returns to an old value).
 #include "lamina/runtime.hpp"
 
 #include <atomic>
@@ -36,6 +43,10 @@ namespace {
 
 thread_local bool t_inside_task = false;
 
+constexpr std::uint64_t kIndexMask = 0xFFFFFFFFull;
+// Claim units per job are kept below 2^31; larger task counts are grouped contiguously.
+constexpr std::int64_t kMaxUnits = std::int64_t(1) << 30;
+
 class Pool {
  public:
   explicit Pool(int n_threads) { start(n_threads); }
@@ -53,36 +64,34 @@ class Pool {
     if (n_tasks <= 0) return;
     std::unique_lock<std::mutex> own(owner_, std::defer_lock);
     if (n_tasks == 1 || max_threads == 1 || n_threads_ == 1 || t_inside_task || !own.try_lock()) {
-      run_inline(n_tasks, fn);
+      run_inline(0, n_tasks, fn);
       return;
     }
-    int k = n_threads_;
-    if (max_threads > 0 && max_threads < k) k = max_threads;
-    if (static_cast<std::int64_t>(k) > n_tasks) k = static_cast<int>(n_tasks);
-    job_ = &fn;
-    job_tasks_ = n_tasks;
-    job_chunks_ = k;
+    const std::int64_t units = n_tasks < kMaxUnits ? n_tasks : kMaxUnits;
+    fn_.store(&fn, std::memory_order_relaxed);
+    tasks_.store(n_tasks, std::memory_order_relaxed);
+    units_.store(units, std::memory_order_relaxed);
+    max_threads_.store(max_threads > 0 ? max_threads : n_threads_, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
-    // Every worker acknowledges every job (idle ones without work), so no worker can lag a
-    // generation behind and read the next job's fields while they are being written.
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      generation_.fetch_add(1, std::memory_order_release);
+    const std::uint64_t gen = (word_.load(std::memory_order_relaxed) >> 32) + 1;
+    word_.store(gen << 32, std::memory_order_seq_cst);  // publishes the fields above
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> lk(mu_); }
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    run_chunk(0);
-    while (pending_.load(std::memory_order_acquire) != 0) LAMINA_PAUSE();
-    job_ = nullptr;
+    claim_and_run(gen);
+    while (done_.load(std::memory_order_acquire) != units) LAMINA_PAUSE();
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  static void run_inline(std::int64_t n_tasks, const std::function<void(std::int64_t)>& fn) {
+  static void run_inline(std::int64_t begin, std::int64_t end,
+                         const std::function<void(std::int64_t)>& fn) {
     const bool was = t_inside_task;
     t_inside_task = true;
     try {
-      for (std::int64_t t = 0; t < n_tasks; ++t) fn(t);
+      for (std::int64_t t = begin; t < end; ++t) fn(t);
     } catch (...) {
       t_inside_task = was;
       throw;
@@ -90,29 +99,40 @@ class Pool {
     t_inside_task = was;
   }
 
-  void run_chunk(int chunk) {
-    const std::int64_t n = job_tasks_, k = job_chunks_;
-    const std::int64_t begin = n * chunk / k, end = n * (chunk + 1) / k;
-    t_inside_task = true;
-    try {
-      for (std::int64_t t = begin; t < end; ++t) (*job_)(t);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(err_mu_);
-      if (!error_) error_ = std::current_exception();
+  // Claims and runs units of job `gen` until none is left (or the job changed).
+  void claim_and_run(std::uint64_t gen) {
+    for (;;) {
+      std::uint64_t w = word_.load(std::memory_order_acquire);
+      if ((w >> 32) != gen) return;
+      const std::int64_t units = units_.load(std::memory_order_relaxed);
+      const std::int64_t u = static_cast<std::int64_t>(w & kIndexMask);
+      if (u >= units) return;
+      if (!word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed))
+        continue;
+      // The claim succeeded, so job `gen` is unfinished and its fields are stable.
+      const std::int64_t n = tasks_.load(std::memory_order_relaxed);
+      const auto* fn = fn_.load(std::memory_order_relaxed);
+      try {
+        run_inline(n * u / units, n * (u + 1) / units, *fn);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(err_mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+      done_.fetch_add(1, std::memory_order_acq_rel);
     }
-    t_inside_task = false;
   }
 
-  // `seen` is the generation when the pool started: a worker thread that first runs after the
-  // first job was published must still see that job as new (reading generation_ here would
-  // skip it and leave the caller waiting on `pending_` forever).
   void worker(int index, std::uint64_t seen) {
     for (;;) {
-      // Spin for a short while, then sleep.
+      // Spin for a short while on the job word, then sleep.
+      auto changed = [&] {
+        return (word_.load(std::memory_order_seq_cst) >> 32) != seen || quit_.load();
+      };
       bool got = false;
       const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
       for (int i = 0;; ++i) {
-        if (generation_.load(std::memory_order_acquire) != seen || quit_.load()) {
+        if (changed()) {
           got = true;
           break;
         }
@@ -121,19 +141,22 @@ class Pool {
       }
       if (!got) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return generation_.load() != seen || quit_.load(); });
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, changed);
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
       }
       if (quit_.load()) return;
-      seen = generation_.load(std::memory_order_acquire);
-      if (index + 1 < job_chunks_) run_chunk(index + 1);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      seen = word_.load(std::memory_order_acquire) >> 32;
+      if (index + 1 < max_threads_.load(std::memory_order_relaxed)) claim_and_run(seen);
     }
   }
 
   void start(int n) {
     n_threads_ = n < 1 ? 1 : n;
     quit_.store(false);
-    const std::uint64_t gen = generation_.load(std::memory_order_acquire);
+    // `seen` is the generation before the threads exist, so a job posted before a new thread
+    // first runs is not missed.
+    const std::uint64_t gen = word_.load(std::memory_order_acquire) >> 32;
     for (int i = 0; i + 1 < n_threads_; ++i)
       workers_.emplace_back([this, i, gen] { worker(i, gen); });
   }
@@ -153,12 +176,14 @@ class Pool {
   std::mutex owner_;  // held by the thread whose job the pool is running
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> word_{0};  // generation << 32 | next unit
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> quit_{false};
-  std::atomic<int> pending_{0};
-  const std::function<void(std::int64_t)>* job_ = nullptr;
-  std::int64_t job_tasks_ = 0;
-  int job_chunks_ = 0;
+  std::atomic<const std::function<void(std::int64_t)>*> fn_{nullptr};
+  std::atomic<std::int64_t> tasks_{0};
+  std::atomic<std::int64_t> units_{0};
+  std::atomic<int> max_threads_{0};
+  std::atomic<std::int64_t> done_{0};
   std::mutex err_mu_;
   std::exception_ptr error_;
 };

@@ -56,3 +56,15 @@ __all__ = [
     "set_num_threads",
     "utils",
 ]
+
+# Submodules with optional dependencies (scikit-learn, joblib/dask/ray, matplotlib) or a
+# heavier import load only when first used: `lamina.tune.search(...)` works without an import.
+_LAZY_SUBMODULES = ("bench", "diagnose", "experiment", "ops", "plot", "run", "sklearn", "tune")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,19 +19,31 @@ def usable_cores() -> int: ...
 
 # ---- network (the step executor; src/register_network.cpp) ----------------------------------
 class Network:
-    """A dense network's whole training step in one call (contract: NETWORK_SPEC.md).
+    """A dense network's whole training step in one call (the step executor, cpp/network/).
 
-    spec = {"dtype": "float32"|"float64", "input_dim": int,
-            "layers": [{"type": "dense", "units", "activation", "alpha", "kernel", "bias",
-                        "kernel_l1", "kernel_l2", "bias_l1", "bias_l2", "kernel_slots",
-                        "bias_slots"} | {"type": "dropout", "rate"} |
-                       {"type": "activation", "activation", "alpha"}, ...],
-            "loss": {"name", "from_logits", "delta"},
+    spec = {"dtype": "float32" | "float64", "input_dim": int,
+            "layers": [  # in order, at least one dense layer
+                {"type": "dense", "units": int, "activation": str, "alpha": float,
+                 "kernel": (in, units) C-contiguous writeable array of dtype (LIVE: updated
+                 in place), "bias": (units,) array or None, "kernel_l1", "kernel_l2",
+                 "bias_l1", "bias_l2": float, "kernel_slots": [array like kernel] * n_slots,
+                 "bias_slots": [array like bias] * n_slots ([] without bias)},
+                {"type": "dropout", "rate": float in [0, 1)},
+                {"type": "activation", "activation": str, "alpha": float}],
+            "loss": {"name": str, "from_logits": bool, "delta": float},
             "optimizer": {"name", "momentum", "nesterov", "rho", "centered", "beta_1",
                           "beta_2", "epsilon", "amsgrad", "weight_decay", "clipnorm",
-                          "clipvalue", "global_clipnorm"},
-            "optimizer_state": ndarray (1,) float64, "metrics": [{"name", "threshold", "k"}],
-            "seed": int}
+                          "clipvalue", "global_clipnorm"},  # every key; 0.0 = off
+            "optimizer_state": (1,) float64 array (Nadam's u-product, start 1.0; live),
+            "metrics": [{"name": str, "threshold": float, "k": int}],
+            "seed": int}  # dropout mask = f(seed, step, layer index in "layers", element)
+
+    n_slots = lamina.ops.optimizer_num_slots(...). train_step returns (loss, weight_sum,
+    metric_sum_0, ...): loss = sum_i sw_i * l_i / m + the L1/L2 penalties (weights before the
+    update), weight_sum = sum_i sw_i, metric_sum_k = sum_i sw_i * metric_k(i). y is (m,) int64
+    labels for sparse_categorical_crossentropy, else (m, output_dim). A final softmax/sigmoid
+    with the matching crossentropy (from_logits=False) is computed as the fused logits form.
+    Calls release the GIL and serialize on a mutex; bad arguments raise ValueError.
     """
 
     def __init__(self, spec: dict[str, Any]) -> None: ...

@@ -204,3 +204,26 @@ def class_weights(class_weight, classes, dtype):
     for k, v in table.items():
         lut[k] = v
     return lut[classes].astype(dtype)
+
+
+def from_class_config(what, identifier, classes, names=None, accepted=None):
+    """Builds ``{"class_name": ..., "config": {...}}`` from a module's registry of classes.
+
+    ``class_name`` is looked up in ``classes`` (class names), then lower-cased in ``names``
+    (snake-case names); an unknown one raises ``ValueError("unknown <what> <name>: accepted
+    are <accepted>")`` (``accepted`` defaults to the sorted class names).
+    """
+    name = identifier.get("class_name")
+    cls = classes.get(name)
+    if cls is None and names is not None:
+        cls = names.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown {what} {name!r}: accepted are "
+                         f"{accepted or ', '.join(sorted(classes))}")
+    return cls.from_config(dict(identifier.get("config") or {}))
+
+
+def config_repr(obj):
+    """``ClassName(key=value, ...)`` from ``obj.get_config()``: the repr of config objects."""
+    args = ", ".join(f"{k}={v!r}" for k, v in obj.get_config().items())
+    return f"{type(obj).__name__}({args})"

@@ -302,7 +302,12 @@ def get(identifier) -> str:
 
 
 def serialize(activation) -> str:
-    """Returns the name an activation is saved under (the canonical name)."""
+    """Returns the name an activation is saved under (the canonical name).
+
+    Example:
+        >>> serialize("swish")
+        'silu'
+    """
     return get(activation)
 
 

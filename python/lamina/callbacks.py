@@ -28,6 +28,8 @@ import warnings
 
 import numpy as np
 
+from ._validation import check_float, check_int
+
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN",
            "LambdaCallback", "ProgbarLogger"]
@@ -42,6 +44,13 @@ class Callback:
     """Base class: override the hooks you need; ``self.model`` and ``self.params`` are set.
 
     ``params`` holds ``epochs``, ``steps`` (batches per epoch) and ``verbose``.
+
+    Example:
+        >>> class Epochs(Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch, "loss" in logs)
+        >>> Epochs().on_epoch_end(0, {"loss": 0.5})
+        epoch 0 True
     """
 
     def __init__(self):
@@ -82,7 +91,18 @@ def _overrides(cb, names) -> bool:
 
 
 class CallbackList:
-    """Dispatches hooks to callbacks; records which kinds of batch hooks anyone defines."""
+    """Dispatches hooks to callbacks; records which kinds of batch hooks anyone defines.
+
+    Args:
+        callbacks: ``Callback`` instances, called in this order.
+        model: The model each callback gets as ``self.model``.
+        params: ``{"epochs", "steps", "verbose"}``, each callback's ``self.params``.
+
+    Example:
+        >>> cbl = CallbackList([History()], model=None, params={})
+        >>> cbl.has_train_batch_hooks
+        False
+    """
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
@@ -153,6 +173,12 @@ class History(Callback):
         if self.model is not None:
             self.model.history = self
 
+    def diagnose(self, **thresholds):
+        """What the curves say (overfitting, underfitting, ...): `lamina.diagnose.diagnose`."""
+        from .diagnose import diagnose
+
+        return diagnose(self, **thresholds)
+
 
 def _monitor_op(monitor, mode, name):
     if mode not in ("auto", "min", "max"):
@@ -162,6 +188,15 @@ def _monitor_op(monitor, mode, name):
         mode = "max" if (m in ("acc", "accuracy", "auc") or m.endswith("accuracy")
                          or m.endswith("_acc") or m.endswith("auc")) else "min"
     return mode
+
+
+def _monitored(owner, monitor, logs):
+    """Returns ``logs[monitor]``; when it is missing, warns naming ``owner`` and returns None."""
+    current = logs.get(monitor)
+    if current is None:
+        warnings.warn(f"{owner} monitors {monitor!r}, which is not in the logs (available: "
+                      f"{', '.join(sorted(logs))})", RuntimeWarning, stacklevel=3)
+    return current
 
 
 class EarlyStopping(Callback):
@@ -188,8 +223,6 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
-        from ._validation import check_float, check_int
-
         self.monitor = monitor
         self.patience = check_int("patience", patience, minimum=0)
         self.verbose = verbose
@@ -219,11 +252,8 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get(self.monitor)
+        current = _monitored("EarlyStopping", self.monitor, logs or {})
         if current is None:
-            warnings.warn(f"EarlyStopping monitors {self.monitor!r}, which is not in the logs "
-                          f"(available: {', '.join(sorted(logs or {}))})", RuntimeWarning,
-                          stacklevel=2)
             return
         if epoch < self.start_from_epoch:
             return
@@ -306,11 +336,8 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.save_best_only:
-            current = logs.get(self.monitor)
+            current = _monitored("ModelCheckpoint", self.monitor, logs)
             if current is None:
-                warnings.warn(f"ModelCheckpoint monitors {self.monitor!r}, which is not in the "
-                              f"logs (available: {', '.join(sorted(logs))})", RuntimeWarning,
-                              stacklevel=2)
                 return
             if not self._better(current):
                 return
@@ -351,8 +378,6 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
         super().__init__()
-        from ._validation import check_float, check_int
-
         if kwargs:
             raise TypeError(f"unexpected arguments for ReduceLROnPlateau: "
                             f"{', '.join(sorted(kwargs))}")
@@ -381,12 +406,8 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        current = logs.get(self.monitor)
+        current = _monitored("ReduceLROnPlateau", self.monitor, logs or {})
         if current is None:
-            warnings.warn(f"ReduceLROnPlateau monitors {self.monitor!r}, which is not in the "
-                          f"logs (available: {', '.join(sorted(logs))})", RuntimeWarning,
-                          stacklevel=2)
             return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1

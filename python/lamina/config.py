@@ -11,14 +11,19 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["floatx", "set_floatx", "epsilon"]
+__all__ = ["floatx", "set_floatx", "epsilon", "load_run"]
 
 _FLOATX = "float32"
 _SUPPORTED = ("float32", "float64")
 
 
 def floatx() -> str:
-    """Returns the default float type of new models: "float32" (the default) or "float64"."""
+    """Returns the default float type of new models: "float32" (the default) or "float64".
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
     return _FLOATX
 
 
@@ -48,5 +53,33 @@ def set_floatx(value: str) -> None:
 
 
 def epsilon() -> float:
-    """Returns the fuzz factor Keras uses in losses (1e-7); lamina's core uses the same."""
+    """Returns the fuzz factor Keras uses in losses (1e-7); lamina's core uses the same.
+
+    Example:
+        >>> epsilon()
+        1e-07
+    """
     return 1e-7
+
+
+def load_run(path=None, overrides=None):
+    """Loads and validates a run file (TOML or JSON), the format `lamina train` reads.
+
+    A thin alias of `lamina.run.load_run`, so the run files and ``Sequential.from_config``
+    share one schema under ``lamina.config``.
+
+    Args:
+        path: a run file path, a dict, or None for the default run. Defaults to `None`.
+        overrides: ``["key.path=value", ...]`` applied on top. Defaults to `None`.
+
+    Returns:
+        The fully resolved run.
+
+    Example:
+        >>> run = load_run(overrides=["training.epochs=3"])
+        >>> run["training"]["epochs"]
+        3
+    """
+    from .run import load_run as _load_run
+
+    return _load_run(path, overrides=overrides)

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from ._validation import config_repr, from_class_config
+
 __all__ = [
     "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
@@ -53,6 +55,10 @@ class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None)`` returns a new array.
 
     Subclasses implement ``_sample(shape, rng)`` in float64; the result is cast to ``dtype``.
+
+    Example:
+        >>> init = get("ones"); isinstance(init, Initializer), init((2,), "float32").tolist()
+        (True, [1.0, 1.0])
     """
 
     seed = None
@@ -90,9 +96,7 @@ class Initializer:
         """Creates an initializer from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 def _check_seed(seed):
@@ -423,12 +427,7 @@ def get(identifier) -> Initializer:
                              f"{', '.join(sorted(_CANONICAL.values()))}")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown initializer class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("initializer class", identifier, _CLASSES, _NAMES)
     raise TypeError(f"initializer must be a name, a config dict or an Initializer, "
                     f"got {identifier!r}")
 

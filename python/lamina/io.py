@@ -36,6 +36,7 @@ import zipfile
 
 import numpy as np
 
+from ._validation import first_nonfinite
 from ._version import __version__
 
 __all__ = ["ModelFileError", "save_model", "load_model", "save_weights", "load_weights"]
@@ -48,7 +49,12 @@ _MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
 
 
 class ModelFileError(ValueError):
-    """A model or weights file that is truncated, corrupted, tampered with or mismatched."""
+    """A model or weights file that is truncated, corrupted, tampered with or mismatched.
+
+    Example:
+        >>> issubclass(ModelFileError, ValueError)
+        True
+    """
 
 
 # ---------------------------------------------------------------------- writing --------
@@ -101,18 +107,22 @@ def _check_target(filepath, overwrite, suffixes, what):
     return path
 
 
+# Member names inside weights.npz / optimizer.npz: the file format, defined here only.
 def _weights_dict(model):
+    """``{"p0000": kernel, "p0001": bias, ...}``: the live parameter arrays by member name."""
     return {f"p{i:04d}": w for i, w in enumerate(model.weights)}
+
+
+def _slots_dict(opt):
+    """``{"s0000_0": slot, ...}``: the optimizer's live slot arrays by member name."""
+    return {f"s{p:04d}_{k}": s for p, slots in enumerate(opt.slots or [])
+            for k, s in enumerate(slots)}
 
 
 def _optimizer_dict(model):
     opt = model.optimizer
-    arrays = {"optimizer_state": opt.optimizer_state,
-              "iterations": np.array([opt.iterations], dtype=np.int64)}
-    for p, slots in enumerate(opt.slots or []):
-        for k, s in enumerate(slots):
-            arrays[f"s{p:04d}_{k}"] = s
-    return arrays
+    return {"optimizer_state": opt.optimizer_state,
+            "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt)}
 
 
 def save_model(model, filepath, overwrite=True):
@@ -122,6 +132,14 @@ def save_model(model, filepath, overwrite=True):
         model: A built ``Sequential``.
         filepath: Target path.
         overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+        >>> save_model(model, path); load_model(path).count_params()
+        3
     """
     path = _check_target(filepath, overwrite, (".lamina", ".keras"), "model")
     model._require_built("save")
@@ -149,7 +167,20 @@ def save_model(model, filepath, overwrite=True):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Writes the weights to a ``.weights.npz`` file atomically."""
+    """Writes the weights to a ``.weights.npz`` file atomically.
+
+    Args:
+        model: A built ``Sequential``.
+        filepath: Path ending in ``.weights.npz``.
+        overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+        >>> save_weights(model, path); load_weights(model, path)
+    """
     path = _check_target(filepath, overwrite, (".weights.npz",), "weights")
     model._require_built("save_weights")
     data = _npz_bytes(_weights_dict(model))
@@ -234,13 +265,14 @@ def _read_npz(data, path, member, expected):
                         raise ValueError(f"unsupported npy version {version}")
                     if hdtype.hasobject:
                         raise ValueError("object arrays are refused (no pickle)")
-                    want = np.dtype(dtype)
-                    same_kind = (hdtype.kind == want.kind == "f" and hdtype.itemsize in (4, 8)
-                                 ) or hdtype.newbyteorder("=") == want.newbyteorder("=")
+                    want_dtype = np.dtype(dtype)
+                    same_kind = (hdtype.kind == want_dtype.kind == "f"
+                                 and hdtype.itemsize in (4, 8)
+                                 ) or hdtype.newbyteorder("=") == want_dtype.newbyteorder("=")
                     if tuple(hshape) != tuple(shape) or not same_kind:
                         raise ModelFileError(
                             f"{path!r}: {member}/{key} is {hdtype} {tuple(hshape)}, the model "
-                            f"needs {want} {tuple(shape)}")
+                            f"needs {want_dtype} {tuple(shape)}")
                     nbytes = count * hdtype.itemsize
                     raw = f.read(nbytes + 1)
             except ModelFileError:
@@ -256,8 +288,9 @@ def _read_npz(data, path, member, expected):
     return out
 
 
-def _expected_weights(model):
-    return {f"p{i:04d}": (w.shape, w.dtype) for i, w in enumerate(model.weights)}
+def _expected(arrays):
+    """``{member name: (shape, dtype)}`` of live arrays, for ``_read_npz``."""
+    return {key: (a.shape, a.dtype) for key, a in arrays.items()}
 
 
 def _npz_limit(expected):
@@ -266,12 +299,15 @@ def _npz_limit(expected):
 
 
 def _copy_weights(model, arrays, path):
-    for i, w in enumerate(model.weights):
-        a = arrays[f"p{i:04d}"]
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise ModelFileError(f"{path!r}: weight p{i:04d} contains NaN or inf")
-    for i, w in enumerate(model.weights):
-        np.copyto(w, arrays[f"p{i:04d}"])
+    live = _weights_dict(model)
+    for key in live:
+        a = arrays[key]
+        where = first_nonfinite(a)
+        if where is not None:
+            raise ModelFileError(f"{path!r}: weight {key} contains {a[where]} at index "
+                                 f"{where}: NaN or inf")
+    for key, w in live.items():
+        np.copyto(w, arrays[key])
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -290,6 +326,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     Raises:
         ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+        >>> model.save(path); load_model(path).optimizer.name
+        'adam'
     """
     from .model import Sequential
 
@@ -325,7 +370,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelFileError(f"{path!r}: invalid model config: {exc}") from None
-        expected = _expected_weights(model)
+        expected = _expected(_weights_dict(model))
         data = _read_member(zf, path, "weights.npz", _npz_limit(expected))
         _copy_weights(model, _read_npz(data, path, "weights.npz", expected), path)
         if compile_cfg is not None and compile_cfg.get("loss") is not None:
@@ -333,29 +378,42 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             opt = model.optimizer
             if "optimizer.npz" not in names:
                 raise ModelFileError(f"{path!r} is compiled but has no optimizer.npz")
-            oexp = {"optimizer_state": ((1,), np.float64), "iterations": ((1,), np.int64)}
-            for p, slots in enumerate(opt.slots):
-                for k, s in enumerate(slots):
-                    oexp[f"s{p:04d}_{k}"] = (s.shape, s.dtype)
+            slots = _slots_dict(opt)
+            oexp = {"optimizer_state": ((1,), np.float64), "iterations": ((1,), np.int64),
+                    **_expected(slots)}
             odata = _read_member(zf, path, "optimizer.npz", _npz_limit(oexp))
             arrays = _read_npz(odata, path, "optimizer.npz", oexp)
             iterations = int(arrays["iterations"][0])
             if iterations < 0 or iterations != config.get("optimizer_iterations", iterations):
                 raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are "
                                      "inconsistent with config.json")
-            for p, slots in enumerate(opt.slots):
-                for k, s in enumerate(slots):
-                    np.copyto(s, arrays[f"s{p:04d}_{k}"])
+            for key, s in slots.items():
+                np.copyto(s, arrays[key])
             np.copyto(opt.optimizer_state, arrays["optimizer_state"])
             opt.iterations = iterations
     return model
 
 
 def load_weights(model, filepath):
-    """Copies weights from a ``.weights.npz`` (or ``.lamina``) file into ``model`` in place."""
+    """Copies weights from a ``.weights.npz`` (or ``.lamina``) file into ``model`` in place.
+
+    Args:
+        model: A built ``Sequential`` with the saved architecture.
+        filepath: Path ending in ``.weights.npz``, ``.lamina`` or ``.keras``.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> a = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> b = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.lamina")
+        >>> a.save(path); load_weights(b, path)
+        >>> all((x == y).all() for x, y in zip(a.get_weights(), b.get_weights()))
+        True
+    """
     path = os.fspath(filepath)
     model._require_built("load_weights")
-    expected = _expected_weights(model)
+    expected = _expected(_weights_dict(model))
     limit = _npz_limit(expected)
     if path.endswith((".lamina", ".keras")):
         with _open_zip(path, "lamina model") as zf:

@@ -23,7 +23,7 @@ import numpy as np
 from . import activations as activations_mod
 from . import initializers as initializers_mod
 from . import regularizers as regularizers_mod
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, first_nonfinite, from_class_config
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
            "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
@@ -55,6 +55,43 @@ def _shape(name, shape):
     return tuple(out)
 
 
+def _checked_weight(what, new, live):
+    """Returns ``new`` as an array fit to be copied into ``live``, or raises naming ``what``."""
+    new = np.asarray(new)
+    if new.shape != live.shape:
+        raise ValueError(f"{what} has shape {live.shape}, got shape {new.shape}")
+    if new.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {new.dtype}")
+    where = first_nonfinite(new)
+    if where is not None:
+        raise ValueError(f"{what} contains {new[where]} at index {where}")
+    return new
+
+
+# Keys of Keras 3 layer configs that lamina accepts when they hold Keras's default (their
+# feature is not supported otherwise, and the constructor then names it).
+_KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
+                   "bias_constraint": None, "lora_rank": None, "lora_alpha": None,
+                   "quantization_config": None, "noise_shape": None, "sparse": False,
+                   "ragged": False, "optional": False, "batch_size": None,
+                   "data_format": "channels_last"}
+
+
+def _drop_keras_defaults(config):
+    config = dict(config)
+    config.pop("dtype", None)  # the model's dtype applies (Keras stores a DTypePolicy here)
+    for key, default in _KERAS_DEFAULTS.items():
+        if key in config and config[key] == default:
+            del config[key]
+    return config
+
+
+# Sizes are checked before anything is allocated: a side of a kernel fits a signed 32-bit
+# int (the GEMM's panel arithmetic), and a kernel at most 2^34 elements (64 GiB of float32).
+_MAX_DIM = 2**31 - 1
+_MAX_KERNEL = 2**34
+
+
 class Layer:
     """Base class: a named stage with an input shape (per sample) and optional weights.
 
@@ -64,6 +101,10 @@ class Layer:
         trainable: Must be True (lamina trains every parameter). Defaults to `True`.
         input_shape: Shape of one sample, for the first layer of a Sequential (Keras 2
             style; ``lamina.Input(shape=...)`` is the Keras 3 way). Defaults to `None`.
+
+    Example:
+        >>> layer = Flatten(); layer.build((2, 3)); isinstance(layer, Layer), layer.output_shape
+        (True, (6,))
     """
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
@@ -106,6 +147,7 @@ class Layer:
 
     @property
     def non_trainable_weights(self) -> list:
+        """Always ``[]``: lamina trains every parameter."""
         return []
 
     def count_params(self) -> int:
@@ -123,18 +165,8 @@ class Layer:
         if len(weights) != len(own):
             raise ValueError(f"layer {self.name!r} has {len(own)} weight arrays, got "
                              f"{len(weights)}")
-        checked = []
-        for i, (w, new) in enumerate(zip(own, weights)):
-            new = np.asarray(new)
-            if new.shape != w.shape:
-                raise ValueError(f"layer {self.name!r} weight {i} has shape {w.shape}, got "
-                                 f"shape {new.shape}")
-            if new.dtype.kind not in "biuf":
-                raise TypeError(f"layer {self.name!r} weight {i} must be numeric, got dtype "
-                                f"{new.dtype}")
-            if new.dtype.kind == "f" and not np.isfinite(new).all():
-                raise ValueError(f"layer {self.name!r} weight {i} contains NaN or inf")
-            checked.append(new)
+        checked = [_checked_weight(f"layer {self.name!r} weight {i}", new, w)
+                   for i, (w, new) in enumerate(zip(own, weights))]
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 
@@ -153,12 +185,13 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
-        """Creates a layer from ``get_config()``'s output."""
-        config = dict(config)
-        config.pop("dtype", None)
+        """Creates a layer from ``get_config()``'s output (or a Keras 3 layer config)."""
+        config = _drop_keras_defaults(config)
         if "batch_input_shape" in config:  # Keras 2 spelling
             bis = config.pop("batch_input_shape")
             config["input_shape"] = tuple(bis[1:])
+        if "batch_shape" in config:  # Keras 3 spelling on a first layer
+            config["input_shape"] = tuple(config.pop("batch_shape"))[1:]
         return cls(**config)
 
     def __repr__(self):
@@ -188,6 +221,11 @@ class SymbolicOutput:
     Attributes:
         layer: The layer that produced it.
         parent: Its input: an ``InputLayer`` or another ``SymbolicOutput``.
+
+    Example:
+        >>> inputs = Input(shape=(3,))
+        >>> out = Dense(2)(inputs); isinstance(out, SymbolicOutput), out.parent is inputs
+        (True, True)
     """
 
     def __init__(self, layer, parent):
@@ -249,11 +287,9 @@ class InputLayer(Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = _drop_keras_defaults(config)
         if "batch_shape" in config and "shape" not in config:
             config["shape"] = tuple(config.pop("batch_shape"))[1:]
-        config.pop("dtype", None)
-        config.pop("sparse", None)
         config.pop("trainable", None)
         return cls(**config)
 
@@ -263,7 +299,8 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     """Declares a model input (Keras's ``keras.Input``); put it first in a Sequential.
 
     Args:
-        shape: Shape of one sample, e.g. ``(64,)``.
+        shape: Shape of one sample, e.g. ``(64,)``. Defaults to `None` (then
+            ``batch_shape`` gives it).
         batch_size: Accepted for Keras compatibility and ignored. Defaults to `None`.
         dtype: Ignored (the model's dtype applies). Defaults to `None`.
         sparse: Must be falsy. Defaults to `None`.
@@ -321,7 +358,7 @@ class Dense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.units = check_int("Dense units", units, minimum=1)
+        self.units = check_int("Dense units", units, minimum=1, maximum=_MAX_DIM)
         self.activation, self.alpha = _activation_and_alpha(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers_mod.get(kernel_initializer)
@@ -347,6 +384,11 @@ class Dense(Layer):
         from . import config
 
         dtype = self._dtype or config.floatx()
+        if input_shape[0] > _MAX_DIM or input_shape[0] * self.units > _MAX_KERNEL:
+            raise ValueError(
+                f"Dense layer {self.name!r}: a ({input_shape[0]}, {self.units}) kernel has "
+                f"{input_shape[0] * self.units} elements, more than lamina allows "
+                f"({_MAX_KERNEL}, each side at most {_MAX_DIM})")
         rng = self._rng if self._rng is not None else np.random.default_rng()
         self.kernel = self.kernel_initializer((input_shape[0], self.units), dtype, rng)
         self.bias = (self.bias_initializer((self.units,), dtype, rng) if self.use_bias
@@ -379,14 +421,6 @@ class Dense(Layer):
             "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("activity_regularizer", "kernel_constraint", "bias_constraint"):
-            if config.get(key, 0) is None:
-                config.pop(key)
-        return super().from_config(config)
 
 
 class Dropout(Layer):
@@ -469,7 +503,8 @@ class ReLU(Activation):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None, **kwargs):
         if max_value is not None or threshold != 0.0:
-            raise ValueError("ReLU max_value/threshold are not supported by lamina")
+            raise ValueError(f"ReLU max_value/threshold are not supported by lamina, got "
+                             f"max_value={max_value!r}, threshold={threshold!r}")
         slope = check_float("negative_slope", negative_slope, minimum=0.0)
         super().__init__("relu" if slope == 0 else "leaky_relu", name=name, **kwargs)
         self.negative_slope = slope
@@ -549,7 +584,12 @@ _CLASSES = {c.__name__: c for c in (InputLayer, Dense, Dropout, Activation, Flat
 
 
 def serialize(layer) -> dict:
-    """Returns ``{"class_name": ..., "config": ...}`` for a layer."""
+    """Returns ``{"class_name": ..., "config": ...}`` for a layer.
+
+    Example:
+        >>> serialize(Dense(2, name="out"))["config"]["units"]
+        2
+    """
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
@@ -563,11 +603,7 @@ def deserialize(config: dict) -> Layer:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', got "
                          f"{config!r}")
-    cls = _CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown layer class {config['class_name']!r}: accepted are "
-                         f"{', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return from_class_config("layer class", config, _CLASSES)
 
 
 get = deserialize

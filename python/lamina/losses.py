@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from ._validation import config_repr, from_class_config
+
 __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error",
@@ -142,8 +144,10 @@ def _labels(y_true, n_classes):
     y = np.asarray(y_true)
     if y.ndim >= 1 and y.shape[-1] == 1 and y.ndim > 1:
         y = y[..., 0]
-    if not np.all(np.floor(y) == y):
-        raise ValueError("sparse_categorical_crossentropy needs integer labels")
+    frac = np.flatnonzero(np.floor(y) != y)
+    if frac.size:
+        raise ValueError(f"sparse_categorical_crossentropy needs integer labels, got "
+                         f"{y.flat[frac[0]]} at position {frac[0]}")
     y = y.astype(np.int64)
     bad = np.flatnonzero((y < 0) | (y >= n_classes))
     if bad.size:
@@ -179,6 +183,10 @@ class Loss:
     """Base class: a named loss with arguments; ``loss(y_true, y_pred, sample_weight)``.
 
     The value is Keras's "sum_over_batch_size" reduction: ``sum_i w_i * l_i / n``.
+
+    Example:
+        >>> loss = get("mae"); isinstance(loss, Loss), loss([[0.0], [0.0]], [[1.0], [3.0]], [1, 0])
+        (True, 0.5)
     """
 
     name = "loss"
@@ -217,9 +225,7 @@ class Loss:
         """Creates a loss from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 class MeanSquaredError(Loss):
@@ -405,12 +411,7 @@ def get(identifier) -> Loss:
                              f"{', '.join(sorted(_NAMES))}")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown loss class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("loss class", identifier, _CLASSES, _NAMES)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     raise ValueError(f"loss {identifier!r} is not supported: lamina computes the loss in its "

@@ -84,6 +84,15 @@ def _dtype_name(dtype):
     return name
 
 
+def _inference_args(what, verbose, batch_size, steps):
+    """evaluate's and predict's checked ``(verbose, batch_size)``; ``steps`` must be None."""
+    verbose = _verbose(verbose)
+    batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size", batch_size, 1)
+    if steps is not None:
+        raise ValueError(f"steps={steps!r} is not supported: {what} uses all the data")
+    return verbose, batch_size
+
+
 class _Batches:
     """Prepared training data of one fit: cast once, views per batch built once.
 
@@ -94,7 +103,7 @@ class _Batches:
     call of its own.
     """
 
-    def __init__(self, x, y, sw, batch_size, shuffle, dtype):
+    def __init__(self, x, y, sw, batch_size, shuffle):
         self.n = n = x.shape[0]
         self.bs = bs = batch_size
         self.x, self.y, self.sw = x, y, sw
@@ -112,18 +121,19 @@ class _Batches:
             self.xc = xs = np.empty((rows, x.shape[1]), dtype=x.dtype)
             self.yc = ys = np.empty((rows,) + y.shape[1:], dtype=y.dtype)
             self.sc = ss = None if sw is None else np.empty(rows, dtype=sw.dtype)
-        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers.
+        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers;
+        # the whole (b, x, y, sample_weight) tuple is built here so a batch yields it as is.
         self.views = []
         for b in range(steps):
             lo = (b % self.chunk_batches) * bs
             hi = lo + self.sizes[b]
-            self.views.append((xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
+            self.views.append((b, xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
 
     def epoch(self, seed, key):
         """Yields (batch index, x, y, sample_weight) for one epoch."""
         views = self.views
         if not self.shuffle:
-            yield from ((b, *views[b]) for b in range(self.steps))
+            yield from views
             return
         perm = _data.permutation(self.n, seed, key)
         x, y, sw, bs, cb = self.x, self.y, self.sw, self.bs, self.chunk_batches
@@ -140,8 +150,7 @@ class _Batches:
             take(y, idx, axis=0, out=self.yc[:k], mode="clip")
             if sw is not None:
                 take(sw, idx, out=self.sc[:k], mode="clip")
-            for b in range(c0, min(self.steps, c0 + cb)):
-                yield (b, *views[b])
+            yield from views[c0:c0 + cb]
 
 
 class _Interrupt:
@@ -333,10 +342,12 @@ class Sequential:
 
     @property
     def trainable_variables(self):
+        """Keras's name for ``weights``: every parameter is trainable."""
         return self.weights
 
     @property
     def non_trainable_weights(self):
+        """Always ``[]``: lamina trains every parameter."""
         return []
 
     def count_params(self) -> int:
@@ -408,16 +419,11 @@ class Sequential:
         opt = optimizers_mod.get(optimizer)
         loss_obj = None if loss is None else losses_mod.get(loss)
         lw = loss_weights
-        if isinstance(lw, dict):
+        if isinstance(lw, (dict, list, tuple)):
             if len(lw) != 1:
                 raise ValueError(f"loss_weights must have one entry for a Sequential model, got"
                                  f" {loss_weights!r}")
-            lw = next(iter(lw.values()))
-        elif isinstance(lw, (list, tuple)):
-            if len(lw) != 1:
-                raise ValueError(f"loss_weights must have one entry for a Sequential model, got"
-                                 f" {loss_weights!r}")
-            lw = lw[0]
+            lw = next(iter(lw.values() if isinstance(lw, dict) else lw))
         if lw is not None:
             lw = check_float("loss_weights", lw, minimum=0.0)
         ids = []
@@ -427,7 +433,8 @@ class Sequential:
             if isinstance(group, (str, metrics_mod.Metric)) or callable(group):
                 group = [group]
             if isinstance(group, dict):
-                raise ValueError("metrics as a dict is for multi-output models; pass a list")
+                raise ValueError(f"metrics as a dict is for multi-output models; pass a list, "
+                                 f"got {group!r}")
             ids.extend(group)
         resolved = [metrics_mod.get(m, loss=loss_obj) for m in ids]  # validates names early
         names = [m.name for m in resolved]
@@ -440,9 +447,7 @@ class Sequential:
         self._metric_ids = ids
         self._metrics = []
         self.compiled = True
-        self._network = None
-        self._network_kind = None
-        opt.slots = None
+        self._invalidate()
 
     @property
     def metrics_names(self) -> list:
@@ -569,13 +574,14 @@ class Sequential:
 
         Args:
             x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once).
+                Defaults to `None` (required).
             y: Targets: integer labels for sparse_categorical_crossentropy, else
-                ``(n, outputs)`` (or ``(n,)`` for one output).
+                ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
             batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
                 pure SGD); the last batch may be smaller. Defaults to `None` (32).
             epochs: Index of the last epoch (counting from ``initial_epoch``). Defaults to `1`.
-            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1. Defaults
-                to `"auto"`.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1.
+                Defaults to `"auto"`.
             callbacks: List of ``lamina.callbacks.Callback``. Defaults to `None`.
             validation_split: Fraction in [0, 1) of the data held out for validation: the
                 LAST samples, taken before shuffling. Defaults to `0.0`.
@@ -642,7 +648,7 @@ class Sequential:
             sw = None if sw is None else sw[:split_at]
 
         net = self._network_for("train")
-        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle), self.dtype)
+        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
         history = callbacks_mod.History()
         cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
         params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
@@ -770,8 +776,8 @@ class Sequential:
         """Returns the loss and metrics on data (no dropout, no update).
 
         Args:
-            x: Inputs.
-            y: Targets.
+            x: Inputs. Defaults to `None` (required).
+            y: Targets. Defaults to `None` (required).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
@@ -784,11 +790,7 @@ class Sequential:
             The loss (no metrics), ``[loss, *metrics]``, or a dict.
         """
         self._require_compiled("evaluate")
-        verbose = _verbose(verbose)
-        batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size",
-                                                                       batch_size, 1)
-        if steps is not None:
-            raise ValueError(f"steps={steps!r} is not supported: evaluate uses all the data")
+        verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
         xt, yt, sw = self._prepare_xy(x, y, sample_weight)
         cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
         cbl.on_test_begin()
@@ -798,10 +800,7 @@ class Sequential:
         if verbose:
             print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._as_result(logs, return_dict)
 
     # ------------------------------------------------------------------ predict -------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -815,11 +814,7 @@ class Sequential:
             steps: Must be None. Defaults to `None`.
             callbacks: Callbacks with predict hooks. Defaults to `None`.
         """
-        verbose = _verbose(verbose)
-        batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size",
-                                                                       batch_size, 1)
-        if steps is not None:
-            raise ValueError(f"steps={steps!r} is not supported: predict uses all the data")
+        verbose, batch_size = _inference_args("predict", verbose, batch_size, steps)
         t0 = time.perf_counter()
         xt = self._prepare_x(x)
         net = self._network_for("infer")
@@ -855,7 +850,7 @@ class Sequential:
 
         Args:
             x: Inputs.
-            y: Targets.
+            y: Targets. Defaults to `None` (required).
             sample_weight: Per-sample loss weights. Defaults to `None`.
             class_weight: ``{class: weight}``. Defaults to `None`.
             return_dict: Return a dict. Defaults to `False`.
@@ -882,6 +877,11 @@ class Sequential:
         logs = {"loss": float(r[0])}
         for j, m in enumerate(self._metrics):
             logs[m.name] = float(r[2 + j] / r[1]) if r[1] else 0.0
+        return self._as_result(logs, return_dict)
+
+    @staticmethod
+    def _as_result(logs, return_dict):
+        """Keras's return value: the logs dict, the loss alone (no metrics) or a list."""
         if return_dict:
             return logs
         values = list(logs.values())
@@ -904,23 +904,11 @@ class Sequential:
             raise ValueError(f"model {self.name!r} has {len(own)} weight arrays, got "
                              f"{len(weights)}")
         checked = []
-        i = 0
         for layer in self._layers:
             for k, w in enumerate(layer.weights):
-                new = np.asarray(weights[i])
-                what = "kernel" if k == 0 else "bias"
-                if new.shape != w.shape:
-                    raise ValueError(f"weight {i} ({layer.name} {what}) has shape {w.shape}, "
-                                     f"got shape {new.shape}")
-                if new.dtype.kind not in "biuf":
-                    raise TypeError(f"weight {i} ({layer.name} {what}) must be numeric, got "
-                                    f"dtype {new.dtype}")
-                where = _validation.first_nonfinite(new)
-                if where is not None:
-                    raise ValueError(f"weight {i} ({layer.name} {what}) contains {new[where]} "
-                                     f"at index {where}")
-                checked.append(new)
-                i += 1
+                i = len(checked)
+                what = f"weight {i} ({layer.name} {'kernel' if k == 0 else 'bias'})"
+                checked.append(layers_mod._checked_weight(what, weights[i], w))
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 

@@ -19,7 +19,18 @@ __all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_c
 
 
 def model_from_config(config: dict, custom_objects=None):
-    """Creates a model from ``{"class_name": "Sequential", "config": ...}`` or a bare config."""
+    """Creates a model from ``{"class_name": "Sequential", "config": ...}`` or a bare config.
+
+    Args:
+        config: ``model.get_config()``, bare or wrapped with its class name.
+        custom_objects: Must be None. Defaults to `None`.
+
+    Example:
+        >>> import lamina
+        >>> m = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> model_from_config(m.get_config()).count_params()
+        3
+    """
     if custom_objects:
         raise ValueError("custom_objects are not supported")
     if isinstance(config, dict) and "class_name" in config:
@@ -36,6 +47,12 @@ def model_from_json(json_string: str, custom_objects=None):
     Args:
         json_string: The JSON text.
         custom_objects: Must be None. Defaults to `None`.
+
+    Example:
+        >>> import lamina
+        >>> m = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> model_from_json(m.to_json()).output_shape
+        (None, 1)
     """
     try:
         config = json.loads(json_string)

@@ -307,7 +307,7 @@ def _float_array(x, name: str) -> np.ndarray:
 
 
 def _as_rows(x: np.ndarray) -> np.ndarray:
-    """A 2-D view of `x` with contiguous rows: 1-D becomes one row, a strided inner axis is copied."""
+    """A 2-D view of `x` with contiguous rows (1-D: one row; a strided inner axis is copied)."""
     if x.ndim == 1:
         x = x.reshape(1, -1)
     if x.ndim == 2 and x.shape[1] > 1 and x.strides[1] != x.itemsize:

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from ._validation import config_repr, from_class_config
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
            "deserialize"]
 
@@ -34,7 +36,12 @@ def _rate(name, value):
 
 
 class Regularizer:
-    """Base class: ``l1 * sum(|w|) + l2 * sum(w ** 2)``; subclasses fix which terms exist."""
+    """Base class: ``l1 * sum(|w|) + l2 * sum(w ** 2)``; subclasses fix which terms exist.
+
+    Example:
+        >>> reg = L1L2(l1=0.5, l2=0.25); isinstance(reg, Regularizer), reg([1.0, -2.0])
+        (True, 2.75)
+    """
 
     l1 = 0.0
     l2 = 0.0
@@ -53,9 +60,7 @@ class Regularizer:
         """Creates a regularizer from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
     def __eq__(self, other):
         return isinstance(other, Regularizer) and (self.l1, self.l2) == (other.l1, other.l2)
@@ -147,11 +152,8 @@ def get(identifier):
                              "l1, l2, l1_l2")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown regularizer class {name!r}: accepted are L1, L2, L1L2")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("regularizer class", identifier, _CLASSES, _NAMES,
+                                 accepted="L1, L2, L1L2")
     raise TypeError(f"regularizer must be None, a name, a config dict or a lamina "
                     f"Regularizer, got {identifier!r}")
 

@@ -25,5 +25,11 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         model: A built model.
         filepath: Path ending in ``.lamina`` or ``.keras``.
         overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.lamina"))
     """
     _save_model(model, filepath, overwrite=overwrite)

@@ -56,7 +56,8 @@ bool activation_is_rowwise(Activation a);
 
 // The plain reference loops (std:: maths, one thread): same contract, used as the oracle of
 // the per-ISA fast paths in tests. activation_forward/backward may differ from them by a few
-// ulp on AVX-512 (vector exp); on generic they are the same code.
+// ulp on AVX2/AVX-512 (vector exp/erfc, see cpp/ops/activations_simd.hpp); on generic they are
+// the same code. Every path maps NaN to NaN (numpy semantics).
 template <class T>
 void activation_forward_reference(Activation act, double alpha, std::int64_t rows,
                                   std::int64_t cols, const T* x, std::int64_t ldx, T* y,

@@ -5,13 +5,13 @@
 //   `index` (row * cols + col of the layer's (batch, cols) activation) is kept at training
 //   step `step` of layer `layer`. P(keep) = 1 - rate (rate quantised to 2^-32 at worst).
 //   Masks are therefore reproducible and independent of the thread count and of the ISA level.
-// - Inverted dropout: y = keep ? x * s : 0 with s = T(1 / (1 - rate)) (one multiply, identical
-//   on every ISA). rate == 0: y = x. 0 <= rate < 1, else std::invalid_argument.
+// - Inverted dropout: y = keep ? x * s : +0.0 with s = T(1 / (1 - rate)) (one multiply,
+//   identical bits on every ISA). rate == 0: y = x. 0 <= rate < 1, else std::invalid_argument.
 // - Generator: SplitMix64 seeded per (seed, step, layer), two elements per 64-bit output; see
 //   cpp/ops/dropout_rng.hpp for the exact definition and its statistical quality.
 // - dropout_forward may run in place (y == x) and writes the packed keep bits (1 = kept) to
 //   `mask` ((n + 7) / 8 bytes, bit b of byte i is element 8*i + b) when mask != nullptr.
-// - dropout_backward: dx = keep ? dy / (1 - rate) : 0 using the stored mask; dx may alias dy.
+// - dropout_backward: dx = keep ? dy * s : +0.0 using the stored mask; dx may alias dy.
 #pragma once
 
 #include <cstdint>

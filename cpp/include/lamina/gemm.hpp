@@ -10,9 +10,15 @@
 //   c += bias[j] (bias has n entries) ; c = act(c) (kGemmActRelu: max(c, 0)) ; then
 //   post(ctx, i0, j0, rows, cols, &C[i0*ldc + j0], ldc) on each finished block of C, where the
 //   caller may run any element-wise pass (another activation, dropout) while it is in cache.
+//   Blocks are disjoint, cover C exactly once, and are at most a few dozen rows (MR-row strips);
+//   post may run concurrently on several pool threads for different blocks. relu maps NaN to 0.
 // - Determinism: work is split over output tiles only; the K reduction order is fixed, so the
 //   result is bit-identical for every thread count. max_threads = 0 means the pool's size.
-// - float and double are instantiated; the naive gemm_ref is the test oracle and tail path.
+// - float and double are instantiated; the naive gemm_ref is the test oracle.
+// - Paths (cpp/gemm/gemm.cpp): packed BLIS-style blocking for large problems, a direct
+//   (no packing) path for small ones, chosen by shape and ISA only. LAMINA_GEMM_PATH=packed or
+//   =direct (read once) forces one, for tests and tuning. Results differ between paths and ISA
+//   levels by rounding only, never between thread counts.
 #pragma once
 
 #include <cstdint>

@@ -55,9 +55,10 @@ void set_num_threads(int n);
 // Usable cores of this process.
 int usable_cores();
 
-// Runs fn(t) for t in [0, n_tasks); tasks are split statically in contiguous chunks over
-// min(num_threads(), n_tasks, max_threads) threads. Blocks until all are done. Exceptions
-// from tasks are rethrown (the first one) after all tasks finished.
+// Runs fn(t) for t in [0, n_tasks), each exactly once, on up to min(num_threads(), max_threads)
+// threads (the caller included) that claim tasks from a shared counter; blocks until all are
+// done. Which thread runs a task is not fixed (a descheduled worker claims nothing), so a task
+// must depend only on t. Exceptions from tasks are rethrown (the first one) after all finished.
 void parallel_for(std::int64_t n_tasks, const std::function<void(std::int64_t)>& fn,
                   int max_threads = 0);
 

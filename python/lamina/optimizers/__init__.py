@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._validation import from_class_config
 from . import schedules
 from .schedules import LearningRateSchedule
 
@@ -91,7 +92,11 @@ class Optimizer:
         clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``. Defaults to
             `None`.
         global_clipnorm: Clip all gradients together to this L2 norm. Defaults to `None`.
-        name: Name. Defaults to the class name.
+        name: Name. Defaults to `None` (the class's default name).
+
+    Example:
+        >>> opt = get("adam"); isinstance(opt, Optimizer), opt.name
+        (True, 'adam')
     """
 
     core_name = ""
@@ -534,12 +539,7 @@ def get(identifier) -> Optimizer:
                              f"{', '.join(sorted(_NAMES))}")
         return cls()
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-        if cls is None:
-            raise ValueError(f"unknown optimizer class {name!r}: accepted are "
-                             f"{', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("optimizer class", identifier, _CLASSES, _NAMES)
     raise TypeError(f"optimizer must be a name, a config dict or a lamina optimizer, "
                     f"got {identifier!r}")
 

@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import math
 
+from .._validation import config_repr, from_class_config
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
            "InverseTimeDecay", "get", "serialize", "deserialize"]
 
 
+def _float(name, value):
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:  # same exception type, now naming the argument
+        raise type(exc)(f"{name} must be a number, got {value!r}") from None
+
+
 def _positive(name, value, allow_zero=False):
-    v = float(value)
+    v = _float(name, value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
                          f"got {value!r}")
@@ -27,7 +36,12 @@ def _positive(name, value, allow_zero=False):
 
 
 class LearningRateSchedule:
-    """Base class: ``schedule(step) -> float``; subclasses implement ``__call__``."""
+    """Base class: ``schedule(step) -> float``; subclasses implement ``__call__``.
+
+    Example:
+        >>> isinstance(ExponentialDecay(0.1, 10, 0.5), LearningRateSchedule)
+        True
+    """
 
     def __call__(self, step) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -41,9 +55,7 @@ class LearningRateSchedule:
         """Creates a schedule from ``get_config()``'s output."""
         return cls(**config)
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    __repr__ = config_repr
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -133,7 +145,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
-        boundaries, values = [float(b) for b in boundaries], [float(v) for v in values]
+        boundaries = [_float("boundaries", b) for b in boundaries]
+        values = [_float("values", v) for v in values]
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"PiecewiseConstantDecay needs len(values) == len(boundaries) + 1,"
                              f" got {len(values)} values and {len(boundaries)} boundaries")
@@ -179,7 +192,7 @@ class CosineDecay(LearningRateSchedule):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate,
                                                True)
         self.decay_steps = _positive("decay_steps", decay_steps)
-        self.alpha = float(alpha)
+        self.alpha = _float("alpha", alpha)
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
         self.warmup_target = None if warmup_target is None else _positive(
@@ -222,16 +235,17 @@ def get(identifier) -> LearningRateSchedule:
     if isinstance(identifier, LearningRateSchedule):
         return identifier
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"unknown learning-rate schedule {identifier.get('class_name')!r}:"
-                             f" accepted are {', '.join(sorted(_CLASSES))}")
-        return cls.from_config(dict(identifier.get("config") or {}))
+        return from_class_config("learning-rate schedule", identifier, _CLASSES)
     raise TypeError(f"expected a LearningRateSchedule or its config dict, got {identifier!r}")
 
 
 def serialize(schedule) -> dict:
-    """Returns ``{"class_name": ..., "config": ...}``."""
+    """Returns ``{"class_name": ..., "config": ...}``.
+
+    Example:
+        >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
+        'ExponentialDecay'
+    """
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 

@@ -15,10 +15,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -214,36 +216,37 @@ def run(options: Options, progress=None) -> dict:
     return summarize(options, meta, runs, notes)
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _run_jobs(options: Options, jobs: list[dict], runs: list[dict], progress) -> None:
-    import signal
-    import threading
-
-    def _term(signum, frame):
-        raise KeyboardInterrupt
-
+    """Runs the jobs in order, appending each result to ``runs``; SIGTERM acts like Ctrl-C
+    (the running worker is killed and the finished runs are still reported)."""
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _term)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        _run_jobs_inner(options, jobs, runs, progress)
+        for i, job in enumerate(jobs, 1):
+            _run_one(options, job, i, len(jobs), runs, progress)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _run_jobs_inner(options: Options, jobs: list[dict], runs: list[dict], progress) -> None:
-    for i, job in enumerate(jobs, 1):
-        if options.wait_idle_s > 0:
-            load = wait_until_idle(options.wait_idle_s)
-            if load >= 0.3:
-                progress(f"    machine still busy ({load:.2f} cores used by others)")
-        progress(f"[{i}/{len(jobs)}] {job['framework']} threads={job['threads']} "
-                 f"repeat={job['repeat'] + 1}: {', '.join(job['workloads'])} …")
-        res = run_job(job, options.timeout_s)
-        runs.append(res)
-        busy = res.get("foreign_cores")
-        progress(f"    {_headline(res)} ({res['seconds']:.1f} s"
-                 + (f", other processes used {busy:.2f} cores)" if busy is not None else ")"))
+def _run_one(options: Options, job: dict, i: int, n: int, runs: list[dict], progress) -> None:
+    """Runs job ``i`` of ``n`` (after waiting for idle CPUs if asked) and reports it."""
+    if options.wait_idle_s > 0:
+        load = wait_until_idle(options.wait_idle_s)
+        if load >= 0.3:
+            progress(f"    machine still busy ({load:.2f} cores used by others)")
+    progress(f"[{i}/{n}] {job['framework']} threads={job['threads']} "
+             f"repeat={job['repeat'] + 1}: {', '.join(job['workloads'])} …")
+    res = run_job(job, options.timeout_s)
+    runs.append(res)
+    busy = res.get("foreign_cores")
+    progress(f"    {_headline(res)} ({res['seconds']:.1f} s"
+             + (f", other processes used {busy:.2f} cores)" if busy is not None else ")"))
 
 
 def _headline(res: dict) -> str:

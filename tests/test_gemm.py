@@ -299,3 +299,16 @@ def test_kernel_name_follows_isa(isa):
     name = _core.gemm_kernel_name("float32")
     assert name.startswith("gemm_" + ("ref" if isa == "generic" else isa) + "_f32_")
     assert "_f64_" in _core.gemm_kernel_name("float64")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(37, 40, 70), (300, 900, 700)])  # direct and packed paths
+def test_fused_relu_keeps_nan(isa, dtype, m, k, n):
+    # A NaN in op(A) must reach C through the fused ReLU (like ops.activation "relu"), on
+    # every path and ISA level; negative values still become 0.
+    a = np.full((m, k), -1.0, dtype)
+    a[5, 3] = np.nan
+    b = np.ones((k, n), dtype)
+    c = ops.matmul(a, b, activation="relu")
+    assert np.all(np.isnan(c[5]))
+    assert np.all(c[np.arange(m) != 5] == 0)

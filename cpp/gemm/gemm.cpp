@@ -103,7 +103,7 @@ void scale_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
     for (std::int64_t j = 0; j < n; ++j) {
       T r = beta == T(0) ? T(0) : beta * cr[j];
       if (bias) r += bias[j];
-      if (relu) r = r > T(0) ? r : T(0);
+      if (relu) r = r < T(0) ? T(0) : r;  // NaN stays NaN
       cr[j] = r;
     }
   }

@@ -25,7 +25,7 @@ void gemm_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::i
       T r = alpha * s;
       if (beta != T(0)) r += beta * *cij;
       if (bias) r += bias[j];
-      if (relu) r = r > T(0) ? r : T(0);
+      if (relu) r = r < T(0) ? T(0) : r;  // NaN stays NaN
       *cij = r;
     }
   }

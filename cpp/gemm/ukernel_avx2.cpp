@@ -108,7 +108,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
       V r = S::mul(acc[i][v], va);
       if (read_c) r = S::fmadd(S::loadu(dst + v * S::L), vb, r);
       if (bias) r = S::add(r, S::load(bias_row + v * S::L));
-      if (relu) r = S::max(r, S::zero());
+      if (relu) r = S::max(S::zero(), r);  // maxps returns its 2nd operand on NaN
       S::storeu(dst + v * S::L, r);
     }
     if (!full)
@@ -168,7 +168,7 @@ inline __attribute__((always_inline)) void kernel_direct(
       V r = S::mul(acc[i][v], va);
       if (read_c) r = S::fmadd(full ? S::loadu(cr + v * S::L) : S::maskload(cr + v * S::L, masks[v]), vb, r);
       if (bias) r = S::add(r, vbias[v]);
-      if (relu) r = S::max(r, S::zero());
+      if (relu) r = S::max(S::zero(), r);  // maxps returns its 2nd operand on NaN
       if (full) S::storeu(cr + v * S::L, r);
       else S::maskstore(cr + v * S::L, masks[v], r);
     }

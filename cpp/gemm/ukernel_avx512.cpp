@@ -71,13 +71,13 @@ inline __attribute__((always_inline)) void store_row(typename S::T* c, typename 
     if (full) {
       if (read_c) r = S::fmadd(S::loadu(c + v * S::L), vb, r);
       if (vbias) r = S::add(r, vbias[v]);
-      if (relu) r = S::max(r, S::zero());
+      if (relu) r = S::max(S::zero(), r);  // maxps returns its 2nd operand on NaN
       S::storeu(c + v * S::L, r);
     } else {
       if (!masks[v]) continue;
       if (read_c) r = S::fmadd(S::maskz_loadu(masks[v], c + v * S::L), vb, r);
       if (vbias) r = S::add(r, vbias[v]);
-      if (relu) r = S::max(r, S::zero());
+      if (relu) r = S::max(S::zero(), r);  // maxps returns its 2nd operand on NaN
       S::mask_storeu(c + v * S::L, masks[v], r);
     }
   }

@@ -30,7 +30,7 @@ void kernel(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc, std
       T r = alpha * acc[i][j];
       if (beta != T(0)) r += beta * cr[j];
       if (bias) r += bias[j];
-      if (act == 1) r = r > T(0) ? r : T(0);  // relu
+      if (act == 1) r = r < T(0) ? T(0) : r;  // relu; NaN stays NaN
       cr[j] = r;
     }
   }

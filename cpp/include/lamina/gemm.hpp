@@ -11,7 +11,7 @@
 //   post(ctx, i0, j0, rows, cols, &C[i0*ldc + j0], ldc) on each finished block of C, where the
 //   caller may run any element-wise pass (another activation, dropout) while it is in cache.
 //   Blocks are disjoint, cover C exactly once, and are at most a few dozen rows (MR-row strips);
-//   post may run concurrently on several pool threads for different blocks. relu maps NaN to 0.
+//   post may run concurrently on several pool threads for different blocks. relu keeps NaN (like ops relu), so a NaN never hides behind a ReLU.
 // - Determinism: work is split over output tiles only; the K reduction order is fixed, so the
 //   result is bit-identical for every thread count. max_threads = 0 means the pool's size.
 // - float and double are instantiated; the naive gemm_ref is the test oracle.

@@ -1,4 +1,4 @@
-// Per-ISA GEMM configuration as data: {MR, NR, MC, KC, NC, kernel, packers} for float and
+// Per-ISA GEMM configuration as data: {MR, NR, MC, KC, NC, kernels, packers} for float and
 // double, indexed by lamina::Isa (generic, avx2, avx512). gemm.cpp looks the entry up on every
 // call, because tests lower the active ISA at runtime.
 //
@@ -18,33 +18,35 @@ namespace {
 const IsaKernels kTable[kNumIsa] = {
     // generic
     {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
-      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0, nullptr},
      {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
-      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0, nullptr}},
 #if defined(LAMINA_X86)
     // avx2
     {{6, 16, 2040, 256, 512, gemm_avx2_f32_6x16, pack_a_avx2_f32, pack_b_avx2_f32,
       "gemm_avx2_f32_6x16",
-      gemm_avx2_f32_direct_6x16, 6, 16, gemm_avx2_f32_direct_12x8, 12, 8},
+      gemm_avx2_f32_direct_6x16, 6, 16, gemm_avx2_f32_direct_12x8, 12, 8, nullptr},
      {6, 8, 2040, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,
       "gemm_avx2_f64_6x8",
-      gemm_avx2_f64_direct_6x8, 6, 8, gemm_avx2_f64_direct_12x4, 12, 4}},
+      gemm_avx2_f64_direct_6x8, 6, 8, gemm_avx2_f64_direct_12x4, 12, 4, nullptr}},
     // avx512
     {{12, 32, 2040, 512, 256, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
       "gemm_avx512_f32_12x32",
-      gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16},
+      gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16,
+      gemm_avx512_f32_12x32_packb},
      {12, 16, 2040, 256, 192, gemm_avx512_f64_12x16, pack_a_ref<double>, pack_b_ref<double>,
       "gemm_avx512_f64_12x16",
-      gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8}},
+      gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8,
+      gemm_avx512_f64_12x16_packb}},
 #else
     {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
-      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0, nullptr},
      {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
-      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0, nullptr}},
     {{4, 8, 512, 256, 512, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
-      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0},
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0, nullptr},
      {4, 4, 512, 256, 256, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
-      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0}},
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0, nullptr}},
 #endif
 };
 

@@ -67,7 +67,12 @@ inline void transpose_rows(const float* src, std::int64_t ld, std::int64_t rows,
       r[i] = i < rows ? _mm512_maskz_loadu_ps(in_mask, src + i * ld + p0) : _mm512_setzero_ps();
     transpose16(r);
     float* d = dst + p0 * dst_ld;
-    if (width == 16) {
+    if (width < 16 && dst_ld == width && cols == 16) {
+      // Dense panel (dst_ld == width): full-width stores in increasing order, each one's
+      // lanes past `width` (zeros) are overwritten by the next; only the last is masked.
+      for (int c = 0; c < 15; ++c) _mm512_storeu_ps(d + c * dst_ld, r[c]);
+      _mm512_mask_storeu_ps(d + 15 * dst_ld, out_mask, r[15]);
+    } else if (width == 16) {
       for (int c = 0; c < 16; ++c)
         if (c < cols) _mm512_storeu_ps(d + c * dst_ld, r[c]);
     } else {

@@ -25,6 +25,15 @@ template <class T>
 using Ukernel = void (*)(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc,
                          std::int64_t mr, std::int64_t nr, T alpha, T beta, const T* bias, int act);
 
+// Packing micro-kernel: the Ukernel contract, except that the B micro-panel is read in place
+// from op(B) (rows contiguous: op(B)[p, j] = b[p*ldb + j] for j < nr) and also written to bdst
+// exactly as pack_b would lay it out (kc x NR, columns past nr zero). The driver calls it for
+// the first tile row of a block instead of packing B first; the arithmetic is the Ukernel's.
+template <class T>
+using PackingUkernel = void (*)(std::int64_t kc, const T* a, const T* b, std::int64_t ldb,
+                                T* bdst, T* c, std::int64_t ldc, std::int64_t mr,
+                                std::int64_t nr, T alpha, T beta, const T* bias, int act);
+
 // Direct (no packing) micro-kernel for small problems: op(A)[i, p] = a[i*rsa + p*csa],
 // op(B)[p, j] = b[p*ldb + j] (rows of op(B) contiguous), same store contract as Ukernel.
 template <class T>
@@ -60,6 +69,8 @@ struct KernelInfo {
   int dmr_wide, dnr_wide;
   DirectKernel<T> direct_narrow;
   int dmr_narrow, dnr_narrow;
+  // Packs an untransposed B while computing the first tile row (nullptr: pack_b first).
+  PackingUkernel<T> kernel_packb;
 };
 
 struct IsaKernels {
@@ -129,6 +140,14 @@ void gemm_avx512_f32_12x32(std::int64_t kc, const float* a, const float* b, floa
 void gemm_avx512_f64_12x16(std::int64_t kc, const double* a, const double* b, double* c,
                            std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
                            double beta, const double* bias, int act);
+void gemm_avx512_f32_12x32_packb(std::int64_t kc, const float* a, const float* b,
+                                 std::int64_t ldb, float* bdst, float* c, std::int64_t ldc,
+                                 std::int64_t mr, std::int64_t nr, float alpha, float beta,
+                                 const float* bias, int act);
+void gemm_avx512_f64_12x16_packb(std::int64_t kc, const double* a, const double* b,
+                                 std::int64_t ldb, double* bdst, double* c, std::int64_t ldc,
+                                 std::int64_t mr, std::int64_t nr, double alpha, double beta,
+                                 const double* bias, int act);
 void gemm_avx512_f32_direct_8x32(std::int64_t kc, const float* a, std::int64_t rsa,
                                  std::int64_t csa, const float* b, std::int64_t ldb, float* c,
                                  std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,

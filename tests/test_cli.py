@@ -37,3 +37,15 @@ def test_module_entry_point():
 def test_no_command_prints_help(capsys):
     assert cli.main([]) == 2
     assert "usage" in capsys.readouterr().out
+
+
+def test_closed_stdout_pipe_exits_quietly():
+    # `lamina info | head -0`: the reader is gone before lamina writes. No traceback, no
+    # "Exception ignored" at exit; the status is 141 (128 + SIGPIPE) like a killed writer.
+    with subprocess.Popen([sys.executable, "-m", "lamina", "info"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        status = proc.wait(timeout=60)
+    assert status == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err

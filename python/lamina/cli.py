@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 
@@ -122,11 +123,22 @@ def main(argv: list[str] | None = None) -> int:
     from .run import RunFileError
 
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
     except RunFileError as exc:  # bad run file, override, data or model file: one line, exit 2
         where = f"{exc.source}: " if exc.source else ""
         print(f"lamina {args.command}: error: {where}{exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`lamina compare ... | head`): stop quietly, like other Unix
+        # tools. Point stdout at /dev/null so the flush at interpreter exit cannot fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a real file (an embedding caller)
+            pass
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -178,8 +178,9 @@ def test_empty_and_k_zero(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_bit_identical_for_1_and_2_threads(isa, threads, dtype):
     rng = np.random.default_rng(7)
-    shapes = [(128, 512, 300), (255, 97, 513), (1000, 10, 300), (64, 1100, 129)]
-    for (m, n, k), (trans_a, trans_b) in zip(shapes, TRANS):
+    shapes = [(128, 512, 300), (255, 97, 513), (1000, 10, 300), (64, 1100, 129),
+              (200, 300, 1500)]  # the last: several K blocks, 10 column chunks on 2 threads
+    for (m, n, k), (trans_a, trans_b) in zip(shapes, TRANS + TRANS[:1]):
         a, b = _operands(rng, m, n, k, dtype, trans_a, trans_b)
         bias = _rand(rng, (n,), dtype)
         results = []
@@ -276,7 +277,8 @@ rng = np.random.default_rng(9)
 worst = 0.0
 for isa, dtype in [(i, d) for i in _core.supported_isas() for d in (np.float32, np.float64)]:
     _core.set_isa(isa)
-    for m, n, k in [(7, 513, 31), (97, 10, 255), (130, 64, 13), (255, 1031, 97)]:
+    # k = 2053 splits K into several blocks on every ISA (the AVX-512 float32 block is 1024).
+    for m, n, k in [(7, 513, 31), (97, 10, 255), (130, 64, 13), (255, 1031, 97), (61, 130, 2053)]:
         for ta in (False, True):
             for tb in (False, True):
                 a = rng.uniform(0.5, 1.5, (k, m) if ta else (m, k)).astype(dtype)

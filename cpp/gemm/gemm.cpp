@@ -164,11 +164,15 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
     });
 
     // 2. Tasks: tn column chunks x tm row groups; with threads, at least two chunks per
-    //    thread where there are panels for it, so the shared counter can balance them.
+    //    thread where there are panels for it, so the shared counter can balance them, and a
+    //    multiple of the threads where the panels allow (11 chunks on 2 threads idled one
+    //    thread for a twelfth of 1024^3).
     std::int64_t tn = cdiv(npn, per_chunk);
     if (nthr > 1) {
       const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
       if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
+      const std::int64_t even = cdiv(tn, nthr) * nthr;
+      if (even <= npn) tn = even;
       if (tn > npn) tn = npn;
     }
     std::int64_t tm = 1;

@@ -4,9 +4,12 @@
 //
 // Block sizes (measured on the 2-core AVX-512 box, see benchmarks/RESULTS.md):
 // - KC: the largest K block (gemm.cpp splits K into equal blocks of at most KC). The kernel
-//   walks B micro-panels (KC x NR) streamed from L2 against one A micro-panel (MR x KC);
-//   on the AVX-512 box KC = 512 beat 384 by 2-3% on 512^3 and 1024^3 (fewer C updates).
+//   walks B micro-panels (KC x NR) streamed from L2 against one A micro-panel (MR x KC).
 // - NC: columns of B per task; its packed KC x NC block stays in L2.
+// AVX-512 float32: KC = 1024, NC = 96 (3 micro-panels, a 384 KiB block) beat 512 x 256 by 3% on
+// 1024^3 and 1-2% on 2048^3 and (128x784)(784x512), the same on 512^3 (in-process A/B, 1
+// thread): one K block up to K = 1024 writes C once instead of write + read-modify-write. It
+// lost at NC = 64 and 128-192 (-3 to -6%); 512 x 256 beat 384 x 256 by 2-3%.
 // - MC: rows of A packed per round (all of K); it lives in L3 and is shared by the threads.
 #include "lamina/runtime.hpp"
 #include "ukernels.hpp"
@@ -30,7 +33,7 @@ const IsaKernels kTable[kNumIsa] = {
       "gemm_avx2_f64_6x8",
       gemm_avx2_f64_direct_6x8, 6, 8, gemm_avx2_f64_direct_12x4, 12, 4, nullptr}},
     // avx512
-    {{12, 32, 2040, 512, 256, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
+    {{12, 32, 2040, 1024, 96, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
       "gemm_avx512_f32_12x32",
       gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16,
       gemm_avx512_f32_12x32_packb},

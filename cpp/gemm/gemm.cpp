@@ -195,7 +195,15 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
         const bool fuse_b = ki.kernel_packb != nullptr && !trans_b &&
                             static_cast<double>(k) * static_cast<double>(n) * sizeof(T) <=
                                 kMaxFusedPackB;
-        if (!fuse_b) ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        // Fused: full panels only; a partial last panel (n not a multiple of NR) is packed here.
+        const std::int64_t jp_fused_end = fuse_b && jp1 * NR > n ? jp1 - 1 : jp1;
+        if (!fuse_b) {
+          ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        } else if (jp_fused_end < jp1) {
+          const std::int64_t off = (jp_fused_end - jp0) * NR;
+          ki.pack_b(false, kc, ncols - off, bsrc + off, ldb, static_cast<int>(NR),
+                    bpack + off * kc);
+        }
         const bool last = kb == nkb - 1;
         const T beta_k = kb == 0 ? beta : T(1);
         const T* apanels = apack + p0 * npa * MR;
@@ -205,7 +213,7 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
           const T* ap = apanels + ip * MR * kc;
           for (std::int64_t jp = jp0; jp < jp1; ++jp) {
             const std::int64_t jj = jp * NR;
-            if (fuse_b && ip == ip0)
+            if (ip == ip0 && jp < jp_fused_end && fuse_b)
               ki.kernel_packb(kc, ap, bsrc + (jj - j0), ldb, bpack + (jp - jp0) * NR * kc,
                               crow + jj, ldc, rows, min64(NR, n - jj), alpha, beta_k,
                               last && bias ? bias + jj : nullptr, last ? act : 0);

@@ -10,6 +10,8 @@
 // 1024^3 and 1-2% on 2048^3 and (128x784)(784x512), the same on 512^3 (in-process A/B, 1
 // thread): one K block up to K = 1024 writes C once instead of write + read-modify-write. It
 // lost at NC = 64 and 128-192 (-3 to -6%); 512 x 256 beat 384 x 256 by 2-3%.
+// AVX2 float32: KC = 1024, NC = 192 (12 micro-panels) beat 256 x 512 by 2% on 1024^3 and 4% on
+// (128x784)(784x512) (same A/B, LAMINA_ISA=avx2).
 // - MC: rows of A packed per round (all of K); it lives in L3 and is shared by the threads.
 #include "lamina/runtime.hpp"
 #include "ukernels.hpp"
@@ -26,12 +28,14 @@ const IsaKernels kTable[kNumIsa] = {
       "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0, nullptr}},
 #if defined(LAMINA_X86)
     // avx2
-    {{6, 16, 2040, 256, 512, gemm_avx2_f32_6x16, pack_a_avx2_f32, pack_b_avx2_f32,
+    {{6, 16, 2040, 1024, 192, gemm_avx2_f32_6x16, pack_a_avx2_f32, pack_b_avx2_f32,
       "gemm_avx2_f32_6x16",
-      gemm_avx2_f32_direct_6x16, 6, 16, gemm_avx2_f32_direct_12x8, 12, 8, nullptr},
+      gemm_avx2_f32_direct_6x16, 6, 16, gemm_avx2_f32_direct_12x8, 12, 8,
+      gemm_avx2_f32_6x16_packb},
      {6, 8, 2040, 256, 256, gemm_avx2_f64_6x8, pack_a_ref<double>, pack_b_ref<double>,
       "gemm_avx2_f64_6x8",
-      gemm_avx2_f64_direct_6x8, 6, 8, gemm_avx2_f64_direct_12x4, 12, 4, nullptr}},
+      gemm_avx2_f64_direct_6x8, 6, 8, gemm_avx2_f64_direct_12x4, 12, 4,
+      gemm_avx2_f64_6x8_packb}},
     // avx512
     {{12, 32, 2040, 1024, 96, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
       "gemm_avx512_f32_12x32",

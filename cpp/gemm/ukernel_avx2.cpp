@@ -6,6 +6,8 @@
 //   C[0:mr, 0:nr] := alpha * (a . b) + beta * C  (beta == 0: C not read), then + bias, relu.
 // 16 ymm registers: MR x (NR/L) accumulators + NR/L B vectors + one broadcast.
 // Partial tiles (nr < NR) go through a small stack row, so no masked loads are needed.
+// The *_packb variants (PackingUkernel, full B panels only) read the B micro-panel from op(B)
+// in place and write it to the packed buffer as they go.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -16,6 +18,9 @@ namespace lamina {
 namespace gemm_detail {
 namespace {
 
+// Rows of op(B) the packing kernel prefetches ahead (see ukernel_avx512.cpp).
+constexpr int kPackAhead = 32;
+
 struct F32 {
   using T = float;
   using V = __m256;
@@ -24,6 +29,7 @@ struct F32 {
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V load(const T* p) { return _mm256_load_ps(p); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void store(T* p, V v) { _mm256_store_ps(p, v); }
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
@@ -46,6 +52,7 @@ struct F64 {
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V load(const T* p) { return _mm256_load_pd(p); }
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void store(T* p, V v) { _mm256_store_pd(p, v); }
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
@@ -59,9 +66,13 @@ struct F64 {
   static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
 };
 
-template <class S, int MR, int NV>
+// PACK: the B micro-panel (a full NR columns) is read from op(B) in place (row p at
+// b + p*ldb) and also written to bdst in the packed layout: the first tile row of a block
+// packs B while it computes, with the arithmetic of the packed call.
+template <class S, int MR, int NV, bool PACK>
 inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typename S::T* a,
-                                                   const typename S::T* b, typename S::T* c,
+                                                   const typename S::T* b, std::int64_t ldb,
+                                                   typename S::T* bdst, typename S::T* c,
                                                    std::int64_t ldc, std::int64_t mr,
                                                    std::int64_t nr, typename S::T alpha,
                                                    typename S::T beta, const typename S::T* bias,
@@ -77,8 +88,25 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
 
   for (std::int64_t p = 0; p < kc; ++p) {
     V bv[NV];
+    if (PACK) {
+      // Rows of op(B) are ldb apart: prefetch kPackAhead rows ahead, running on into the
+      // next micro-panel's first rows.
+      const char* ahead = reinterpret_cast<const char*>(
+          p + kPackAhead < kc ? b + kPackAhead * ldb : b + NR + (kPackAhead - kc) * ldb);
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + NR * sizeof(T) - 1, _MM_HINT_T0);
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * S::L);
+      for (int v = 0; v < NV; ++v) {
+        bv[v] = S::loadu(b + v * S::L);
+        S::store(bdst + v * S::L, bv[v]);
+      }
+      b += ldb;
+      bdst += NR;
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * S::L);
+      b += NR;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const V av = S::set1(a[i]);
@@ -86,7 +114,6 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
       for (int v = 0; v < NV; ++v) acc[i][v] = S::fmadd(av, bv[v], acc[i][v]);
     }
     a += MR;
-    b += NR;
   }
 
   const V va = S::set1(alpha), vb = S::set1(beta);
@@ -205,13 +232,25 @@ void gemm_avx2_f64_direct_12x4(std::int64_t kc, const double* a, std::int64_t rs
 void gemm_avx2_f32_6x16(std::int64_t kc, const float* a, const float* b, float* c,
                         std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
                         float beta, const float* bias, int act) {
-  kernel<F32, 6, 2>(kc, a, b, c, ldc, mr, nr, alpha, beta, bias, act);
+  kernel<F32, 6, 2, false>(kc, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx2_f32_6x16_packb(std::int64_t kc, const float* a, const float* b,
+                              std::int64_t ldb, float* bdst, float* c, std::int64_t ldc,
+                              std::int64_t mr, std::int64_t nr, float alpha, float beta,
+                              const float* bias, int act) {
+  kernel<F32, 6, 2, true>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
 void gemm_avx2_f64_6x8(std::int64_t kc, const double* a, const double* b, double* c,
                        std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
                        double beta, const double* bias, int act) {
-  kernel<F64, 6, 2>(kc, a, b, c, ldc, mr, nr, alpha, beta, bias, act);
+  kernel<F64, 6, 2, false>(kc, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+void gemm_avx2_f64_6x8_packb(std::int64_t kc, const double* a, const double* b,
+                             std::int64_t ldb, double* bdst, double* c, std::int64_t ldc,
+                             std::int64_t mr, std::int64_t nr, double alpha, double beta,
+                             const double* bias, int act) {
+  kernel<F64, 6, 2, true>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
 float fma_loop_avx2_f32(std::int64_t iters) {

@@ -25,10 +25,11 @@ template <class T>
 using Ukernel = void (*)(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc,
                          std::int64_t mr, std::int64_t nr, T alpha, T beta, const T* bias, int act);
 
-// Packing micro-kernel: the Ukernel contract, except that the B micro-panel is read in place
-// from op(B) (rows contiguous: op(B)[p, j] = b[p*ldb + j] for j < nr) and also written to bdst
-// exactly as pack_b would lay it out (kc x NR, columns past nr zero). The driver calls it for
-// the first tile row of a block instead of packing B first; the arithmetic is the Ukernel's.
+// Packing micro-kernel: the Ukernel contract, except that the B micro-panel, a full NR columns
+// of op(B), is read in place (rows contiguous: op(B)[p, j] = b[p*ldb + j], j < NR) and also
+// written to bdst exactly as pack_b lays it out (kc x NR). The driver calls it for the first
+// tile row of a block instead of packing B first; the arithmetic is the Ukernel's. (nr still
+// bounds the columns of C stored, as in Ukernel.)
 template <class T>
 using PackingUkernel = void (*)(std::int64_t kc, const T* a, const T* b, std::int64_t ldb,
                                 T* bdst, T* c, std::int64_t ldc, std::int64_t mr,
@@ -110,6 +111,14 @@ void gemm_avx2_f32_6x16(std::int64_t kc, const float* a, const float* b, float* 
 void gemm_avx2_f64_6x8(std::int64_t kc, const double* a, const double* b, double* c,
                        std::int64_t ldc, std::int64_t mr, std::int64_t nr, double alpha,
                        double beta, const double* bias, int act);
+void gemm_avx2_f32_6x16_packb(std::int64_t kc, const float* a, const float* b,
+                              std::int64_t ldb, float* bdst, float* c, std::int64_t ldc,
+                              std::int64_t mr, std::int64_t nr, float alpha, float beta,
+                              const float* bias, int act);
+void gemm_avx2_f64_6x8_packb(std::int64_t kc, const double* a, const double* b,
+                             std::int64_t ldb, double* bdst, double* c, std::int64_t ldc,
+                             std::int64_t mr, std::int64_t nr, double alpha, double beta,
+                             const double* bias, int act);
 void gemm_avx2_f32_direct_6x16(std::int64_t kc, const float* a, std::int64_t rsa,
                                std::int64_t csa, const float* b, std::int64_t ldb, float* c,
                                std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,

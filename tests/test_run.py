@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import lamina
+
 from lamina.run import (Run, RunFileError, default_run, load_data, load_run, model_config,
                         model_section, parse_override, read_arrays, to_toml)
 
@@ -210,7 +212,11 @@ def test_bad_overrides(text, key, words):
     ({"training": {"batch_size": "half"}}, "training.batch_size", ['"full"']),
     ({"training": {"learning_rate": -0.1}}, "training.learning_rate", ["> 0", "-0.1"]),
     ({"training": {"optimizer": {"name": "sgd", "momentum": -0.5}}},
-     "training.optimizer.momentum", ["in [0, 1)"]),
+     "training.optimizer.momentum", ["in [0, 1]"]),
+    ({"training": {"optimizer": {"name": "rmsprop", "rho": 1.5}}},
+     "training.optimizer.rho", ["in [0, 1]", "1.5"]),
+    ({"training": {"optimizer": {"name": "adam", "beta_2": 1.0}}},
+     "training.optimizer.beta_2", ["in [0, 1)"]),
     ({"training": {"optimizer": {"name": "sgd", "beta_1": 0.9}}},
      "training.optimizer.beta_1", ["unknown key", "momentum"]),
     ({"training": {"optimizer": "adamm"}}, "training.optimizer", ["did you mean 'adam'"]),
@@ -426,3 +432,17 @@ def test_the_module_docstring_example_is_a_valid_run_file():
     run = load_run(raw)
     assert run["model"]["layers"][1] == {"type": "dropout", "rate": 0.5}
     assert run["training"]["schedule"]["name"] == "exponential_decay"
+
+
+def test_optimizer_ranges_match_the_optimizer_classes():
+    """A value a run file accepts is one the optimizer class accepts, and the reverse."""
+    for name, key, value in [("sgd", "momentum", 1.0), ("rmsprop", "rho", 1.0),
+                             ("rmsprop", "momentum", 1.0), ("adam", "beta_1", 0.0)]:
+        tr = load_run({"training": {"optimizer": {"name": name, key: value}}})["training"]
+        assert tr["optimizer"][key] == value
+        lamina.optimizers.get({"class_name": name, "config": {key: value}})
+    for name, key in [("adam", "beta_1"), ("adam", "beta_2"), ("nadam", "beta_2")]:
+        with pytest.raises(RunFileError):
+            load_run({"training": {"optimizer": {"name": name, key: 1.0}}})
+        with pytest.raises(ValueError):
+            lamina.optimizers.get({"class_name": name, "config": {key: 1.0}})

@@ -524,8 +524,10 @@ def _check_optimizer(t: dict) -> dict:
             out[k] = _bool(p, val)
         elif k == "learning_rate":
             out[k] = _float(p, val, 0.0, lo_open=True)
-        elif k in ("beta_1", "beta_2", "rho", "momentum"):
+        elif k in ("beta_1", "beta_2"):  # the optimizer classes' ranges (1 would divide by 0)
             out[k] = _float(p, val, 0.0, 1.0, hi_open=True)
+        elif k in ("rho", "momentum"):
+            out[k] = _float(p, val, 0.0, 1.0)
         elif k in ("epsilon", "clipnorm", "clipvalue", "global_clipnorm"):
             out[k] = _float(p, val, 0.0, lo_open=True)
         else:  # weight_decay, initial_accumulator_value

@@ -28,6 +28,15 @@ def quadratic_trial(params):
     }
 
 
+def crashing_trial(params):
+    """quadratic_trial, except that x = 1 kills the (worker) process, as a native crash would."""
+    if params["x"] == 1:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return quadratic_trial(params)
+
+
 # A small run (as `lamina train` reads it): 300 digits, 3 epochs, seconds per trial.
 RUN = {
     "data": {"max_samples": 300},
@@ -220,6 +229,23 @@ def test_loky_gives_the_same_table_as_sequential():
     assert {r["threads"] for r in par} == {1}
     assert {r["curves"]["num_threads"][0] for r in par if r["status"] == "ok"} == {1.0}
     assert os.getpid() not in {r["pid"] for r in par}
+
+
+@pytest.mark.slow
+def test_a_trial_that_kills_its_loky_worker_is_a_failed_row():
+    pytest.importorskip("joblib")
+    seq = tune.search(quadratic_trial, GRID, backend="sequential", threads_per_trial=1)
+    par = tune.search(crashing_trial, GRID, backend="loky", n_jobs=2)
+    assert len(par) == len(seq)
+    by_params = {(r["x"], r["y"]): r for r in par}
+    for r in seq:
+        got = by_params[(r["x"], r["y"])]
+        if r["x"] == 1:
+            assert got["status"] == "failed"
+            assert "worker process running this trial died" in got["error"], got["error"]
+            assert "SIGKILL" in got["error"], got["error"]
+        else:  # every other trial, finished before or after the crash, is as in sequential
+            assert _table([got]) == _table([r])
 
 
 @pytest.mark.slow

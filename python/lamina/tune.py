@@ -18,7 +18,8 @@ Trials run through joblib: in this process (``backend="sequential"``), in local 
 ``scheduler="tcp://…"`` (``"dask"``), or on Ray (``"ray"``, through Ray's joblib backend). Each trial pins lamina's core to its thread
 share (1 thread when several trials run at once), so workers never oversubscribe the CPU.
 A trial that fails (bad combination, NaN loss) is reported with its error and never stops
-the sweep.
+the sweep; on loky, neither does a trial that kills its worker process (a native crash, the
+OOM killer): the trials left then run one at a time and that one becomes a failed row.
 
 The result is a list of dicts sorted by the metric (best first; failed trials last) that
 also carries ``.best_run`` (the winning run dict, ready for ``lamina train``) and ``.df``
@@ -621,6 +622,8 @@ def _run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose):
         if threads is None and concurrent:
             threads = 1
         with joblib.parallel_config(**cfg, n_jobs=jobs, verbose=verbose):
+            if backend == "loky":
+                return _run_loky(joblib, run, points, threads)
             rows = joblib.Parallel()(
                 joblib.delayed(_run_trial)(i, run, p, threads) for i, p in enumerate(points)
             )
@@ -632,6 +635,53 @@ def _run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose):
             import ray
 
             ray.shutdown()
+
+
+def _run_loky(joblib, run, points, threads) -> list[dict]:
+    """The loky backend, where a trial can kill its worker process (a crash in native code,
+    the OOM killer, ``os._exit``) and joblib then abandons the whole batch.
+
+    The rows finished before the crash are kept; the unfinished trials then run one at a
+    time, each in a loky worker of its own, so the trial that kills its worker is known and
+    becomes a failed row while the sweep goes on.
+    """
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
+
+    rows: dict[int, dict] = {}
+    try:
+        for row in joblib.Parallel(return_as="generator")(
+            joblib.delayed(_run_trial)(i, run, p, threads) for i, p in enumerate(points)
+        ):
+            rows[row["trial"]] = row
+    except TerminatedWorkerError:
+        # A one-worker executor of our own (joblib's shared one is left to joblib), replaced
+        # after each crash.
+        executor = None
+        try:
+            for i, p in enumerate(points):
+                if i in rows:
+                    continue
+                t0 = time.perf_counter()
+                if executor is None:
+                    executor = ProcessPoolExecutor(max_workers=1)
+                try:
+                    rows[i] = executor.submit(_run_trial, i, run, p, threads).result()
+                except TerminatedWorkerError as exc:
+                    executor.shutdown(wait=True)
+                    executor = None
+                    codes = [ln for ln in str(exc).splitlines() if "exit code" in ln]
+                    why = codes[0].strip() if codes else type(exc).__name__
+                    rows[i] = {
+                        "trial": i, "status": "failed",
+                        "error": f"the worker process running this trial died: {why}",
+                        "traceback": None, "curves": {}, "threads": threads,
+                        "seconds": time.perf_counter() - t0, "pid": None,
+                        "host": socket.gethostname(),
+                    }
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
+    return [rows[i] for i in range(len(points))]
 
 
 # ---------------------------------------------------------------------- files and text

@@ -434,11 +434,19 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
   const double scale = 1.0 / static_cast<double>(m);
   T* grad = want_grad ? g0 : nullptr;
   double lsum;
-  if (sparse)
+  if (fused && last.act == Activation::softmax) {
+    // The forward pass already computed softmax(logits) into last.out: no exp here.
+    if (sparse)
+      lsum = softmax_crossentropy_sparse<T, std::int64_t>(m, n, pred, n, last.out, n, t.labels,
+                                                           t.sw, scale, grad, n);
+    else
+      lsum = softmax_crossentropy<T>(m, n, pred, n, last.out, n, t.y, n, t.sw, scale, grad, n);
+  } else if (sparse) {
     lsum = loss_forward_backward_sparse<T, std::int64_t>(loss_used, m, n, pred, n, t.labels, t.sw,
                                                           scale, grad, n);
-  else
+  } else {
     lsum = loss_forward_backward<T>(loss_used, m, n, pred, n, t.y, n, t.sw, scale, grad, n);
+  }
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     if (sparse)
       out[2 + k] += metric_sum_sparse<T, std::int64_t>(metrics[k], m, n, last.out, n, t.labels,

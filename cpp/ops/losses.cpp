@@ -203,6 +203,21 @@ double row_sparse(const LossParams& p, std::int64_t n, const T* pr, std::int64_t
   return -std::log(cq);
 }
 
+// lse(x) of a row from its logits and its softmax (see softmax_crossentropy in losses.hpp);
+// NaN when a probability is NaN (the max comparisons alone would skip it).
+template <class T>
+double row_lse_from_probs(std::int64_t n, const T* x, const T* q) {
+  double mx = x[0], qmax = q[0], qsum = 0.0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double xj = x[j], qj = q[j];
+    mx = xj > mx ? xj : mx;
+    qmax = qj > qmax ? qj : qmax;
+    qsum += qj;
+  }
+  if (std::isnan(qsum)) return qsum;
+  return mx - std::log(qmax);
+}
+
 // Sums per-row values over fixed row blocks: nb depends on (m, n) only.
 constexpr int kMaxBlocks = 64;
 constexpr std::int64_t kBlockElems = 1 << 16;
@@ -285,6 +300,68 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
     return w * l;
   });
 }
+
+template <class T>
+double softmax_crossentropy(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
+                            const T* probs, std::int64_t ldq, const T* y, std::int64_t ldy,
+                            const T* sw, double scale, T* grad, std::int64_t ldg) {
+  if (m <= 0 || n <= 0) return 0.0;
+  return reduce_rows(m, n, [&](std::int64_t i) {
+    const T* xr = x + i * ldx;
+    const T* qr = probs + i * ldq;
+    const T* yr = y + i * ldy;
+    const double w = sw ? static_cast<double>(sw[i]) : 1.0;
+    double sy = 0.0, syx = 0.0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      sy += yr[j];
+      syx += static_cast<double>(yr[j]) * static_cast<double>(xr[j]);
+    }
+    const double l = sy * row_lse_from_probs(n, xr, qr) - syx;
+    if (grad) {
+      T* gr = grad + i * ldg;
+      const double g = scale * w;
+      for (std::int64_t j = 0; j < n; ++j)
+        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) * sy - static_cast<double>(yr[j])));
+    }
+    return w * l;
+  });
+}
+
+template <class T, class L>
+double softmax_crossentropy_sparse(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
+                                   const T* probs, std::int64_t ldq, const L* labels,
+                                   const T* sw, double scale, T* grad, std::int64_t ldg) {
+  if (m <= 0 || n <= 0) return 0.0;
+  return reduce_rows(m, n, [&](std::int64_t i) {
+    const T* xr = x + i * ldx;
+    const T* qr = probs + i * ldq;
+    const std::int64_t t = static_cast<std::int64_t>(labels[i]);
+    const double w = sw ? static_cast<double>(sw[i]) : 1.0;
+    const double l = row_lse_from_probs(n, xr, qr) - static_cast<double>(xr[t]);
+    if (grad) {
+      T* gr = grad + i * ldg;
+      const double g = scale * w;
+      for (std::int64_t j = 0; j < n; ++j)
+        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) - (j == t ? 1.0 : 0.0)));
+    }
+    return w * l;
+  });
+}
+
+template double softmax_crossentropy<float>(std::int64_t, std::int64_t, const float*,
+                                            std::int64_t, const float*, std::int64_t,
+                                            const float*, std::int64_t, const float*, double,
+                                            float*, std::int64_t);
+template double softmax_crossentropy<double>(std::int64_t, std::int64_t, const double*,
+                                             std::int64_t, const double*, std::int64_t,
+                                             const double*, std::int64_t, const double*, double,
+                                             double*, std::int64_t);
+template double softmax_crossentropy_sparse<float, std::int64_t>(
+    std::int64_t, std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
+    const std::int64_t*, const float*, double, float*, std::int64_t);
+template double softmax_crossentropy_sparse<double, std::int64_t>(
+    std::int64_t, std::int64_t, const double*, std::int64_t, const double*, std::int64_t,
+    const std::int64_t*, const double*, double, double*, std::int64_t);
 
 template double loss_forward_backward<float>(const LossParams&, std::int64_t, std::int64_t,
                                              const float*, std::int64_t, const float*,

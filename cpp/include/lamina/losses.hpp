@@ -51,6 +51,24 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
                                     const T* pred, std::int64_t ldp, const L* labels,
                                     const T* sw, double scale, T* grad, std::int64_t ldg);
 
+// The executor's fused softmax + categorical crossentropy, given the logits x AND
+// probs = softmax(x) from its forward pass (row-wise, max-subtracted), so no exp is needed:
+// with M_i = max_j x_ij, lse(x_i) = M_i - log(max_j probs_ij) (the probability at the argmax is
+// 1 / sum_j exp(x_ij - M_i)), and
+//   dense targets y:  l_i = S_i lse(x_i) - sum_j y_ij x_ij,   d_ij = probs_ij S_i - y_ij,
+//                     S_i = sum_j y_ij;
+//   labels t:         l_i = lse(x_i) - x_it,                  d_ij = probs_ij - [j == t_i].
+// Returns sum_i sw_i l_i; grad = scale * sw_i * d (grad must not alias x or probs). A row with
+// a NaN probability gives a NaN loss. Same reduction order rules as the functions above.
+template <class T>
+double softmax_crossentropy(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
+                            const T* probs, std::int64_t ldq, const T* y, std::int64_t ldy,
+                            const T* sw, double scale, T* grad, std::int64_t ldg);
+template <class T, class L>
+double softmax_crossentropy_sparse(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
+                                   const T* probs, std::int64_t ldq, const L* labels,
+                                   const T* sw, double scale, T* grad, std::int64_t ldg);
+
 // Metric sums over a batch: returns sum_i sw_i * metric_i (sw may be nullptr).
 enum class Metric : int {
   binary_accuracy = 0,       // (pred > threshold) == (y > 0.5), averaged over n

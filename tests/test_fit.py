@@ -455,7 +455,10 @@ def test_flatten_takes_multidimensional_samples():
 
 
 CTRL_C_SCRIPT = """
-import sys, numpy as np, lamina
+import signal, sys, numpy as np, lamina
+# A child inherits an ignored SIGINT (a runner started in the background, `cmd &`); without
+# this it would never see the Ctrl-C and could finish all its epochs instead.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 x = np.random.default_rng(0).normal(size=(2000, 20)); y = (x[:, 0] > 0).astype(int)
 m = lamina.Sequential([lamina.Input((20,)), lamina.layers.Dense(64, activation='relu'),
                        lamina.layers.Dense(2, activation='softmax')], seed=0)

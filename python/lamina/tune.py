@@ -642,8 +642,8 @@ def _run_loky(joblib, run, points, threads) -> list[dict]:
     the OOM killer, ``os._exit``) and joblib then abandons the whole batch.
 
     The rows finished before the crash are kept; the unfinished trials then run one at a
-    time, each in a loky worker of its own, so the trial that kills its worker is known and
-    becomes a failed row while the sweep goes on.
+    time in a one-worker loky executor (a fresh one after each crash), so the trial that
+    kills its worker is known and becomes a failed row while the sweep goes on.
     """
     from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Sequence
 
+from .diagnose import _curves  # History or dict -> {key: [floats]}, one reading for both
+
 __all__ = ["available", "INSTALL_HINT", "learning_curves", "compare_curves"]
 
 INSTALL_HINT = "pip install 'lamina[plot]'"
@@ -51,11 +53,6 @@ def _finish(fig, title, path):
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
-
-
-def _curves(history: Any) -> dict[str, list[float]]:
-    h = getattr(history, "history", history)
-    return {str(k): [float(x) for x in v] for k, v in h.items()}
 
 
 def _metric_keys(curves: Mapping[str, Sequence[float]]) -> list[str]:

@@ -76,6 +76,8 @@ CASES = [
     ("matmul-int", lambda: ops.matmul(np.ones((2, 3), np.int64), np.ones((3, 5), np.int64)), (TypeError, ValueError), r"int64"),
     ("activation-name", lambda: ops.activation(np.ones(3), "rleu"), ValueError, r"rleu"),
     ("threads-zero", lambda: lamina.set_num_threads(0), ValueError, r"0"),
+    # plots (the history is read before matplotlib is needed)
+    ("plot-not-a-history", lambda: __import__("lamina.plot").plot.learning_curves(5), TypeError, r"History.*int"),
 ]
 
 

@@ -142,6 +142,11 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
   if (mc < MR) mc = MR;
   mc = cdiv(cdiv(m, cdiv(m, mc)), MR) * MR;
 
+  // An untransposed op(B) that is likely still in cache is packed by the first tile row of
+  // each block as it computes (kernel_packb), instead of in a pass of its own.
+  const bool fuse_b = ki.kernel_packb != nullptr && !trans_b &&
+                      static_cast<double>(k) * static_cast<double>(n) * sizeof(T) <=
+                          kMaxFusedPackB;
   const std::int64_t npn = cdiv(n, NR);         // B micro-panels across N
   const std::int64_t per_chunk = ki.nc / NR;    // B micro-panels per task chunk
   const std::int64_t kc_max = min64(KC, k);
@@ -187,16 +192,11 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
       const std::int64_t j0 = jp0 * NR;
       const std::int64_t ncols = min64(n, jp1 * NR) - j0;
       T* bpack = b_scratch<T>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
+      // Fused: full panels only; a partial last panel (n not a multiple of NR) is packed apart.
+      const std::int64_t jp_fused_end = fuse_b && jp1 * NR > n ? jp1 - 1 : jp1;
       for (std::int64_t kb = 0; kb < nkb; ++kb) {
         const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
         const T* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
-        // An untransposed op(B) that is likely still in cache is packed by the first tile row
-        // as it computes (kernel_packb), instead of in a pass of its own.
-        const bool fuse_b = ki.kernel_packb != nullptr && !trans_b &&
-                            static_cast<double>(k) * static_cast<double>(n) * sizeof(T) <=
-                                kMaxFusedPackB;
-        // Fused: full panels only; a partial last panel (n not a multiple of NR) is packed here.
-        const std::int64_t jp_fused_end = fuse_b && jp1 * NR > n ? jp1 - 1 : jp1;
         if (!fuse_b) {
           ki.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
         } else if (jp_fused_end < jp1) {

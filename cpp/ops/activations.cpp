@@ -20,9 +20,9 @@
 #include "lamina/activations.hpp"
 
 #include <cmath>
-#include <cstring>
 
 #include "lamina/runtime.hpp"
+#include "name_table.hpp"
 #include "ops_isa.hpp"
 
 namespace lamina {
@@ -36,11 +36,7 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;   // 1 / sqrt(2)
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1 / sqrt(2 pi)
 constexpr double kGeluC = 0.044715;
 
-struct NameEntry {
-  const char* name;
-  Activation act;
-};
-constexpr NameEntry kNames[] = {
+constexpr ops_detail::NamedValue<Activation> kNames[] = {
     {"linear", Activation::linear},       {"sigmoid", Activation::sigmoid},
     {"tanh", Activation::tanh},           {"relu", Activation::relu},
     {"leaky_relu", Activation::leaky_relu}, {"elu", Activation::elu},
@@ -366,21 +362,10 @@ void split_work(std::int64_t rows, std::int64_t cols, bool flat, std::int64_t gr
 }  // namespace
 
 bool parse_activation(const char* name, Activation* out) {
-  if (name == nullptr) return false;
-  for (const auto& e : kNames) {
-    if (std::strcmp(e.name, name) == 0) {
-      if (out) *out = e.act;
-      return true;
-    }
-  }
-  return false;
+  return ops_detail::parse_name(kNames, name, out);
 }
 
-const char* activation_name(Activation a) {
-  for (const auto& e : kNames)
-    if (e.act == a) return e.name;
-  return "unknown";
-}
+const char* activation_name(Activation a) { return ops_detail::name_of(kNames, a); }
 
 bool activation_backward_needs_x(Activation a) {
   switch (a) {

@@ -29,21 +29,17 @@
 #include "lamina/losses.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "lamina/runtime.hpp"
+#include "name_table.hpp"
 
 namespace lamina {
 
 namespace {
 
-struct LossName {
-  const char* name;
-  Loss loss;
-};
-constexpr LossName kLossNames[] = {
+constexpr ops_detail::NamedValue<Loss> kLossNames[] = {
     {"mean_squared_error", Loss::mean_squared_error},
     {"mse", Loss::mean_squared_error},
     {"mean_absolute_error", Loss::mean_absolute_error},
@@ -246,27 +242,10 @@ double reduce_rows(std::int64_t m, std::int64_t n, RowFn&& row) {
 }  // namespace
 
 bool parse_loss(const char* name, Loss* out) {
-  if (name == nullptr) return false;
-  for (const auto& e : kLossNames) {
-    if (std::strcmp(e.name, name) == 0) {
-      if (out) *out = e.loss;
-      return true;
-    }
-  }
-  return false;
+  return ops_detail::parse_name(kLossNames, name, out);
 }
 
-const char* loss_name(Loss l) {
-  switch (l) {
-    case Loss::mean_squared_error: return "mean_squared_error";
-    case Loss::mean_absolute_error: return "mean_absolute_error";
-    case Loss::huber: return "huber";
-    case Loss::binary_crossentropy: return "binary_crossentropy";
-    case Loss::categorical_crossentropy: return "categorical_crossentropy";
-    case Loss::sparse_categorical_crossentropy: return "sparse_categorical_crossentropy";
-  }
-  return "unknown";
-}
+const char* loss_name(Loss l) { return ops_detail::name_of(kLossNames, l); }
 
 template <class T>
 double loss_forward_backward(const LossParams& p, std::int64_t m, std::int64_t n, const T* pred,

@@ -11,21 +11,17 @@
 // - mean_squared_error / mean_absolute_error: mean_j (p - y)^2 / |p - y|.
 // One thread, rows summed in order (metrics are O(m n), far below the step's GEMMs).
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "lamina/losses.hpp"
+#include "name_table.hpp"
 
 namespace lamina {
 
 namespace {
 
-struct MetricName {
-  const char* name;
-  Metric metric;
-};
-constexpr MetricName kMetricNames[] = {
+constexpr ops_detail::NamedValue<Metric> kMetricNames[] = {
     {"binary_accuracy", Metric::binary_accuracy},
     {"categorical_accuracy", Metric::categorical_accuracy},
     {"sparse_categorical_accuracy", Metric::sparse_categorical_accuracy},
@@ -90,21 +86,10 @@ double row_dense(const MetricParams& p, std::int64_t n, const T* pr, const T* yr
 }  // namespace
 
 bool parse_metric(const char* name, Metric* out) {
-  if (name == nullptr) return false;
-  for (const auto& e : kMetricNames) {
-    if (std::strcmp(e.name, name) == 0) {
-      if (out) *out = e.metric;
-      return true;
-    }
-  }
-  return false;
+  return ops_detail::parse_name(kMetricNames, name, out);
 }
 
-const char* metric_name(Metric m) {
-  for (const auto& e : kMetricNames)
-    if (e.metric == m) return e.name;
-  return "unknown";
-}
+const char* metric_name(Metric m) { return ops_detail::name_of(kMetricNames, m); }
 
 bool metric_is_sparse(Metric m) {
   return m == Metric::sparse_categorical_accuracy ||

@@ -19,6 +19,7 @@ void register_gemm(py::module_& m);
 void register_optim(py::module_& m);
 void register_ops(py::module_& m);     // activations, dropout (register_ops.cpp)
 void register_losses(py::module_& m);  // losses, metrics (register_losses.cpp)
+void register_data(py::module_& m);    // the epoch shuffle (register_data.cpp)
 
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {

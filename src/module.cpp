@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   lamina::bind::register_optim(m);
   lamina::bind::register_ops(m);
   lamina::bind::register_losses(m);
+  lamina::bind::register_data(m);
 }

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina import _data
+from lamina import _core
 from ref_network import RefNetwork
 
 
@@ -104,7 +104,7 @@ def test_shuffle_uses_seeded_permutation_per_epoch_keyed_by_step():
     a, b = make_model(seed=5), make_model(seed=5)
     a.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
     for _ in range(2):
-        order = _data.permutation(len(x), b._shuffle_seed, b.optimizer.iterations)
+        order = _core.permutation(len(x), b._shuffle_seed, b.optimizer.iterations)
         manual_epoch(b, x, y, 8, order=order)
     assert same_weights(a, b)
     c = make_model(seed=5)

@@ -138,3 +138,6 @@ def metric_sum(
     y_true: Any, y_pred: Any, name: str, threshold: float, k: int,
     sample_weight: Any | None,
 ) -> float: ...
+
+# data path (register_data.cpp)
+def permutation(n: int, seed: int, epoch: int, *, reference: bool = False) -> np.ndarray: ...

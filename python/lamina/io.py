@@ -1,5 +1,10 @@
 """Model files: the ``.lamina`` zip and ``.weights.npz``, written atomically, read safely.
 
+This module is the file format. It reads and writes a model through its public surface
+(``built``, ``weights``, ``get_config``, ``get_compile_config``, ``optimizer``) and imports no
+model class; ``lamina.saving.load_model`` builds the model a file describes and hands it
+back here (``read_model``) to fill in weights and optimizer state.
+
 A ``.lamina`` file is a zip holding exactly:
 
 - ``config.json``: format version, the architecture (``model.get_config()``), the compile
@@ -39,7 +44,7 @@ import numpy as np
 from ._validation import first_nonfinite
 from ._version import __version__
 
-__all__ = ["ModelFileError", "save_model", "load_model", "save_weights", "load_weights"]
+__all__ = ["ModelFileError", "save_model", "read_model", "save_weights", "load_weights"]
 
 FORMAT = "lamina.model"
 FORMAT_VERSION = 1
@@ -119,6 +124,19 @@ def _slots_dict(opt):
             for k, s in enumerate(slots)}
 
 
+def _require_built(model, what):
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built yet, so {what} is not "
+                         "available: start it with lamina.Input(shape=...), call "
+                         "model.build((None, features)), or fit/predict first")
+
+
+def _require_optimizer_slots(model):
+    """Allocates the optimizer's slots if fit has not yet (Keras: ``optimizer.build``)."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_weights)
+
+
 def _optimizer_dict(model):
     opt = model.optimizer
     return {"optimizer_state": opt.optimizer_state,
@@ -138,14 +156,14 @@ def save_model(model, filepath, overwrite=True):
         >>> import lamina
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
         >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
-        >>> save_model(model, path); load_model(path).count_params()
+        >>> save_model(model, path); lamina.load_model(path).count_params()
         3
     """
     path = _check_target(filepath, overwrite, (".lamina", ".keras"), "model")
-    model._require_built("save")
+    _require_built(model, "save")
     compiled = model.compiled and model.loss is not None
     if compiled:
-        model._network_for("train")  # allocates the optimizer slots if not yet done
+        _require_optimizer_slots(model)
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "lamina_version": __version__,
         "model": {"class_name": "Sequential", "config": model.get_config()},
@@ -182,7 +200,7 @@ def save_weights(model, filepath, overwrite=True):
         >>> save_weights(model, path); load_weights(model, path)
     """
     path = _check_target(filepath, overwrite, (".weights.npz",), "weights")
-    model._require_built("save_weights")
+    _require_built(model, "save_weights")
     data = _npz_bytes(_weights_dict(model))
     _atomic_write(path, lambda f: f.write(data))
 
@@ -310,37 +328,23 @@ def _copy_weights(model, arrays, path):
         np.copyto(w, arrays[key])
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by ``model.save`` (architecture, weights, optimizer state).
+def read_model(filepath, build, compile=True):
+    """Reads a ``.lamina`` file: ``build`` makes the model its config describes, then the
+    weights and (when compiled) the optimizer state are checked and copied into it.
 
     Args:
         filepath: A ``.lamina`` (or ``.keras``) file written by lamina.
-        custom_objects: Must be None (lamina files hold built-in objects only). Defaults to
-            `None`.
+        build: ``build(model_config, compile_config) -> model``: a built model (compiled
+            when ``compile_config`` is not None). Its ``ValueError``/``TypeError``/
+            ``KeyError`` become ``ModelFileError``.
         compile: Restore the compile settings and optimizer state. Defaults to `True`.
-        safe_mode: Always on: nothing in the file is executed. Defaults to `True`.
 
     Returns:
-        The ``Sequential`` model; predictions are bit-identical to the saved model's and
-        ``fit`` continues exactly where it stopped.
+        The model ``build`` made, with the file's weights and optimizer state.
 
     Raises:
         ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
-
-    Example:
-        >>> import os, tempfile
-        >>> import lamina
-        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
-        >>> model.compile(optimizer="adam", loss="mse")
-        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
-        >>> model.save(path); load_model(path).optimizer.name
-        'adam'
     """
-    from .model import Sequential
-
-    if custom_objects:
-        raise ValueError("custom_objects are not supported: lamina files hold only built-in "
-                         "layers, losses and optimizers")
     path = os.fspath(filepath)
     with _open_zip(path, "lamina model") as zf:
         names = _member_names(zf, path, _MEMBERS)
@@ -359,13 +363,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         model_cfg = config.get("model")
         if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":
             raise ModelFileError(f"{path!r}: config.json describes no Sequential model")
+        compile_cfg = config.get("compile_config") if compile else None
         try:
-            model = Sequential.from_config(model_cfg.get("config"))
-            if not model.built:
-                raise ValueError("the saved model has no input shape")
-            compile_cfg = config.get("compile_config") if compile else None
-            if compile_cfg is not None:
-                model.compile_from_config(compile_cfg)
+            model = build(model_cfg.get("config"), compile_cfg)
         except ModelFileError:
             raise
         except (ValueError, TypeError, KeyError) as exc:
@@ -374,7 +374,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         data = _read_member(zf, path, "weights.npz", _npz_limit(expected))
         _copy_weights(model, _read_npz(data, path, "weights.npz", expected), path)
         if compile_cfg is not None and compile_cfg.get("loss") is not None:
-            model._network_for("train")
+            _require_optimizer_slots(model)
             opt = model.optimizer
             if "optimizer.npz" not in names:
                 raise ModelFileError(f"{path!r} is compiled but has no optimizer.npz")
@@ -412,7 +412,7 @@ def load_weights(model, filepath):
         True
     """
     path = os.fspath(filepath)
-    model._require_built("load_weights")
+    _require_built(model, "load_weights")
     expected = _expected(_weights_dict(model))
     limit = _npz_limit(expected)
     if path.endswith((".lamina", ".keras")):

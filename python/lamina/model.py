@@ -1,9 +1,8 @@
-"""Sequential: a stack of layers with Keras 3's compile / fit / evaluate / predict.
+"""The model classes: ``Sequential`` (a stack of layers) and the functional ``Model``.
 
-Python orchestrates epochs, batches, shuffling, validation and callbacks; each training batch
-crosses into the C++ core once (``lamina._core.Network.train_step``), which runs forward,
-loss, backward, regularization and the optimizer update for the whole network in place on
-the layers' numpy arrays.
+A model holds its layers, their weights and its compile settings, and turns them into the
+core's ``Network`` (``_network_for``); the training loop it inherits lives in
+``lamina.trainer`` (fit / evaluate / predict), the file format in ``lamina.io``.
 
 Example:
     >>> import numpy as np
@@ -26,15 +25,10 @@ from __future__ import annotations
 
 import json
 import math
-import signal
-import sys
-import threading
-import time
 
 import numpy as np
 
-from . import _core, _data, _validation
-from . import callbacks as callbacks_mod
+from . import _core, io
 from . import config as config_mod
 from . import layers as layers_mod
 from . import losses as losses_mod
@@ -42,16 +36,10 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
+from .trainer import Trainer
 from ._version import __version__
 
 __all__ = ["Sequential", "Model"]
-
-# Rows gathered per shuffle chunk are sized to about this many bytes of features, so a
-# shuffled epoch costs one gather per chunk instead of one per batch.
-_CHUNK_BYTES = 4 << 20
-# predict / evaluate default batch: results do not depend on it (fixed-order reductions),
-# only speed does, so it is larger than Keras's 32.
-_INFER_BATCH = 1024
 
 _MODEL_COUNT = [0]
 
@@ -60,14 +48,6 @@ def _model_name():
     n = _MODEL_COUNT[0]
     _MODEL_COUNT[0] += 1
     return "sequential" if n == 0 else f"sequential_{n}"
-
-
-def _verbose(verbose):
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-    return int(verbose)
 
 
 def _dtype_name(dtype):
@@ -84,102 +64,7 @@ def _dtype_name(dtype):
     return name
 
 
-def _inference_args(what, verbose, batch_size, steps):
-    """evaluate's and predict's checked ``(verbose, batch_size)``; ``steps`` must be None."""
-    verbose = _verbose(verbose)
-    batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size", batch_size, 1)
-    if steps is not None:
-        raise ValueError(f"steps={steps!r} is not supported: {what} uses all the data")
-    return verbose, batch_size
-
-
-class _Batches:
-    """Prepared training data of one fit: cast once, views per batch built once.
-
-    Without shuffling the batches are views of the (cast) data. With shuffling, each epoch
-    permutes the rows with ``_data.permutation(n, seed, key)`` and copies them, a chunk of
-    about ``_CHUNK_BYTES`` at a time, into reused C-contiguous buffers; the per-batch views
-    into those buffers are made once per fit, so a batch costs no allocation and no copy
-    call of its own.
-    """
-
-    def __init__(self, x, y, sw, batch_size, shuffle):
-        self.n = n = x.shape[0]
-        self.bs = bs = batch_size
-        self.x, self.y, self.sw = x, y, sw
-        self.steps = steps = -(-n // bs)
-        self.shuffle = shuffle
-        self.sizes = [min(bs, n - b * bs) for b in range(steps)]
-        if not shuffle:
-            self.chunk_batches = steps
-            xs, ys, ss = x, y, sw
-        else:
-            row_bytes = max(1, x.shape[1] * x.itemsize)
-            per_chunk = max(1, min(steps, _CHUNK_BYTES // (row_bytes * bs)))
-            self.chunk_batches = per_chunk
-            rows = min(n, per_chunk * bs)
-            self.xc = xs = np.empty((rows, x.shape[1]), dtype=x.dtype)
-            self.yc = ys = np.empty((rows,) + y.shape[1:], dtype=y.dtype)
-            self.sc = ss = None if sw is None else np.empty(rows, dtype=sw.dtype)
-        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers;
-        # the whole (b, x, y, sample_weight) tuple is built here so a batch yields it as is.
-        self.views = []
-        for b in range(steps):
-            lo = (b % self.chunk_batches) * bs
-            hi = lo + self.sizes[b]
-            self.views.append((b, xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
-
-    def epoch(self, seed, key):
-        """Yields (batch index, x, y, sample_weight) for one epoch."""
-        views = self.views
-        if not self.shuffle:
-            yield from views
-            return
-        perm = _data.permutation(self.n, seed, key)
-        x, y, sw, bs, cb = self.x, self.y, self.sw, self.bs, self.chunk_batches
-        take = np.take
-        for c0 in range(0, self.steps, cb):
-            lo = c0 * bs
-            hi = min(self.n, lo + cb * bs)
-            idx = perm[lo:hi]
-            k = hi - lo
-            # The data were cast to the buffers' dtype once per fit, so this is a row copy.
-            # mode="clip" (indices are a permutation, always in range) lets numpy copy
-            # straight into `out`: ~10x faster than mode="raise" or _data.gather_rows here.
-            take(x, idx, axis=0, out=self.xc[:k], mode="clip")
-            take(y, idx, axis=0, out=self.yc[:k], mode="clip")
-            if sw is not None:
-                take(sw, idx, out=self.sc[:k], mode="clip")
-            yield from views[c0:c0 + cb]
-
-
-class _Interrupt:
-    """Turns Ctrl-C during fit into a flag checked after each step (a second Ctrl-C aborts)."""
-
-    def __init__(self, model):
-        self.model = model
-        self.hit = False
-        self._previous = None
-
-    def __enter__(self):
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.hit:
-            raise KeyboardInterrupt
-        self.hit = True
-        self.model.stop_training = True
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
-class Sequential:
+class Sequential(Trainer):
     """A linear stack of layers (Keras 3 ``keras.Sequential``).
 
     Args:
@@ -531,362 +416,6 @@ class Sequential:
         self._network, self._network_kind, self._spec = net, kind, spec
         return net
 
-    # ------------------------------------------------------------------ data ----------
-    def _prepare_x(self, x, name="x"):
-        arr = _validation.features(name, x, self._input_shape)
-        if not self.built:
-            self.build(arr.shape[1:])
-        return np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=self.dtype)
-
-    def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix=""):
-        if y is None:
-            raise ValueError(f"{prefix}y is None: fit/evaluate need targets")
-        xt = self._prepare_x(x, f"{prefix}x")
-        self._network_for("train")
-        yt = _validation.targets(f"{prefix}y", y, self.loss.core_name, self._out_dim(),
-                                 self.dtype)
-        sw = None
-        if sample_weight is not None:
-            sw = _validation.sample_weights(f"{prefix}sample_weight", sample_weight,
-                                            yt.shape[0], self.dtype)
-        _validation.same_length([(f"{prefix}x", xt), (f"{prefix}y", yt),
-                                 (f"{prefix}sample_weight", sw)])
-        if class_weight is not None:
-            if yt.ndim == 1:
-                classes = yt
-            elif yt.shape[1] == 1:
-                classes = (yt[:, 0] > 0.5).astype(np.int64)
-            else:
-                classes = np.argmax(yt, axis=1)
-            cw = _validation.class_weights(class_weight, classes, self.dtype)
-            sw = cw if sw is None else np.ascontiguousarray(sw * cw, dtype=self.dtype)
-        if self.loss_weights is not None and self.loss_weights != 1.0:
-            sw = (np.full(yt.shape[0], self.loss_weights, dtype=self.dtype) if sw is None
-                  else np.ascontiguousarray(sw * self.loss_weights, dtype=self.dtype))
-        return xt, yt, sw
-
-    # ------------------------------------------------------------------ fit -----------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
-        """Trains for ``epochs - initial_epoch`` epochs (Keras 3 semantics).
-
-        Args:
-            x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once).
-                Defaults to `None` (required).
-            y: Targets: integer labels for sparse_categorical_crossentropy, else
-                ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
-            batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
-                pure SGD); the last batch may be smaller. Defaults to `None` (32).
-            epochs: Index of the last epoch (counting from ``initial_epoch``). Defaults to `1`.
-            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1.
-                Defaults to `"auto"`.
-            callbacks: List of ``lamina.callbacks.Callback``. Defaults to `None`.
-            validation_split: Fraction in [0, 1) of the data held out for validation: the
-                LAST samples, taken before shuffling. Defaults to `0.0`.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``;
-                overrides validation_split. Defaults to `None`.
-            shuffle: Reshuffle the training samples every epoch. Defaults to `True`.
-            class_weight: ``{class index: weight}`` multiplying each sample's loss.
-                Defaults to `None`.
-            sample_weight: Per-sample loss weights, shape ``(n,)``. Defaults to `None`.
-            initial_epoch: Epoch to start at (for resuming). Defaults to `0`.
-            steps_per_epoch: Must be None (a whole pass per epoch). Defaults to `None`.
-            validation_steps: Must be None. Defaults to `None`.
-            validation_batch_size: Batch size for validation. Defaults to `None`
-                (batch_size).
-            validation_freq: Validate every this many epochs. Defaults to `1`.
-
-        Returns:
-            The ``History``; ``history.history`` holds ``loss``, each metric, ``val_*`` and
-            ``learning_rate`` per epoch. Ctrl-C stops after the current step and returns it
-            (``history.interrupted`` is then True) with the model usable.
-        """
-        self._require_compiled("fit")
-        epochs = check_int("epochs", epochs, minimum=0)
-        initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
-        batch_size = 32 if batch_size is None else check_int("batch_size", batch_size, 1)
-        verbose = _verbose(verbose)
-        validation_split = check_float("validation_split", validation_split, 0.0, 1.0,
-                                       max_open=True)
-        validation_freq = check_int("validation_freq", validation_freq, minimum=1)
-        if validation_batch_size is not None:
-            validation_batch_size = check_int("validation_batch_size", validation_batch_size,
-                                              1)
-        for arg, value in (("steps_per_epoch", steps_per_epoch),
-                           ("validation_steps", validation_steps)):
-            if value is not None:
-                raise ValueError(f"{arg}={value!r} is not supported: lamina trains on in-memory"
-                                 " arrays, one full pass per epoch")
-        if shuffle not in (True, False) and not isinstance(shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
-        callbacks = list(callbacks or [])
-
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
-                    2, 3):
-                what = type(validation_data).__name__
-                if isinstance(validation_data, (tuple, list)):
-                    what += f" of length {len(validation_data)}"
-                raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight_val), got a {what}")
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            val = self._prepare_xy(vx, vy, vsw, prefix="validation ")
-        elif validation_split > 0.0:
-            n = xt.shape[0]
-            split_at = int(math.floor(n * (1.0 - validation_split)))
-            if split_at < 1 or split_at >= n:
-                raise ValueError(f"validation_split={validation_split} leaves {split_at} "
-                                 f"training and {n - split_at} validation samples out of {n}: "
-                                 "both need at least one")
-            val = (xt[split_at:], yt[split_at:], None if sw is None else sw[split_at:])
-            xt, yt = xt[:split_at], yt[:split_at]
-            sw = None if sw is None else sw[:split_at]
-
-        net = self._network_for("train")
-        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
-        history = callbacks_mod.History()
-        cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
-        params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
-        cbl = callbacks_mod.CallbackList(cbs, self, params)
-        hooks = cbl.has_train_batch_hooks
-        opt = self.optimizer
-        metric_names = [m.name for m in self._metrics]
-        nm = len(metric_names)
-        sizes = batches.sizes
-        train_step = net.train_step
-        history.interrupted = False
-        self.stop_training = False
-        self.history = history
-
-        with _Interrupt(self) as interrupt:
-            cbl.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                if self.stop_training:
-                    history.interrupted = interrupt.hit
-                    break
-                cbl.on_epoch_begin(epoch)
-                schedule = opt.schedule
-                lr = float(opt.learning_rate)
-                it = opt.iterations
-                results = []
-                append = results.append
-                if not hooks:
-                    # The hot loop: one core call per batch, no allocation, no dispatch.
-                    try:
-                        if schedule is None:
-                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                append(train_step(xb, yb, swb, lr, it + 1))
-                                it += 1
-                                if self.stop_training:
-                                    break
-                        else:
-                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                lr = float(schedule(it))
-                                append(train_step(xb, yb, swb, lr, it + 1))
-                                it += 1
-                                if self.stop_training:
-                                    break
-                    finally:  # steps done so far count even if a step raised
-                        opt.iterations = it
-                else:
-                    run_loss = run_w = 0.0
-                    run_m = [0.0] * nm
-                    seen = 0
-                    for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                        cbl.on_train_batch_begin(b, {"size": sizes[b]})
-                        lr = float(opt.learning_rate)
-                        r = train_step(xb, yb, swb, lr, it + 1)
-                        it += 1
-                        opt.iterations = it
-                        append(r)
-                        seen += sizes[b]
-                        run_loss += r[0] * sizes[b]
-                        run_w += r[1]
-                        logs = {"loss": run_loss / seen}
-                        for j in range(nm):
-                            run_m[j] += r[2 + j]
-                            logs[metric_names[j]] = run_m[j] / run_w if run_w else 0.0
-                        logs["batch_loss"] = r[0]
-                        cbl.on_train_batch_end(b, logs)
-                        if self.stop_training:
-                            break
-                if interrupt.hit:
-                    history.interrupted = True
-                    break
-                logs = self._epoch_logs(results, sizes, metric_names)
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    cbl.on_test_begin()
-                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
-                                                    cbl)
-                    cbl.on_test_end(vlogs)
-                    logs.update({f"val_{k}": v for k, v in vlogs.items()})
-                logs["learning_rate"] = float(opt.learning_rate)
-                cbl.on_epoch_end(epoch, logs)
-            cbl.on_train_end()
-        if history.interrupted:
-            done = len(history.epoch)
-            print(f"lamina: training interrupted (Ctrl-C) after {done} complete epoch(s); the "
-                  "model keeps the weights of the last step", file=sys.stderr)
-        return history
-
-    @staticmethod
-    def _epoch_logs(results, sizes, metric_names):
-        if not results:
-            return {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
-        arr = np.asarray(results, dtype=np.float64)
-        k = arr.shape[0]
-        w = np.asarray(sizes[:k], dtype=np.float64)
-        logs = {"loss": float(np.dot(arr[:, 0], w) / w.sum())}
-        wsum = float(arr[:, 1].sum())
-        for j, name in enumerate(metric_names):
-            logs[name] = float(arr[:, 2 + j].sum() / wsum) if wsum else 0.0
-        return logs
-
-    # ------------------------------------------------------------------ evaluate ------
-    def _evaluate_prepared(self, xt, yt, sw, batch_size, cbl=None):
-        net = self._network_for("train")
-        n = xt.shape[0]
-        loss_sum = w_sum = 0.0
-        msums = [0.0] * len(self._metrics)
-        evaluate = net.evaluate
-        hooks = cbl is not None and cbl.has_test_batch_hooks
-        for b, s in enumerate(range(0, n, batch_size)):
-            e = min(n, s + batch_size)
-            if hooks:
-                cbl.on_test_batch_begin(b, {"size": e - s})
-            r = evaluate(xt[s:e], yt[s:e], None if sw is None else sw[s:e])
-            loss_sum += r[0] * (e - s)
-            w_sum += r[1]
-            for j in range(len(msums)):
-                msums[j] += r[2 + j]
-            if hooks:
-                cbl.on_test_batch_end(b, {"loss": loss_sum / e})
-        logs = {"loss": loss_sum / n}
-        for m, s in zip(self._metrics, msums):
-            logs[m.name] = s / w_sum if w_sum else 0.0
-        return logs
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
-        """Returns the loss and metrics on data (no dropout, no update).
-
-        Args:
-            x: Inputs. Defaults to `None` (required).
-            y: Targets. Defaults to `None` (required).
-            batch_size: Rows per core call; results do not depend on it. Defaults to
-                `None` (1024).
-            verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
-            sample_weight: Per-sample loss weights. Defaults to `None`.
-            steps: Must be None. Defaults to `None`.
-            callbacks: Callbacks with test hooks. Defaults to `None`.
-            return_dict: Return ``{"loss": ..., metric: ...}``. Defaults to `False`.
-
-        Returns:
-            The loss (no metrics), ``[loss, *metrics]``, or a dict.
-        """
-        self._require_compiled("evaluate")
-        verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
-        cbl.on_test_begin()
-        t0 = time.perf_counter()
-        logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
-        cbl.on_test_end(logs)
-        if verbose:
-            print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
-                  " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return self._as_result(logs, return_dict)
-
-    # ------------------------------------------------------------------ predict -------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Returns the network's outputs for ``x`` (no dropout), shape ``(n, outputs)``.
-
-        Args:
-            x: Inputs, shape ``(n, *input_shape)``.
-            batch_size: Rows per core call; results do not depend on it. Defaults to
-                `None` (1024).
-            verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
-            steps: Must be None. Defaults to `None`.
-            callbacks: Callbacks with predict hooks. Defaults to `None`.
-        """
-        verbose, batch_size = _inference_args("predict", verbose, batch_size, steps)
-        t0 = time.perf_counter()
-        xt = self._prepare_x(x)
-        net = self._network_for("infer")
-        n = xt.shape[0]
-        out = np.empty((n, self._out_dim()), dtype=self.dtype)
-        predict = net.predict
-        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
-        hooks = cbl.has_predict_batch_hooks
-        cbl.on_predict_begin()
-        for b, s in enumerate(range(0, n, batch_size)):
-            if hooks:
-                cbl.on_predict_batch_begin(b, {"size": min(batch_size, n - s)})
-            predict(xt[s:s + batch_size], out[s:s + batch_size])
-            if hooks:
-                cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
-        cbl.on_predict_end()
-        if verbose:
-            print(f"{n} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}")
-        return out
-
-    def predict_on_batch(self, x):
-        """Returns the outputs for one batch (all of ``x`` in one core call)."""
-        xt = self._prepare_x(x)
-        out = np.empty((xt.shape[0], self._out_dim()), dtype=self.dtype)
-        self._network_for("infer").predict(xt, out)
-        return out
-
-    __call__ = predict_on_batch
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
-        """Runs one training step on exactly this batch.
-
-        Args:
-            x: Inputs.
-            y: Targets. Defaults to `None` (required).
-            sample_weight: Per-sample loss weights. Defaults to `None`.
-            class_weight: ``{class: weight}``. Defaults to `None`.
-            return_dict: Return a dict. Defaults to `False`.
-
-        Returns:
-            The batch's loss (computed before the update), ``[loss, *metrics]`` or a dict.
-        """
-        self._require_compiled("train_on_batch")
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight)
-        net = self._network_for("train")
-        opt = self.optimizer
-        r = net.train_step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)
-        opt.iterations += 1
-        return self._batch_result(r, xt.shape[0], return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Returns the loss and metrics on one batch (no update)."""
-        self._require_compiled("test_on_batch")
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        r = self._network_for("train").evaluate(xt, yt, sw)
-        return self._batch_result(r, xt.shape[0], return_dict)
-
-    def _batch_result(self, r, n, return_dict):
-        logs = {"loss": float(r[0])}
-        for j, m in enumerate(self._metrics):
-            logs[m.name] = float(r[2 + j] / r[1]) if r[1] else 0.0
-        return self._as_result(logs, return_dict)
-
-    @staticmethod
-    def _as_result(logs, return_dict):
-        """Keras's return value: the logs dict, the loss alone (no metrics) or a list."""
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
-
     # ------------------------------------------------------------------ weights -------
     def get_weights(self) -> list:
         """Copies of every parameter array, layer by layer (kernel, then bias)."""
@@ -923,8 +452,6 @@ class Sequential:
             filepath: Path ending in ``.lamina`` (``.keras`` is accepted too).
             overwrite: Replace an existing file. Defaults to `True`.
         """
-        from . import io
-
         io.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True) -> None:
@@ -934,14 +461,10 @@ class Sequential:
             filepath: Path ending in ``.weights.npz``.
             overwrite: Replace an existing file. Defaults to `True`.
         """
-        from . import io
-
         io.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False) -> None:
         """Loads weights saved by ``save_weights`` (or a ``.lamina`` file) in place."""
-        from . import io
-
         if skip_mismatch:
             raise ValueError("skip_mismatch=True is not supported")
         io.load_weights(self, filepath)

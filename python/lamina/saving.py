@@ -1,4 +1,7 @@
-"""Keras 3's ``keras.saving`` spelling of model files: ``save_model`` / ``load_model``.
+"""Keras 3's ``keras.saving``: ``save_model`` / ``load_model`` of whole models.
+
+The file format (the ``.lamina`` zip, atomic writes, safe reads) is ``lamina.io``; this
+module builds the model a file describes and lets ``io`` fill it in.
 
 Example:
     >>> import os, tempfile
@@ -12,8 +15,8 @@ Example:
 
 from __future__ import annotations
 
-from .io import load_model
-from .io import save_model as _save_model
+from . import io
+from .model import Sequential
 
 __all__ = ["load_model", "save_model"]
 
@@ -32,4 +35,46 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
         >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.lamina"))
     """
-    _save_model(model, filepath, overwrite=overwrite)
+    io.save_model(model, filepath, overwrite=overwrite)
+
+
+def _build(model_config, compile_config):
+    """The model a file's config describes: built, and compiled when it was."""
+    model = Sequential.from_config(model_config)
+    if not model.built:
+        raise ValueError("the saved model has no input shape")
+    if compile_config is not None:
+        model.compile_from_config(compile_config)
+    return model
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by ``model.save`` (architecture, weights, optimizer state).
+
+    Args:
+        filepath: A ``.lamina`` (or ``.keras``) file written by lamina.
+        custom_objects: Must be None (lamina files hold built-in objects only). Defaults to
+            `None`.
+        compile: Restore the compile settings and optimizer state. Defaults to `True`.
+        safe_mode: Always on: nothing in the file is executed. Defaults to `True`.
+
+    Returns:
+        The ``Sequential`` model; predictions are bit-identical to the saved model's and
+        ``fit`` continues exactly where it stopped.
+
+    Raises:
+        ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
+        >>> model.save(path); load_model(path).optimizer.name
+        'adam'
+    """
+    if custom_objects:
+        raise ValueError("custom_objects are not supported: lamina files hold only built-in "
+                         "layers, losses and optimizers")
+    return io.read_model(filepath, _build, compile=compile)

@@ -98,7 +98,9 @@ class Layer:
     Args:
         name: Unique name. Defaults to `None` (derived from the class: "dense", "dense_1" …).
         dtype: Ignored per layer: the model's dtype is used. Defaults to `None`.
-        trainable: Must be True (lamina trains every parameter). Defaults to `True`.
+        trainable: Whether fit updates this layer's weights. ``False`` freezes them (they
+            appear in ``non_trainable_weights``); as in Keras, a change takes effect at
+            the model's next ``compile``. Defaults to `True`.
         input_shape: Shape of one sample, for the first layer of a Sequential (Keras 2
             style; ``lamina.Input(shape=...)`` is the Keras 3 way). Defaults to `None`.
 
@@ -143,12 +145,25 @@ class Layer:
         """The live parameter arrays (kernel, then bias)."""
         return []
 
-    trainable_weights = weights
+    @property
+    def trainable_weights(self) -> list:
+        """The weights fit updates: all of them unless the layer is frozen."""
+        return list(self.weights) if self.trainable else []
 
     @property
     def non_trainable_weights(self) -> list:
-        """Always ``[]``: lamina trains every parameter."""
-        return []
+        """The frozen weights: all of them when ``trainable`` is False."""
+        return [] if self.trainable else list(self.weights)
+
+    @property
+    def trainable_variables(self) -> list:
+        """Keras's name for ``trainable_weights``."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list:
+        """Keras's name for ``non_trainable_weights``."""
+        return self.non_trainable_weights
 
     def count_params(self) -> int:
         """Number of scalar parameters."""
@@ -400,8 +415,6 @@ class Dense(Layer):
         if not self.built:
             return []
         return [self.kernel] + ([self.bias] if self.bias is not None else [])
-
-    trainable_weights = weights
 
     def core_spec(self):
         kr = self.kernel_regularizer

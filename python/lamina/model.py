@@ -70,7 +70,9 @@ class Sequential(Trainer):
     Args:
         layers: Layers to add, optionally starting with ``lamina.Input(shape=...)``.
             Defaults to `None`.
-        trainable: Must be True. Defaults to `True`.
+        trainable: Whether fit updates the model's weights; setting ``model.trainable``
+            later sets it on every layer, and a change takes effect at the next
+            ``compile`` (Keras semantics). Defaults to `True`.
         name: Model name. Defaults to `None` ("sequential", "sequential_1" …).
         seed: Seed of initialization, shuffling and dropout; same seed and data give
             bit-identical weights with any thread count. Defaults to `None` (drawn from
@@ -87,8 +89,6 @@ class Sequential(Trainer):
     """
 
     def __init__(self, layers=None, trainable=True, name=None, *, seed=None, dtype=None):
-        if not trainable:
-            raise ValueError("trainable=False is not supported: lamina trains every layer")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"model name must be a string, got {name!r}")
         self.name = name or _model_name()
@@ -100,6 +100,8 @@ class Sequential(Trainer):
         self._shuffle_seed = int(shuffle_ss.generate_state(1, np.uint64)[0])
         self._dropout_seed = int(dropout_ss.generate_state(1, np.uint64)[0])
         self._layers = []
+        self._trainable = bool(trainable)
+        self._compiled_trainable = {}  # id(layer) -> its weights train, as of compile()
         self._input_layer = None
         self._input_shape = None
         self.built = False
@@ -223,17 +225,46 @@ class Sequential(Trainer):
         """The live parameter arrays, layer by layer (kernel, then bias)."""
         return [w for layer in self._layers for w in layer.weights]
 
-    trainable_weights = weights
+    @property
+    def trainable(self) -> bool:
+        """Whether fit may update the weights; setting it sets every layer's flag too."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self._trainable = value
+        for layer in self._layers:
+            layer.trainable = value
 
     @property
-    def trainable_variables(self):
-        """Keras's name for ``weights``: every parameter is trainable."""
-        return self.weights
+    def trainable_weights(self) -> list:
+        """The weights of the layers that are trainable now (none if the model is not)."""
+        if not self._trainable:
+            return []
+        return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
-    def non_trainable_weights(self):
-        """Always ``[]``: lamina trains every parameter."""
-        return []
+    def non_trainable_weights(self) -> list:
+        """The frozen weights: those of frozen layers, or all when the model is frozen."""
+        if not self._trainable:
+            return self.weights
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    @property
+    def trainable_variables(self) -> list:
+        """Keras's name for ``trainable_weights``."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list:
+        """Keras's name for ``non_trainable_weights``."""
+        return self.non_trainable_weights
+
+    def _trains(self, layer) -> bool:
+        """Whether fit updates ``layer``'s weights: its flag as of the last compile."""
+        flag = self._compiled_trainable.get(id(layer))
+        return (self._trainable and layer.trainable) if flag is None else flag
 
     def count_params(self) -> int:
         """Number of scalar parameters."""
@@ -270,9 +301,11 @@ class Sequential(Trainer):
             lines.append(f"{a:<{c1}}{b:<{c2}}{c:>{width - c1 - c2}}")
             lines.append(("=" if i == 0 else "_") * width)
         total = sum(lay.count_params() for lay in self._layers if lay.built)
+        frozen = sum(int(w.size) for w in self.non_trainable_weights)
         nbytes = sum(w.nbytes for w in self.weights) if self.built else 0
         lines += [f"Total params: {total:,} ({nbytes / 1024:.2f} KB)",
-                  f"Trainable params: {total:,}", "Non-trainable params: 0", "_" * width]
+                  f"Trainable params: {total - frozen:,}", f"Non-trainable params: {frozen:,}",
+                  "_" * width]
         text = "\n".join(lines)
         (print_fn or print)(text)
 
@@ -332,6 +365,10 @@ class Sequential(Trainer):
         self._metric_ids = ids
         self._metrics = []
         self.compiled = True
+        # Keras semantics: the trainable flags in force now are the ones fit obeys until the
+        # next compile.
+        self._compiled_trainable = {id(lay): self._trainable and lay.trainable
+                                    for lay in self._layers}
         self._invalidate()
 
     @property
@@ -480,7 +517,10 @@ class Sequential(Trainer):
             layers.append({"class_name": "InputLayer",
                            "config": {"shape": list(self._input_shape), "name": "input_layer"}})
         layers += [layers_mod.serialize(lay) for lay in self._layers]
-        return {"name": self.name, "dtype": self.dtype, "seed": self.seed, "layers": layers}
+        config = {"name": self.name, "dtype": self.dtype, "seed": self.seed, "layers": layers}
+        if not self._trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
@@ -495,7 +535,7 @@ class Sequential(Trainer):
         if not isinstance(layer_configs, list):
             raise ValueError(f"config['layers'] must be a list, got {layer_configs!r}")
         model = cls(name=config.get("name"), seed=config.get("seed"),
-                    dtype=config.get("dtype"))
+                    dtype=config.get("dtype"), trainable=config.get("trainable", True))
         for lc in layer_configs:
             model.add(layers_mod.deserialize(lc))
         bis = config.get("build_input_shape")

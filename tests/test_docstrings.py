@@ -6,10 +6,11 @@ import importlib
 import pytest
 
 MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "lamina.config",
-           "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.initializers",
+           "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.functional",
+           "lamina.initializers",
            "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
            "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
-           "lamina.regularizers", "lamina.saving", "lamina.utils"]
+           "lamina.regularizers", "lamina.saving", "lamina.trainer", "lamina.utils"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -27,7 +27,8 @@ from . import (activations, callbacks, config, datasets, initializers, layers, l
                metrics, models, optimizers, regularizers, saving, utils)
 from .io import ModelFileError
 from .layers import Input
-from .model import Model, Sequential
+from .functional import Model
+from .model import Sequential
 from .models import load_model, model_from_json
 from .runtime import cpu_info, get_num_threads, set_num_threads
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 
-from .model import Model, Sequential
+from .functional import Model
+from .model import Sequential
 from .saving import load_model
 
 __all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config", "clone_model"]

@@ -9,6 +9,17 @@ batches, shuffling, validation, callbacks and Ctrl-C here; each training batch c
 the C++ core once (``lamina._core.Network.train_step``), which runs forward, loss, backward,
 regularization and the optimizer update for the whole network in place on the layers'
 arrays.
+
+Example:
+    >>> import numpy as np
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+    >>> isinstance(model, Trainer)
+    True
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    >>> model.train_on_batch(x, y) > model.test_on_batch(x, y)  # one step lowered the loss
+    True
 """
 
 from __future__ import annotations

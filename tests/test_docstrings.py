@@ -11,6 +11,10 @@ MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "la
            "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
            "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
            "lamina.regularizers", "lamina.saving", "lamina.trainer", "lamina.utils"]
+MODULES += [f"lamina.callbacks.{m}" for m in (
+    "callback", "callback_list", "csv_logger", "early_stopping", "history", "lambda_callback",
+    "learning_rate_scheduler", "model_checkpoint", "progbar_logger", "reduce_lr_on_plateau",
+    "terminate_on_nan")]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -185,6 +185,55 @@ def test_layers_spec_optimizers_and_regularizers():
         LaminaClassifier((4,), optimizer=name, epochs=2, random_state=0).fit(x, y)
 
 
+def test_keras_layer_configs_optimizer_configs_and_schedules():
+    x, y = _blobs()
+    schedule = {"class_name": "ExponentialDecay",
+                "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5}}
+    clf = LaminaClassifier(
+        layers=[
+            {"class_name": "Dense", "config": {"units": 16}},
+            {"type": "leaky_relu", "negative_slope": 0.1},
+            {"class_name": "Dense", "config": {"units": 8, "activation": "tanh"}},
+        ],
+        optimizer={"class_name": "SGD", "config": {"momentum": 0.9}},
+        learning_rate=schedule,
+        alpha=1e-3,
+        epochs=30,
+        random_state=0,
+    ).fit(x, y)
+    assert clf.score(x, y) > 0.9
+    first, leaky, second, out = clf.model_.layers
+    assert type(leaky).__name__ == "LeakyReLU"
+    # a Dense config takes the estimator's activation and penalty where it leaves them out
+    assert first.activation == "relu" and second.activation == "tanh"
+    assert first.kernel_regularizer.l2 == pytest.approx(1e-3)
+    opt = clf.model_.optimizer
+    assert type(opt).__name__ == "SGD" and opt.get_config()["momentum"] == 0.9
+    assert opt.schedule.get_config()["decay_rate"] == 0.5
+    same = LaminaClassifier(
+        layers=[{"units": 16}, {"type": "LeakyReLU", "negative_slope": 0.1},
+                {"units": 8, "activation": "tanh"}],
+        optimizer="sgd",
+        optimizer_kwargs={"momentum": 0.9},
+        learning_rate=lamina.optimizers.schedules.get(schedule),
+        alpha=1e-3,
+        epochs=30,
+        random_state=0,
+    ).fit(x, y)
+    assert same.loss_curve_ == clf.loss_curve_
+
+
+def test_docstring_examples():
+    import doctest
+
+    import lamina.sklearn as sk
+    from lamina.sklearn import _layer_specs
+
+    for module in (sk, _layer_specs):  # the estimators' examples run with lamina.sklearn
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -200,6 +249,10 @@ def test_layers_spec_optimizers_and_regularizers():
         ({"dtype": "float16"}, ValueError, "float16"),
         ({"layers": [{"type": "conv"}]}, ValueError, "conv"),
         ({"layers": "dense"}, TypeError, "layers"),
+        ({"layers": [{"units": 4}, {"type": "dense", "units": 0}]}, ValueError, r"layers\[1\]"),
+        ({"learning_rate": "fast"}, TypeError, "learning_rate"),
+        ({"optimizer_kwargs": {"learning_rate": 0.1}}, ValueError, "learning_rate"),
+        ({"optimizer_kwargs": {"momentum": 0.9}}, TypeError, "momentum"),  # Adam has none
     ],
 )
 def test_bad_hyperparameters_are_reported_at_fit(params, error, match):

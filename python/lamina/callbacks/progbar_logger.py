@@ -1,0 +1,115 @@
+"""ProgbarLogger: the progress display that ``fit(verbose=1|2)`` adds."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .callback import Callback
+
+
+def _fmt_time(seconds):
+    if seconds >= 1.0:
+        return f"{seconds:.1f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms"
+    return f"{seconds * 1e6:.0f}us"
+
+
+def _fmt(v):
+    return f"{v:.4f}" if isinstance(v, float) and abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
+
+
+class ProgbarLogger(Callback):
+    """Prints progress: a bar per epoch (verbose 1; tqdm when installed) or one line per
+    epoch (verbose 2). ``fit(verbose=...)`` adds it; you rarely create it yourself.
+
+    Example:
+        >>> ProgbarLogger().verbose
+        1
+    """
+
+    def __init__(self, verbose=1, stream=None):
+        super().__init__()
+        self.verbose = verbose
+        self.stream = stream
+        self._bar = None
+        self._t0 = 0.0
+        self._last = 0.0
+        self._line = ""
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.verbose = params.get("verbose", self.verbose)
+        if self.verbose != 1:  # no per-batch work for verbose 0 / 2
+            self.__class__ = _EpochOnlyProgbar
+
+    def _out(self):
+        return self.stream or sys.stdout
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = self._last = time.perf_counter()
+        epochs = self.params.get("epochs")
+        out = self._out()
+        if self.verbose == 1:
+            try:
+                from tqdm.auto import tqdm  # noqa: PLC0415
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(total=self.params.get("steps"), file=out, leave=True,
+                                 desc=f"Epoch {epoch + 1}/{epochs}", unit="step")
+                return
+            self._bar = None
+        print(f"Epoch {epoch + 1}/{epochs}", file=out)
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        steps = self.params.get("steps") or 0
+        if now - self._last < 0.1 and batch + 1 < steps:
+            return
+        self._last = now
+        shown = {k: v for k, v in (logs or {}).items() if k != "batch_loss"}
+        text = " - ".join(f"{k}: {_fmt(v)}" for k, v in shown.items())
+        if self._bar is not None:
+            self._bar.update(batch + 1 - self._bar.n)
+            self._bar.set_postfix_str(text, refresh=True)
+            return
+        width = 20
+        done = int(width * (batch + 1) / steps) if steps else width
+        elapsed = now - self._t0
+        eta = elapsed / (batch + 1) * (steps - batch - 1) if steps else 0.0
+        bar = "=" * done + "." * (width - done)
+        self._line = f"\r{batch + 1}/{steps} [{bar}] ETA {eta:.0f}s - {text}"
+        print(self._line, end="", file=self._out(), flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self._t0
+        steps = self.params.get("steps") or 1
+        text = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
+        if self._bar is not None:
+            self._bar.update(steps - self._bar.n)
+            self._bar.set_postfix_str(text, refresh=True)
+            self._bar.close()
+            self._bar = None
+            return
+        line = (f"{steps}/{steps} - {_fmt_time(elapsed)} {_fmt_time(elapsed / steps)}/step - "
+                f"{text}")
+        if self.verbose == 1:  # overwrite the bar, padding over its leftovers
+            line = "\r" + line.ljust(len(self._line) - 1)
+        print(line, file=self._out(), flush=True)
+
+
+class _EpochOnlyProgbar(ProgbarLogger):
+    """ProgbarLogger for verbose 2 (one line per epoch) or 0 (silent): no batch hooks."""
+
+    on_train_batch_end = Callback.on_train_batch_end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+        if self.verbose == 2:
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs')}", file=self._out())
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.verbose == 2:
+            super().on_epoch_end(epoch, logs)

@@ -36,6 +36,7 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
+from .layers.layer import check_shape, checked_weight
 from .trainer import Trainer
 from ._version import __version__
 
@@ -177,7 +178,7 @@ class Sequential(Trainer):
             shape = tuple(input_shape)
             if shape and shape[0] is None:
                 shape = shape[1:]
-            shape = layers_mod._shape("input_shape", shape)
+            shape = check_shape("input_shape", shape)
             if self._input_shape is not None and shape != self._input_shape:
                 raise ValueError(f"model {self.name!r} was declared for inputs of shape "
                                  f"{self._input_shape}, got {shape}")
@@ -432,19 +433,24 @@ class Sequential(Trainer):
             opt = optimizers_mod.SGD()
             loss_spec = {"name": "mean_squared_error", "from_logits": False, "delta": 1.0}
             metric_specs = []
-        params = self.weights
+        # Each layer's parameters train as its flag said at the last compile; the
+        # optimizer's slots belong to the parameters that train, in spec order.
+        layer_specs, trained = [], []
+        for layer in self._layers:
+            trains = self._trains(layer)
+            for entry in layer.core_spec():
+                for p in entry.get("params", ()):
+                    p["trainable"] = trains and p["trainable"]
+                    if p["trainable"]:
+                        trained.append(p)
+                layer_specs.append(entry)
+        params = [p["value"] for p in trained]
         if opt.slots is None or len(opt.slots) != len(params) or any(
                 len(s) != opt.num_slots or (s and s[0].shape != p.shape)
                 for s, p in zip(opt.slots, params)):
             opt.build(params)
-        slots = iter(opt.slots)
-        layer_specs = []
-        for layer in self._layers:
-            for entry in layer.core_spec():
-                if entry["type"] == "dense":
-                    entry["kernel_slots"] = next(slots)
-                    entry["bias_slots"] = next(slots) if entry["bias"] is not None else []
-                layer_specs.append(entry)
+        for p, slots in zip(trained, opt.slots):
+            p["slots"] = slots
         spec = {"dtype": self.dtype, "input_dim": int(math.prod(self._input_shape)),
                 "layers": layer_specs, "loss": loss_spec, "optimizer": opt.core_spec(),
                 "optimizer_state": opt.optimizer_state, "metrics": metric_specs,
@@ -474,7 +480,7 @@ class Sequential(Trainer):
             for k, w in enumerate(layer.weights):
                 i = len(checked)
                 what = f"weight {i} ({layer.name} {'kernel' if k == 0 else 'bias'})"
-                checked.append(layers_mod._checked_weight(what, weights[i], w))
+                checked.append(checked_weight(what, weights[i], w))
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 

@@ -1,0 +1,57 @@
+"""Layers of a model (Keras 3's ``keras.layers``), one kind per module.
+
+A layer describes one stage of the network and, once built, owns its parameters as numpy
+arrays (``Dense.kernel`` of shape ``(inputs, units)``, ``Dense.bias`` of shape
+``(units,)``). The core reads and updates these very arrays in place during training, so
+they are always the live weights; ``set_weights`` copies into them.
+
+Example:
+    >>> import lamina
+    >>> layer = lamina.layers.Dense(4, activation="relu")
+    >>> layer.build((3,))
+    >>> layer.kernel.shape, layer.bias.shape
+    ((3, 4), (4,))
+"""
+
+from __future__ import annotations
+
+from .._validation import from_class_config
+from .activation import Activation, LeakyReLU, ReLU, Softmax
+from .dense import Dense
+from .dropout import Dropout
+from .flatten import Flatten
+from .input_layer import Input, InputLayer
+from .layer import Layer, SymbolicOutput, class_for, registered
+
+__all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
+           "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
+           "deserialize", "class_for", "registered"]
+
+
+def serialize(layer) -> dict:
+    """Returns ``{"class_name": ..., "config": ...}`` for a layer.
+
+    Example:
+        >>> serialize(Dense(2, name="out"))["config"]["units"]
+        2
+    """
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict) -> Layer:
+    """Creates a layer from ``serialize``'s output (unknown classes list the accepted ones).
+
+    The class is looked up in the layer registry: every ``Layer`` subclass, lamina's and
+    the user's, registers itself when it is defined.
+
+    Example:
+        >>> deserialize({"class_name": "Dense", "config": {"units": 2}}).units
+        2
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', got "
+                         f"{config!r}")
+    return from_class_config("layer class", config, registered())
+
+
+get = deserialize

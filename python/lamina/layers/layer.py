@@ -1,0 +1,300 @@
+"""The layer base class, the layer registry, and the symbolic outputs of layer calls.
+
+Every ``Layer`` subclass registers itself under its class name when it is defined, so
+``lamina.layers.deserialize``, run files, save files and the scikit-learn estimators find a
+new layer kind without a table to edit (see docs/architecture.md, "Adding a layer kind").
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import activations as activations_mod
+from .._validation import check_int, first_nonfinite
+
+_NAME_COUNTS: dict = {}
+
+
+def _auto_name(cls_name: str) -> str:
+    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
+    base = {"re_l_u": "re_lu", "leaky_re_l_u": "leaky_re_lu"}.get(base, base)
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def check_shape(name, shape):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints, got {shape!r}") from None
+    out = []
+    for s in shape:
+        out.append(check_int(f"{name} entry", s, minimum=1))
+    if not out:
+        raise ValueError(f"{name} must have at least one dimension, got {shape!r}")
+    return tuple(out)
+
+
+def checked_weight(what, new, live):
+    """Returns ``new`` as an array fit to be copied into ``live``, or raises naming ``what``."""
+    new = np.asarray(new)
+    if new.shape != live.shape:
+        raise ValueError(f"{what} has shape {live.shape}, got shape {new.shape}")
+    if new.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {new.dtype}")
+    where = first_nonfinite(new)
+    if where is not None:
+        raise ValueError(f"{what} contains {new[where]} at index {where}")
+    return new
+
+
+# Keys of Keras 3 layer configs that lamina accepts when they hold Keras's default (their
+# feature is not supported otherwise, and the constructor then names it).
+_KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
+                   "bias_constraint": None, "lora_rank": None, "lora_alpha": None,
+                   "quantization_config": None, "noise_shape": None, "sparse": False,
+                   "ragged": False, "optional": False, "batch_size": None,
+                   "data_format": "channels_last"}
+
+
+def _drop_keras_defaults(config):
+    config = dict(config)
+    config.pop("dtype", None)  # the model's dtype applies (Keras stores a DTypePolicy here)
+    for key, default in _KERAS_DEFAULTS.items():
+        if key in config and config[key] == default:
+            del config[key]
+    return config
+
+
+# Sizes are checked before anything is allocated: a side of a kernel fits a signed 32-bit
+# int (the GEMM's panel arithmetic), and a kernel at most 2^34 elements (64 GiB of float32).
+_MAX_DIM = 2**31 - 1
+_MAX_KERNEL = 2**34
+
+
+def _activation_and_alpha(activation, alpha=None):
+    name = activations_mod.get(activation)
+    if alpha is None:
+        alpha = activations_mod.DEFAULT_ALPHA.get(name, 0.0)
+    return name, float(alpha)
+
+
+# ---- the registry: class name -> layer class ---------------------------------------------
+_REGISTRY: dict = {}
+
+
+def _register(cls):
+    """Registers a Layer subclass under its class name when it is defined. A class of the
+    same name from another module does not replace the first one (a user's ``Dense`` cannot
+    shadow lamina's); redefining a class in its own module (a re-run notebook cell) does."""
+    name = cls.__name__
+    if name.startswith("_"):
+        return
+    old = _REGISTRY.get(name)
+    if old is None or (old.__module__, old.__qualname__) == (cls.__module__, cls.__qualname__):
+        _REGISTRY[name] = cls
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("re_l_u", "relu")
+
+
+def registered() -> dict:
+    """``{class name: class}`` of every registered layer kind (built-in and user-defined)."""
+    return dict(_REGISTRY)
+
+
+def class_for(name: str):
+    """The layer class for a class name (``"LeakyReLU"``) or its snake-case spelling
+    (``"leaky_relu"``, the run files' ``type``); None when no layer kind has that name."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    key = name.lower().replace("_", "")
+    for cname, cls in _REGISTRY.items():
+        if cname.lower() == key or _snake(cname).replace("_", "") == key:
+            return cls
+    return None
+
+
+
+class Layer:
+    """Base class: a named stage with an input shape (per sample) and optional weights.
+
+    Args:
+        name: Unique name. Defaults to `None` (derived from the class: "dense", "dense_1" …).
+        dtype: Ignored per layer: the model's dtype is used. Defaults to `None`.
+        trainable: Whether fit updates this layer's weights. ``False`` freezes them (they
+            appear in ``non_trainable_weights``); as in Keras, a change takes effect at
+            the model's next ``compile``. Defaults to `True`.
+        input_shape: Shape of one sample, for the first layer of a Sequential (Keras 2
+            style; ``lamina.Input(shape=...)`` is the Keras 3 way). Defaults to `None`.
+
+    Example:
+        >>> layer = Flatten(); layer.build((2, 3)); isinstance(layer, Layer), layer.output_shape
+        (True, (6,))
+    """
+
+    _is_input = False  # True for InputLayer: the root of a chain of layer calls
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _register(cls)
+
+    def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
+                 input_dim=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"unexpected arguments for {type(self).__name__}: "
+                            f"{', '.join(sorted(kwargs))}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"layer name must be a string, got {name!r}")
+        self.name = name or _auto_name(type(self).__name__)
+        self.trainable = bool(trainable)
+        if input_dim is not None:
+            input_shape = (check_int("input_dim", input_dim, minimum=1),)
+        self._batch_input_shape = None if input_shape is None else check_shape("input_shape",
+                                                                          input_shape)
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._dtype = None
+        self._rng = None
+
+    # -- shapes and weights --------------------------------------------------------------
+    def compute_output_shape(self, input_shape):
+        """Returns the per-sample output shape for a per-sample input shape."""
+        return tuple(input_shape)
+
+    def build(self, input_shape) -> None:
+        """Creates the weights for a per-sample ``input_shape`` (e.g. ``(64,)``)."""
+        input_shape = check_shape("input_shape", input_shape)
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.input_shape = input_shape
+        self.built = True
+
+    @property
+    def weights(self) -> list:
+        """The live parameter arrays (kernel, then bias)."""
+        return []
+
+    @property
+    def trainable_weights(self) -> list:
+        """The weights fit updates: all of them unless the layer is frozen."""
+        return list(self.weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """The frozen weights: all of them when ``trainable`` is False."""
+        return [] if self.trainable else list(self.weights)
+
+    @property
+    def trainable_variables(self) -> list:
+        """Keras's name for ``trainable_weights``."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list:
+        """Keras's name for ``non_trainable_weights``."""
+        return self.non_trainable_weights
+
+    def count_params(self) -> int:
+        """Number of scalar parameters."""
+        return sum(int(w.size) for w in self.weights)
+
+    def get_weights(self) -> list:
+        """Copies of the parameter arrays."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Copies ``weights`` into the live arrays (same count, shapes; finite values)."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"layer {self.name!r} has {len(own)} weight arrays, got "
+                             f"{len(weights)}")
+        checked = [checked_weight(f"layer {self.name!r} weight {i}", new, w)
+                   for i, (w, new) in enumerate(zip(own, weights))]
+        for w, new in zip(own, checked):
+            np.copyto(w, new, casting="unsafe")
+
+    # -- core ----------------------------------------------------------------------------
+    def core_spec(self) -> list:
+        """Entries of the core's network spec for this layer (none for shape-only layers)."""
+        return []
+
+    # -- config --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """Returns the constructor arguments as a JSON-able dict."""
+        config = {"name": self.name, "trainable": self.trainable}
+        if self._batch_input_shape is not None:
+            config["input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Creates a layer from ``get_config()``'s output (or a Keras 3 layer config)."""
+        config = _drop_keras_defaults(config)
+        if "batch_input_shape" in config:  # Keras 2 spelling
+            bis = config.pop("batch_input_shape")
+            config["input_shape"] = tuple(bis[1:])
+        if "batch_shape" in config:  # Keras 3 spelling on a first layer
+            config["input_shape"] = tuple(config.pop("batch_shape"))[1:]
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    # -- functional API (linear chains) -------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        """Functional API: ``layer(previous)`` on an ``Input`` or another layer call's output
+        records the chain for ``lamina.Model(inputs, outputs)``.
+
+        Calling a layer on data is not supported: build a model and use ``predict``.
+        """
+        if isinstance(inputs, SymbolicOutput) or getattr(inputs, "_is_input", False):
+            if getattr(self, "_called", False):
+                raise ValueError(f"layer {self.name!r} is already used in a chain: lamina's "
+                                 "functional API builds a single chain of distinct layers")
+            self._called = True
+            return SymbolicOutput(self, inputs)
+        raise TypeError(f"calling layer {self.name!r} on {type(inputs).__name__} is not "
+                        "supported: put layers in a Sequential (or lamina.Model(inputs, "
+                        "outputs) over layer calls from lamina.Input) and use model.predict")
+
+
+class SymbolicOutput:
+    """The output of a layer call in the functional API (Keras's KerasTensor, for chains).
+
+    Attributes:
+        layer: The layer that produced it.
+        parent: Its input: an ``InputLayer`` or another ``SymbolicOutput``.
+
+    Example:
+        >>> inputs = Input(shape=(3,))
+        >>> out = Dense(2)(inputs); isinstance(out, SymbolicOutput), out.parent is inputs
+        (True, True)
+    """
+
+    def __init__(self, layer, parent):
+        self.layer = layer
+        self.parent = parent
+
+    @property
+    def shape(self):
+        """``(None, *per-sample shape)`` like Keras."""
+        chain = []
+        node = self
+        while isinstance(node, SymbolicOutput):
+            chain.append(node.layer)
+            node = node.parent
+        shape = node.shape
+        for layer in reversed(chain):
+            shape = layer.compute_output_shape(shape)
+        return (None, *shape)
+
+    def __repr__(self):
+        return f"<SymbolicOutput shape={self.shape} from {self.layer.name!r}>"

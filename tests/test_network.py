@@ -10,7 +10,8 @@ import pytest
 
 from lamina import _core
 import ref_ops
-from ref_network import ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays
+from ref_network import (ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays,
+                         param_entries)
 
 pytestmark = pytest.mark.kernel
 
@@ -174,10 +175,9 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
         _same_results(got[:2], want[:2], tol)
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
-    for layer, rlayer in zip(spec["layers"], ref.layers):
-        for key in ("kernel_slots", "bias_slots"):
-            for s, rs in zip(layer[key], rlayer[key]):
-                np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
+    for e, re in zip(param_entries(spec), ref.entries()):
+        for s, rs in zip(e["slots"], re["slots"]):
+            np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
     assert spec["optimizer_state"][0] == pytest.approx(ref.state, rel=1e-14)
 
 
@@ -206,8 +206,8 @@ def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, 
         specs.append(spec)
     for a, b in zip(param_arrays(specs[0]), param_arrays(specs[1])):
         assert np.array_equal(a, b)
-    for la, lb in zip(specs[0]["layers"], specs[1]["layers"]):
-        for sa, sb in zip(la["kernel_slots"], lb["kernel_slots"]):
+    for ea, eb in zip(param_entries(specs[0]), param_entries(specs[1])):
+        for sa, sb in zip(ea["slots"], eb["slots"]):
             assert np.array_equal(sa, sb)
 
 
@@ -437,7 +437,7 @@ def test_concurrent_predict_from_threads():
 
 def test_network_keeps_spec_arrays_alive():
     spec = _net_spec("float32")
-    kernel = spec["layers"][0]["kernel"]
+    kernel = spec["layers"][0]["params"][0]["value"]
     before = kernel.copy()
     net = _core.Network(copy.copy(spec))
     del spec
@@ -470,13 +470,15 @@ BAD_SPECS = [
     (lambda s: s["layers"][0].update(activation="relu6"), "relu6"),
     (lambda s: s["layers"][0].update(type="conv"), "conv"),
     (lambda s: s["layers"][0].update(units=4), "(4, 4)"),
-    (lambda s: s["layers"][0].update(kernel=np.zeros((4, 3), np.float32)), "float32"),
-    (lambda s: s["layers"][0].update(kernel=np.zeros((3, 4)).T), "C-contiguous"),
-    (lambda s: s["layers"][0].update(kernel=[[0.0] * 3] * 4), "numpy array"),
-    (lambda s: s["layers"][0]["kernel"].setflags(write=False), "writeable"),
-    (lambda s: s["layers"][0].update(kernel_l2=-1.0), "-1"),
-    (lambda s: s["layers"][0].update(kernel_slots=[]), "2 arrays"),
-    (lambda s: s["layers"][2].update(bias_slots=[s["layers"][2]["bias"]] * 2), "share memory"),
+    (lambda s: s["layers"][0]["params"][0].update(value=np.zeros((4, 3), np.float32)),
+     "float32"),
+    (lambda s: s["layers"][0]["params"][0].update(value=np.zeros((3, 4)).T), "C-contiguous"),
+    (lambda s: s["layers"][0]["params"][0].update(value=[[0.0] * 3] * 4), "numpy array"),
+    (lambda s: s["layers"][0]["params"][0]["value"].setflags(write=False), "writeable"),
+    (lambda s: s["layers"][0]["params"][0].update(l2=-1.0), "-1"),
+    (lambda s: s["layers"][0]["params"][0].update(slots=[]), "2 arrays"),
+    (lambda s: s["layers"][2]["params"][1].update(slots=[s["layers"][2]["params"][1]["value"]] * 2),
+     "share memory"),
     (lambda s: s["layers"][1].update(rate=1.0), "1.0"),
     (lambda s: s["loss"].update(name="hinge"), "hinge"),
     (lambda s: s["loss"].pop("delta"), "delta"),

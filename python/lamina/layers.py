@@ -404,12 +404,15 @@ class Dense(Layer):
     trainable_weights = weights
 
     def core_spec(self):
-        kr = self.kernel_regularizer
-        br = self.bias_regularizer
+        def param(name, value, reg):
+            return {"name": name, "value": value, "trainable": self.trainable,
+                    "l1": reg.l1 if reg else 0.0, "l2": reg.l2 if reg else 0.0, "slots": []}
+
+        params = [param("kernel", self.kernel, self.kernel_regularizer)]
+        if self.bias is not None:
+            params.append(param("bias", self.bias, self.bias_regularizer))
         return [{"type": "dense", "units": self.units, "activation": self.activation,
-                 "alpha": self.alpha, "kernel": self.kernel, "bias": self.bias,
-                 "kernel_l1": kr.l1 if kr else 0.0, "kernel_l2": kr.l2 if kr else 0.0,
-                 "bias_l1": br.l1 if br else 0.0, "bias_l2": br.l2 if br else 0.0}]
+                 "alpha": self.alpha, "params": params, "state": []}]
 
     def get_config(self):
         config = super().get_config()

@@ -510,19 +510,17 @@ class Sequential:
             opt = optimizers_mod.SGD()
             loss_spec = {"name": "mean_squared_error", "from_logits": False, "delta": 1.0}
             metric_specs = []
-        params = self.weights
+        layer_specs = [entry for layer in self._layers for entry in layer.core_spec()]
+        # The optimizer's slots belong to the trainable parameters, in spec order.
+        trainable = [p for entry in layer_specs for p in entry.get("params", ())
+                     if p["trainable"]]
+        params = [p["value"] for p in trainable]
         if opt.slots is None or len(opt.slots) != len(params) or any(
                 len(s) != opt.num_slots or (s and s[0].shape != p.shape)
                 for s, p in zip(opt.slots, params)):
             opt.build(params)
-        slots = iter(opt.slots)
-        layer_specs = []
-        for layer in self._layers:
-            for entry in layer.core_spec():
-                if entry["type"] == "dense":
-                    entry["kernel_slots"] = next(slots)
-                    entry["bias_slots"] = next(slots) if entry["bias"] is not None else []
-                layer_specs.append(entry)
+        for p, slots in zip(trainable, opt.slots):
+            p["slots"] = slots
         spec = {"dtype": self.dtype, "input_dim": int(math.prod(self._input_shape)),
                 "layers": layer_specs, "loss": loss_spec, "optimizer": opt.core_spec(),
                 "optimizer_state": opt.optimizer_state, "metrics": metric_specs,

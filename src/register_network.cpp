@@ -1,8 +1,13 @@
 // Bindings for the step executor: lamina._core.Network (the Python contract is the docstring
-// of Network in python/lamina/_core.pyi; the core's in cpp/include/lamina/network.hpp). Converts the spec dict into a lamina::NetworkSpec,
-// checks every array (dtype, shape, contiguity, writeability, aliasing) and every batch
-// argument, keeps references to the spec's arrays (the core updates them in place), and
-// forwards each call with the GIL released under a mutex.
+// of Network in python/lamina/_core.pyi; the core's in cpp/include/lamina/network.hpp).
+// Converts the spec dict into a lamina::NetworkSpec, checks every array (dtype, shape,
+// contiguity, writeability, aliasing) and every batch argument, keeps references to the
+// spec's arrays (the core updates them in place), and forwards each call with the GIL
+// released under a mutex.
+//
+// Layers are parsed from the core's kind registry (lamina::layer_kinds()): a kind's attribute
+// schema says which keys to read and how (int / float / bool / activation name, range), and
+// its parameters and state come in one generic format, so a new kind needs nothing here.
 //
 // No deviation from the spec. Additions: read-only `capacity` (rows the buffer arena holds
 // now) and `dtype` properties; evaluate's sample_weight defaults to None; metric names also
@@ -24,18 +29,6 @@
 namespace lamina::bind {
 
 namespace {
-
-const char* const kActivationList =
-    "linear, sigmoid, tanh, relu, leaky_relu, elu, selu, gelu, gelu_tanh, softplus, softsign, "
-    "silu, swish, hard_sigmoid, softmax, log_softmax";
-const char* const kLossList =
-    "mean_squared_error, mean_absolute_error, huber, binary_crossentropy, "
-    "categorical_crossentropy, sparse_categorical_crossentropy";
-const char* const kOptimizerList = "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam";
-const char* const kMetricList =
-    "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
-    "top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error (mse), "
-    "mean_absolute_error (mae)";
 
 std::string repr_of(const py::handle& h) { return py::repr(h).cast<std::string>(); }
 
@@ -96,13 +89,20 @@ std::int64_t get_int(const py::dict& d, const char* key, const std::string& wher
   return v;
 }
 
-Activation get_activation(const py::dict& d, const std::string& where) {
-  const std::string name = get_str(d, "activation", where);
+Activation get_activation(const py::dict& d, const char* key, const std::string& where) {
+  const std::string name = get_str(d, key, where);
   Activation a;
   if (!parse_activation(name.c_str(), &a))
     throw py::value_error(where + ": unknown activation '" + name + "' (accepted: " +
-                          kActivationList + ")");
+                          activation_names() + ")");
   return a;
+}
+
+py::sequence get_list(const py::dict& d, const char* key, const std::string& where) {
+  py::object o = get(d, key, where);
+  if (!py::isinstance<py::list>(o) && !py::isinstance<py::tuple>(o))
+    throw py::value_error(where + "['" + key + "'] must be a list, got " + repr_of(o));
+  return o.cast<py::sequence>();
 }
 
 bool is_f64(const std::string& dtype) { return dtype == "float64"; }
@@ -125,9 +125,10 @@ Extent extent_of(const py::array& a, std::string what) {
   return Extent{p, p + a.nbytes(), std::move(what)};
 }
 
-// A spec array: dtype T, the exact shape, C-contiguous, writeable (when `writeable`).
+// A spec array: dtype T, the exact shape (any shape when `shape` is null), C-contiguous,
+// writeable (when `writeable`).
 template <class T>
-py::array spec_array(const py::object& o, const std::vector<py::ssize_t>& shape,
+py::array spec_array(const py::object& o, const std::vector<py::ssize_t>* shape,
                      const std::string& what, bool writeable = true) {
   if (!py::isinstance<py::array>(o))
     throw py::value_error(what + " must be a numpy array, got " + repr_of(py::type::of(o)));
@@ -135,13 +136,14 @@ py::array spec_array(const py::object& o, const std::vector<py::ssize_t>& shape,
   if (!a.dtype().is(py::dtype::of<T>()))
     throw py::value_error(what + " must have dtype " + dtype_name<T>() + ", got " +
                           py::str(a.dtype()).cast<std::string>());
-  bool same = a.ndim() == static_cast<py::ssize_t>(shape.size());
-  for (std::size_t i = 0; same && i < shape.size(); ++i) same = a.shape(i) == shape[i];
+  bool same = shape == nullptr || a.ndim() == static_cast<py::ssize_t>(shape->size());
+  for (std::size_t i = 0; shape != nullptr && same && i < shape->size(); ++i)
+    same = a.shape(i) == (*shape)[i];
   if (!same) {
     std::string want = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i)
-      want += (i ? ", " : "") + std::to_string(shape[i]);
-    want += shape.size() == 1 ? ",)" : ")";
+    for (std::size_t i = 0; i < shape->size(); ++i)
+      want += (i ? ", " : "") + std::to_string((*shape)[i]);
+    want += shape->size() == 1 ? ",)" : ")";
     throw py::value_error(what + " must have shape " + want + ", got " + shape_str(a));
   }
   if (!(a.flags() & py::array::c_style))
@@ -150,20 +152,129 @@ py::array spec_array(const py::object& o, const std::vector<py::ssize_t>& shape,
   return a;
 }
 
+// An attribute of a layer entry, read as the kind's schema says.
+AttrValue parse_attr(const py::dict& d, const AttrSchema& a, const std::string& lw) {
+  AttrValue v;
+  v.name = a.name;
+  switch (a.type) {
+    case AttrType::integer:
+      v.i = get_int(d, a.name, lw);
+      if (!attr_in_range(a, static_cast<double>(v.i)))
+        throw py::value_error(lw + "['" + a.name + "'] must be " +
+                              (std::isfinite(a.lo) && std::isfinite(a.hi) ? "in " : "") +
+                              attr_range_text(a) + ", got " + repr_of(d[a.name]));
+      break;
+    case AttrType::real:
+      v.f = get_float(d, a.name, lw);
+      if (!attr_in_range(a, v.f))
+        throw py::value_error(lw + "['" + a.name + "'] must be " +
+                              (std::isfinite(a.lo) && std::isfinite(a.hi) ? "in " : "") +
+                              attr_range_text(a) + ", got " + repr_of(d[a.name]));
+      break;
+    case AttrType::boolean:
+      v.i = get_bool(d, a.name, lw) ? 1 : 0;
+      break;
+    case AttrType::activation:
+      v.i = static_cast<std::int64_t>(get_activation(d, a.name, lw));
+      break;
+  }
+  return v;
+}
+
 // The bound object: the typed core network plus everything that keeps its memory alive.
 struct PyNetwork {
   bool f64 = false;
   std::unique_ptr<Network<float>> nf;
   std::unique_ptr<Network<double>> nd;
   std::vector<py::object> keep;  // every array of the spec
-  std::vector<Extent> param_extents;
-  std::vector<std::vector<py::ssize_t>> param_shapes;
+  std::vector<Extent> param_extents;  // parameter values and state: read by predict
+  std::vector<std::vector<py::ssize_t>> param_shapes;  // of every parameter, in order
   std::int64_t in_dim = 0, out_dim = 0, n_params = 0;
   int n_metrics = 0;
   bool sparse = false;
   std::vector<double> results;  // 2 + n_metrics, reused under the mutex
   std::mutex mu;
 };
+
+// One entry of spec['layers'], any registered kind: its attributes from the kind's schema,
+// then "params" (a list of {name, value, trainable, l1, l2, slots}) and the optional "state"
+// (a list of {name, value}). Every array is referenced by self.keep and its memory recorded
+// in `extents` for the aliasing check; the core checks names and shapes against the kind.
+template <class T>
+LayerSpec<T> parse_layer(PyNetwork& self, const py::dict& d, const std::string& lw, int nslots,
+                         const std::string& oname, std::vector<Extent>& extents) {
+  LayerSpec<T> r;
+  r.type = get_str(d, "type", lw);
+  const LayerKindInfo* kind = find_layer_kind(r.type);
+  if (kind == nullptr)
+    throw py::value_error(lw + ": unknown layer type '" + r.type + "' (accepted: " +
+                          layer_kind_names() + ")");
+  for (const AttrSchema& a : kind->attrs) r.attrs.push_back(parse_attr(d, a, lw));
+
+  if (!kind->params.empty() || d.contains("params")) {
+    py::sequence ps = get_list(d, "params", lw);
+    if (kind->params.empty() && ps.size() != 0)
+      throw py::value_error(lw + "['params'] must be empty: a " + r.type +
+                            " layer has no parameters, got " + std::to_string(ps.size()));
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      const std::string pw = lw + "['params'][" + std::to_string(i) + "]";
+      py::object po = ps[i];
+      if (!py::isinstance<py::dict>(po)) throw py::value_error(pw + " must be a dict, got " + repr_of(po));
+      py::dict pd = po.cast<py::dict>();
+      ParamSpec<T> p;
+      p.name = get_str(pd, "name", pw);
+      py::array value = spec_array<T>(get(pd, "value", pw), nullptr, pw + "['value']");
+      p.value = static_cast<T*>(value.mutable_data());
+      std::vector<py::ssize_t> shape;
+      for (py::ssize_t k = 0; k < value.ndim(); ++k) {
+        shape.push_back(value.shape(k));
+        p.shape.push_back(value.shape(k));
+      }
+      self.keep.push_back(value);
+      extents.push_back(extent_of(value, pw + "['value']"));
+      self.param_extents.push_back(extents.back());
+      self.param_shapes.push_back(shape);
+      p.trainable = get_bool(pd, "trainable", pw);
+      p.l1 = get_nonneg(pd, "l1", pw);
+      p.l2 = get_nonneg(pd, "l2", pw);
+      py::sequence slots = get_list(pd, "slots", pw);
+      const bool ok = slots.size() == static_cast<std::size_t>(nslots) ||
+                      (!p.trainable && slots.size() == 0);
+      if (!ok)
+        throw py::value_error(pw + "['slots'] must hold " +
+                              (p.trainable ? "" : "0 or ") + std::to_string(nslots) +
+                              " arrays for optimizer '" + oname + "', got " +
+                              std::to_string(slots.size()));
+      for (std::size_t j = 0; j < slots.size(); ++j) {
+        const std::string sw = pw + "['slots'][" + std::to_string(j) + "]";
+        py::array a = spec_array<T>(slots[j], &shape, sw);
+        p.slots.push_back(static_cast<T*>(a.mutable_data()));
+        self.keep.push_back(a);
+        extents.push_back(extent_of(a, sw));
+      }
+      r.params.push_back(std::move(p));
+    }
+  }
+  if (d.contains("state")) {
+    py::sequence ss = get_list(d, "state", lw);
+    for (std::size_t i = 0; i < ss.size(); ++i) {
+      const std::string sw = lw + "['state'][" + std::to_string(i) + "]";
+      py::object so = ss[i];
+      if (!py::isinstance<py::dict>(so)) throw py::value_error(sw + " must be a dict, got " + repr_of(so));
+      py::dict sd = so.cast<py::dict>();
+      StateSpec<T> st;
+      st.name = get_str(sd, "name", sw);
+      py::array value = spec_array<T>(get(sd, "value", sw), nullptr, sw + "['value']");
+      st.value = static_cast<T*>(value.mutable_data());
+      for (py::ssize_t k = 0; k < value.ndim(); ++k) st.shape.push_back(value.shape(k));
+      self.keep.push_back(value);
+      extents.push_back(extent_of(value, sw + "['value']"));
+      self.param_extents.push_back(extents.back());
+      r.state.push_back(std::move(st));
+    }
+  }
+  return r;
+}
 
 template <class T>
 std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
@@ -180,7 +291,7 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
   py::dict ld = lo.cast<py::dict>();
   const std::string lname = get_str(ld, "name", "spec['loss']");
   if (!parse_loss(lname.c_str(), &s.loss.kind))
-    throw py::value_error("spec['loss']: unknown loss '" + lname + "' (accepted: " + kLossList +
+    throw py::value_error("spec['loss']: unknown loss '" + lname + "' (accepted: " + loss_names() +
                           ")");
   s.loss.from_logits = get_bool(ld, "from_logits", "spec['loss']");
   s.loss.delta = get_float(ld, "delta", "spec['loss']");
@@ -197,7 +308,7 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
   OptimParams& op = s.optimizer;
   if (!parse_optimizer(oname.c_str(), &op.kind))
     throw py::value_error(ow + ": unknown optimizer '" + oname + "' (accepted: " +
-                          kOptimizerList + ")");
+                          optimizer_names() + ")");
   op.momentum = get_nonneg(od, "momentum", ow);
   op.nesterov = get_bool(od, "nesterov", ow);
   op.rho = get_nonneg(od, "rho", ow);
@@ -216,7 +327,8 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
   if (op.rho >= 1.0) throw py::value_error(ow + "['rho'] must be < 1, got " + repr_of(od["rho"]));
   const int nslots = optim_num_slots(op);
 
-  py::array state = spec_array<double>(get(spec, "optimizer_state", where), {1},
+  const std::vector<py::ssize_t> one{1};
+  py::array state = spec_array<double>(get(spec, "optimizer_state", where), &one,
                                        "spec['optimizer_state']");
   self.keep.push_back(state);
   s.optimizer_state = static_cast<double*>(state.mutable_data());
@@ -232,7 +344,7 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
     MetricParams mp;
     const std::string mname = get_str(md, "name", mw);
     if (!parse_metric(mname.c_str(), &mp.kind))
-      throw py::value_error(mw + ": unknown metric '" + mname + "' (accepted: " + kMetricList +
+      throw py::value_error(mw + ": unknown metric '" + mname + "' (accepted: " + metric_names() +
                             ")");
     mp.threshold = get_float(md, "threshold", mw);
     const std::int64_t k = get_int(md, "k", mw);
@@ -258,84 +370,20 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
   py::object lay = get(spec, "layers", where);
   if (!py::isinstance<py::list>(lay) && !py::isinstance<py::tuple>(lay))
     throw py::value_error("spec['layers'] must be a list, got " + repr_of(lay));
-  std::int64_t width = s.input_dim;
   std::size_t li = 0;
   std::vector<Extent> extents{extent_of(state, "spec['optimizer_state']")};
   for (py::handle h : lay) {
     const std::string lw = "spec['layers'][" + std::to_string(li++) + "]";
     if (!py::isinstance<py::dict>(h)) throw py::value_error(lw + " must be a dict, got " + repr_of(h));
-    py::dict d = py::reinterpret_borrow<py::dict>(h);
-    const std::string type = get_str(d, "type", lw);
-    LayerRecord<T> r;
-    if (type == "dense") {
-      r.kind = LayerKind::dense;
-      r.units = get_int(d, "units", lw);
-      if (r.units < 1)
-        throw py::value_error(lw + "['units'] must be >= 1, got " + std::to_string(r.units));
-      r.activation = get_activation(d, lw);
-      r.alpha = get_float(d, "alpha", lw);
-      const std::vector<py::ssize_t> kshape{width, r.units}, bshape{r.units};
-      py::array kern = spec_array<T>(get(d, "kernel", lw), kshape, lw + "['kernel']");
-      r.kernel = static_cast<T*>(kern.mutable_data());
-      self.keep.push_back(kern);
-      extents.push_back(extent_of(kern, lw + "['kernel']"));
-      self.param_extents.push_back(extents.back());
-      self.param_shapes.push_back(kshape);
-      py::object bo = get(d, "bias", lw);
-      py::array bias;
-      if (!bo.is_none()) {
-        bias = spec_array<T>(bo, bshape, lw + "['bias']");
-        r.bias = static_cast<T*>(bias.mutable_data());
-        self.keep.push_back(bias);
-        extents.push_back(extent_of(bias, lw + "['bias']"));
-        self.param_extents.push_back(extents.back());
-        self.param_shapes.push_back(bshape);
-      }
-      r.kernel_l1 = get_nonneg(d, "kernel_l1", lw);
-      r.kernel_l2 = get_nonneg(d, "kernel_l2", lw);
-      r.bias_l1 = get_nonneg(d, "bias_l1", lw);
-      r.bias_l2 = get_nonneg(d, "bias_l2", lw);
-      for (const char* key : {"kernel_slots", "bias_slots"}) {
-        const bool is_k = key[0] == 'k';
-        py::object lo2 = get(d, key, lw);
-        if (!py::isinstance<py::list>(lo2) && !py::isinstance<py::tuple>(lo2))
-          throw py::value_error(lw + "['" + key + "'] must be a list, got " + repr_of(lo2));
-        py::sequence seq = lo2.cast<py::sequence>();
-        const std::size_t want = (is_k || r.bias != nullptr) ? nslots : 0;
-        if (seq.size() != want)
-          throw py::value_error(lw + "['" + key + "'] must hold " + std::to_string(want) +
-                                " arrays for optimizer '" + oname + "', got " +
-                                std::to_string(seq.size()));
-        for (std::size_t j = 0; j < want; ++j) {
-          const std::string sw = lw + "['" + key + "'][" + std::to_string(j) + "]";
-          py::array a = spec_array<T>(seq[j], is_k ? kshape : bshape, sw);
-          (is_k ? r.kernel_slots : r.bias_slots)[j] = static_cast<T*>(a.mutable_data());
-          self.keep.push_back(a);
-          extents.push_back(extent_of(a, sw));
-        }
-      }
-      width = r.units;
-    } else if (type == "dropout") {
-      r.kind = LayerKind::dropout;
-      r.rate = get_float(d, "rate", lw);
-      if (!(r.rate >= 0.0 && r.rate < 1.0))
-        throw py::value_error(lw + "['rate'] must be in [0, 1), got " + repr_of(d["rate"]));
-    } else if (type == "activation") {
-      r.kind = LayerKind::activation;
-      r.activation = get_activation(d, lw);
-      r.alpha = get_float(d, "alpha", lw);
-    } else {
-      throw py::value_error(lw + ": unknown layer type '" + type +
-                            "' (accepted: dense, dropout, activation)");
-    }
-    s.layers.push_back(r);
+    s.layers.push_back(parse_layer<T>(self, py::reinterpret_borrow<py::dict>(h), lw, nslots,
+                                      oname, extents));
   }
   // The core writes every array in place: two of them sharing memory would corrupt each other.
   for (std::size_t i = 0; i < extents.size(); ++i)
     for (std::size_t j = i + 1; j < extents.size(); ++j)
       if (overlaps(extents[i], extents[j]))
         throw py::value_error(extents[i].what + " and " + extents[j].what +
-                              " share memory: every parameter and slot needs its own array");
+                              " share memory: every parameter, slot and state needs its own array");
 
   std::unique_ptr<Network<T>> net;
   try {

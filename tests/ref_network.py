@@ -4,7 +4,9 @@ built from tests/ref_ops.py (activations, losses, metrics, the dropout generator
 tests/ref_optim.py (the Keras 3 update rules); it shares no code with lamina.
 
 A network here is the same `spec` dict lamina._core.Network takes; `make_spec` builds one with
-random parameters, and `RefNetwork` copies its arrays to float64 and runs the maths.
+random parameters, and `RefNetwork` copies its arrays to float64 and runs the maths. Frozen
+parameters (trainable False) get a zero gradient, no penalty (Keras 3 counts the regularizers of
+trainable weights only) and no update.
 """
 
 from __future__ import annotations
@@ -51,22 +53,21 @@ class RefNetwork:
         for layer in spec["layers"]:
             r = dict(layer)
             if layer["type"] == "dense":
-                r["kernel"] = np.array(layer["kernel"], dtype=np.float64)
-                r["bias"] = None if layer["bias"] is None else np.array(layer["bias"], np.float64)
-                r["kernel_slots"] = [np.array(s, np.float64) for s in layer["kernel_slots"]]
-                r["bias_slots"] = [np.array(s, np.float64) for s in layer["bias_slots"]]
+                r["params"] = [dict(p, value=np.array(p["value"], np.float64),
+                                    slots=[np.array(q, np.float64) for q in p["slots"]])
+                               for p in layer["params"]]
+                r["kernel"] = r["params"][0]["value"]
+                r["bias"] = r["params"][1]["value"] if len(r["params"]) > 1 else None
             self.layers.append(r)
         self.state = float(spec["optimizer_state"][0])
 
+    def entries(self):
+        """Every parameter entry (dict with value, slots, l1, l2, trainable) in Network order."""
+        return [p for r in self.layers if r["type"] == "dense" for p in r["params"]]
+
     def params(self):
-        """[(w, slots, l1, l2)] in the order kernel0, bias0, kernel1, ..."""
-        out = []
-        for r in self.layers:
-            if r["type"] == "dense":
-                out.append((r["kernel"], r["kernel_slots"], r["kernel_l1"], r["kernel_l2"]))
-                if r["bias"] is not None:
-                    out.append((r["bias"], r["bias_slots"], r["bias_l1"], r["bias_l2"]))
-        return out
+        """[(w, slots, l1, l2)] in the order kernel0, bias0, kernel1, ... (frozen included)."""
+        return [(p["value"], p["slots"], p["l1"], p["l2"]) for p in self.entries()]
 
     def forward(self, x, masks=None):
         """Returns the output and the per-layer cache; masks: {layer index: keep bool (m, w)}."""
@@ -108,7 +109,11 @@ class RefNetwork:
                     dh = np.where(z, dh / (1 - r["rate"]), 0.0)
             else:
                 dh = act_backward(r["activation"], r["alpha"], h_in, dh)
-        for k, (p, _, l1, l2) in enumerate(self.params()):
+        for k, e in enumerate(self.entries()):
+            p, l1, l2 = e["value"], e["l1"], e["l2"]
+            if not e["trainable"]:
+                grads[k] = np.zeros_like(p)
+                continue
             loss += l1 * np.abs(p).sum() + l2 * (p * p).sum()
             grads[k] = grads[k] + l1 * np.sign(p) + 2 * l2 * p
         return loss, grads, out, masks
@@ -129,14 +134,19 @@ class RefNetwork:
         _, grads, _, _ = self.loss_grads(x, y, sw, masks)
         o = dict(self.spec["optimizer"])
         name = o["name"]
-        params = self.params()
-        raw = [g - l1 * np.sign(p) - 2 * l2 * p for (p, _, l1, l2), g in zip(params, grads)]
+        entries = self.entries()
+        live = [k for k, e in enumerate(entries) if e["trainable"]]
+        raw = [grads[k] - entries[k]["l1"] * np.sign(entries[k]["value"])
+               - 2 * entries[k]["l2"] * entries[k]["value"] for k in live]
         scale = 1.0
         if o["global_clipnorm"] > 0:
-            scale = ref_optim.global_clipnorm_scale(grads, o["global_clipnorm"])
+            scale = ref_optim.global_clipnorm_scale([grads[k] for k in live],
+                                                    o["global_clipnorm"])
         hyper = {k: o[k] for k in ref_optim.DEFAULTS[name]}
         u_before = self.state
-        for (p, slots, l1, l2), g in zip(params, raw):
+        for k, g in zip(live, raw):
+            e = entries[k]
+            p, slots, l1, l2 = e["value"], e["slots"], e["l1"], e["l2"]
             w, new_slots, u_after = ref_optim.step(
                 name, p, g, slots, learning_rate=lr, iteration=t, grad_scale=scale, l1=l1,
                 l2=l2, clipnorm=o["clipnorm"] or None, clipvalue=o["clipvalue"] or None,
@@ -159,7 +169,9 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
     """A Network spec with random parameters.
 
     layers: ("dense", units, activation[, alpha][, dict(kernel_l2=...)]) / ("dropout", rate)
-    / ("activation", name[, alpha]) / ("dense_nobias", units, activation).
+    / ("activation", name[, alpha]) / ("dense_nobias", units, activation). The dict may also
+    hold trainable / kernel_trainable / bias_trainable (False: frozen) and frozen_slots (True:
+    frozen parameters still get slot arrays; by default they get none).
     """
     rng = np.random.default_rng(0) if rng is None else rng
     opt = dict(OPTIMIZER_DEFAULTS, **(optimizer or {}))
@@ -179,14 +191,17 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
             bias = None
             if kind != "dense_nobias":
                 bias = (rng.standard_normal(units) * 0.1).astype(dtype)
+            def param(name, value):
+                trainable = regs.get(name + "_trainable", regs.get("trainable", True))
+                with_slots = trainable or regs.get("frozen_slots", False)
+                return dict(name=name, value=value, trainable=trainable,
+                            l1=regs.get(name + "_l1", 0.0), l2=regs.get(name + "_l2", 0.0),
+                            slots=[np.full_like(value, fill) for _ in range(ns)]
+                            if with_slots else [])
+
+            params = [param("kernel", kernel)] + ([] if bias is None else [param("bias", bias)])
             out.append(dict(type="dense", units=units, activation=act, alpha=alpha,
-                            kernel=kernel, bias=bias,
-                            kernel_l1=regs.get("kernel_l1", 0.0),
-                            kernel_l2=regs.get("kernel_l2", 0.0),
-                            bias_l1=regs.get("bias_l1", 0.0), bias_l2=regs.get("bias_l2", 0.0),
-                            kernel_slots=[np.full_like(kernel, fill) for _ in range(ns)],
-                            bias_slots=[] if bias is None else [np.full_like(bias, fill)
-                                                                for _ in range(ns)]))
+                            params=params, state=[]))
             width = units
         elif kind == "dropout":
             out.append(dict(type="dropout", rate=desc[1]))
@@ -202,10 +217,9 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
 
 def param_arrays(spec):
     """The live parameter arrays of a spec in Network order (kernel0, bias0, kernel1, ...)."""
-    out = []
-    for r in spec["layers"]:
-        if r["type"] == "dense":
-            out.append(r["kernel"])
-            if r["bias"] is not None:
-                out.append(r["bias"])
-    return out
+    return [p["value"] for r in spec["layers"] for p in r.get("params", ())]
+
+
+def param_entries(spec):
+    """The spec's parameter entries (dicts) in Network order."""
+    return [p for r in spec["layers"] for p in r.get("params", ())]

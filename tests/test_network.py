@@ -10,7 +10,8 @@ import pytest
 
 from lamina import _core
 import ref_ops
-from ref_network import ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays
+from ref_network import (ACTIVATIONS, RefNetwork, dropout_masks, make_spec, param_arrays,
+                         param_entries)
 
 pytestmark = pytest.mark.kernel
 
@@ -28,11 +29,15 @@ def _data(rng, m, d_in, d_out, dtype="float64", sparse=False, onehot=False):
 
 
 def _fd_check(spec, x, y, sw, step=3, h=1e-6, tol=1e-6):
-    """Central differences of the loss gradients() reports vs its analytic gradients."""
+    """Central differences of the loss gradients() reports vs its analytic gradients (of the
+    trainable parameters: a frozen one reports 0)."""
     net = _core.Network(spec)
     loss, grads = net.gradients(x, y, sw, step)
-    for p, g in zip(param_arrays(spec), grads):
+    for e, g in zip(param_entries(spec), grads):
+        p = e["value"]
         assert g.shape == p.shape
+        if not e["trainable"]:
+            continue
         fd = np.empty_like(p)
         flat, fdf = p.reshape(-1), fd.reshape(-1)
         for j in range(flat.size):
@@ -174,10 +179,9 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
         _same_results(got[:2], want[:2], tol)
     for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
         np.testing.assert_allclose(p, r, rtol=tol, atol=tol)
-    for layer, rlayer in zip(spec["layers"], ref.layers):
-        for key in ("kernel_slots", "bias_slots"):
-            for s, rs in zip(layer[key], rlayer[key]):
-                np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
+    for e, re in zip(param_entries(spec), ref.entries()):
+        for s, rs in zip(e["slots"], re["slots"]):
+            np.testing.assert_allclose(s, rs, rtol=tol * 10, atol=tol)
     assert spec["optimizer_state"][0] == pytest.approx(ref.state, rel=1e-14)
 
 
@@ -206,8 +210,8 @@ def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, 
         specs.append(spec)
     for a, b in zip(param_arrays(specs[0]), param_arrays(specs[1])):
         assert np.array_equal(a, b)
-    for la, lb in zip(specs[0]["layers"], specs[1]["layers"]):
-        for sa, sb in zip(la["kernel_slots"], lb["kernel_slots"]):
+    for ea, eb in zip(param_entries(specs[0]), param_entries(specs[1])):
+        for sa, sb in zip(ea["slots"], eb["slots"]):
             assert np.array_equal(sa, sb)
 
 
@@ -437,7 +441,7 @@ def test_concurrent_predict_from_threads():
 
 def test_network_keeps_spec_arrays_alive():
     spec = _net_spec("float32")
-    kernel = spec["layers"][0]["kernel"]
+    kernel = spec["layers"][0]["params"][0]["value"]
     before = kernel.copy()
     net = _core.Network(copy.copy(spec))
     del spec
@@ -470,13 +474,15 @@ BAD_SPECS = [
     (lambda s: s["layers"][0].update(activation="relu6"), "relu6"),
     (lambda s: s["layers"][0].update(type="conv"), "conv"),
     (lambda s: s["layers"][0].update(units=4), "(4, 4)"),
-    (lambda s: s["layers"][0].update(kernel=np.zeros((4, 3), np.float32)), "float32"),
-    (lambda s: s["layers"][0].update(kernel=np.zeros((3, 4)).T), "C-contiguous"),
-    (lambda s: s["layers"][0].update(kernel=[[0.0] * 3] * 4), "numpy array"),
-    (lambda s: s["layers"][0]["kernel"].setflags(write=False), "writeable"),
-    (lambda s: s["layers"][0].update(kernel_l2=-1.0), "-1"),
-    (lambda s: s["layers"][0].update(kernel_slots=[]), "2 arrays"),
-    (lambda s: s["layers"][2].update(bias_slots=[s["layers"][2]["bias"]] * 2), "share memory"),
+    (lambda s: s["layers"][0]["params"][0].update(value=np.zeros((4, 3), np.float32)),
+     "float32"),
+    (lambda s: s["layers"][0]["params"][0].update(value=np.zeros((3, 4)).T), "C-contiguous"),
+    (lambda s: s["layers"][0]["params"][0].update(value=[[0.0] * 3] * 4), "numpy array"),
+    (lambda s: s["layers"][0]["params"][0]["value"].setflags(write=False), "writeable"),
+    (lambda s: s["layers"][0]["params"][0].update(l2=-1.0), "-1"),
+    (lambda s: s["layers"][0]["params"][0].update(slots=[]), "2 arrays"),
+    (lambda s: s["layers"][2]["params"][1].update(slots=[s["layers"][2]["params"][1]["value"]] * 2),
+     "share memory"),
     (lambda s: s["layers"][1].update(rate=1.0), "1.0"),
     (lambda s: s["loss"].update(name="hinge"), "hinge"),
     (lambda s: s["loss"].pop("delta"), "delta"),
@@ -550,3 +556,216 @@ def test_non_finite_inputs_give_non_finite_loss_without_crashing(hidden):
     assert math.isnan(loss)
     out = np.empty((3, 2))
     net.predict(np.full((3, 4), np.inf), out)  # no exception, no crash
+
+
+# ---- layer kinds and frozen parameters ----------------------------------------------------
+
+FROZEN_CASES = [
+    # (regs of the first / second / last dense layer)
+    (dict(kernel_trainable=False), {}, {}),
+    ({}, dict(bias_trainable=False), {}),
+    ({}, dict(trainable=False), {}),
+    (dict(trainable=False), dict(trainable=False), {}),  # the first layers frozen
+    (dict(trainable=False, kernel_l2=1e-2), dict(kernel_trainable=False, bias_l1=1e-2),
+     dict(bias_trainable=False, kernel_l1=1e-3)),
+]
+
+
+def _frozen_spec(case, optimizer, dtype="float64", rng_seed=0, frozen_slots=False, big=False):
+    r0, r1, r2 = (dict(d, frozen_slots=frozen_slots) for d in FROZEN_CASES[case])
+    return make_spec(300 if big else 9,
+                     [("dense", 230 if big else 12, "relu", r0), ("dropout", 0.2),
+                      ("dense", 7, "tanh", r1), ("dense", 4, "softmax", r2)],
+                     loss=dict(name="categorical_crossentropy"), optimizer=optimizer,
+                     dtype=dtype, rng=np.random.default_rng(rng_seed), seed=3,
+                     metrics=[dict(name="categorical_accuracy")])
+
+
+@pytest.mark.parametrize("opt", [dict(name="adam"), dict(name="sgd", momentum=0.9),
+                                 dict(name="adam", global_clipnorm=0.05),
+                                 dict(name="rmsprop", clipnorm=0.02), dict(name="nadam")])
+@pytest.mark.parametrize("case", range(len(FROZEN_CASES)))
+def test_frozen_params_stay_bit_identical_and_the_rest_match_reference(case, opt):
+    spec = _frozen_spec(case, opt)
+    frozen = [p["value"].copy() if not p["trainable"] else None for p in param_entries(spec)]
+    assert any(f is not None for f in frozen)
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    rng = np.random.default_rng(case)
+    for t in range(1, 5):
+        x, y, sw = _data(rng, 23, 9, 4, onehot=True)
+        got = net.train_step(x, y, sw, 0.05, t)
+        want = ref.step(x, y, sw, 0.05, t, masks=dropout_masks(spec, len(x), t))
+        _same_results(got, want, 1e-10)
+    for e, f, (r, _, _, _) in zip(param_entries(spec), frozen, ref.params()):
+        if f is not None:
+            assert np.array_equal(e["value"], f)  # not touched, bit for bit
+            assert e["slots"] == []
+        np.testing.assert_allclose(e["value"], r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", range(len(FROZEN_CASES)))
+def test_frozen_params_get_zero_gradients_and_no_penalty(case):
+    spec = _frozen_spec(case, dict(name="adam"))
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    rng = np.random.default_rng(10 + case)
+    x, y, sw = _data(rng, 17, 9, 4, onehot=True)
+    loss, grads = net.gradients(x, y, sw, 2)
+    rloss, rgrads, _, _ = ref.loss_grads(x, y, sw, dropout_masks(spec, len(x), 2))
+    assert loss == pytest.approx(rloss, rel=1e-12)
+    for e, g, r in zip(param_entries(spec), grads, rgrads):
+        assert g.shape == e["value"].shape
+        if not e["trainable"]:
+            assert not g.any()
+        np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-13)
+    _fd_check(spec, x[:5], y[:5], sw[:5])  # the trainable ones
+
+
+def test_fd_check_sees_frozen_params_as_constants():
+    # gradients() reports 0 for a frozen parameter although the loss depends on it.
+    spec = _frozen_spec(0, dict(name="sgd"))
+    net = _core.Network(spec)
+    x, y, sw = _data(np.random.default_rng(1), 5, 9, 4, onehot=True)
+    assert not net.gradients(x, y, sw, 1)[1][0].any()
+    kernel = param_entries(spec)[0]["value"]
+    before = net.gradients(x, y, sw, 1)[0]
+    kernel += 0.1
+    assert net.gradients(x, y, sw, 1)[0] != before
+
+
+def test_frozen_params_take_slots_or_none_with_the_same_result():
+    results = []
+    for frozen_slots in (False, True):
+        spec = _frozen_spec(4, dict(name="adam"), frozen_slots=frozen_slots)
+        slots = [s.copy() for e in param_entries(spec) for s in e["slots"]]
+        res = _train_onehot(spec)
+        results.append((res, [p.copy() for p in param_arrays(spec)]))
+        if frozen_slots:  # given but never written
+            given = [s for e in param_entries(spec) if not e["trainable"] for s in e["slots"]]
+            assert given and all(not s.any() for s in given)
+            assert len(slots) == sum(len(e["slots"]) for e in param_entries(spec))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        assert np.array_equal(a, b)
+
+
+def _train_onehot(spec, steps=4, m=29):
+    rng = np.random.default_rng(4)
+    net = _core.Network(spec)
+    d_in = spec["input_dim"]
+    return [net.train_step(*_data(rng, m, d_in, 4, spec["dtype"], onehot=True), 0.02, t)
+            for t in range(1, steps + 1)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [0, 3, 4])
+def test_thread_count_does_not_change_weights_with_frozen_layers(case, dtype, threads):
+    # big: the 300x230 kernel takes the update fused into its dW gemm when trainable
+    out = []
+    for n in (1, 2):
+        threads(n)
+        spec = _frozen_spec(case, dict(name="adam"), dtype=dtype, big=True)
+        out.append((_train_onehot(spec), spec))
+    assert out[0][0] == out[1][0]
+    for a, b in zip(param_arrays(out[0][1]), param_arrays(out[1][1])):
+        assert np.array_equal(a, b)
+
+
+def test_big_frozen_kernel_skips_the_fused_update_and_the_rest_matches_reference():
+    spec = _frozen_spec(1, dict(name="adam"), big=True)  # first kernel trainable: fused update
+    spec2 = _frozen_spec(3, dict(name="adam"), big=True)  # first layers frozen
+    for s in (spec, spec2):
+        net, ref = _core.Network(s), RefNetwork(s)
+        rng = np.random.default_rng(0)
+        for t in range(1, 3):
+            x, y, sw = _data(rng, 11, 300, 4, onehot=True)
+            _same_results(net.train_step(x, y, sw, 0.01, t),
+                          ref.step(x, y, sw, 0.01, t, masks=dropout_masks(s, len(x), t)), 1e-10)
+        for p, (r, _, _, _) in zip(param_arrays(s), ref.params()):
+            np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
+
+
+def test_all_frozen_network_trains_nothing_and_reports_the_loss():
+    spec = make_spec(5, [("dense", 6, "elu", dict(trainable=False, kernel_l2=0.5)),
+                         ("dense", 3, "sigmoid", dict(trainable=False))],
+                     loss=dict(name="binary_crossentropy"))
+    before = [p.copy() for p in param_arrays(spec)]
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    x, y, sw = _data(np.random.default_rng(2), 8, 5, 3)
+    got = net.train_step(x, y, sw, 0.1, 1)
+    _same_results(got, ref.results(x, y, sw), 1e-12)  # no penalty of the frozen kernel
+    for a, b in zip(param_arrays(spec), before):
+        assert np.array_equal(a, b)
+    assert not any(g.any() for g in net.gradients(x, y, sw, 1)[1])
+
+
+def test_unknown_layer_type_lists_the_registered_kinds():
+    with pytest.raises(ValueError) as e:
+        _core.Network(_mutated(lambda s: s["layers"][1].update(type="conv2d")))
+    msg = str(e.value)
+    assert "'conv2d'" in msg and "(accepted: activation, dense, dropout)" in msg
+
+
+@pytest.mark.parametrize("layer,key,value,text", [
+    (0, "units", 0, "['units'] must be >= 1, got 0"),
+    (0, "units", 2.5, "['units'] must be an int, got 2.5"),
+    (0, "activation", "relu6", "unknown activation 'relu6' (accepted: linear, sigmoid"),
+    (0, "alpha", float("nan"), "['alpha'] must be finite, got nan"),
+    (1, "rate", 1.0, "['rate'] must be in [0, 1), got 1.0"),
+    (1, "rate", -0.5, "['rate'] must be in [0, 1), got -0.5"),
+    (1, "rate", "half", "['rate'] must be a number, got 'half'"),
+    (3, "activation", "mish", "unknown activation 'mish'"),
+    (3, "activation", 3, "['activation'] must be a str, got 3"),
+    (3, "alpha", float("inf"), "['alpha'] must be finite, got inf"),
+])
+def test_bad_attribute_of_each_kind_names_it(layer, key, value, text):
+    def mutate(s):
+        s["layers"].append(dict(type="activation", activation="tanh", alpha=0.0))
+        s["layers"][layer][key] = value
+    with pytest.raises(ValueError, match=__import__("re").escape(
+            f"spec['layers'][{layer}]" + ("" if text.startswith("unknown") else "") )) as e:
+        _core.Network(_mutated(mutate))
+    assert text in str(e.value)
+
+
+def test_missing_attribute_names_the_key():
+    with pytest.raises(ValueError, match=r"spec\['layers'\]\[1\] is missing the key 'rate'"):
+        _core.Network(_mutated(lambda s: s["layers"][1].pop("rate")))
+
+
+@pytest.mark.parametrize("fn,text", [
+    (lambda s: s["layers"][0]["params"].append(
+        dict(name="extra", value=np.zeros(3), trainable=True, l1=0.0, l2=0.0,
+             slots=[np.zeros(3), np.zeros(3)])),
+     "takes the parameters 'kernel', 'bias' (optional) in this order, got 3"),
+    (lambda s: s["layers"][0]["params"].clear(), "got 0"),
+    (lambda s: s["layers"][0]["params"][0].update(name="weights"), "'weights'"),
+    (lambda s: s["layers"][0]["params"].reverse(), "must be 'kernel', got 'bias'"),
+    (lambda s: s["layers"][0]["params"][1].update(value=np.zeros(4)), "(3,)"),
+    (lambda s: s["layers"][0]["params"][0].update(trainable="yes"), "must be a bool"),
+    (lambda s: s["layers"][0]["params"][0].update(trainable=False, slots=[np.zeros((4, 3))]),
+     "0 or 2 arrays"),
+    (lambda s: s["layers"][0]["params"][0].update(slots=[np.zeros((4, 3)), np.zeros((3, 4))]),
+     "['slots'][1] must have shape (4, 3)"),
+    (lambda s: s["layers"][1].update(params=[s["layers"][0]["params"][0]]),
+     "dropout layer has no parameters"),
+    (lambda s: s["layers"][0].update(params={}), "['params'] must be a list"),
+    (lambda s: s["layers"][0].update(state=[dict(name="m", value=s["layers"][0]["params"][0]
+                                                 ["value"])]), "share memory"),
+])
+def test_bad_params_raise_naming_the_value(fn, text):
+    with pytest.raises(ValueError, match=__import__("re").escape(text)):
+        _core.Network(_mutated(fn))
+
+
+@pytest.mark.parametrize("fn,text", [
+    (lambda s: s["loss"].update(name="hinge"),
+     "(accepted: mean_squared_error (mse), mean_absolute_error (mae), huber,"),
+    (lambda s: s["optimizer"].update(name="lbfgs"),
+     "(accepted: sgd, rmsprop, adam, adamw, adagrad, adamax, nadam)"),
+    (lambda s: s.update(metrics=[dict(name="auc", threshold=0.5, k=5)]),
+     "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy"),
+    (lambda s: s["layers"][0].update(activation="relu6"), "silu (swish), hard_sigmoid"),
+])
+def test_accepted_lists_come_from_the_name_tables(fn, text):
+    with pytest.raises(ValueError, match=__import__("re").escape(text)):
+        _core.Network(_mutated(fn))

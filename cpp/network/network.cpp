@@ -1,47 +1,58 @@
-// The step executor (see lamina/network.hpp for the contract).
+// The step executor (see lamina/network.hpp for the contract, network/layer.hpp for what a
+// layer kind implements).
 //
-// Layout of one step for ops 0..L-1 (dense / dropout / activation), m rows:
-//   forward  : dense  Z = X W + b (one gemm; relu fused in the store, other element-wise
-//                     activations in the gemm's post hook while the block is in cache,
-//                     softmax / log_softmax row-wise after the gemm); Y = f(Z)
-//              dropout Y = X * keep / (1 - rate), packed mask bits kept for backward
-//              activation Y = f(X)
-//   loss     : value + gradient dL/dY_last (or dL/dlogits when softmax/sigmoid + CE is fused),
+// Layout of one step for layers 0..L-1 (whatever their kinds), m rows:
+//   forward  : layer by layer, Y_k = layer_k(Y_{k-1}) into the layer's arena buffers.
+//   loss     : value + gradient dL/dY_last (or dL/dZ_last when softmax/sigmoid + CE is fused),
 //              metrics on Y_last
-//   backward : G holds dL/d(output of op k); two ping-pong buffers G0/G1 of m * max_width.
-//              dense, from the last to the first: dZ = f'(Z) * G in place (already done in
-//              the post hook of the next layer's dX gemm when the activation is element-
-//              wise); dX = dZ W^T with the weights before the update (skipped for the first
-//              dense: nothing before it has parameters); dW = X^T dZ; db = colsum dZ.
+//   backward : G holds dL/d(output of layer k); two ping-pong buffers G0/G1 of m * max row.
+//              From the last layer down to the earliest layer with a trainable parameter
+//              (nothing before it needs a gradient): each layer turns G into dL/d(its input),
+//              in place or into the other buffer, and computes its parameters' gradients.
 //   update   : element-wise rules (no clipnorm / global_clipnorm): each tensor is updated
-//              as soon as its gradient is complete, big kernels inside their dW gemm's post
-//              hook strip by strip; otherwise after the backward pass, with the global
-//              clipnorm factor. L1/L2 penalty gradients are folded into optim_update.
-// Buffers: per op an output Y (m, out); for dense layers whose activation's derivative reads
-// its input (or whose output feeds the fused loss) the pre-activation Z apart; per dropout op
-// its packed mask. All live in one 64-byte-aligned arena that grows only with m; the
-// parameter gradients in one buffer sized at construction.
+//              as soon as its gradient is complete, big ones inside the gemm that writes
+//              their gradient, strip by strip; otherwise after the backward pass, with the
+//              global clipnorm factor. L1/L2 penalty gradients are folded into optim_update.
+//
+// Fusion across layers, all decided here (the layers only expose traits, layer.hpp):
+//   1. loss: a last layer whose output activation is softmax / sigmoid with the matching
+//      crossentropy gets the loss on its pre-activation (preact()) from logits; its backward
+//      starts from dZ (dz_ready), and it keeps Z apart (feeds_fused_loss).
+//   2. forward: a layer that writes Z with a gemm gets its output activation in that gemm
+//      (fuse_activation: relu in the store when in place, element-wise ones in the post hook,
+//      row-wise ones after); Z is kept apart from Y only when needed (keep_preact).
+//   3. backward: when layer k-1 is act_hookable with an element-wise activation, its
+//      derivative dZ = f'(Z) * dY runs in the post hook of layer k's dX gemm, block by block
+//      while in cache; layer k-1 then starts from dz_ready.
+//   4. update: a trainable tensor of >= kFuseMinElements elements is updated inside the post
+//      hook of the gemm that writes its gradient (grad_epilogue); smaller ones right after
+//      (grad_done).
+// Buffers: each layer's own (layout/bind), then G0/G1, in one 64-byte-aligned arena that
+// grows only with m; the gradients of trainable parameters in one buffer sized at
+// construction.
 #include "lamina/network.hpp"
 
-#include "lamina/dropout.hpp"
-#include "lamina/gemm.hpp"
+#include "layer.hpp"
+
 #include "lamina/runtime.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
 
 namespace lamina {
 
+namespace net {
+
 namespace {
 
-constexpr std::size_t kAlign = 64;
 constexpr std::int64_t kChunkRows = 1024;  // predict / evaluate row chunk when m > capacity
-constexpr std::int64_t kFuseMinElements = 65536;  // kernels updated inside their dW gemm
+constexpr std::int64_t kFuseMinElements = 65536;  // tensors updated inside their dW gemm
 
 struct AlignedFree {
   void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(kAlign)); }
@@ -63,22 +74,62 @@ std::string num(double v) {
   return buf;
 }
 
-// Post hook of a forward gemm: y_block = f(z_block) (y may be z: in place).
-template <class T>
-struct ForwardHook {
-  Activation act = Activation::linear;
-  double alpha = 0.0;
-  T* y = nullptr;
-  std::int64_t ldy = 0;
-  static void run(void* ctx, std::int64_t i0, std::int64_t j0, std::int64_t rows,
-                  std::int64_t cols, T* c, std::int64_t ldc) {
-    auto* h = static_cast<ForwardHook*>(ctx);
-    activation_forward<T>(h->act, h->alpha, rows, cols, c, ldc, h->y + i0 * h->ldy + j0, h->ldy);
-  }
+std::string short_num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& s) {
+  std::string t = "(";
+  for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + (s.size() == 1 ? ",)" : ")");
+}
+
+// ---- the kind registry --------------------------------------------------------------------
+
+struct KindEntry {
+  LayerKindInfo info;
+  LayerFactory<float> make_f;
+  LayerFactory<double> make_d;
 };
 
+// Function-local statics: filled during static initialisation, in whatever order the
+// registrars run; kept sorted by name.
+std::vector<std::unique_ptr<KindEntry>>& registry() {
+  static std::vector<std::unique_ptr<KindEntry>> r;
+  return r;
+}
+std::vector<const LayerKindInfo*>& registry_infos() {
+  static std::vector<const LayerKindInfo*> r;
+  return r;
+}
+
+const KindEntry* find_entry(const std::string& name) {
+  for (const auto& e : registry())
+    if (name == e->info.name) return e.get();
+  return nullptr;
+}
+
+template <class T>
+LayerFactory<T> factory_of(const KindEntry& e);
+template <>
+LayerFactory<float> factory_of<float>(const KindEntry& e) { return e.make_f; }
+template <>
+LayerFactory<double> factory_of<double>(const KindEntry& e) { return e.make_d; }
+
+// ---- hooks (fusions 2-4) ----------------------------------------------------------------
+
+// Post hook of a forward gemm: y_block = f(z_block) (y may be z: in place).
+template <class T>
+void forward_hook_run(void* ctx, std::int64_t i0, std::int64_t j0, std::int64_t rows,
+                      std::int64_t cols, T* c, std::int64_t ldc) {
+  auto* h = static_cast<ForwardHook<T>*>(ctx);
+  activation_forward<T>(h->act, h->alpha, rows, cols, c, ldc, h->y + i0 * h->ldy + j0, h->ldy);
+}
+
 // Post hook of a backward dX gemm: c_block = f'(z_block, y_block) * c_block, turning dY of the
-// previous dense layer into its dZ while the block is in cache.
+// previous layer into its dZ while the block is in cache.
 template <class T>
 struct BackwardHook {
   Activation act = Activation::linear;
@@ -95,10 +146,10 @@ struct BackwardHook {
   }
 };
 
-// Post hook of a dW gemm when the optimizer update is fused into the backward pass: each
-// finished block of dW (still in cache) updates its parameters and slots right away, so the
-// gradient never travels to memory and back. Element-wise rules only (no clipnorm, no
-// global_clipnorm); every call sees the Nadam u-product from before the step.
+// Post hook of a gradient gemm when the optimizer update is fused into the backward pass:
+// each finished block of the gradient (still in cache) updates its parameters and slots right
+// away, so the gradient never travels to memory and back. Element-wise rules only (no
+// clipnorm, no global_clipnorm); every call sees the Nadam u-product from before the step.
 template <class T>
 struct UpdateHook {
   const OptimParams* opt = nullptr;  // with this parameter's l1 / l2
@@ -107,7 +158,7 @@ struct UpdateHook {
   double u0 = 1.0;
   T* w = nullptr;
   T* s[3] = {nullptr, nullptr, nullptr};
-  std::int64_t ld = 0;  // row length of the parameter (= columns of dW)
+  std::int64_t ld = 0;  // row length of the parameter (= columns of the gradient)
   void update(std::int64_t off, std::int64_t n, const T* g) const {
     double u = u0;
     optim_update<T>(*opt, lr, iteration, 1.0, n, w + off, g, s[0] ? s[0] + off : nullptr,
@@ -126,43 +177,158 @@ struct UpdateHook {
 
 }  // namespace
 
+RegisterLayerKind::RegisterLayerKind(LayerKindInfo info, LayerFactory<float> make_f,
+                                     LayerFactory<double> make_d) {
+  auto e = std::make_unique<KindEntry>();
+  e->info = std::move(info);
+  e->make_f = make_f;
+  e->make_d = make_d;
+  auto& r = registry();
+  auto at = std::find_if(r.begin(), r.end(), [&](const std::unique_ptr<KindEntry>& x) {
+    return std::strcmp(x->info.name, e->info.name) > 0;
+  });
+  r.insert(at, std::move(e));
+  auto& infos = registry_infos();
+  infos.clear();
+  for (const auto& x : r) infos.push_back(&x->info);
+}
+
 template <class T>
-struct Network<T>::Impl {
-  struct Op {
-    LayerKind kind = LayerKind::dense;
-    std::uint32_t layer_index = 0;  // index in the spec (dropout masks)
-    std::int64_t in_w = 0, out_w = 0;
-    Activation act = Activation::linear;
-    double alpha = 0.0;
-    double rate = 0.0;
-    // dense
-    const T* w = nullptr;  // (in_w, out_w)
-    const T* b = nullptr;  // (out_w,) or nullptr
-    int kernel_param = -1, bias_param = -1;
-    bool keep_z = false;    // Z stored apart from Y
-    bool fused_out = false;  // last op whose activation is fused into the loss
-    // arena offsets (bytes) and, during a call, the live pointers
-    std::size_t z_off = 0, y_off = 0, mask_off = 0;
-    const T* in = nullptr;  // input of this op in the current forward
-    T* z = nullptr;         // pre-activation (dense, keep_z), else == y
-    const T* out = nullptr;  // output in the current forward (dropout at inference: == in)
-    std::uint8_t* mask = nullptr;
-    ForwardHook<T> fhook;
-    BackwardHook<T> bhook;
-  };
-  struct Param {
-    T* w = nullptr;
-    std::int64_t n = 0;
-    double l1 = 0.0, l2 = 0.0;
-    T* slots[3] = {nullptr, nullptr, nullptr};
-    T* g = nullptr;  // gradient, in grad_store
+const AttrValue& attr(const LayerSpec<T>& s, const char* name) {
+  for (const AttrValue& a : s.attrs)
+    if (a.name == name) return a;
+  throw std::invalid_argument(s.type + " layer without attribute '" + name + "'");
+}
+
+template <class T>
+void take_params(Layer<T>& l, const LayerSpec<T>& s,
+                 const std::vector<std::pair<const char*, std::vector<std::int64_t>>>& want,
+                 std::size_t required, const std::string& where) {
+  if (s.params.size() < required || s.params.size() > want.size()) {
+    std::string names;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      names += std::string(i ? ", " : "") + "'" + want[i].first + "'" +
+               (i >= required ? " (optional)" : "");
+    throw std::invalid_argument(where + s.type + " layer takes the parameters " + names +
+                                " in this order, got " + std::to_string(s.params.size()));
+  }
+  for (std::size_t i = 0; i < s.params.size(); ++i) {
+    const ParamSpec<T>& ps = s.params[i];
+    if (ps.name != want[i].first)
+      throw std::invalid_argument(where + "parameter " + std::to_string(i) + " must be '" +
+                                  want[i].first + "', got '" + ps.name + "'");
+    if (ps.shape != want[i].second)
+      throw std::invalid_argument(where + "parameter '" + ps.name + "' must have shape " +
+                                  shape_text(want[i].second) + ", got " + shape_text(ps.shape));
+    if (ps.value == nullptr)
+      throw std::invalid_argument(where + "parameter '" + ps.name + "' has no array");
+    for (double v : {ps.l1, ps.l2})
+      if (!(v >= 0.0) || !std::isfinite(v))
+        throw std::invalid_argument(where + "parameter '" + ps.name +
+                                    "': L1/L2 factors must be finite and >= 0, got " + num(v));
+    Param<T> p;
+    p.name = ps.name;
+    p.w = ps.value;
+    p.shape = ps.shape;
+    p.n = 1;
+    for (std::int64_t d : ps.shape) p.n *= d;
+    p.trainable = ps.trainable;
+    p.l1 = ps.l1;
+    p.l2 = ps.l2;
+    for (std::size_t j = 0; j < ps.slots.size() && j < 3; ++j) p.slots[j] = ps.slots[j];
+    l.params.push_back(std::move(p));
+  }
+}
+
+template <class T>
+void fuse_activation(const Layer<T>& l, bool z_apart, T* y, std::int64_t ldy,
+                     ForwardHook<T>* hook, GemmEpilogue<T>* epi) {
+  if (l.act == Activation::relu && !z_apart) {
+    epi->act = kGemmActRelu;
+  } else if (l.act != Activation::linear && !is_rowwise(l.act)) {
+    hook->act = l.act;
+    hook->alpha = l.alpha;
+    hook->y = y;
+    hook->ldy = ldy;
+    epi->post = &forward_hook_run<T>;
+    epi->post_ctx = hook;
+  }
+}
+
+template <class T>
+void finish_activation(const Layer<T>& l, std::int64_t m, const T* z, T* y, std::int64_t ld) {
+  if (is_rowwise(l.act)) activation_forward<T>(l.act, l.alpha, m, ld, z, ld, y, ld);
+}
+
+template <class T>
+bool keep_preact(const Layer<T>& l) {
+  return l.feeds_fused_loss || (l.act != Activation::linear && l.act != Activation::relu &&
+                                activation_backward_needs_x(l.act));
+}
+
+}  // namespace net
+
+using net::Bytes;
+using net::kFuseMinElements;
+using net::num;
+using net::round_up;
+
+// ---- public registry queries --------------------------------------------------------------
+
+const std::vector<const LayerKindInfo*>& layer_kinds() { return net::registry_infos(); }
+
+const LayerKindInfo* find_layer_kind(const std::string& name) {
+  const net::KindEntry* e = net::find_entry(name);
+  return e ? &e->info : nullptr;
+}
+
+std::string layer_kind_names() {
+  std::string s;
+  for (const LayerKindInfo* k : layer_kinds()) s += (s.empty() ? "" : ", ") + std::string(k->name);
+  return s;
+}
+
+bool attr_in_range(const AttrSchema& a, double v) {
+  if (a.type == AttrType::boolean || a.type == AttrType::activation) return true;
+  if (!std::isfinite(v)) return false;
+  if (a.lo_open ? !(v > a.lo) : !(v >= a.lo)) return false;
+  if (a.hi_open ? !(v < a.hi) : !(v <= a.hi)) return false;
+  return true;
+}
+
+std::string attr_range_text(const AttrSchema& a) {
+  const bool lo = std::isfinite(a.lo), hi = std::isfinite(a.hi);
+  if (lo && hi)
+    return std::string(a.lo_open ? "(" : "[") + net::short_num(a.lo) + ", " +
+           net::short_num(a.hi) + (a.hi_open ? ")" : "]");
+  if (lo) return std::string(a.lo_open ? "> " : ">= ") + net::short_num(a.lo);
+  if (hi) return std::string(a.hi_open ? "< " : "<= ") + net::short_num(a.hi);
+  return "finite";
+}
+
+// ---- the executor -------------------------------------------------------------------------
+
+template <class T>
+struct Network<T>::Impl final : net::GradSink<T> {
+  using Layer = net::Layer<T>;
+  using Param = net::Param<T>;
+
+  // Executor data per parameter tensor (index = Param::id).
+  struct ParamExec {
+    Param* p = nullptr;
     OptimParams opt;  // the network's optimizer with this tensor's l1 / l2 folded in
-    UpdateHook<T> hook;
+    net::UpdateHook<T> hook;
+    bool fused_now = false;  // updated inside its gradient gemm this step
+  };
+  struct Update {
+    double lr = 0.0;
+    std::int64_t iteration = 1;
+    double u0 = 1.0;
   };
 
-  std::int64_t input_dim = 0, output_dim = 0, num_params = 0, max_w = 0;
-  std::vector<Op> ops;
-  int first_dense = -1;
+  std::int64_t input_dim = 0, output_dim = 0, num_params = 0, max_row = 0;
+  std::vector<std::unique_ptr<Layer>> layers;
+  int first_train = 0;  // earliest layer with a trainable parameter (layers.size(): none)
   LossParams loss;        // as given
   LossParams loss_used;   // from_logits when fused
   bool fused = false;
@@ -172,8 +338,10 @@ struct Network<T>::Impl {
   double* opt_state = nullptr;
   std::vector<MetricParams> metrics;
   std::uint64_t seed = 0;
-  std::vector<Param> params;
+  std::vector<ParamExec> params;
   Bytes grad_store;
+  net::BackwardHook<T> bhook;
+  const Update* update = nullptr;  // during backward
 
   std::int64_t cap = 0;
   Bytes arena;
@@ -181,27 +349,84 @@ struct Network<T>::Impl {
   T* g1 = nullptr;
 
   explicit Impl(const NetworkSpec<T>& s);
+  std::unique_ptr<Layer> make_layer(const LayerSpec<T>& ls, std::size_t index,
+                                    const net::SampleShape& in);
   void ensure(std::int64_t m);
   void forward(std::int64_t m, const T* x, bool train, std::uint64_t step);
-  const T* output() const { return ops.back().out; }
+  const T* output() const { return layers.back()->out; }
   // Loss value sum (grad into g0 scaled by 1/m when want_grad) + metric sums into out[2..].
   double loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad, double* out);
-  // Backward pass; with `update` (train_step on element-wise rules) each parameter tensor is
-  // updated as soon as its gradient is complete (dW in the gemm's post hook, db after
-  // bias_grad); the dX gemm of a layer runs before its dW so it still sees the old weights.
-  struct Update {
-    double lr = 0.0;
-    std::int64_t iteration = 1;
-    double u0 = 1.0;
-  };
-  void backward(std::int64_t m, const Update* update);
-  double penalties() const;  // regularization loss of the current weights
-  void add_penalty_grads();  // g += l1 sign(w) + 2 l2 w
+  // Backward pass; with `up` (train_step on element-wise rules) each parameter tensor is
+  // updated as soon as its gradient is complete (grad_epilogue / grad_done); a layer's dX
+  // gemm runs before its parameter gradients so it still sees the old weights.
+  void backward(std::int64_t m, const Update* up);
+  void grad_epilogue(int id, std::int64_t ld, GemmEpilogue<T>* epi) override;
+  void grad_done(int id) override;
+  double penalties() const;  // regularization loss of the current trainable weights
+  void add_penalty_grads();  // g += l1 sign(w) + 2 l2 w, trainable tensors
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
-  // are now), then backward (fused with the update when `update` is not null).
+  // are now), then backward (fused with the update when `up` is not null).
   void run_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
-                double* out, const Update* update);
+                double* out, const Update* up);
 };
+
+template <class T>
+std::unique_ptr<net::Layer<T>> Network<T>::Impl::make_layer(const LayerSpec<T>& ls,
+                                                             std::size_t index,
+                                                             const net::SampleShape& in) {
+  const std::string where = "layer " + std::to_string(index) + ": ";
+  const net::KindEntry* e = net::find_entry(ls.type);
+  if (e == nullptr)
+    throw std::invalid_argument(where + "unknown layer type '" + ls.type + "' (accepted: " +
+                                layer_kind_names() + ")");
+  // Attributes against the kind's schema.
+  for (const AttrSchema& a : e->info.attrs) {
+    const AttrValue* v = nullptr;
+    for (const AttrValue& x : ls.attrs)
+      if (x.name == a.name) v = &x;
+    if (v == nullptr)
+      throw std::invalid_argument(where + ls.type + " layer without attribute '" + a.name + "'");
+    const double d = a.type == AttrType::real ? v->f : static_cast<double>(v->i);
+    if (a.type == AttrType::activation && activation_name(static_cast<Activation>(v->i)) ==
+                                              std::string("unknown"))
+      throw std::invalid_argument(where + "'" + a.name + "' is not an activation: " +
+                                  std::to_string(v->i));
+    if (!attr_in_range(a, d))
+      throw std::invalid_argument(where + "'" + a.name + "' must be " + attr_range_text(a) +
+                                  ", got " + num(d));
+  }
+  std::unique_ptr<Layer> l = net::factory_of<T>(*e)(ls, in, where);
+  if (l == nullptr) return l;  // identity: dropped from the chain
+  l->spec_index = static_cast<std::uint32_t>(index);
+  l->in_shape = in;
+  // Slots of trainable parameters; state.
+  const int nslots = optim_num_slots(opt);
+  for (std::size_t i = 0; i < l->params.size(); ++i) {
+    const ParamSpec<T>& ps = ls.params[i];
+    if (!ps.trainable) {
+      for (T*& s : l->params[i].slots) s = nullptr;
+      continue;
+    }
+    if (static_cast<int>(ps.slots.size()) != nslots)
+      throw std::invalid_argument(where + "parameter '" + ps.name + "': the optimizer needs " +
+                                  std::to_string(nslots) + " slot arrays per parameter, got " +
+                                  std::to_string(ps.slots.size()));
+    for (int j = 0; j < nslots; ++j)
+      if (ps.slots[j] == nullptr)
+        throw std::invalid_argument(where + "parameter '" + ps.name + "': slot " +
+                                    std::to_string(j) + " has no array");
+  }
+  for (const StateSpec<T>& ss : ls.state) {
+    net::State<T> st;
+    st.name = ss.name;
+    st.w = ss.value;
+    st.shape = ss.shape;
+    st.n = 1;
+    for (std::int64_t d : ss.shape) st.n *= d;
+    l->state.push_back(std::move(st));
+  }
+  return l;
+}
 
 template <class T>
 Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
@@ -210,11 +435,11 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   input_dim = s.input_dim;
   loss = s.loss;
   opt = s.optimizer;
-  opt.l1 = opt.l2 = 0.0;  // penalties are added per layer by the executor
+  opt.l1 = opt.l2 = 0.0;  // penalties are added per parameter by the executor
   global_clipnorm = s.global_clipnorm;
   if (!(global_clipnorm >= 0.0) || !std::isfinite(global_clipnorm))
     throw std::invalid_argument("global_clipnorm must be >= 0 (0: off), got " +
-                                num(global_clipnorm));
+                                net::num(global_clipnorm));
   opt_state = s.optimizer_state;
   if (opt.kind == Optimizer::nadam && opt_state == nullptr)
     throw std::invalid_argument("nadam needs optimizer_state (its u-product)");
@@ -235,144 +460,74 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
                                   std::to_string(metrics[k].k));
   }
   if (!(loss.delta > 0.0) && loss.kind == Loss::huber)
-    throw std::invalid_argument("huber delta must be > 0, got " + num(loss.delta));
-  const int nslots = optim_num_slots(opt);
+    throw std::invalid_argument("huber delta must be > 0, got " + net::num(loss.delta));
 
-  std::int64_t width = input_dim;
+  net::SampleShape shape = net::SampleShape::vec(input_dim);
+  bool any_params = false;
   for (std::size_t li = 0; li < s.layers.size(); ++li) {
-    const LayerRecord<T>& r = s.layers[li];
-    const std::string where = "layer " + std::to_string(li) + ": ";
-    Op op;
-    op.kind = r.kind;
-    op.layer_index = static_cast<std::uint32_t>(li);
-    op.in_w = width;
-    op.act = r.activation;
-    op.alpha = r.alpha;
-    switch (r.kind) {
-      case LayerKind::dense: {
-        if (r.units < 1)
-          throw std::invalid_argument(where + "units must be >= 1, got " + std::to_string(r.units));
-        if (r.kernel == nullptr) throw std::invalid_argument(where + "dense layer without kernel");
-        const double regs[4] = {r.kernel_l1, r.kernel_l2, r.bias_l1, r.bias_l2};
-        for (double v : regs)
-          if (!(v >= 0.0) || !std::isfinite(v))
-            throw std::invalid_argument(where + "L1/L2 factors must be finite and >= 0, got " +
-                                        num(v));
-        for (int j = 0; j < nslots; ++j)
-          if (r.kernel_slots[j] == nullptr || (r.bias != nullptr && r.bias_slots[j] == nullptr))
-            throw std::invalid_argument(where + "the optimizer needs " + std::to_string(nslots) +
-                                        " slot arrays per parameter");
-        op.out_w = r.units;
-        op.w = r.kernel;
-        op.b = r.bias;
-        if (first_dense < 0) first_dense = static_cast<int>(ops.size());
-        Param pk;
-        pk.w = r.kernel;
-        pk.n = width * r.units;
-        pk.l1 = r.kernel_l1;
-        pk.l2 = r.kernel_l2;
-        for (int j = 0; j < 3; ++j) pk.slots[j] = j < nslots ? r.kernel_slots[j] : nullptr;
-        op.kernel_param = static_cast<int>(params.size());
-        params.push_back(pk);
-        if (r.bias != nullptr) {
-          Param pb;
-          pb.w = r.bias;
-          pb.n = r.units;
-          pb.l1 = r.bias_l1;
-          pb.l2 = r.bias_l2;
-          for (int j = 0; j < 3; ++j) pb.slots[j] = j < nslots ? r.bias_slots[j] : nullptr;
-          op.bias_param = static_cast<int>(params.size());
-          params.push_back(pb);
-        }
-        width = r.units;
-        break;
-      }
-      case LayerKind::dropout:
-        if (!(r.rate >= 0.0 && r.rate < 1.0))
-          throw std::invalid_argument(where + "dropout rate must be in [0, 1), got " + num(r.rate));
-        op.rate = r.rate;
-        op.out_w = width;
-        if (r.rate == 0.0) continue;  // identity
-        break;
-      case LayerKind::activation:
-        op.out_w = width;
-        if (r.activation == Activation::linear) continue;  // identity
-        break;
-      default:
-        throw std::invalid_argument(where + "unknown layer kind " +
-                                    std::to_string(static_cast<int>(r.kind)));
-    }
-    ops.push_back(op);
+    std::unique_ptr<Layer> l = make_layer(s.layers[li], li, shape);
+    if (l == nullptr) continue;
+    shape = l->out_shape;
+    any_params = any_params || !l->params.empty();
+    layers.push_back(std::move(l));
   }
-  if (first_dense < 0) throw std::invalid_argument("the network needs at least one dense layer");
-  output_dim = width;
+  if (!any_params)
+    throw std::invalid_argument("the network needs at least one layer with parameters (dense)");
+  output_dim = shape.size();
 
-  // Fusion of the final softmax / sigmoid with the crossentropy.
-  Op& last = ops.back();
-  const bool last_has_act = last.kind == LayerKind::dense || last.kind == LayerKind::activation;
-  if (last_has_act && !loss.from_logits &&
+  // Fusion 1: the final softmax / sigmoid with the crossentropy.
+  Layer& last = *layers.back();
+  if (!loss.from_logits &&
       ((last.act == Activation::softmax && (loss.kind == Loss::categorical_crossentropy ||
                                             loss.kind == Loss::sparse_categorical_crossentropy)) ||
        (last.act == Activation::sigmoid && loss.kind == Loss::binary_crossentropy))) {
     fused = true;
-    last.fused_out = true;
+    last.feeds_fused_loss = true;
   }
   loss_used = loss;
   if (fused) loss_used.from_logits = true;
 
-  for (Op& op : ops) {
-    // Z is kept apart from Y only when the activation's derivative reads its input (or the
-    // fused loss reads the logits); otherwise the activation runs in place on the gemm output.
-    if (op.kind == LayerKind::dense)
-      op.keep_z = op.fused_out || (op.act != Activation::linear && op.act != Activation::relu &&
-                                   activation_backward_needs_x(op.act));
-    max_w = std::max(max_w, op.out_w);
-  }
-
-  for (Param& p : params) {
-    p.opt = opt;
-    p.opt.l1 = p.l1;
-    p.opt.l2 = p.l2;
-  }
+  first_train = static_cast<int>(layers.size());
+  for (int k = static_cast<int>(layers.size()) - 1; k >= 0; --k)
+    if (layers[k]->has_trainable()) first_train = k;
 
   std::size_t gbytes = 0;
-  for (const Param& p : params) gbytes += round_up(static_cast<std::size_t>(p.n) * sizeof(T));
-  grad_store = alloc_bytes(gbytes);
+  for (auto& l : layers) {
+    max_row = std::max(max_row, l->out_row());
+    for (Param& p : l->params) {
+      p.id = static_cast<int>(params.size());
+      ParamExec pe;
+      pe.p = &p;
+      pe.opt = opt;
+      pe.opt.l1 = p.l1;
+      pe.opt.l2 = p.l2;
+      params.push_back(pe);
+      num_params += p.n;
+      if (p.trainable) gbytes += round_up(static_cast<std::size_t>(p.n) * sizeof(T));
+    }
+  }
+  grad_store = net::alloc_bytes(gbytes);
   std::size_t off = 0;
-  for (Param& p : params) {
-    p.g = reinterpret_cast<T*>(grad_store.get() + off);
-    off += round_up(static_cast<std::size_t>(p.n) * sizeof(T));
-    num_params += p.n;
+  for (ParamExec& pe : params) {
+    if (!pe.p->trainable) continue;
+    pe.p->g = reinterpret_cast<T*>(grad_store.get() + off);
+    off += round_up(static_cast<std::size_t>(pe.p->n) * sizeof(T));
   }
 }
 
 template <class T>
 void Network<T>::Impl::ensure(std::int64_t m) {
   if (m <= cap) return;
-  const std::size_t rows = static_cast<std::size_t>(m);
-  std::size_t off = 0;
-  auto take = [&](std::size_t bytes) {
-    const std::size_t at = off;
-    off += round_up(bytes);
-    return at;
-  };
-  for (Op& op : ops) {
-    const std::size_t n = rows * static_cast<std::size_t>(op.out_w);
-    op.y_off = take(n * sizeof(T));
-    if (op.kind == LayerKind::dense && op.keep_z) op.z_off = take(n * sizeof(T));
-    if (op.kind == LayerKind::dropout) op.mask_off = take((n + 7) / 8);
-  }
-  const std::size_t g_off0 = take(rows * static_cast<std::size_t>(max_w) * sizeof(T));
-  const std::size_t g_off1 = take(rows * static_cast<std::size_t>(max_w) * sizeof(T));
+  net::ArenaPlan plan;
+  for (auto& l : layers) l->layout(m, plan);
+  const std::size_t gbytes = static_cast<std::size_t>(m) * static_cast<std::size_t>(max_row) *
+                             sizeof(T);
+  const std::size_t g_off0 = plan.take(gbytes);
+  const std::size_t g_off1 = plan.take(gbytes);
   arena.reset();
-  arena = alloc_bytes(off);
+  arena = net::alloc_bytes(plan.total());
   unsigned char* base = arena.get();
-  for (Op& op : ops) {
-    T* y = reinterpret_cast<T*>(base + op.y_off);
-    op.out = y;
-    op.z = op.kind == LayerKind::dense && op.keep_z ? reinterpret_cast<T*>(base + op.z_off) : y;
-    op.mask = op.kind == LayerKind::dropout ? base + op.mask_off : nullptr;
-  }
+  for (auto& l : layers) l->bind(base);
   g0 = reinterpret_cast<T*>(base + g_off0);
   g1 = reinterpret_cast<T*>(base + g_off1);
   cap = m;
@@ -380,57 +535,25 @@ void Network<T>::Impl::ensure(std::int64_t m) {
 
 template <class T>
 void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint64_t step) {
-  unsigned char* base = arena.get();
+  net::Fwd f;
+  f.m = m;
+  f.train = train;
+  f.seed = seed;
+  f.step = step;
   const T* in = x;
-  for (Op& op : ops) {
-    op.in = in;
-    T* y = reinterpret_cast<T*>(base + op.y_off);
-    const std::int64_t w = op.out_w;
-    switch (op.kind) {
-      case LayerKind::dense: {
-        GemmEpilogue<T> epi;
-        epi.bias = op.b;
-        T* c = op.z;  // == y unless keep_z
-        if (op.act == Activation::relu && !op.keep_z) {
-          epi.act = kGemmActRelu;
-        } else if (op.act != Activation::linear && !is_rowwise(op.act)) {
-          op.fhook.act = op.act;
-          op.fhook.alpha = op.alpha;
-          op.fhook.y = y;
-          op.fhook.ldy = w;
-          epi.post = &ForwardHook<T>::run;
-          epi.post_ctx = &op.fhook;
-        }
-        gemm<T>(false, false, m, w, op.in_w, T(1), in, op.in_w, op.w, w, T(0), c, w, &epi);
-        if (is_rowwise(op.act)) activation_forward<T>(op.act, op.alpha, m, w, c, w, y, w);
-        op.out = y;
-        break;
-      }
-      case LayerKind::dropout:
-        if (train) {
-          dropout_forward<T>(seed, step, op.layer_index, op.rate, m * w, in, y, op.mask);
-          op.out = y;
-        } else {
-          op.out = in;
-        }
-        break;
-      case LayerKind::activation:
-        activation_forward<T>(op.act, op.alpha, m, w, in, w, y, w);
-        op.out = y;
-        break;
-    }
-    in = op.out;
+  for (auto& l : layers) {
+    l->forward(f, in);
+    in = l->out;
   }
 }
 
 template <class T>
 double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad,
                                           double* out) {
-  const Op& last = ops.back();
+  const Layer& last = *layers.back();
   const std::int64_t n = output_dim;
-  // Loss on the logits when fused: the dense layer's Z, or the activation layer's input.
-  const T* pred = last.out;
-  if (fused) pred = last.kind == LayerKind::dense ? last.z : last.in;
+  // Loss on the logits when fused (fusion 1).
+  const T* pred = fused ? last.preact() : last.out;
   const double scale = 1.0 / static_cast<double>(m);
   T* grad = want_grad ? g0 : nullptr;
   double lsum;
@@ -465,103 +588,89 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
 }
 
 template <class T>
-void Network<T>::Impl::backward(std::int64_t m, const Update* update) {
-  // G = dL/d(output of op k); with a fused final op it is already dL/d(its pre-activation).
+void Network<T>::Impl::backward(std::int64_t m, const Update* up) {
+  update = up;
+  // G = dL/d(output of layer k); with the fused loss it is dL/d(its pre-activation).
   T* G = g0;
   T* other = g1;
-  int k = static_cast<int>(ops.size()) - 1;
-  bool act_done = fused;  // G of op k already went through its activation's derivative
-  if (fused && ops[k].kind == LayerKind::activation) {
-    --k;  // G is dL/d(input of the activation layer) = dL/d(output of op k - 1)
-    act_done = false;
-  }
-  for (; k >= first_dense; --k) {
-    Op& op = ops[k];
-    const std::int64_t w = op.out_w;
-    switch (op.kind) {
-      case LayerKind::dense: {
-        if (!act_done && op.act != Activation::linear)
-          activation_backward<T>(op.act, op.alpha, m, w, op.z, w, op.out, w, G, w, G, w);
-        act_done = false;
-        T* dx = nullptr;
-        if (k > first_dense) {
-          // dX = dZ W^T (m, in_w) with the weights before the update; when the previous op is
-          // a dense layer with an element-wise activation, its derivative runs in the gemm's
-          // post hook while the block is in cache.
-          GemmEpilogue<T> epi;
-          Op& prev = ops[k - 1];
-          if (prev.kind == LayerKind::dense && prev.act != Activation::linear &&
-              !is_rowwise(prev.act)) {
-            prev.bhook.act = prev.act;
-            prev.bhook.alpha = prev.alpha;
-            prev.bhook.z = prev.z;
-            prev.bhook.y = prev.out;
-            prev.bhook.ld = op.in_w;
-            epi.post = &BackwardHook<T>::run;
-            epi.post_ctx = &prev.bhook;
-            act_done = true;
-          }
-          gemm<T>(false, true, m, op.in_w, w, T(1), G, w, op.w, w, T(0), other, op.in_w, &epi);
-          dx = other;
-        }
-        // dW = X^T dZ (in_w, w), then db = sum over rows of dZ; each updated right away when
-        // the update is fused.
-        Param& pk = params[op.kernel_param];
-        GemmEpilogue<T> wepi;
-        // Small kernels stay in cache anyway: one update call after the gemm is cheaper than
-        // one per finished strip (each call computes its scalar factors).
-        const bool fuse = update != nullptr && pk.n >= kFuseMinElements;
-        if (fuse) {
-          pk.hook.opt = &pk.opt;
-          pk.hook.lr = update->lr;
-          pk.hook.iteration = update->iteration;
-          pk.hook.u0 = update->u0;
-          pk.hook.w = pk.w;
-          for (int j = 0; j < 3; ++j) pk.hook.s[j] = pk.slots[j];
-          pk.hook.ld = w;
-          wepi.post = &UpdateHook<T>::run;
-          wepi.post_ctx = &pk.hook;
-        }
-        gemm<T>(true, false, op.in_w, w, m, T(1), op.in, op.in_w, G, w, T(0), pk.g, w, &wepi);
-        if (update != nullptr && !fuse) {
-          double u = update->u0;
-          optim_update<T>(pk.opt, update->lr, update->iteration, 1.0, pk.n, pk.w, pk.g,
-                          pk.slots[0], pk.slots[1], pk.slots[2], &u);
-        }
-        if (op.bias_param >= 0) {
-          Param& pb = params[op.bias_param];
-          bias_grad<T>(m, w, G, w, T(0), pb.g);
-          if (update != nullptr) {
-            double u = update->u0;
-            optim_update<T>(pb.opt, update->lr, update->iteration, 1.0, pb.n, pb.w, pb.g,
-                            pb.slots[0], pb.slots[1], pb.slots[2], &u);
-          }
-        }
-        if (dx != nullptr) std::swap(G, other);
-        break;
+  bool dz_ready = fused;
+  for (int k = static_cast<int>(layers.size()) - 1; k >= first_train; --k) {
+    Layer& l = *layers[k];
+    net::Bwd<T> b;
+    b.m = m;
+    b.g = G;
+    b.spare = other;
+    b.dz_ready = dz_ready;
+    b.need_dx = k > first_train;
+    b.ctx = this;
+    GemmEpilogue<T> epi;
+    if (b.need_dx) {
+      // Fusion 3: the previous layer's activation derivative in this layer's dX gemm.
+      const Layer& prev = *layers[k - 1];
+      if (prev.act_hookable && prev.act != Activation::linear && !net::is_rowwise(prev.act)) {
+        bhook.act = prev.act;
+        bhook.alpha = prev.alpha;
+        bhook.z = prev.preact();
+        bhook.y = prev.out;
+        bhook.ld = prev.out_row();
+        epi.post = &net::BackwardHook<T>::run;
+        epi.post_ctx = &bhook;
+        b.dx_epi = &epi;
       }
-      case LayerKind::dropout:
-        dropout_backward<T>(op.rate, m * w, op.mask, G, G);
-        break;
-      case LayerKind::activation:
-        activation_backward<T>(op.act, op.alpha, m, w, op.in, w, op.out, w, G, w, G, w);
-        break;
     }
+    T* dx = l.backward(b);
+    dz_ready = b.dx_epi_used;
+    if (dx == other) std::swap(G, other);
   }
+  update = nullptr;
+}
+
+template <class T>
+void Network<T>::Impl::grad_epilogue(int id, std::int64_t ld, GemmEpilogue<T>* epi) {
+  // Fusion 4. Small tensors stay in cache anyway: one update call after the gemm is cheaper
+  // than one per finished strip (each call computes its scalar factors).
+  ParamExec& pe = params[id];
+  pe.fused_now = update != nullptr && pe.p->n >= kFuseMinElements;
+  if (!pe.fused_now) return;
+  Param& p = *pe.p;
+  pe.hook.opt = &pe.opt;
+  pe.hook.lr = update->lr;
+  pe.hook.iteration = update->iteration;
+  pe.hook.u0 = update->u0;
+  pe.hook.w = p.w;
+  for (int j = 0; j < 3; ++j) pe.hook.s[j] = p.slots[j];
+  pe.hook.ld = ld;
+  epi->post = &net::UpdateHook<T>::run;
+  epi->post_ctx = &pe.hook;
+}
+
+template <class T>
+void Network<T>::Impl::grad_done(int id) {
+  ParamExec& pe = params[id];
+  if (update != nullptr && !pe.fused_now) {
+    Param& p = *pe.p;
+    double u = update->u0;
+    optim_update<T>(pe.opt, update->lr, update->iteration, 1.0, p.n, p.w, p.g, p.slots[0],
+                    p.slots[1], p.slots[2], &u);
+  }
+  pe.fused_now = false;
 }
 
 template <class T>
 double Network<T>::Impl::penalties() const {
   double reg = 0.0;
-  for (const Param& p : params)
-    if (p.l1 != 0.0 || p.l2 != 0.0) reg += penalty<T>(p.l1, p.l2, p.n, p.w);
+  for (const ParamExec& pe : params) {
+    const Param& p = *pe.p;
+    if (p.trainable && (p.l1 != 0.0 || p.l2 != 0.0)) reg += penalty<T>(p.l1, p.l2, p.n, p.w);
+  }
   return reg;
 }
 
 template <class T>
 void Network<T>::Impl::add_penalty_grads() {
-  for (Param& p : params) {
-    if (p.l1 == 0.0 && p.l2 == 0.0) continue;
+  for (ParamExec& pe : params) {
+    Param& p = *pe.p;
+    if (!p.trainable || (p.l1 == 0.0 && p.l2 == 0.0)) continue;
     const T l1 = static_cast<T>(p.l1), l2x2 = static_cast<T>(2.0 * p.l2);
     T* g = p.g;
     const T* w = p.w;
@@ -574,13 +683,13 @@ void Network<T>::Impl::add_penalty_grads() {
 
 template <class T>
 void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
-                                std::uint64_t step, double* out, const Update* update) {
+                                std::uint64_t step, double* out, const Update* up) {
   ensure(m);
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step);
   const double lsum = loss_and_metrics(m, t, true, out);
   out[0] = lsum / static_cast<double>(m) + penalties();  // weights before the update
-  backward(m, update);
+  backward(m, up);
 }
 
 template <class T>
@@ -602,7 +711,7 @@ bool Network<T>::sparse_targets() const { return impl_->sparse; }
 template <class T>
 int Network<T>::num_param_tensors() const { return static_cast<int>(impl_->params.size()); }
 template <class T>
-std::int64_t Network<T>::param_size(int i) const { return impl_->params.at(i).n; }
+std::int64_t Network<T>::param_size(int i) const { return impl_->params.at(i).p->n; }
 template <class T>
 std::int64_t Network<T>::capacity() const { return impl_->cap; }
 
@@ -629,13 +738,16 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
     double grad_scale = 1.0;
     if (s.global_clipnorm > 0.0) {
       double sq = 0.0;  // of the penalised gradients, as Keras measures it
-      for (const auto& p : s.params) sq += grad_sq_sum<T>(p.n, p.g, p.w, p.l1, p.l2);
+      for (const auto& pe : s.params)
+        if (pe.p->trainable) sq += grad_sq_sum<T>(pe.p->n, pe.p->g, pe.p->w, pe.p->l1, pe.p->l2);
       const double norm = std::sqrt(sq);
       grad_scale = s.global_clipnorm / std::max(norm, s.global_clipnorm);  // NaN stays NaN
     }
-    for (auto& p : s.params) {
+    for (auto& pe : s.params) {
+      auto& p = *pe.p;
+      if (!p.trainable) continue;
       u_after = up.u0;
-      optim_update<T>(p.opt, learning_rate, iteration, grad_scale, p.n, p.w, p.g, p.slots[0],
+      optim_update<T>(pe.opt, learning_rate, iteration, grad_scale, p.n, p.w, p.g, p.slots[0],
                       p.slots[1], p.slots[2], &u_after);
     }
   }
@@ -647,7 +759,7 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
-  const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, kChunkRows));
+  const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, net::kChunkRows));
   s.ensure(chunk);
   double lsum = 0.0;
   for (std::int64_t i0 = 0; i0 < m; i0 += chunk) {
@@ -666,7 +778,7 @@ template <class T>
 void Network<T>::predict(std::int64_t m, const T* x, T* out) {
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
-  const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, kChunkRows));
+  const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, net::kChunkRows));
   s.ensure(chunk);
   const std::int64_t n = s.output_dim;
   for (std::int64_t i0 = 0; i0 < m; i0 += chunk) {
@@ -683,11 +795,34 @@ void Network<T>::gradients(std::int64_t m, const T* x, const Targets<T>& t, std:
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   s.run_step(m, x, t, step, out, nullptr);
   s.add_penalty_grads();
-  for (std::size_t i = 0; i < s.params.size(); ++i)
-    std::memcpy(grads[i], s.params[i].g, static_cast<std::size_t>(s.params[i].n) * sizeof(T));
+  for (std::size_t i = 0; i < s.params.size(); ++i) {
+    const auto& p = *s.params[i].p;
+    const std::size_t bytes = static_cast<std::size_t>(p.n) * sizeof(T);
+    if (p.trainable)
+      std::memcpy(grads[i], p.g, bytes);
+    else
+      std::memset(grads[i], 0, bytes);
+  }
 }
 
 template class Network<float>;
 template class Network<double>;
+
+namespace net {
+#define LAMINA_NET_INSTANTIATE(T)                                                             \
+  template const AttrValue& attr<T>(const LayerSpec<T>&, const char*);                       \
+  template void take_params<T>(                                                              \
+      Layer<T>&, const LayerSpec<T>&,                                                        \
+      const std::vector<std::pair<const char*, std::vector<std::int64_t>>>&, std::size_t,    \
+      const std::string&);                                                                   \
+  template void fuse_activation<T>(const Layer<T>&, bool, T*, std::int64_t, ForwardHook<T>*, \
+                                   GemmEpilogue<T>*);                                        \
+  template void finish_activation<T>(const Layer<T>&, std::int64_t, const T*, T*,            \
+                                     std::int64_t);                                          \
+  template bool keep_preact<T>(const Layer<T>&);
+LAMINA_NET_INSTANTIATE(float)
+LAMINA_NET_INSTANTIATE(double)
+#undef LAMINA_NET_INSTANTIATE
+}  // namespace net
 
 }  // namespace lamina

@@ -20,6 +20,7 @@
 #include "lamina/activations.hpp"
 
 #include <cmath>
+#include <string>
 
 #include "lamina/runtime.hpp"
 #include "name_table.hpp"
@@ -366,6 +367,11 @@ bool parse_activation(const char* name, Activation* out) {
 }
 
 const char* activation_name(Activation a) { return ops_detail::name_of(kNames, a); }
+
+const char* activation_names() {
+  static const std::string s = ops_detail::names_text(kNames);
+  return s.c_str();
+}
 
 bool activation_backward_needs_x(Activation a) {
   switch (a) {

@@ -247,6 +247,11 @@ bool parse_loss(const char* name, Loss* out) {
 
 const char* loss_name(Loss l) { return ops_detail::name_of(kLossNames, l); }
 
+const char* loss_names() {
+  static const std::string s = ops_detail::names_text(kLossNames);
+  return s.c_str();
+}
+
 template <class T>
 double loss_forward_backward(const LossParams& p, std::int64_t m, std::int64_t n, const T* pred,
                              std::int64_t ldp, const T* y, std::int64_t ldy, const T* sw,

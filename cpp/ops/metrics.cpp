@@ -91,6 +91,11 @@ bool parse_metric(const char* name, Metric* out) {
 
 const char* metric_name(Metric m) { return ops_detail::name_of(kMetricNames, m); }
 
+const char* metric_names() {
+  static const std::string s = ops_detail::names_text(kMetricNames);
+  return s.c_str();
+}
+
 bool metric_is_sparse(Metric m) {
   return m == Metric::sparse_categorical_accuracy ||
          m == Metric::sparse_top_k_categorical_accuracy;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <string>
 
 namespace lamina {
 namespace ops_detail {
@@ -34,6 +35,25 @@ const char* name_of(const NamedValue<E> (&table)[N], E value) {
   for (const auto& e : table)
     if (e.value == value) return e.name;
   return "unknown";
+}
+
+// "linear, sigmoid, silu (swish), ...": every canonical name in table order, its aliases in
+// parentheses, for the "accepted: ..." part of error messages.
+template <class E, std::size_t N>
+std::string names_text(const NamedValue<E> (&table)[N]) {
+  std::string s;
+  for (std::size_t i = 0; i < N; ++i) {
+    bool canonical = true;
+    for (std::size_t j = 0; j < i; ++j) canonical = canonical && !(table[j].value == table[i].value);
+    if (!canonical) continue;
+    if (!s.empty()) s += ", ";
+    s += table[i].name;
+    std::string aliases;
+    for (std::size_t j = i + 1; j < N; ++j)
+      if (table[j].value == table[i].value) aliases += (aliases.empty() ? "" : ", ") + std::string(table[j].name);
+    if (!aliases.empty()) s += " (" + aliases + ")";
+  }
+  return s;
 }
 
 }  // namespace ops_detail

@@ -19,26 +19,41 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace lamina {
 
+namespace {
+
+const struct {
+  const char* name;
+  Optimizer kind;
+} kOptimizerNames[] = {{"sgd", Optimizer::sgd},         {"rmsprop", Optimizer::rmsprop},
+                       {"adam", Optimizer::adam},       {"adamw", Optimizer::adamw},
+                       {"adagrad", Optimizer::adagrad}, {"adamax", Optimizer::adamax},
+                       {"nadam", Optimizer::nadam}};
+
+}  // namespace
+
 bool parse_optimizer(const char* name, Optimizer* out) {
-  static const struct {
-    const char* name;
-    Optimizer kind;
-  } kNames[] = {{"sgd", Optimizer::sgd},         {"rmsprop", Optimizer::rmsprop},
-                {"adam", Optimizer::adam},       {"adamw", Optimizer::adamw},
-                {"adagrad", Optimizer::adagrad}, {"adamax", Optimizer::adamax},
-                {"nadam", Optimizer::nadam}};
   if (name == nullptr) return false;
-  for (const auto& e : kNames) {
+  for (const auto& e : kOptimizerNames) {
     if (std::strcmp(name, e.name) == 0) {
       *out = e.kind;
       return true;
     }
   }
   return false;
+}
+
+const char* optimizer_names() {
+  static const std::string s = [] {
+    std::string t;
+    for (const auto& e : kOptimizerNames) t += (t.empty() ? "" : ", ") + std::string(e.name);
+    return t;
+  }();
+  return s.c_str();
 }
 
 int optim_num_slots(const OptimParams& p) {

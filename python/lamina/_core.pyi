@@ -19,16 +19,14 @@ def usable_cores() -> int: ...
 
 # ---- network (the step executor; src/register_network.cpp) ----------------------------------
 class Network:
-    """A dense network's whole training step in one call (the step executor, cpp/network/).
+    """A network's whole training step in one call (the step executor, cpp/network/).
 
     spec = {"dtype": "float32" | "float64", "input_dim": int,
-            "layers": [  # in order, at least one dense layer
-                {"type": "dense", "units": int, "activation": str, "alpha": float,
-                 "kernel": (in, units) C-contiguous writeable array of dtype (LIVE: updated
-                 in place), "bias": (units,) array or None, "kernel_l1", "kernel_l2",
-                 "bias_l1", "bias_l2": float, "kernel_slots": [array like kernel] * n_slots,
-                 "bias_slots": [array like bias] * n_slots ([] without bias)},
-                {"type": "dropout", "rate": float in [0, 1)},
+            "layers": [  # in order, at least one layer with parameters
+                {"type": "dense", "units": int >= 1, "activation": str, "alpha": float,
+                 "params": [param("kernel", (in, units)), param("bias", (units,))],
+                 "state": []},  # without bias: the kernel entry only
+                {"type": "dropout", "rate": float in [0, 1)},  # no params
                 {"type": "activation", "activation": str, "alpha": float}],
             "loss": {"name": str, "from_logits": bool, "delta": float},
             "optimizer": {"name", "momentum", "nesterov", "rho", "centered", "beta_1",
@@ -37,13 +35,24 @@ class Network:
             "optimizer_state": (1,) float64 array (Nadam's u-product, start 1.0; live),
             "metrics": [{"name": str, "threshold": float, "k": int}],
             "seed": int}  # dropout mask = f(seed, step, layer index in "layers", element)
+    param(name, shape) = {"name": str, "value": C-contiguous writeable array of dtype with
+            that shape (LIVE: updated in place), "trainable": bool, "l1": float >= 0,
+            "l2": float >= 0, "slots": [array like value] * n_slots}
+    "state" (optional): [{"name": str, "value": array}], non-trainable arrays a kind may
+    update in place (none of today's kinds has any).
 
-    n_slots = lamina.ops.optimizer_num_slots(...). train_step returns (loss, weight_sum,
-    metric_sum_0, ...): loss = sum_i sw_i * l_i / m + the L1/L2 penalties (weights before the
-    update), weight_sum = sum_i sw_i, metric_sum_k = sum_i sw_i * metric_k(i). y is (m,) int64
-    labels for sparse_categorical_crossentropy, else (m, output_dim). A final softmax/sigmoid
-    with the matching crossentropy (from_logits=False) is computed as the fused logits form.
-    Calls release the GIL and serialize on a mutex; bad arguments raise ValueError.
+    A layer entry is read by its kind's attribute schema (the accepted kinds are listed in the
+    error for an unknown "type"); other keys are ignored. n_slots =
+    lamina.ops.optimizer_num_slots(...) for a trainable parameter; a frozen one (trainable
+    False) may have [] and gets no gradient (gradients() reports zeros), no penalty, no
+    update; backward stops at the earliest layer with a trainable parameter. No two arrays of
+    the spec may share memory. train_step returns (loss, weight_sum, metric_sum_0, ...): loss
+    = sum_i sw_i * l_i / m + the L1/L2 penalties of the trainable parameters (weights before
+    the update), weight_sum = sum_i sw_i, metric_sum_k = sum_i sw_i * metric_k(i). y is (m,)
+    int64 labels for sparse_categorical_crossentropy, else (m, output_dim). A final
+    softmax/sigmoid with the matching crossentropy (from_logits=False) is computed as the
+    fused logits form. Calls release the GIL and serialize on a mutex; bad arguments raise
+    ValueError.
     """
 
     def __init__(self, spec: dict[str, Any]) -> None: ...

@@ -37,6 +37,8 @@ enum class Activation : int {
 // Parses a Keras name ("relu", "swish", "gelu" …); returns false when unknown.
 bool parse_activation(const char* name, Activation* out);
 const char* activation_name(Activation a);
+// Every accepted name, "linear, sigmoid, ..., silu (swish), ...", for error messages.
+const char* activation_names();
 
 template <class T>
 void activation_forward(Activation act, double alpha, std::int64_t rows, std::int64_t cols,

@@ -32,6 +32,8 @@ enum class Loss : int {
 
 bool parse_loss(const char* name, Loss* out);
 const char* loss_name(Loss l);
+// Every accepted name, aliases in parentheses, for error messages.
+const char* loss_names();
 
 struct LossParams {
   Loss kind = Loss::mean_squared_error;
@@ -102,6 +104,8 @@ double metric_sum_sparse(const MetricParams& p, std::int64_t m, std::int64_t n, 
 // sparse_categorical_crossentropy (same maths, labels as one-hot).
 bool parse_metric(const char* name, Metric* out);
 const char* metric_name(Metric m);
+// Every accepted name, aliases in parentheses, for error messages.
+const char* metric_names();
 bool metric_is_sparse(Metric m);
 
 }  // namespace lamina

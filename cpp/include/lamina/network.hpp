@@ -1,12 +1,21 @@
-// The step executor: a dense network's whole training step (forward, loss, backward,
+// The step executor: a network's whole training step (forward, loss, backward,
 // regularization, clipping, optimizer update) behind one call.
 //
 // Contract
-// - Built once from a NetworkSpec: a chain of layer records (dense with activation and L1/L2;
-//   dropout; standalone activation). Parameters and optimizer slots are NOT owned: the caller
-//   (numpy arrays held by the Python layers) keeps them alive, and the executor reads and
-//   updates them in place. The constructor validates the spec and throws
-//   std::invalid_argument with a message naming the bad value.
+// - Built once from a NetworkSpec: a chain of layers, each a registered kind ("dense",
+//   "dropout", "activation", ...: layer_kinds()) with its attributes (checked against the
+//   kind's schema), its parameter tensors and its non-trainable state. Parameters, optimizer
+//   slots and state are NOT owned: the caller (numpy arrays held by the Python layers) keeps
+//   them alive, and the executor reads and updates them in place. The constructor validates
+//   the spec and throws std::invalid_argument with a message naming the bad value.
+// - Parameters: a generic list per layer, {name, value, shape, trainable, l1, l2, slots}; the
+//   kind checks names and shapes (dense: "kernel" (in, units), then optionally "bias"
+//   (units,)). A trainable parameter has optim_num_slots(optimizer) slot arrays shaped like it;
+//   a frozen one (trainable = false) needs none, gets no gradient, no penalty and no update.
+//   Parameter tensor i of the network is the i-th entry over all layers in order.
+// - Shapes: each layer maps a per-sample shape to a per-sample shape (SampleShape); a batch
+//   activation is (m, sample shape) row-major, i.e. (m, row length). Today every sample shape
+//   is 1-D.
 // - All batch buffers live in one arena sized for `capacity()` rows. A call with m rows grows
 //   it when m > capacity() (train_step, gradients) and never shrinks it; predict and evaluate
 //   run in row chunks (at most max(capacity(), 1024) rows) so a large inference set does not
@@ -15,21 +24,24 @@
 //   or int64 class `labels` (m,) for sparse_categorical_crossentropy; `sw` (m,) per-sample
 //   weights or nullptr (= 1). Labels must be in [0, output_dim) (the caller checks).
 // - Results written to `out` (2 + num_metrics() doubles): out[0] = sum_i sw_i*l_i / m + the
-//   L1/L2 penalties of all parameters (Keras "sum_over_batch_size" plus the regularization
-//   losses, weights BEFORE the update); out[1] = sum_i sw_i; out[2 + k] = sum_i sw_i*metric_k(i)
-//   computed on the network outputs of the forward pass.
-// - Fusion: when the last op is a softmax (dense activation or activation layer) and the loss
-//   is (sparse_)categorical_crossentropy with from_logits = false, the loss and its gradient
-//   are computed by the fused, stable from-logits kernel on the softmax input (no probability
-//   clipping); the same for sigmoid + binary_crossentropy. The outputs (metrics, predict) are
-//   still the probabilities.
-// - Dropout masks: keep(seed, step, layer index in the spec, element index of the (m, units)
+//   L1/L2 penalties of the trainable parameters (Keras "sum_over_batch_size" plus the
+//   regularization losses of trainable weights, weights BEFORE the update); out[1] = sum_i
+//   sw_i; out[2 + k] = sum_i sw_i*metric_k(i) computed on the network outputs of the forward
+//   pass.
+// - Fusion: when the last layer's output activation is a softmax (dense activation or
+//   activation layer) and the loss is (sparse_)categorical_crossentropy with from_logits =
+//   false, the loss and its gradient are computed by the fused, stable from-logits kernel on
+//   the softmax input (no probability clipping); the same for sigmoid + binary_crossentropy.
+//   The outputs (metrics, predict) are still the probabilities.
+// - Dropout masks: keep(seed, step, layer index in the spec, element index of the (m, row)
 //   activation); train_step uses step = iteration, gradients() the given step, predict and
 //   evaluate run without dropout.
+// - Backward runs from the last layer down to the earliest layer that has a trainable
+//   parameter; nothing before it is differentiated.
 // - Penalty gradients (l1*sign(w) + 2*l2*w, sign(0) = 0) are added to the gradients before
 //   clipping, as Keras does (the penalty is part of the loss). global_clipnorm rescales all
-//   gradients by min(1, global_clipnorm / ||g||) with ||g|| over every parameter in a fixed
-//   order; clipnorm / clipvalue / weight decay act per parameter inside optim_update.
+//   gradients by min(1, global_clipnorm / ||g||) with ||g|| over every trainable parameter in
+//   a fixed order; clipnorm / clipvalue / weight decay act per parameter inside optim_update.
 // - Deterministic: fixed reduction orders everywhere, bit-identical for every thread count.
 // - Not thread-safe: the caller serializes calls (the binding holds a mutex).
 // - float and double are instantiated.
@@ -41,43 +53,87 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace lamina {
 
-enum class LayerKind : int { dense = 0, dropout, activation };
+// ---- layer kinds: the registry's public face ----------------------------------------------
 
-// Metric names as the spec writes them ("sparse_categorical_accuracy", "mean_squared_error" …)
-// to losses.hpp's Metric; false when unknown.
-bool parse_metric_name(const char* name, Metric* out);
-const char* metric_name_of(Metric m);
+// Type of a layer attribute. An activation attribute is spelled by its name (activations.hpp)
+// in the spec and carried as the Activation value.
+enum class AttrType : int { integer = 0, real, boolean, activation };
+
+// One attribute of a kind: its name, type and, for integer / real, the accepted range
+// [lo, hi] (lo_open / hi_open make an end exclusive; +-inf: unbounded).
+struct AttrSchema {
+  const char* name;
+  AttrType type;
+  double lo;
+  double hi;
+  bool lo_open;
+  bool hi_open;
+};
+
+// A registered layer kind: its spec name, its attributes, and its parameter names in spec
+// order (the trailing ones may be optional, as dense's bias).
+struct LayerKindInfo {
+  const char* name = nullptr;
+  std::vector<AttrSchema> attrs;
+  std::vector<const char*> params;
+};
+
+// The registered kinds, sorted by name; nullptr when `name` is unknown.
+const std::vector<const LayerKindInfo*>& layer_kinds();
+const LayerKindInfo* find_layer_kind(const std::string& name);
+// "activation, dense, dropout": the names of layer_kinds(), for error messages.
+std::string layer_kind_names();
+// "[0, 1)", ">= 1", "any finite number": the range of an attribute, for error messages; and
+// whether v lies in it.
+std::string attr_range_text(const AttrSchema& a);
+bool attr_in_range(const AttrSchema& a, double v);
+
+// ---- the spec ---------------------------------------------------------------------------
+
+// An attribute value as parsed from the spec (integer, boolean and activation in i; real in f).
+struct AttrValue {
+  std::string name;
+  std::int64_t i = 0;
+  double f = 0.0;
+};
 
 template <class T>
-struct LayerRecord {
-  LayerKind kind = LayerKind::dense;
-  // dense: in = the previous layer's width (input_dim for the first), out = units.
-  std::int64_t units = 0;
-  // dense and activation layers.
-  Activation activation = Activation::linear;
-  double alpha = 0.0;
-  // dense parameters: kernel (in, units) row-major, bias (units,) or nullptr.
-  T* kernel = nullptr;
-  T* bias = nullptr;
-  double kernel_l1 = 0.0, kernel_l2 = 0.0, bias_l1 = 0.0, bias_l2 = 0.0;
-  // optimizer slots, optim_num_slots(optimizer) of them (unused entries nullptr), shaped like
-  // the kernel / bias.
-  T* kernel_slots[3] = {nullptr, nullptr, nullptr};
-  T* bias_slots[3] = {nullptr, nullptr, nullptr};
-  // dropout: 0 <= rate < 1 (rate 0 is the identity and is dropped from the chain).
-  double rate = 0.0;
+struct ParamSpec {
+  std::string name;
+  T* value = nullptr;
+  std::vector<std::int64_t> shape;
+  bool trainable = true;
+  double l1 = 0.0, l2 = 0.0;
+  std::vector<T*> slots;  // optim_num_slots of them when trainable (may be empty when frozen)
+};
+
+// Non-trainable state the layer may update in place (e.g. moving statistics).
+template <class T>
+struct StateSpec {
+  std::string name;
+  T* value = nullptr;
+  std::vector<std::int64_t> shape;
+};
+
+template <class T>
+struct LayerSpec {
+  std::string type;
+  std::vector<AttrValue> attrs;  // one per attribute of the kind's schema
+  std::vector<ParamSpec<T>> params;
+  std::vector<StateSpec<T>> state;
 };
 
 template <class T>
 struct NetworkSpec {
   std::int64_t input_dim = 0;
-  std::vector<LayerRecord<T>> layers;  // at least one dense layer
+  std::vector<LayerSpec<T>> layers;  // at least one layer with parameters
   LossParams loss;
-  OptimParams optimizer;  // its l1 / l2 are ignored: regularization is per layer above
+  OptimParams optimizer;  // its l1 / l2 are ignored: regularization is per parameter above
   double global_clipnorm = 0.0;  // 0: off
   double* optimizer_state = nullptr;  // (1,) Nadam's u-product (start 1.0), updated in place
   std::vector<MetricParams> metrics;
@@ -102,10 +158,10 @@ class Network {
 
   std::int64_t input_dim() const;
   std::int64_t output_dim() const;
-  std::int64_t num_params() const;  // elements of all kernels and biases
+  std::int64_t num_params() const;  // elements of all parameter tensors (frozen included)
   int num_metrics() const;
   bool sparse_targets() const;  // the loss takes int64 labels
-  // Parameter tensors in order kernel0, bias0 (when present), kernel1, ...
+  // Parameter tensors in spec order over all layers (kernel0, bias0, kernel1, ...).
   int num_param_tensors() const;
   std::int64_t param_size(int i) const;
   std::int64_t capacity() const;  // rows the arena holds now
@@ -120,7 +176,7 @@ class Network {
   void predict(std::int64_t m, const T* x, T* out);
   // Forward with the dropout masks of `step`, loss, backward including penalty gradients, no
   // update. out: 2 + num_metrics() as train_step; grads[i] (param_size(i)) receive the
-  // gradient of parameter tensor i.
+  // gradient of parameter tensor i (zeros for a frozen one).
   void gradients(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
                  double* out, T* const* grads);
 

@@ -36,6 +36,8 @@ enum class Optimizer : int { sgd = 0, rmsprop, adam, adamw, adagrad, adamax, nad
 
 // "sgd" | "rmsprop" | "adam" | "adamw" | "adagrad" | "adamax" | "nadam" (lower case).
 bool parse_optimizer(const char* name, Optimizer* out);
+// Every accepted name, "sgd, rmsprop, ...", for error messages.
+const char* optimizer_names();
 
 struct OptimParams {
   Optimizer kind = Optimizer::sgd;

@@ -178,7 +178,8 @@ class Optimizer:
         """Allocates the slot arrays: ``num_slots`` per parameter, same shape and dtype.
 
         Args:
-            params: List of numpy arrays (kernels and biases, in model order).
+            params: List of numpy arrays: the trainable parameters (kernels and biases,
+                in model order); frozen ones get no slots.
         """
         slots = []
         for p in params:

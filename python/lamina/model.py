@@ -218,9 +218,6 @@ class Sequential(Trainer):
             shape = layer.output_shape
         return (None, *shape)
 
-    def _dense_layers(self):
-        return [lay for lay in self._layers if isinstance(lay, layers_mod.Dense)]
-
     @property
     def weights(self) -> list:
         """The live parameter arrays, layer by layer (kernel, then bias)."""
@@ -408,9 +405,9 @@ class Sequential(Trainer):
         if self._network is not None and (kind == "infer" or self._network_kind == "train"):
             return self._network
         self._require_built("the network")
-        dense = self._dense_layers()
-        if not dense:
-            raise ValueError(f"model {self.name!r} has no Dense layer: add at least one")
+        if not any(layer.weights for layer in self._layers):
+            raise ValueError(f"model {self.name!r} has no Dense layer (no layer with weights):"
+                             " add at least one")
         if len(self._input_shape) != 1 and not any(isinstance(lay, layers_mod.Flatten)
                                                    for lay in self._layers):
             raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")

@@ -22,9 +22,10 @@ from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
 from .layer import Layer, SymbolicOutput, class_for, registered
+from .rescaling import Rescaling
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
-           "ReLU", "LeakyReLU", "Softmax", "SymbolicOutput", "get", "serialize",
+           "ReLU", "LeakyReLU", "Softmax", "Rescaling", "SymbolicOutput", "get", "serialize",
            "deserialize", "class_for", "registered"]
 
 

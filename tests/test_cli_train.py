@@ -12,7 +12,7 @@ import pytest
 import lamina
 from lamina import cli
 from lamina import plot as lplot
-from lamina.run import load_run
+from lamina.runfile import load_run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
@@ -236,7 +236,7 @@ def test_default_train_reaches_95_percent_and_the_model_reproduces_it(tmp_path, 
     assert acc >= 0.95, out
     (run_dir,) = (tmp_path / "runs").iterdir()
     model = lamina.load_model(run_dir / "model.lamina")
-    from lamina.run import load_data
+    from lamina.runfile import load_data
 
     ds = load_data(load_run(run_dir / "run.toml"))
     got = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)["accuracy"]

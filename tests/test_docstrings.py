@@ -9,7 +9,12 @@ MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "la
            "lamina.datasets", "lamina.diagnose", "lamina.experiment", "lamina.initializers",
            "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
            "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
-           "lamina.regularizers", "lamina.saving", "lamina.utils"]
+           "lamina.regularizers", "lamina.saving", "lamina.utils",
+           "lamina.runfile", "lamina.runfile.build", "lamina.runfile.data",
+           "lamina.runfile.errors", "lamina.runfile.load", "lamina.runfile.model",
+           "lamina.runfile.overrides", "lamina.runfile.registry", "lamina.runfile.schema",
+           "lamina.runfile.toml", "lamina.tune", "lamina.tune.backends", "lamina.tune.results",
+           "lamina.tune.space", "lamina.tune.trials"]
 
 
 @pytest.mark.parametrize("name", MODULES)

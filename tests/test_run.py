@@ -10,8 +10,8 @@ import pytest
 
 import lamina
 
-from lamina.run import (Run, RunFileError, default_run, load_data, load_run, model_config,
-                        model_section, parse_override, read_arrays, to_toml)
+from lamina.runfile import (Run, RunFileError, default_run, load_data, load_run, model_config,
+                            model_section, parse_override, read_arrays, to_toml)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,8 +78,10 @@ def test_schedule_and_initializer_params():
         "training": {"schedule": {"name": "cosine_decay", "decay_steps": 50}}})
     assert run["model"]["layers"][0]["kernel_initializer"] == {
         "name": "random_normal", "mean": 0.0, "stddev": 0.1}
+    # every parameter of the schedule class is written out with its default (CosineDecay's
+    # warmup_target defaults to None, so it is left out)
     assert run["training"]["schedule"] == {"name": "cosine_decay", "decay_steps": 50,
-                                           "alpha": 0.0}
+                                           "alpha": 0.0, "warmup_steps": 0}
     # an initializer table at its defaults collapses to the bare name
     run = load_run({"model": {"layers": [{"units": 3, "kernel_initializer": {
         "name": "random_uniform", "minval": -0.05}}]}})
@@ -377,7 +379,7 @@ def test_digits_subset_is_seeded():
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_the_built_model_gives_back_the_run_model_section(path):
-    from lamina.run import build_model
+    from lamina.runfile import build_model
 
     run = load_run(path)
     model = build_model(run, 64)
@@ -387,7 +389,7 @@ def test_the_built_model_gives_back_the_run_model_section(path):
 
 def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
     import lamina
-    from lamina.run import build_model, run_from_model
+    from lamina.runfile import build_model, run_from_model
 
     model = lamina.Sequential([
         lamina.Input((64,)),
@@ -411,7 +413,7 @@ def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
         np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights
 
 
-@pytest.mark.parametrize("name", ["lamina.run", "lamina.diagnose", "lamina.plot",
+@pytest.mark.parametrize("name", ["lamina.runfile", "lamina.diagnose", "lamina.plot",
                                   "lamina.experiment"])
 def test_docstring_examples_run(name):
     import doctest
@@ -423,9 +425,9 @@ def test_docstring_examples_run(name):
 
 
 def test_the_module_docstring_example_is_a_valid_run_file():
-    import lamina.run
+    import lamina.runfile
 
-    doc = lamina.run.__doc__
+    doc = lamina.runfile.__doc__
     text = doc.split("bundled digits)::", 1)[1].split("`load_run(", 1)[0]
     text = "\n".join(line[4:] for line in text.splitlines())
     raw = tomllib.loads(text)

@@ -1,10 +1,12 @@
 """The run-file sections besides ``[model]``: defaults and checks.
 
-Names, parameters and defaults of the optimizers, schedules, losses and metrics come from
-their registries (see `lamina.runfile.registry`); an optimizer or a schedule is checked by
-building it, so its ranges are the class's own. What is the run file's alone lives here:
-the defaults of a run (`RAW_DEFAULTS`), the data, preprocessing, early-stopping and output
-keys, and the rules that tie keys together.
+Names, parameters and defaults of the optimizers, schedules, early stopping, losses and
+metrics come from their registries and classes (see `lamina.runfile.registry`); an
+optimizer, a schedule or an EarlyStopping is checked by building it, so its ranges are the
+class's own. What is the run file's alone lives here: the defaults of a run
+(`RAW_DEFAULTS`, `EARLY_STOPPING_DEFAULTS`), the data, preprocessing, training-loop and
+output keys, and the rules that tie keys together (one gradient clip, a learning rate > 0,
+metrics that fit the loss, early stopping on val_* needs validation data).
 
 Example:
     >>> check_training({"optimizer": "sgd"}, default_seed=0)["optimizer"]
@@ -54,8 +56,6 @@ TOP_KEYS = ("name", "description", "data", "preprocessing", "model", "training",
             "outputs")
 # `early_stopping = true` in a run file: Keras's EarlyStopping with these two changed.
 EARLY_STOPPING_DEFAULTS = {"patience": 5, "restore_best_weights": True}
-_EARLY_STOPPING_KEYS = ("monitor", "patience", "min_delta", "restore_best_weights", "mode",
-                        "start_from_epoch")
 _CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
@@ -170,33 +170,35 @@ def check_schedule(v: Any, learning_rate: float) -> dict | None:
 
 
 def check_early_stopping(v: Any) -> dict | bool:
-    """``training.early_stopping``: false, true (the defaults) or a table of EarlyStopping's
-    arguments."""
+    """``training.early_stopping``: false, true (the defaults) or a table of the arguments of
+    ``lamina.callbacks.EarlyStopping`` (its defaults, but `EARLY_STOPPING_DEFAULTS`)."""
+    from ..callbacks import EarlyStopping
+
     path = "training.early_stopping"
     if v is False:
         return False
     if v is True:
         v = {}
-    d = check_table(path, v, _EARLY_STOPPING_KEYS)
-    mode = check_str(f"{path}.mode", d.get("mode", "auto"))
-    if mode not in ("auto", "min", "max"):
-        raise one_of(f"{path}.mode", mode, ("auto", "min", "max"))
-    monitor = check_str(f"{path}.monitor", d.get("monitor", "val_loss"))
-    if not monitor:
+    sig = registry.parameters(EarlyStopping, skip=("verbose",))
+    d = check_table(path, v, sig)
+    out: dict[str, Any] = {}
+    for k, default in sig.items():
+        val = d.get(k, EARLY_STOPPING_DEFAULTS.get(k, default))
+        if val is None:
+            continue
+        if isinstance(default, bool):
+            val = check_bool(f"{path}.{k}", val)
+        elif isinstance(default, str):
+            val = check_str(f"{path}.{k}", val)
+        out[k] = val
+    if not out["monitor"]:
         raise RunFileError(f"{path}.monitor", "must name a logged value (val_loss, loss, "
                            "val_accuracy, accuracy, ...)")
-    es = EARLY_STOPPING_DEFAULTS
-    return {
-        "monitor": monitor,
-        "patience": check_int(f"{path}.patience", d.get("patience", es["patience"]), lo=0),
-        "min_delta": check_float(f"{path}.min_delta", d.get("min_delta", 0.0), 0.0),
-        "restore_best_weights": check_bool(f"{path}.restore_best_weights",
-                                           d.get("restore_best_weights",
-                                                 es["restore_best_weights"])),
-        "mode": mode,
-        "start_from_epoch": check_int(f"{path}.start_from_epoch", d.get("start_from_epoch", 0),
-                                      lo=0),
-    }
+    try:
+        EarlyStopping(**out)
+    except (ValueError, TypeError) as exc:
+        raise from_exception(path, exc, list(out)) from None
+    return out
 
 
 def _check_loss(v: Any) -> str:

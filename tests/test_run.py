@@ -448,3 +448,52 @@ def test_optimizer_ranges_match_the_optimizer_classes():
             load_run({"training": {"optimizer": {"name": name, key: 1.0}}})
         with pytest.raises(ValueError):
             lamina.optimizers.get({"class_name": name, "config": {key: 1.0}})
+
+
+# ---- names and defaults come from lamina's registries ----
+
+def test_layer_types_are_the_layer_classes_with_their_defaults():
+    from lamina import layers
+
+    classes = [c for c in (getattr(layers, n) for n in layers.__all__)
+               if isinstance(c, type) and issubclass(c, layers.Layer)
+               and c not in (layers.Layer, layers.InputLayer)]
+    e = error({"model": {"layers": [{"type": "conv2d"}]}})
+    listed = str(e).split("is not one of ", 1)[1].split(" (")[0].split(", ")
+    assert len(listed) == len(classes) >= 7 and "leaky_relu" in listed
+    run = load_run({"model": {"layers": [
+        {"units": 8}, {"type": "LeakyReLU"}, {"type": "dropout", "rate": 0.2},
+        {"units": 3, "activation": "softmax"}]}})
+    leaky = run["model"]["layers"][1]
+    assert leaky == {"type": "leaky_relu", "negative_slope": 0.3}  # LeakyReLU's own default
+    assert run["model"]["layers"][0]["activation"] == "linear"  # Dense(activation=None)
+    assert model_section(model_config(run, 5)) == run["model"]
+    e = error({"model": {"layers": [{"type": "leaky_relu", "negative_slope": -1},
+                                    {"units": 3}]}})
+    assert e.key == "model.layers[0].negative_slope" and ">= 0" in str(e)
+
+
+def test_optimizers_schedules_and_initializers_take_their_class_signatures():
+    import inspect
+
+    from lamina import initializers, optimizers
+
+    for name in ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam"):
+        opt = load_run({"training": {"optimizer": name}})["training"]["optimizer"]
+        cls = type(optimizers.get(name))
+        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()
+                    if k != "name" and p.default is not None and p.default is not p.empty}
+        assert opt == {"name": name, **defaults}
+    e = error({"training": {"optimizer": "lion"}})
+    assert "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam" in str(e)
+    sched = load_run({"training": {"schedule": {"name": "cosine_decay", "decay_steps": 10,
+                                                "warmup_target": 0.01, "warmup_steps": 5}}})
+    assert sched["training"]["schedule"]["warmup_target"] == 0.01
+    init = load_run({"model": {"layers": [{"units": 3, "kernel_initializer": {
+        "name": "variance_scaling", "scale": 2.0}}]}})["model"]["layers"][0]
+    assert init["kernel_initializer"] == {"name": "variance_scaling", "scale": 2.0,
+                                          "mode": "fan_in", "distribution": "truncated_normal"}
+    assert isinstance(initializers.get("variance_scaling"), initializers.VarianceScaling)
+    e = error({"model": {"layers": [{"units": 3, "kernel_initializer": {
+        "name": "variance_scaling", "mode": "fan_sideways"}}]}})
+    assert e.key == "model.layers[0].kernel_initializer.mode"

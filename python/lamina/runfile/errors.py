@@ -157,14 +157,22 @@ def named(path: str, v: Any) -> tuple[str, dict]:
     raise bad(path, "a name or a table with a 'name' key", v)
 
 
-_BOUNDS = re.compile(r"([\[(])(-?[0-9.e+-]+|-?inf), (-?[0-9.e+-]+|-?inf)([\])])")
+_BOUNDS = re.compile(r"(in )?([\[(])(-?[0-9.e+-]+|-?inf), (-?[0-9.e+-]+|-?inf)([\])])")
+
+
+def _bounds(m: re.Match) -> str:
+    lo, hi = float(m[3]), float(m[4])
+    if math.isinf(hi) and not math.isinf(lo):  # [0.0, inf] -> >= 0
+        return f"{'>' if m[2] == '(' else '>='} {lo:g}"
+    return f"{m[1] or ''}{m[2]}{lo:g}, {hi:g}{m[5]}"
 
 
 def from_exception(path: str, exc: Exception, keys: Iterable[str]) -> RunFileError:
     """A class's ValueError/TypeError as a RunFileError on the key it names.
 
     The key is the first of `keys` the message names (else `path` itself); bounds are
-    written as a run file writes numbers (``[0.0, 1.0)`` becomes ``[0, 1)``).
+    written as a run file writes numbers (``[0.0, 1.0)`` becomes ``[0, 1)``, ``in [0.0,
+    inf]`` becomes ``>= 0``).
 
     Example:
         >>> e = ValueError("momentum must be in [0.0, 1.0], got 1.5")
@@ -172,7 +180,7 @@ def from_exception(path: str, exc: Exception, keys: Iterable[str]) -> RunFileErr
         'training.optimizer.momentum: momentum must be in [0, 1], got 1.5'
     """
     msg = str(exc).strip("'\"")
-    msg = _BOUNDS.sub(lambda m: f"{m[1]}{float(m[2]):g}, {float(m[3]):g}{m[4]}", msg)
+    msg = _BOUNDS.sub(_bounds, msg)
     hits = [(m.start(), k) for k in keys for m in [re.search(rf"\b{re.escape(k)}\b", msg)] if m]
     if hits:
         return RunFileError(f"{path}.{min(hits)[1]}" if path else min(hits)[1], msg)

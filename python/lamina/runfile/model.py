@@ -178,7 +178,7 @@ def check_layer(i: int, v: Any, is_last: bool) -> list[dict]:
         layer = layers.deserialize({"class_name": cls.__name__,
                                     "config": {**config, "name": _CHECK_NAME}})
     except (ValueError, TypeError) as exc:
-        raise from_exception(path, exc, list(d)) from None
+        raise from_exception(path, exc, [k for k in d if k != "type"]) from None
     out = [layer_section(layers.serialize(layer))]
     if "dropout" in d:
         p = f"{path}.dropout"
@@ -261,7 +261,11 @@ def layer_section(item: Mapping) -> dict:
         if v is None:
             continue
         if k.endswith("_initializer") and isinstance(v, Mapping):
-            cls = type(initializers.get(v["class_name"]))
+            try:
+                cls = type(initializers.get(v.get("class_name")))
+            except (ValueError, TypeError):
+                raise one_of(f"model.layers.{k}", v.get("class_name"),
+                             registry.initializer_names(), "initializer") from None
             v = {"name": initializers.serialize(cls()),
                  **{pk: pv for pk, pv in (v.get("config") or {}).items() if pv is not None}}
         elif k.endswith("_regularizer"):

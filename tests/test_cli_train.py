@@ -12,7 +12,7 @@ import pytest
 import lamina
 from lamina import cli
 from lamina import plot as lplot
-from lamina.run import load_run
+from lamina.runfile import load_run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
@@ -236,7 +236,7 @@ def test_default_train_reaches_95_percent_and_the_model_reproduces_it(tmp_path, 
     assert acc >= 0.95, out
     (run_dir,) = (tmp_path / "runs").iterdir()
     model = lamina.load_model(run_dir / "model.lamina")
-    from lamina.run import load_data
+    from lamina.runfile import load_data
 
     ds = load_data(load_run(run_dir / "run.toml"))
     got = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)["accuracy"]
@@ -368,3 +368,21 @@ def test_compare_checks_every_run_and_its_data_before_training(tmp_path, capsys)
                              str(tmp_path / "out"))
     assert code == 2 and out == "" and f"{bad}: data.source" in err
     assert "column 'label' is not numeric" in err
+
+
+@needs_fit
+def test_progress_is_the_progbar_logger_on_the_given_stream(capsys):
+    import io
+
+    from lamina.experiment import train_run
+
+    out = io.StringIO()  # not a terminal: one line per epoch, no per-batch redraws
+    train_run(load_run(None, ["training.epochs=2", "data.max_samples=300"]), out_dir=None,
+              stream=out)
+    lines = out.getvalue().splitlines()
+    epochs = [i for i, line in enumerate(lines) if re.fullmatch(r"Epoch [12]/2", line)]
+    assert len(epochs) == 2
+    for i in epochs:
+        assert re.match(r"\d+/\d+ - .* - loss: \S+ - accuracy: \S+", lines[i + 1])
+    assert "\r" not in out.getvalue()
+    assert capsys.readouterr().out == ""  # nothing leaks to stdout

@@ -199,3 +199,15 @@ def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch):
     assert not plot.available()
     with pytest.raises(ImportError, match=r"pip install 'lamina\[plot\]'"):
         plot.learning_curves(HEALTHY)
+
+
+def test_curves_reads_histories_dicts_and_one_value_metrics():
+    class H:
+        history = {"loss": [1, 0.5], "val_loss": np.array([1.5, 0.75])}
+
+    assert dg.curves(H()) == {"loss": [1.0, 0.5], "val_loss": [1.5, 0.75]}
+    got = dg.curves({"loss": (2, 1), "test_accuracy": np.float32(0.5), "done": True,
+                     "note": "x", "lr": [object()]})
+    assert got == {"loss": [2.0, 1.0], "test_accuracy": [0.5]}
+    with pytest.raises(TypeError, match="History or a dict.*list"):
+        dg.curves([1.0, 2.0])

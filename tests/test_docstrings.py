@@ -10,11 +10,17 @@ MODULES = ["lamina", "lamina.activations", "lamina.callbacks", "lamina.cli", "la
            "lamina.initializers",
            "lamina.io", "lamina.layers", "lamina.losses", "lamina.metrics", "lamina.model",
            "lamina.models", "lamina.optimizers", "lamina.optimizers.schedules", "lamina.plot",
-           "lamina.regularizers", "lamina.saving", "lamina.trainer", "lamina.utils"]
+           "lamina.regularizers", "lamina.saving", "lamina.trainer", "lamina.utils",
+           "lamina.runfile", "lamina.runfile.build", "lamina.runfile.data",
+           "lamina.runfile.errors", "lamina.runfile.load", "lamina.runfile.model",
+           "lamina.runfile.overrides", "lamina.runfile.registry", "lamina.runfile.schema",
+           "lamina.runfile.toml", "lamina.tune", "lamina.tune.backends", "lamina.tune.results",
+           "lamina.tune.space", "lamina.tune.trials"]
 MODULES += [f"lamina.callbacks.{m}" for m in (
     "callback", "callback_list", "csv_logger", "early_stopping", "history", "lambda_callback",
     "learning_rate_scheduler", "model_checkpoint", "progbar_logger", "reduce_lr_on_plateau",
     "terminate_on_nan")]
+MODULES += ["lamina.layers.rescaling"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -10,8 +10,8 @@ import pytest
 
 import lamina
 
-from lamina.run import (Run, RunFileError, default_run, load_data, load_run, model_config,
-                        model_section, parse_override, read_arrays, to_toml)
+from lamina.runfile import (Run, RunFileError, default_run, load_data, load_run, model_config,
+                            model_section, parse_override, read_arrays, to_toml)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,8 +78,10 @@ def test_schedule_and_initializer_params():
         "training": {"schedule": {"name": "cosine_decay", "decay_steps": 50}}})
     assert run["model"]["layers"][0]["kernel_initializer"] == {
         "name": "random_normal", "mean": 0.0, "stddev": 0.1}
+    # every parameter of the schedule class is written out with its default (CosineDecay's
+    # warmup_target defaults to None, so it is left out)
     assert run["training"]["schedule"] == {"name": "cosine_decay", "decay_steps": 50,
-                                           "alpha": 0.0}
+                                           "alpha": 0.0, "warmup_steps": 0}
     # an initializer table at its defaults collapses to the bare name
     run = load_run({"model": {"layers": [{"units": 3, "kernel_initializer": {
         "name": "random_uniform", "minval": -0.05}}]}})
@@ -377,7 +379,7 @@ def test_digits_subset_is_seeded():
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_the_built_model_gives_back_the_run_model_section(path):
-    from lamina.run import build_model
+    from lamina.runfile import build_model
 
     run = load_run(path)
     model = build_model(run, 64)
@@ -387,7 +389,7 @@ def test_the_built_model_gives_back_the_run_model_section(path):
 
 def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
     import lamina
-    from lamina.run import build_model, run_from_model
+    from lamina.runfile import build_model, run_from_model
 
     model = lamina.Sequential([
         lamina.Input((64,)),
@@ -411,7 +413,7 @@ def test_a_python_model_written_as_a_run_file_reproduces_it(tmp_path):
         np.testing.assert_array_equal(w1, w2)  # same seed, same initial weights
 
 
-@pytest.mark.parametrize("name", ["lamina.run", "lamina.diagnose", "lamina.plot",
+@pytest.mark.parametrize("name", ["lamina.runfile", "lamina.diagnose", "lamina.plot",
                                   "lamina.experiment"])
 def test_docstring_examples_run(name):
     import doctest
@@ -423,9 +425,9 @@ def test_docstring_examples_run(name):
 
 
 def test_the_module_docstring_example_is_a_valid_run_file():
-    import lamina.run
+    import lamina.runfile
 
-    doc = lamina.run.__doc__
+    doc = lamina.runfile.__doc__
     text = doc.split("bundled digits)::", 1)[1].split("`load_run(", 1)[0]
     text = "\n".join(line[4:] for line in text.splitlines())
     raw = tomllib.loads(text)
@@ -446,3 +448,52 @@ def test_optimizer_ranges_match_the_optimizer_classes():
             load_run({"training": {"optimizer": {"name": name, key: 1.0}}})
         with pytest.raises(ValueError):
             lamina.optimizers.get({"class_name": name, "config": {key: 1.0}})
+
+
+# ---- names and defaults come from lamina's registries ----
+
+def test_layer_types_are_the_layer_classes_with_their_defaults():
+    from lamina import layers
+
+    classes = [c for c in (getattr(layers, n) for n in layers.__all__)
+               if isinstance(c, type) and issubclass(c, layers.Layer)
+               and c not in (layers.Layer, layers.InputLayer)]
+    e = error({"model": {"layers": [{"type": "conv2d"}]}})
+    listed = str(e).split("is not one of ", 1)[1].split(" (")[0].split(", ")
+    assert len(listed) == len(classes) >= 7 and "leaky_relu" in listed
+    run = load_run({"model": {"layers": [
+        {"units": 8}, {"type": "LeakyReLU"}, {"type": "dropout", "rate": 0.2},
+        {"units": 3, "activation": "softmax"}]}})
+    leaky = run["model"]["layers"][1]
+    assert leaky == {"type": "leaky_relu", "negative_slope": 0.3}  # LeakyReLU's own default
+    assert run["model"]["layers"][0]["activation"] == "linear"  # Dense(activation=None)
+    assert model_section(model_config(run, 5)) == run["model"]
+    e = error({"model": {"layers": [{"type": "leaky_relu", "negative_slope": -1},
+                                    {"units": 3}]}})
+    assert e.key == "model.layers[0].negative_slope" and ">= 0" in str(e)
+
+
+def test_optimizers_schedules_and_initializers_take_their_class_signatures():
+    import inspect
+
+    from lamina import initializers, optimizers
+
+    for name in ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam"):
+        opt = load_run({"training": {"optimizer": name}})["training"]["optimizer"]
+        cls = type(optimizers.get(name))
+        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()
+                    if k != "name" and p.default is not None and p.default is not p.empty}
+        assert opt == {"name": name, **defaults}
+    e = error({"training": {"optimizer": "lion"}})
+    assert "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam" in str(e)
+    sched = load_run({"training": {"schedule": {"name": "cosine_decay", "decay_steps": 10,
+                                                "warmup_target": 0.01, "warmup_steps": 5}}})
+    assert sched["training"]["schedule"]["warmup_target"] == 0.01
+    init = load_run({"model": {"layers": [{"units": 3, "kernel_initializer": {
+        "name": "variance_scaling", "scale": 2.0}}]}})["model"]["layers"][0]
+    assert init["kernel_initializer"] == {"name": "variance_scaling", "scale": 2.0,
+                                          "mode": "fan_in", "distribution": "truncated_normal"}
+    assert isinstance(initializers.get("variance_scaling"), initializers.VarianceScaling)
+    e = error({"model": {"layers": [{"units": 3, "kernel_initializer": {
+        "name": "variance_scaling", "mode": "fan_sideways"}}]}})
+    assert e.key == "model.layers[0].kernel_initializer.mode"

@@ -290,7 +290,7 @@ def test_run_file_trials_train_with_lamina_train_code(tmp_path):
     best = res.best_run
     assert best["model"]["layers"][0]["units"] == res.best_params["model.layers[0].units"]
     path = res.write_best(tmp_path / "best.toml")
-    from lamina.run import load_run
+    from lamina.runfile import load_run
 
     assert load_run(path)["model"] == best["model"]
 

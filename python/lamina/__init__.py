@@ -60,7 +60,7 @@ __all__ = [
 
 # Submodules with optional dependencies (scikit-learn, joblib/dask/ray, matplotlib) or a
 # heavier import load only when first used: `lamina.tune.search(...)` works without an import.
-_LAZY_SUBMODULES = ("bench", "diagnose", "experiment", "ops", "plot", "run", "sklearn", "tune")
+_LAZY_SUBMODULES = ("bench", "diagnose", "experiment", "ops", "plot", "runfile", "sklearn", "tune")
 
 
 def __getattr__(name):

@@ -26,10 +26,11 @@ __all__ = [
     "swish", "tanh", "ALL_ACTIVATIONS",
 ]
 
-# Names the core understands (cpp/include/lamina/activations.hpp), canonical spelling.
+# Names the core understands (cpp/include/lamina/activations.hpp), canonical spelling, the
+# most used first (error messages list them in this order).
 ALL_ACTIVATIONS = (
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh",
-    "softplus", "softsign", "silu", "hard_sigmoid", "softmax", "log_softmax",
+    "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu",
+    "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid", "log_softmax",
 )
 _ALIASES = {"swish": "silu", "none": "linear", "identity": "linear"}
 # The `alpha` each activation gets from its name alone (Keras 3 defaults).

@@ -1,4 +1,12 @@
-"""The ``lamina`` command line: info, train, evaluate, predict, compare."""
+"""The ``lamina`` command line: every subcommand is one row of `COMMANDS`.
+
+A row names the subcommand, its one-line help, the function that adds its arguments to
+its parser and the handler that runs it (``handler(args) -> exit status``).
+
+Example:
+    >>> [c.name for c in COMMANDS]
+    ['info', 'tune', 'train', 'evaluate', 'predict', 'compare', 'bench']
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,18 @@ import argparse
 import os
 import platform
 import sys
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+__all__ = ["Command", "COMMANDS", "build_parser", "main"]
+
+
+# ---------------------------------------------------------------------------------------------
+# info
+
+
+def _info_arguments(p: argparse.ArgumentParser) -> None:
+    pass
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -27,10 +47,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_from_args
+# ---------------------------------------------------------------------------------------------
+# tune
 
-    return run_from_args(args)
+
+def _tune_arguments(p: argparse.ArgumentParser) -> None:
+    from .tune import BACKENDS
+
+    p.add_argument("run", help="the base run file (TOML or JSON), as `lamina train` reads")
+    p.add_argument(
+        "space", help='TOML/JSON: "key.path" = [values] or {loguniform = [low, high]} ...'
+    )
+    p.add_argument("--strategy", choices=["grid", "random"], default="grid")
+    p.add_argument("--n-trials", type=int, default=None, help="random: draws (10); grid: cap")
+    p.add_argument("--metric", default="val_loss", help="history key to rank by")
+    p.add_argument("--backend", default="loky", choices=BACKENDS)
+    p.add_argument("--scheduler", default=None, help="Dask scheduler / Ray cluster address")
+    p.add_argument("--n-jobs", type=int, default=-1, help="trials at once (-1: all slots)")
+    p.add_argument("--threads-per-trial", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    p.add_argument("--out", default=None,
+                   help="folder for results.csv, curves.json and best_run.toml")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
@@ -61,8 +98,159 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0 if result.best is not None else 1
 
 
+# ---------------------------------------------------------------------------------------------
+# train / evaluate / predict / compare (lamina.experiment runs them)
+
+TRAIN_EPILOG = """\
+a run file (every key optional; the full format is in lamina/runfile/, examples in examples/):
+
+  [data]
+  source = "digits"            # or "data.csv" (label = "label") / "data.npz"
+  [[model.layers]]
+  units = 128
+  activation = "relu"
+  dropout = 0.2
+  [[model.layers]]
+  units = 10
+  activation = "softmax"
+  [training]
+  optimizer = {name = "sgd", learning_rate = 0.05, momentum = 0.9}
+  epochs = 30
+  batch_size = 32
+  early_stopping = {patience = 5}
+
+exit status: 0 done, 2 bad run file / override / data (one line naming the key)
+"""
+
+
+def _set_argument(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json)")
+    _set_argument(p, "override a run-file value, e.g. training.epochs=5 or "
+                  "model.layers[0].units=64 (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs.dir or "
+                   "runs/<timestamp>/)")
+    p.add_argument("--quiet", action="store_true", help="print only the final test metrics")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .experiment import format_metrics, train_run
+    from .runfile import load_run
+
+    run = load_run(args.run, args.set)
+    out_dir: Any = args.out if args.out is not None else "auto"
+    res = train_run(run, out_dir=out_dir, verbose=not args.quiet)
+    if args.quiet:
+        print(format_metrics(res.test) if res.test else format_metrics(res.train))
+    return 0
+
+
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a .lamina file")
+    p.add_argument("data", metavar="DATA", nargs="?", help="'digits', a .npz or a .csv file "
+                   "(default: the test split of the run.toml beside MODEL)")
+    p.add_argument("--label", help="label column (CSV) or array (NPZ)")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .experiment import evaluate_arrays, format_metrics, model_inputs
+
+    model, x, y, run, what = model_inputs(args.model, args.data, args.label, True)
+    note = ""
+    if run is not None and args.data is not None and (
+            args.data == run["data"]["source"] or (args.data != "digits" and Path(
+                args.data).resolve() == Path(run["data"]["source"]).resolve())):
+        note = (" (the model's training data, its training samples included; without DATA, "
+                "`lamina evaluate MODEL` uses the run's held-out test split)")
+    print(f"{what}: {x.shape[0]} samples{note}")
+    print(format_metrics(evaluate_arrays(model, x, y)))
+    return 0
+
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a .lamina file")
+    p.add_argument("data", metavar="DATA", help="'digits', a .npz or a .csv file")
+    p.add_argument("--out", required=True, metavar="FILE", help="predictions CSV to write")
+    p.add_argument("--label", help="label column (CSV) or array (NPZ), kept in the output")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .experiment import predict_model
+
+    n = predict_model(args.model, args.data, args.out, args.label)
+    print(f"wrote {n} predictions to {args.out}")
+    return 0
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run files")
+    _set_argument(p, "override applied to every run (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>/)")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .experiment import compare_runs
+
+    compare_runs(args.runs, args.set, args.out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# bench (lamina.bench owns its options)
+
+
+def _bench_arguments(p: argparse.ArgumentParser) -> None:
+    from .bench import add_arguments
+
+    add_arguments(p)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_from_args
+
+    return run_from_args(args)
+
+
+# ---------------------------------------------------------------------------------------------
+# The table
+
+
+class Command(NamedTuple):
+    """One ``lamina`` subcommand: its name, help, argument builder and handler."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+    parser_options: dict = {}
+
+
+COMMANDS = (
+    Command("info", "version, CPU dispatch level, threads and build flags", _info_arguments,
+            _cmd_info),
+    Command("tune", "sweep hyperparameters of a run file (grid/random; loky, Dask or Ray)",
+            _tune_arguments, _cmd_tune),
+    Command("train", "train a run file (default: an MLP on the bundled digits)",
+            _train_arguments, _cmd_train,
+            {"description": "Train the run described by RUN (TOML or JSON; none: a default "
+             "MLP on the bundled digits), print the metrics and the diagnosis, and write "
+             "model.lamina, history.csv, run.toml and learning_curves.png to --out.",
+             "epilog": TRAIN_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}),
+    Command("evaluate", "evaluate a saved model on data", _evaluate_arguments, _cmd_evaluate),
+    Command("predict", "write a saved model's predictions as CSV", _predict_arguments,
+            _cmd_predict),
+    Command("compare", "train several run files, plot their validation curves",
+            _compare_arguments, _cmd_compare),
+    Command("bench", "lamina against torch, scikit-learn and numpy, side by side (see "
+            "`lamina bench --help`)", _bench_arguments, _cmd_bench),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``lamina`` argument parser: info, tune, train, evaluate, predict, compare, bench.
+    """The ``lamina`` argument parser, one subparser per row of `COMMANDS`.
 
     Example:
         >>> build_parser().parse_args(["info"]).command
@@ -70,38 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="lamina", description="lamina: dense networks on the CPU")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p_info = sub.add_parser("info", help="version, CPU dispatch level, threads and build flags")
-    p_info.set_defaults(func=_cmd_info)
-    p_tune = sub.add_parser(
-        "tune", help="sweep hyperparameters of a run file (grid/random; loky, Dask or Ray)"
-    )
-    p_tune.add_argument("run", help="the base run file (TOML or JSON), as `lamina train` reads")
-    p_tune.add_argument(
-        "space", help='TOML/JSON: "key.path" = [values] or {loguniform = [low, high]} ...'
-    )
-    p_tune.add_argument("--strategy", choices=["grid", "random"], default="grid")
-    p_tune.add_argument("--n-trials", type=int, default=None, help="random: draws (10); grid: cap")
-    p_tune.add_argument("--metric", default="val_loss", help="history key to rank by")
-    p_tune.add_argument(
-        "--backend", default="loky",
-        choices=["sequential", "loky", "threading", "multiprocessing", "dask", "ray"],
-    )
-    p_tune.add_argument("--scheduler", default=None, help="Dask scheduler / Ray cluster address")
-    p_tune.add_argument("--n-jobs", type=int, default=-1, help="trials at once (-1: all slots)")
-    p_tune.add_argument("--threads-per-trial", type=int, default=None)
-    p_tune.add_argument("--seed", type=int, default=0, help="seed of the random draws")
-    p_tune.add_argument("--out", default=None, help="folder for results.csv, curves.json and best_run.toml")
-    p_tune.set_defaults(func=_cmd_tune)
-
-    from .experiment import add_commands  # train / evaluate / predict / compare
-
-    add_commands(sub)
-    from .bench import add_arguments as _bench_arguments
-
-    p_bench = sub.add_parser("bench", help="lamina against torch, scikit-learn and numpy, "
-                             "side by side (see `lamina bench --help`)")
-    _bench_arguments(p_bench)
-    p_bench.set_defaults(func=_cmd_bench)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, **cmd.parser_options)
+        cmd.arguments(p)
+        p.set_defaults(func=cmd.handler)
     return parser
 
 
@@ -120,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .run import RunFileError
+    from .runfile import RunFileError
 
     try:
         status = int(args.func(args) or 0)

@@ -11,10 +11,11 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["floatx", "set_floatx", "epsilon", "load_run"]
+__all__ = ["floatx", "set_floatx", "epsilon", "FLOATX_TYPES"]
 
 _FLOATX = "float32"
-_SUPPORTED = ("float32", "float64")
+# The float types the core computes in (what floatx and a model's dtype may be).
+FLOATX_TYPES = ("float32", "float64")
 
 
 def floatx() -> str:
@@ -47,8 +48,8 @@ def set_floatx(value: str) -> None:
         import numpy as np
 
         name = np.dtype(value).name
-    if name not in _SUPPORTED:
-        raise ValueError(f"floatx must be one of {', '.join(_SUPPORTED)}, got {value!r}")
+    if name not in FLOATX_TYPES:
+        raise ValueError(f"floatx must be one of {', '.join(FLOATX_TYPES)}, got {value!r}")
     _FLOATX = name
 
 
@@ -61,25 +62,3 @@ def epsilon() -> float:
     """
     return 1e-7
 
-
-def load_run(path=None, overrides=None):
-    """Loads and validates a run file (TOML or JSON), the format `lamina train` reads.
-
-    A thin alias of `lamina.run.load_run`, so the run files and ``Sequential.from_config``
-    share one schema under ``lamina.config``.
-
-    Args:
-        path: a run file path, a dict, or None for the default run. Defaults to `None`.
-        overrides: ``["key.path=value", ...]`` applied on top. Defaults to `None`.
-
-    Returns:
-        The fully resolved run.
-
-    Example:
-        >>> run = load_run(overrides=["training.epochs=3"])
-        >>> run["training"]["epochs"]
-        3
-    """
-    from .run import load_run as _load_run
-
-    return _load_run(path, overrides=overrides)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 __all__ = [
     "Finding",
+    "curves",
     "diagnose",
     "divergence",
     "overfitting",
@@ -69,14 +71,35 @@ class Finding:
         return text
 
 
-def _curves(history: Any) -> dict[str, list[float]]:
-    """History, History.history, or a plain {key: [per-epoch values]} -> {key: [floats]}."""
+def curves(history: Any) -> dict[str, list[float]]:
+    """Per-epoch curves as plain floats, from whatever holds them.
+
+    Args:
+        history: A `History`, its ``.history`` dict, or any ``{key: per-epoch values}``.
+            A number becomes a one-value curve (a test metric); values that are not
+            numbers (booleans, strings, schedule objects) are left out.
+
+    Returns:
+        ``{key: [float, ...]}``.
+
+    Raises:
+        TypeError: `history` is not a History or a dict.
+
+    Example:
+        >>> curves({"loss": (1, 0.5), "test_accuracy": 0.9, "note": "x"})
+        {'loss': [1.0, 0.5], 'test_accuracy': [0.9]}
+    """
     h = getattr(history, "history", history)
     if not isinstance(h, Mapping):
         raise TypeError(f"expected a History or a dict of per-epoch lists, got "
                         f"{type(history).__name__}")
     out = {}
     for k, v in h.items():
+        if isinstance(v, bool) or isinstance(v, (str, bytes)):
+            continue
+        if isinstance(v, numbers.Real):
+            out[str(k)] = [float(v)]
+            continue
         try:
             out[str(k)] = [float(x) for x in v]
         except (TypeError, ValueError):
@@ -360,12 +383,12 @@ def diagnose(history: Any, rules: Sequence[str] | None = None, **thresholds: Any
     for k in thresholds:
         if k not in accepted:
             raise TypeError(f"unknown threshold {k!r}; accepted: {', '.join(sorted(accepted))}")
-    curves = _curves(history)
+    per_epoch = curves(history)
     found = []
     for n in names:
         rule = RULES[n]
         kw = {k: v for k, v in thresholds.items() if k in _params(rule)}
-        f = rule(curves, **kw)
+        f = rule(per_epoch, **kw)
         if f is not None:
             if n == "divergence":
                 return [f]

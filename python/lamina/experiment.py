@@ -1,10 +1,11 @@
-"""Running a run file: build the model, train it, report, write the outputs.
+"""Running a run file: train it, report, write the outputs; evaluate, predict, compare.
 
-This is what ``lamina train`` / ``evaluate`` / ``predict`` / ``compare`` do; the same
-functions work from Python.
+This is what ``lamina train`` / ``evaluate`` / ``predict`` / ``compare`` do (``lamina.cli``
+parses their arguments); the same functions work from Python. What a run describes is
+built by ``lamina.runfile`` (``build_model``, ``build_optimizer``, ``build_callbacks``).
 
 Example:
-    >>> from lamina.run import load_run
+    >>> from lamina.runfile import load_run
     >>> from lamina.experiment import train_run
     >>> result = train_run(load_run(overrides=["training.epochs=2"]), out_dir=None,
     ...                    verbose=False)
@@ -14,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as _dt
 import math
@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from . import plot as _plot
-from .callbacks import Callback
+from .callbacks import EarlyStopping
 from .diagnose import Finding, diagnose
-from .run import (Dataset, Run, RunFileError, build_model, encode_labels, fit_size, load_data,
-                  load_run, read_arrays)
+from .runfile import (Dataset, Run, RunFileError, build_callbacks, build_model,
+                      build_optimizer, encode_labels, fit_batch_size, fit_size, load_data,
+                      load_run, read_arrays)
 
-__all__ = ["RunResult", "train_run", "ProgressBar", "write_history_csv", "untrained_loss",
-           "default_out_dir", "evaluate_model", "predict_model", "compare_runs"]
+__all__ = ["RunResult", "train_run", "write_history_csv", "read_history_csv",
+           "untrained_loss", "default_out_dir", "format_findings", "format_metrics",
+           "model_inputs", "evaluate_arrays", "evaluate_model", "predict_model",
+           "compare_runs"]
 
 PREPROCESSING_FILE = "preprocessing.npz"
 
@@ -97,86 +100,6 @@ def untrained_loss(loss: str, n_classes: int | None) -> float | None:
     return None
 
 
-class ProgressBar(Callback):
-    """Prints one progress bar per epoch with its metrics (redrawn per batch on a terminal).
-
-    Args:
-        epochs: total epochs (for ``Epoch i/N``).
-        steps: batches per epoch.
-        stream: where to write. Defaults to `None` (sys.stdout).
-        width: bar width in characters. Defaults to `24`.
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> bar = ProgressBar(epochs=2, steps=4, stream=out, width=8)
-        >>> bar.on_epoch_begin(0); bar.on_epoch_end(0, {"loss": 0.5})
-        >>> out.getvalue().split("]")[0]
-        '\\rEpoch 1/2 [========'
-    """
-
-    def __init__(self, epochs: int, steps: int, stream: TextIO | None = None, width: int = 24):
-        super().__init__()
-        self.epochs, self.steps, self.width = epochs, max(int(steps), 1), width
-        self.stream = stream or sys.stdout
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = 0.0
-        self.epoch = 0
-
-    def _bar(self, done: int) -> str:
-        fill = int(self.width * done / self.steps)
-        head = ">" if fill < self.width else ""
-        return "[" + "=" * fill + head + " " * (self.width - fill - len(head)) + "]"
-
-    def _prefix(self, epoch: int) -> str:
-        return f"\rEpoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs} "
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.perf_counter()
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.live and (batch % max(1, self.steps // 20) == 0 or batch + 1 == self.steps):
-            self.stream.write(f"{self._prefix(self.epoch)}{self._bar(batch + 1)} "
-                              f"{batch + 1}/{self.steps}")
-            self.stream.flush()
-
-    def on_epoch_end(self, epoch, logs=None):
-        dt = time.perf_counter() - self.t0
-        vals = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
-                        if isinstance(v, (int, float)) and k != "learning_rate")
-        self.stream.write(f"{self._prefix(epoch)}{self._bar(self.steps)} {dt:5.2f}s  {vals}\n")
-        self.stream.flush()
-
-
-def _early_stopping(cfg: Mapping):
-    from .callbacks import EarlyStopping
-
-    return EarlyStopping(monitor=cfg["monitor"], patience=cfg["patience"],
-                         min_delta=cfg["min_delta"], mode=cfg["mode"],
-                         restore_best_weights=cfg["restore_best_weights"],
-                         start_from_epoch=cfg["start_from_epoch"])
-
-
-def _optimizer(training: Mapping):
-    from . import optimizers
-
-    opt = dict(training["optimizer"])
-    name = opt.pop("name")
-    sched = training.get("schedule")
-    if sched:
-        s = dict(sched)
-        cls = {"exponential_decay": "ExponentialDecay", "inverse_time_decay": "InverseTimeDecay",
-               "cosine_decay": "CosineDecay",
-               "piecewise_constant_decay": "PiecewiseConstantDecay"}[s.pop("name")]
-        klass = getattr(optimizers.schedules, cls)
-        if cls == "PiecewiseConstantDecay":
-            opt["learning_rate"] = klass(**s)
-        else:
-            opt["learning_rate"] = klass(initial_learning_rate=opt["learning_rate"], **s)
-    return optimizers.get({"class_name": name, "config": opt})
-
-
 def _load_data(run: Run) -> Dataset:
     try:
         return load_data(run)
@@ -184,7 +107,19 @@ def _load_data(run: Run) -> Dataset:
         raise exc.with_source(run.source) from None
 
 
-def _metrics_dict(model, x, y) -> dict[str, float]:
+def evaluate_arrays(model, x, y) -> dict[str, float]:
+    """``{"loss": ..., metric: ...}`` of `model` on ``(x, y)``; ``{}`` when x is empty.
+
+    Args:
+        model: A compiled model.
+        x: Inputs.
+        y: Targets.
+
+    Example:
+        >>> import numpy as np
+        >>> evaluate_arrays(None, np.zeros((0, 3)), np.zeros(0))
+        {}
+    """
     if x.shape[0] == 0:
         return {}
     out = model.evaluate(x, y, verbose=0, return_dict=True)
@@ -232,7 +167,13 @@ def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
     return {k: [float(r[i + 1]) for r in rows[1:] if r[i + 1] != ""] for i, k in enumerate(keys)}
 
 
-def _fmt_metrics(d: Mapping[str, float]) -> str:
+def format_metrics(d: Mapping[str, float]) -> str:
+    """Metrics as ``lamina train`` prints them.
+
+    Example:
+        >>> format_metrics({"loss": 0.25, "accuracy": 0.9})
+        'loss 0.2500  accuracy 0.9000'
+    """
     return "  ".join(f"{k} {v:.4f}" for k, v in d.items())
 
 
@@ -268,15 +209,12 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     ds = data if data is not None else _load_data(run)
     tr = run["training"]
     model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
-    model.compile(optimizer=_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
+    model.compile(optimizer=build_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
-    batch_size = n_fit if tr["batch_size"] == "full" else min(tr["batch_size"], n_fit)
-    steps = -(-n_fit // batch_size)
-    callbacks = []
-    if tr["early_stopping"]:
-        callbacks.append(_early_stopping(tr["early_stopping"]))
+    batch_size = fit_batch_size(tr, n_fit)
+    callbacks = build_callbacks(run, progress=verbose, stream=out)
+    stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
     if verbose:
-        callbacks.append(ProgressBar(tr["epochs"], steps, out))
         say(f"run {run['name']}: {ds.x_train.shape[0]} train ({n_fit} fit + "
             f"{ds.x_train.shape[0] - n_fit} validation), {ds.x_test.shape[0]} test samples, "
             f"{ds.input_dim} features; {model.count_params()} parameters; "
@@ -289,13 +227,12 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     seconds = time.perf_counter() - t0
     n_val = ds.x_train.shape[0] - n_fit
     results = {
-        "train": _metrics_dict(model, ds.x_train[:n_fit], ds.y_train[:n_fit]),
-        "val": _metrics_dict(model, ds.x_train[n_fit:], ds.y_train[n_fit:]) if n_val else {},
-        "test": _metrics_dict(model, ds.x_test, ds.y_test),
+        "train": evaluate_arrays(model, ds.x_train[:n_fit], ds.y_train[:n_fit]),
+        "val": evaluate_arrays(model, ds.x_train[n_fit:], ds.y_train[n_fit:]) if n_val else {},
+        "test": evaluate_arrays(model, ds.x_test, ds.y_test),
     }
     thresholds = {"baseline": untrained_loss(tr["loss"], ds.n_classes), **run["diagnosis"]}
     findings = diagnose(history, **thresholds)
-    stopper = callbacks[0] if tr["early_stopping"] else None
     if stopper is not None and getattr(stopper, "stopped_epoch", 0):
         findings = [_after_early_stop(f, stopper) for f in findings]
     files: dict[str, Path] = {}
@@ -331,7 +268,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         say(f"trained in {seconds:.2f}s")
         for part in ("train", "val", "test"):
             if results[part]:
-                say(f"{part + ':':<6} {_fmt_metrics(results[part])}")
+                say(f"{part + ':':<6} {format_metrics(results[part])}")
         say(format_findings(findings))
         if target is not None:
             say(f"wrote {', '.join(p.name for p in files.values())} to {target}")
@@ -351,7 +288,12 @@ def _after_early_stop(f: Finding, stopper) -> Finding:
 
 
 def format_findings(findings: Sequence[Finding]) -> str:
-    """The diagnosis as printed by ``lamina train``."""
+    """The diagnosis as printed by ``lamina train``.
+
+    Example:
+        >>> format_findings([])
+        'diagnosis: healthy (no overfitting, underfitting, divergence or noise found)'
+    """
     if not findings:
         return "diagnosis: healthy (no overfitting, underfitting, divergence or noise found)"
     return "diagnosis:\n" + "\n".join("  " + str(f).replace("\n", "\n  ") for f in findings)
@@ -373,9 +315,20 @@ def _load_model(path: str | os.PathLike):
         raise RunFileError("MODEL", f"cannot load {str(path)!r}: {exc}") from None
 
 
-def _model_inputs(model_path: str | os.PathLike, data: str | None, label: str | None,
+def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | None,
                   require_label: bool):
-    """(model, x, y or None, run or None) for evaluate/predict, standardized like training."""
+    """What evaluate and predict work on: the model and its data, standardized like training.
+
+    Args:
+        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the preprocessing,
+            labels and test split).
+        data: ``"digits"``, a ``.npz`` or a ``.csv`` file, or None (the run's test split).
+        label: The label array or column, or None (the run's, else ``y`` / ``label``).
+        require_label: A missing label is an error (else y is None).
+
+    Returns:
+        ``(model, x, y or None, run or None, what)``: ``what`` names the data in messages.
+    """
     import numpy as np
 
     model = _load_model(model_path)
@@ -429,14 +382,14 @@ def evaluate_model(model_path: str | os.PathLike, data: str | None = None,
 
     Example:
         >>> import tempfile
-        >>> from lamina.run import load_run
+        >>> from lamina.runfile import load_run
         >>> res = train_run(load_run(overrides=["training.epochs=1"]),
         ...                 out_dir=tempfile.mkdtemp(), verbose=False)
         >>> sorted(evaluate_model(res.files["model"]))
         ['accuracy', 'loss']
     """
-    model, x, y, _, _ = _model_inputs(model_path, data, label, require_label=True)
-    return _metrics_dict(model, x, y)
+    model, x, y, _, _ = model_inputs(model_path, data, label, require_label=True)
+    return evaluate_arrays(model, x, y)
 
 
 def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os.PathLike,
@@ -452,7 +405,7 @@ def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os
 
     Example:
         >>> import os, tempfile
-        >>> from lamina.run import load_run
+        >>> from lamina.runfile import load_run
         >>> out = tempfile.mkdtemp()
         >>> res = train_run(load_run(overrides=["training.epochs=1"]), out_dir=out,
         ...                 verbose=False)
@@ -461,7 +414,7 @@ def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os
     """
     import numpy as np
 
-    model, x, y, _, _ = _model_inputs(model_path, data, label, require_label=False)
+    model, x, y, _, _ = model_inputs(model_path, data, label, require_label=False)
     probs = np.asarray(model.predict(x, verbose=0))
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -524,7 +477,7 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
         res = train_run(r, out_dir=target / name, verbose=False, data=ds)
         results.append(res)
         if verbose:
-            test = _fmt_metrics(res.test) or "(no test split)"
+            test = format_metrics(res.test) or "(no test split)"
             diag = ", ".join(f.name for f in res.findings) or "healthy"
             print(f"{name:<20} {res.seconds:6.2f}s  test: {test}  [{diag}]", file=out)
     with open(target / "compare.csv", "w", newline="", encoding="utf-8") as f:
@@ -544,101 +497,3 @@ def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),
         print(f"wrote compare.csv to {target}; compare.png skipped: matplotlib is not "
               f"installed ({_plot.INSTALL_HINT})", file=out)
     return results
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line (hooked into lamina.cli by add_commands)
-
-
-def _cmd_train(args) -> int:
-    run = load_run(args.run, args.set)
-    out_dir: Any = args.out if args.out is not None else "auto"
-    res = train_run(run, out_dir=out_dir, verbose=not args.quiet)
-    if args.quiet:
-        print(_fmt_metrics(res.test) if res.test else _fmt_metrics(res.train))
-    return 0
-
-
-def _cmd_evaluate(args) -> int:
-    model, x, y, run, what = _model_inputs(args.model, args.data, args.label, True)
-    note = ""
-    if run is not None and args.data is not None and (
-            args.data == run["data"]["source"] or (args.data != "digits" and Path(
-                args.data).resolve() == Path(run["data"]["source"]).resolve())):
-        note = (" (the model's training data, its training samples included; without DATA, "
-                "`lamina evaluate MODEL` uses the run's held-out test split)")
-    print(f"{what}: {x.shape[0]} samples{note}")
-    print(_fmt_metrics(_metrics_dict(model, x, y)))
-    return 0
-
-
-def _cmd_predict(args) -> int:
-    n = predict_model(args.model, args.data, args.out, args.label)
-    print(f"wrote {n} predictions to {args.out}")
-    return 0
-
-
-def _cmd_compare(args) -> int:
-    compare_runs(args.runs, args.set, args.out)
-    return 0
-
-
-TRAIN_EPILOG = """\
-a run file (every key optional; the full format is in lamina/run.py, examples in examples/):
-
-  [data]
-  source = "digits"            # or "data.csv" (label = "label") / "data.npz"
-  [[model.layers]]
-  units = 128
-  activation = "relu"
-  dropout = 0.2
-  [[model.layers]]
-  units = 10
-  activation = "softmax"
-  [training]
-  optimizer = {name = "sgd", learning_rate = 0.05, momentum = 0.9}
-  epochs = 30
-  batch_size = 32
-  early_stopping = {patience = 5}
-
-exit status: 0 done, 2 bad run file / override / data (one line naming the key)
-"""
-
-
-def add_commands(sub) -> None:
-    """Adds train / evaluate / predict / compare to the ``lamina`` argparse subparsers."""
-    p = sub.add_parser("train", help="train a run file (default: an MLP on the bundled digits)",
-                       description="Train the run described by RUN (TOML or JSON; none: a "
-                       "default MLP on the bundled digits), print the metrics and the "
-                       "diagnosis, and write model.lamina, history.csv, run.toml and "
-                       "learning_curves.png to --out.",
-                       epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a run-file value, e.g. training.epochs=5 or "
-                   "model.layers[0].units=64 (repeatable)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: outputs.dir or "
-                   "runs/<timestamp>/)")
-    p.add_argument("--quiet", action="store_true", help="print only the final test metrics")
-    p.set_defaults(func=_cmd_train)
-
-    p = sub.add_parser("evaluate", help="evaluate a saved model on data")
-    p.add_argument("model", metavar="MODEL", help="a .lamina file")
-    p.add_argument("data", metavar="DATA", nargs="?", help="'digits', a .npz or a .csv file "
-                   "(default: the test split of the run.toml beside MODEL)")
-    p.add_argument("--label", help="label column (CSV) or array (NPZ)")
-    p.set_defaults(func=_cmd_evaluate)
-
-    p = sub.add_parser("predict", help="write a saved model's predictions as CSV")
-    p.add_argument("model", metavar="MODEL", help="a .lamina file")
-    p.add_argument("data", metavar="DATA", help="'digits', a .npz or a .csv file")
-    p.add_argument("--out", required=True, metavar="FILE", help="predictions CSV to write")
-    p.add_argument("--label", help="label column (CSV) or array (NPZ), kept in the output")
-    p.set_defaults(func=_cmd_predict)
-
-    p = sub.add_parser("compare", help="train several run files, plot their validation curves")
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run files")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override applied to every run (repeatable)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>/)")
-    p.set_defaults(func=_cmd_compare)

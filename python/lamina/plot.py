@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Sequence
 
-from .diagnose import _curves  # History or dict -> {key: [floats]}, one reading for both
+from .diagnose import curves as _read_curves  # History or dict -> {key: [floats]}
 
 __all__ = ["available", "INSTALL_HINT", "learning_curves", "compare_curves"]
 
@@ -81,7 +81,7 @@ def learning_curves(history: Any, path: str | os.PathLike | None = None,
         >>> h = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
         >>> fig = learning_curves(h, title="run") if available() else None
     """
-    curves = _curves(history)
+    curves = _read_curves(history)
     metrics = _metric_keys(curves)
     panels = ["loss"] + metrics[:1]
     fig, axes = _figure(len(panels))
@@ -121,7 +121,7 @@ def compare_curves(histories: Mapping[str, Any], path: str | os.PathLike | None 
         >>> runs = {"a": {"val_loss": [1.0, 0.6]}, "b": {"val_loss": [1.0, 0.4]}}
         >>> fig = compare_curves(runs) if available() else None
     """
-    all_curves = {name: _curves(h) for name, h in histories.items()}
+    all_curves = {name: _read_curves(h) for name, h in histories.items()}
     if keys is None:
         keys = ["val_loss"]
         for c in all_curves.values():

@@ -24,14 +24,20 @@ class ProgbarLogger(Callback):
     """Prints progress: a bar per epoch (verbose 1; tqdm when installed) or one line per
     epoch (verbose 2). ``fit(verbose=...)`` adds it; you rarely create it yourself.
 
+    Args:
+        verbose: 1 (a bar) or 2 (a line per epoch), kept whatever fit's ``verbose`` is (as
+            ``lamina train`` uses it). Defaults to `None` (fit's ``verbose``).
+        stream: Where to print. Defaults to `None` (sys.stdout).
+
     Example:
-        >>> ProgbarLogger().verbose
-        1
+        >>> ProgbarLogger().verbose, ProgbarLogger(verbose=2).verbose
+        (1, 2)
     """
 
-    def __init__(self, verbose=1, stream=None):
+    def __init__(self, verbose=None, stream=None):
         super().__init__()
-        self.verbose = verbose
+        self._fixed_verbose = verbose is not None
+        self.verbose = 1 if verbose is None else verbose
         self.stream = stream
         self._bar = None
         self._t0 = 0.0
@@ -40,7 +46,8 @@ class ProgbarLogger(Callback):
 
     def set_params(self, params):
         super().set_params(params)
-        self.verbose = params.get("verbose", self.verbose)
+        if not self._fixed_verbose:
+            self.verbose = params.get("verbose", self.verbose)
         if self.verbose != 1:  # no per-batch work for verbose 0 / 2
             self.__class__ = _EpochOnlyProgbar
 

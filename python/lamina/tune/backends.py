@@ -1,0 +1,150 @@
+"""Running the trials: joblib's loky, threading and multiprocessing, Dask, Ray.
+
+Example:
+    >>> effective_jobs(-1, 1)
+    1
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from .trials import run_trial
+
+__all__ = ["effective_jobs", "run_parallel", "run_loky"]
+
+
+def effective_jobs(n_jobs: int, n_trials: int) -> int:
+    """Trials run at once on a local backend: joblib's meaning of `n_jobs`, at most `n_trials`.
+
+    Example:
+        >>> effective_jobs(4, 2)
+        2
+    """
+    cpus = os.cpu_count() or 1
+    jobs = cpus + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, min(jobs, n_trials))
+
+
+
+def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> list[dict]:
+    """Runs one trial per point on a joblib backend (loky, threading, multiprocessing), the
+    Dask cluster (``scheduler`` or the active client) or Ray; returns the rows in order.
+
+    Each trial pins lamina's core to ``threads`` (1 when several trials run at once and
+    ``threads`` is None), so the workers do not oversubscribe the CPU.
+    """
+    try:
+        import joblib
+    except ImportError:
+        raise ImportError(
+            f"backend={backend!r} runs trials through joblib: `pip install joblib` "
+            "(or `pip install 'lamina[dask]'`), or use backend='sequential'"
+        ) from None
+
+    n = len(points)
+    client = None
+    ray_started = False
+    try:
+        if backend == "dask":
+            try:
+                import distributed
+            except ImportError:
+                raise ImportError(
+                    "backend='dask' needs dask.distributed: `pip install 'lamina[dask]'`"
+                ) from None
+            if scheduler is not None:
+                client = distributed.Client(scheduler, set_as_default=True)
+            else:
+                try:
+                    distributed.get_client()
+                except ValueError:
+                    raise RuntimeError(
+                        "backend='dask' needs a running distributed.Client (create one, e.g. "
+                        "`Client(LocalCluster())`) or scheduler='tcp://host:port'"
+                    ) from None
+            jobs = n_jobs
+            concurrent = n > 1
+            cfg = {"backend": "dask"}
+        elif backend == "ray":
+            try:
+                import ray
+                from ray.util.joblib import register_ray
+            except ImportError:
+                raise ImportError("backend='ray' needs ray: `pip install 'ray[default]'`") from None
+            if not ray.is_initialized():
+                ray.init(address=scheduler, include_dashboard=False, log_to_driver=False)
+                ray_started = True
+            register_ray()
+            jobs = n_jobs
+            concurrent = n > 1
+            cfg = {"backend": "ray"}
+        else:
+            jobs = effective_jobs(int(n_jobs), n)
+            concurrent = jobs > 1
+            cfg = {"backend": backend}
+        if threads is None and concurrent:
+            threads = 1
+        with joblib.parallel_config(**cfg, n_jobs=jobs, verbose=verbose):
+            if backend == "loky":
+                return run_loky(joblib, run, points, threads)
+            rows = joblib.Parallel()(
+                joblib.delayed(run_trial)(i, run, p, threads) for i, p in enumerate(points)
+            )
+        return list(rows)
+    finally:
+        if client is not None:
+            client.close()
+        if ray_started:
+            import ray
+
+            ray.shutdown()
+
+
+def run_loky(joblib, run, points, threads) -> list[dict]:
+    """The loky backend, where a trial can kill its worker process (a crash in native code,
+    the OOM killer, ``os._exit``) and joblib then abandons the whole batch.
+
+    The rows finished before the crash are kept; the unfinished trials then run one at a
+    time in a one-worker loky executor (a fresh one after each crash), so the trial that
+    kills its worker is known and becomes a failed row while the sweep goes on.
+    """
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
+
+    rows: dict[int, dict] = {}
+    try:
+        for row in joblib.Parallel(return_as="generator")(
+            joblib.delayed(run_trial)(i, run, p, threads) for i, p in enumerate(points)
+        ):
+            rows[row["trial"]] = row
+    except TerminatedWorkerError:
+        # A one-worker executor of our own (joblib's shared one is left to joblib), replaced
+        # after each crash.
+        executor = None
+        try:
+            for i, p in enumerate(points):
+                if i in rows:
+                    continue
+                t0 = time.perf_counter()
+                if executor is None:
+                    executor = ProcessPoolExecutor(max_workers=1)
+                try:
+                    rows[i] = executor.submit(run_trial, i, run, p, threads).result()
+                except TerminatedWorkerError as exc:
+                    executor.shutdown(wait=True)
+                    executor = None
+                    codes = [ln for ln in str(exc).splitlines() if "exit code" in ln]
+                    why = codes[0].strip() if codes else type(exc).__name__
+                    rows[i] = {
+                        "trial": i, "status": "failed",
+                        "error": f"the worker process running this trial died: {why}",
+                        "traceback": None, "curves": {}, "threads": threads,
+                        "seconds": time.perf_counter() - t0, "pid": None,
+                        "host": socket.gethostname(),
+                    }
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
+    return [rows[i] for i in range(len(points))]

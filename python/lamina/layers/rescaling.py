@@ -20,8 +20,8 @@ class Rescaling(Layer):
         >>> model = lamina.Sequential([
         ...     lamina.Input((2,)), lamina.layers.Rescaling(1 / 255),
         ...     lamina.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
-        >>> model.predict(np.array([[255.0, 51.0]]), verbose=0).round(3).tolist()
-        [[1.2]]
+        >>> [round(float(v), 3) for v in model.predict(np.array([[255.0, 51.0]]), verbose=0)[0]]
+        [1.2]
     """
 
     def __init__(self, scale, offset=0.0, name=None, **kwargs):

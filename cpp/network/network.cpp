@@ -207,7 +207,8 @@ void take_params(Layer<T>& l, const LayerSpec<T>& s,
   const KindEntry* kind = find_entry(s.type);
   const std::vector<const char*> names = kind ? kind->info.params : std::vector<const char*>{};
   if (names.size() != shapes.size())
-    throw std::logic_error(s.type + ": " + std::to_string(shapes.size()) + " parameter shapes for " +
+    throw std::logic_error(s.type + ": " + std::to_string(shapes.size()) +
+                           " parameter shapes for " +
                            std::to_string(names.size()) + " registered parameter names");
   if (s.params.size() < required || s.params.size() > names.size()) {
     std::string list;

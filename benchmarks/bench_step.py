@@ -41,11 +41,12 @@ def make_net(input_dim, units, dtype="float32", seed=0):
         lim = np.sqrt(6.0 / (width + u))
         k = rng.uniform(-lim, lim, (width, u)).astype(dtype)
         b = np.zeros(u, dtype)
+        params = [dict(name=name, value=v, trainable=True, l1=0.0, l2=0.0,
+                       slots=[np.zeros_like(v), np.zeros_like(v)])
+                  for name, v in (("kernel", k), ("bias", b))]
         layers.append(dict(type="dense", units=u,
                            activation="softmax" if i == len(units) - 1 else "relu", alpha=0.0,
-                           kernel=k, bias=b, kernel_l1=0.0, kernel_l2=0.0, bias_l1=0.0,
-                           bias_l2=0.0, kernel_slots=[np.zeros_like(k), np.zeros_like(k)],
-                           bias_slots=[np.zeros_like(b), np.zeros_like(b)]))
+                           params=params))
         width = u
     spec = dict(dtype=dtype, input_dim=input_dim, layers=layers,
                 loss=dict(name="sparse_categorical_crossentropy", from_logits=False, delta=1.0),

@@ -219,7 +219,8 @@ LayerSpec<T> parse_layer(PyNetwork& self, const py::dict& d, const std::string& 
     for (std::size_t i = 0; i < ps.size(); ++i) {
       const std::string pw = lw + "['params'][" + std::to_string(i) + "]";
       py::object po = ps[i];
-      if (!py::isinstance<py::dict>(po)) throw py::value_error(pw + " must be a dict, got " + repr_of(po));
+      if (!py::isinstance<py::dict>(po))
+        throw py::value_error(pw + " must be a dict, got " + repr_of(po));
       py::dict pd = po.cast<py::dict>();
       ParamSpec<T> p;
       p.name = get_str(pd, "name", pw);
@@ -260,7 +261,8 @@ LayerSpec<T> parse_layer(PyNetwork& self, const py::dict& d, const std::string& 
     for (std::size_t i = 0; i < ss.size(); ++i) {
       const std::string sw = lw + "['state'][" + std::to_string(i) + "]";
       py::object so = ss[i];
-      if (!py::isinstance<py::dict>(so)) throw py::value_error(sw + " must be a dict, got " + repr_of(so));
+      if (!py::isinstance<py::dict>(so))
+        throw py::value_error(sw + " must be a dict, got " + repr_of(so));
       py::dict sd = so.cast<py::dict>();
       StateSpec<T> st;
       st.name = get_str(sd, "name", sw);

@@ -487,3 +487,18 @@ def test_ctrl_c_from_outside_returns_history_and_usable_model():
     assert "returned True True True" in out
     assert float(out.split("accuracy")[1]) > 0.9
     assert "interrupted (Ctrl-C)" in err
+
+
+def test_frozen_layer_gets_no_slots_and_keeps_its_weights():
+    # Sequential._network_for gives optimizer slots to the trainable parameters only.
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype("float32")
+    y = np.arange(64) % 3
+    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(8, activation="relu"),
+                               lamina.layers.Dense(3, activation="softmax")])
+    model.layers[0].trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    after = model.get_weights()
+    assert [np.array_equal(a, b) for a, b in zip(before, after)] == [True, True, False, False]
+    assert [[s.shape for s in per] for per in model.optimizer.slots] == [[(8, 3)] * 2, [(3,)] * 2]

@@ -19,6 +19,12 @@
 //   the parameter there, or inside the gemm through grad_epilogue); when b.need_dx it returns
 //   the buffer holding dL/d(in) (m, in row): b.g itself (in place) or b.spare; nullptr
 //   otherwise. A gemm writing dX attaches b.dx_epi when given and sets b.dx_epi_used.
+// - Adding a kind: one file cpp/network/layer_<kind>.cpp (the CMake glob picks it up) with a
+//   class deriving from Layer<T>, a factory, and a namespace-scope
+//   `const RegisterLayerKind kRegister{LayerKindInfo{"<kind>", {attributes}, {param names}},
+//   &make<float>, &make<double>};` The binding parses its attributes from that schema and its
+//   parameters / state generically; nothing else in C++ changes. See layer_activation.cpp
+//   for an element-wise kind, layer_dense.cpp for one with parameters.
 // - Traits the executor reads to fuse across layers: `act` / `alpha` (Y = act(Z) is the
 //   layer's last step; linear: none), preact() (Z in the current forward), act_hookable
 //   (the layer's backward starts with dZ = act'(Z, Y) * dY and accepts that it was already
@@ -186,13 +192,13 @@ struct RegisterLayerKind {
 template <class T>
 const AttrValue& attr(const LayerSpec<T>& s, const char* name);
 
-// Moves the spec's parameters into l.params: names and shapes must be `want` in order; the
-// first `required` are mandatory, the rest optional. Throws std::invalid_argument naming the
-// bad one.
+// Moves the spec's parameters into l.params: their names must be the kind's (LayerKindInfo::
+// params, in order) and their shapes `shapes` (one per name); the first `required` are
+// mandatory, the rest optional. Throws std::invalid_argument naming the bad one.
 template <class T>
 void take_params(Layer<T>& l, const LayerSpec<T>& s,
-                 const std::vector<std::pair<const char*, std::vector<std::int64_t>>>& want,
-                 std::size_t required, const std::string& where);
+                 const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
+                 const std::string& where);
 
 // Forward fusion of a layer's output activation into the gemm that writes its Z (c, ldc):
 // relu in the gemm store when Y is written in place, another element-wise activation in the

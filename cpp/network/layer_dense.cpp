@@ -99,7 +99,7 @@ std::unique_ptr<Layer<T>> make(const LayerSpec<T>& s, const SampleShape& in,
   l->alpha = attr(s, "alpha").f;
   l->act_hookable = true;
   l->out_shape = SampleShape::vec(units);
-  take_params<T>(*l, s, {{"kernel", {in.dim[0], units}}, {"bias", {units}}}, 1, where);
+  take_params<T>(*l, s, {{in.dim[0], units}, {units}}, 1, where);  // kernel, bias
   return l;
 }
 

@@ -202,24 +202,30 @@ const AttrValue& attr(const LayerSpec<T>& s, const char* name) {
 
 template <class T>
 void take_params(Layer<T>& l, const LayerSpec<T>& s,
-                 const std::vector<std::pair<const char*, std::vector<std::int64_t>>>& want,
-                 std::size_t required, const std::string& where) {
-  if (s.params.size() < required || s.params.size() > want.size()) {
-    std::string names;
-    for (std::size_t i = 0; i < want.size(); ++i)
-      names += std::string(i ? ", " : "") + "'" + want[i].first + "'" +
-               (i >= required ? " (optional)" : "");
-    throw std::invalid_argument(where + s.type + " layer takes the parameters " + names +
+                 const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
+                 const std::string& where) {
+  const KindEntry* kind = find_entry(s.type);
+  const std::vector<const char*> names = kind ? kind->info.params : std::vector<const char*>{};
+  if (names.size() != shapes.size())
+    throw std::logic_error(s.type + ": " + std::to_string(shapes.size()) +
+                           " parameter shapes for " +
+                           std::to_string(names.size()) + " registered parameter names");
+  if (s.params.size() < required || s.params.size() > names.size()) {
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      list += std::string(i ? ", " : "") + "'" + names[i] + "'" +
+              (i >= required ? " (optional)" : "");
+    throw std::invalid_argument(where + s.type + " layer takes the parameters " + list +
                                 " in this order, got " + std::to_string(s.params.size()));
   }
   for (std::size_t i = 0; i < s.params.size(); ++i) {
     const ParamSpec<T>& ps = s.params[i];
-    if (ps.name != want[i].first)
+    if (ps.name != names[i])
       throw std::invalid_argument(where + "parameter " + std::to_string(i) + " must be '" +
-                                  want[i].first + "', got '" + ps.name + "'");
-    if (ps.shape != want[i].second)
+                                  names[i] + "', got '" + ps.name + "'");
+    if (ps.shape != shapes[i])
       throw std::invalid_argument(where + "parameter '" + ps.name + "' must have shape " +
-                                  shape_text(want[i].second) + ", got " + shape_text(ps.shape));
+                                  shape_text(shapes[i]) + ", got " + shape_text(ps.shape));
     if (ps.value == nullptr)
       throw std::invalid_argument(where + "parameter '" + ps.name + "' has no array");
     for (double v : {ps.l1, ps.l2})
@@ -395,8 +401,14 @@ std::unique_ptr<net::Layer<T>> Network<T>::Impl::make_layer(const LayerSpec<T>& 
       throw std::invalid_argument(where + "'" + a.name + "' must be " + attr_range_text(a) +
                                   ", got " + num(d));
   }
+  if (e->info.params.empty() && !ls.params.empty())
+    throw std::invalid_argument(where + "a " + ls.type + " layer has no parameters, got " +
+                                std::to_string(ls.params.size()));
   std::unique_ptr<Layer> l = net::factory_of<T>(*e)(ls, in, where);
   if (l == nullptr) return l;  // identity: dropped from the chain
+  if (l->params.size() != ls.params.size())
+    throw std::logic_error(ls.type + ": the factory took " + std::to_string(l->params.size()) +
+                           " of " + std::to_string(ls.params.size()) + " parameters");
   l->spec_index = static_cast<std::uint32_t>(index);
   l->in_shape = in;
   // Slots of trainable parameters; state.
@@ -811,10 +823,9 @@ template class Network<double>;
 namespace net {
 #define LAMINA_NET_INSTANTIATE(T)                                                             \
   template const AttrValue& attr<T>(const LayerSpec<T>&, const char*);                       \
-  template void take_params<T>(                                                              \
-      Layer<T>&, const LayerSpec<T>&,                                                        \
-      const std::vector<std::pair<const char*, std::vector<std::int64_t>>>&, std::size_t,    \
-      const std::string&);                                                                   \
+  template void take_params<T>(Layer<T>&, const LayerSpec<T>&,                              \
+                               const std::vector<std::vector<std::int64_t>>&, std::size_t,   \
+                               const std::string&);                                          \
   template void fuse_activation<T>(const Layer<T>&, bool, T*, std::int64_t, ForwardHook<T>*, \
                                    GemmEpilogue<T>*);                                        \
   template void finish_activation<T>(const Layer<T>&, std::int64_t, const T*, T*,            \

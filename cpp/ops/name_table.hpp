@@ -44,13 +44,15 @@ std::string names_text(const NamedValue<E> (&table)[N]) {
   std::string s;
   for (std::size_t i = 0; i < N; ++i) {
     bool canonical = true;
-    for (std::size_t j = 0; j < i; ++j) canonical = canonical && !(table[j].value == table[i].value);
+    for (std::size_t j = 0; j < i; ++j)
+      canonical = canonical && !(table[j].value == table[i].value);
     if (!canonical) continue;
     if (!s.empty()) s += ", ";
     s += table[i].name;
     std::string aliases;
     for (std::size_t j = i + 1; j < N; ++j)
-      if (table[j].value == table[i].value) aliases += (aliases.empty() ? "" : ", ") + std::string(table[j].name);
+      if (table[j].value == table[i].value)
+        aliases += (aliases.empty() ? "" : ", ") + std::string(table[j].name);
     if (!aliases.empty()) s += " (" + aliases + ")";
   }
   return s;

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _core, _validation
 from . import callbacks as callbacks_mod
+from .callbacks.progbar_logger import format_time
 from ._validation import check_float, check_int
 
 __all__ = ["Trainer"]
@@ -422,7 +423,7 @@ class Trainer:
         logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
-            print(f"{xt.shape[0]} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}"
+            print(f"{xt.shape[0]} samples - {format_time(time.perf_counter() - t0)}"
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return self._as_result(logs, return_dict)
 
@@ -456,7 +457,7 @@ class Trainer:
                 cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
         cbl.on_predict_end()
         if verbose:
-            print(f"{n} samples - {callbacks_mod._fmt_time(time.perf_counter() - t0)}")
+            print(f"{n} samples - {format_time(time.perf_counter() - t0)}")
         return out
 
     def predict_on_batch(self, x):

@@ -27,7 +27,7 @@ from .history import History
 from .lambda_callback import LambdaCallback
 from .learning_rate_scheduler import LearningRateScheduler
 from .model_checkpoint import ModelCheckpoint
-from .progbar_logger import ProgbarLogger, _fmt_time  # noqa: F401  (_fmt_time: model.py)
+from .progbar_logger import ProgbarLogger
 from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 

@@ -8,7 +8,8 @@ import time
 from .callback import Callback
 
 
-def _fmt_time(seconds):
+def format_time(seconds):
+    """``seconds`` as a progress line shows it: "1.2s", "12ms", "40us"."""
     if seconds >= 1.0:
         return f"{seconds:.1f}s"
     if seconds >= 1e-3:
@@ -100,7 +101,7 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
             return
-        line = (f"{steps}/{steps} - {_fmt_time(elapsed)} {_fmt_time(elapsed / steps)}/step - "
+        line = (f"{steps}/{steps} - {format_time(elapsed)} {format_time(elapsed / steps)}/step - "
                 f"{text}")
         if self.verbose == 1:  # overwrite the bar, padding over its leftovers
             line = "\r" + line.ljust(len(self._line) - 1)

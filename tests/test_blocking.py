@@ -262,3 +262,23 @@ def test_gemm_correct_under_other_cpus_blocks(cpu, path):
     blocks = json.loads(line[3:])
     for level, b in blocks.items():
         assert b == _core.gemm_blocks_for(KNOWN_CPUS[cpu], level, "float32")
+
+
+def test_bench_records_cpu_isa_and_caches():
+    from lamina.bench import runner
+
+    opts = runner.Options(frameworks=["lamina"], workloads=["mnist-mlp"], threads=[1],
+                          repeats=1, scale="tiny")
+    meta = runner.collect_meta(opts)
+    info = lamina.cpu_info()
+    assert meta["cpu"] == info["model"]
+    assert meta["lamina_isa"] == info["isa"]
+    assert meta["caches"] == info["caches"]
+    assert meta["gemm_blocks"] == info["gemm_blocks"]
+    json.dumps(meta)
+    report = runner.summarize(opts, meta, [], [])
+    md = runner.to_markdown(report)
+    assert f"CPU: {info['model']}" in md
+    b = info["gemm_blocks"]["float32"]
+    assert f"MC {b['MC']} KC {b['KC']} NC {b['NC']}" in md
+    assert "caches per core: L1D " in md

@@ -201,6 +201,37 @@ void register_gemm(py::module_& m) {
       py::arg("dtype") = "float32",
       "Blocks the packed GEMM uses now at the active ISA: {'MR', 'NR', 'MC', 'KC', 'NC'}.");
   m.def(
+      "set_gemm_blocks",
+      [](const std::string& dtype, const py::object& blocks) {
+        const bool f64 = dtype_is_f64(dtype, "set_gemm_blocks");
+        const Isa isa = active_isa();
+        if (blocks.is_none()) {
+          set_gemm_blocks(isa, f64, nullptr);
+          return;
+        }
+        const py::dict d = blocks.cast<py::dict>();
+        GemmBlocks b = f64 ? gemm_blocks<double>() : gemm_blocks<float>();
+        for (auto item : d) {
+          const std::string key = py::str(item.first);
+          const long long v = item.second.cast<long long>();
+          if (key == "MR") b.mr = static_cast<int>(v);
+          else if (key == "NR") b.nr = static_cast<int>(v);
+          else if (key == "MC") b.mc = v;
+          else if (key == "KC") b.kc = v;
+          else if (key == "NC") b.nc = v;
+          else
+            throw py::value_error("set_gemm_blocks: key '" + key +
+                                  "' is not one of MR, NR, MC, KC, NC");
+        }
+        if (!set_gemm_blocks(isa, f64, &b))
+          throw py::value_error("set_gemm_blocks: " + std::string(py::repr(blocks)) +
+                                " is not a valid blocking for the " + isa_name(isa) + " " +
+                                dtype + " kernel (MR, NR fixed; MC a multiple of MR, NC of NR)");
+      },
+      py::arg("dtype"), py::arg("blocks"),
+      "For tuning: pins MC/KC/NC (a dict with any of them) at the active ISA level for dtype; "
+      "None goes back to the blocking model.");
+  m.def(
       "gemm_blocks_for",
       [](const py::dict& caches, const std::string& isa, const std::string& dtype) {
         const CacheSizes c = caches_from_dict(caches, "gemm_blocks_for");

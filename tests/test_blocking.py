@@ -282,3 +282,32 @@ def test_bench_records_cpu_isa_and_caches():
     b = info["gemm_blocks"]["float32"]
     assert f"MC {b['MC']} KC {b['KC']} NC {b['NC']}" in md
     assert "caches per core: L1D " in md
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_pinned_blocks_keep_results_and_go_back(isa, dtype):
+    name = np.dtype(dtype).name
+    model = _core.gemm_blocks(name)
+    rng = np.random.default_rng(5)
+    a = rng.uniform(-1, 1, (301, 700)).astype(dtype)
+    b = rng.uniform(-1, 1, (700, 203)).astype(dtype)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)
+    tol = (1e-5 if dtype == np.float32 else 1e-12) * np.sqrt(700)
+    try:
+        # Odd K blocks, one micro-panel per task, a single row panel per round.
+        _core.set_gemm_blocks(name, {"KC": 100, "NC": model["NR"], "MC": model["MR"]})
+        assert _core.gemm_blocks(name) == {**model, "KC": 100, "NC": model["NR"],
+                                           "MC": model["MR"]}
+        got = lamina.ops.matmul(a, b)
+        assert (np.abs(got - ref) / scale).max() <= tol
+        for bad in ({"NC": model["NR"] + 1}, {"MC": model["MR"] + 1}, {"KC": 0},
+                    {"MR": model["MR"] + 1}):
+            with pytest.raises(ValueError, match="not a valid blocking"):
+                _core.set_gemm_blocks(name, bad)
+        with pytest.raises(ValueError, match="'XC'"):
+            _core.set_gemm_blocks(name, {"XC": 1})
+    finally:
+        _core.set_gemm_blocks(name, None)
+    assert _core.gemm_blocks(name) == model

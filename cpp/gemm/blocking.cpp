@@ -93,6 +93,9 @@ struct Active {
   std::mutex mu;
   std::deque<BlockTable> tables;  // every table ever published stays valid (a few bytes each)
   std::atomic<const BlockTable*> cur{nullptr};
+  // Pinned blocks (set_gemm_blocks, for tuning), nullptr: the model's.
+  std::deque<GemmBlocks> pins;
+  std::atomic<const GemmBlocks*> pinned[kNumIsa][2] = {};
 
   void publish() {
     std::lock_guard<std::mutex> lock(mu);
@@ -137,13 +140,34 @@ namespace gemm_detail {
 const GemmBlocks& blocks(int isa, bool f64) {
   if (isa < 0) isa = 0;
   if (isa >= kNumIsa) isa = kNumIsa - 1;
-  return Active::active().cur.load(std::memory_order_acquire)->b[isa][f64 ? 1 : 0];
+  Active& a = Active::active();
+  const GemmBlocks* pin = a.pinned[isa][f64 ? 1 : 0].load(std::memory_order_acquire);
+  if (pin) return *pin;
+  return a.cur.load(std::memory_order_acquire)->b[isa][f64 ? 1 : 0];
 }
 
 const CacheSizes& model_caches() {
   return Active::active().cur.load(std::memory_order_acquire)->caches;
 }
 }  // namespace gemm_detail
+
+bool set_gemm_blocks(Isa isa, bool f64, const GemmBlocks* pin) {
+  const int i = static_cast<int>(isa);
+  if (i < 0 || i >= kNumIsa) return false;
+  Active& a = Active::active();
+  std::lock_guard<std::mutex> lock(a.mu);
+  if (pin == nullptr) {
+    a.pinned[i][f64 ? 1 : 0].store(nullptr, std::memory_order_release);
+    return true;
+  }
+  const GemmBlocks& model = a.cur.load(std::memory_order_acquire)->b[i][f64 ? 1 : 0];
+  if (pin->mr != model.mr || pin->nr != model.nr || pin->mc < pin->mr ||
+      pin->mc % pin->mr != 0 || pin->kc < 1 || pin->nc < pin->nr || pin->nc % pin->nr != 0)
+    return false;
+  a.pins.push_back(*pin);
+  a.pinned[i][f64 ? 1 : 0].store(&a.pins.back(), std::memory_order_release);
+  return true;
+}
 
 template <class T>
 GemmBlocks gemm_blocks() {

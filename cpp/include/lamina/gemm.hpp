@@ -67,6 +67,11 @@ GemmBlocks gemm_blocks_for(const CacheSizes& caches, Isa isa, bool f64);
 // The blocks gemm<T> uses now: the model for cache_sizes() at the active ISA level.
 template <class T>
 GemmBlocks gemm_blocks();
+// For tuning (in-process A/B of block sizes): pins MC, KC, NC for an ISA level and dtype, or
+// (pin == nullptr) goes back to the model. MR and NR must be the kernel's, MC a multiple of
+// MR, NC of NR, KC >= 1; returns false and changes nothing otherwise. Not for concurrent use
+// with running GEMMs of that level and dtype.
+bool set_gemm_blocks(Isa isa, bool f64, const GemmBlocks* pin);
 
 // Name of the micro-kernel gemm<T> uses at the active ISA level ("gemm_avx512_f32_12x32").
 template <class T>

@@ -50,15 +50,26 @@
 //   round's whole packed A (MC x K) by this budget.
 //
 // Check against the measured table (KC x NC, MC; measured on Zen 5: 48 KiB L1d, 1 MiB L2,
-// 32 MiB L3, see git history of kernel_table.cpp and tests/test_blocking.py):
+// 32 MiB L3; kernel_table.cpp's comment; tests/test_blocking.py):
 //   AVX-512 float32 12x32: measured 1024 x 96, MC 2040 -> model 1024 x 96, MC 2040 (same).
 //   AVX2 float32 6x16:     measured 1024 x 192 (768 KiB B block) -> model 1024 x 112: the
-//     measurement compared 1024 x 192 only with 256 x 512; the model keeps the B block under
-//     half of L2 as the AVX-512 A/B (96 beat 128-192) says. In-process A/B in the commit that
-//     brought this model: within noise on this Zen 4 (1 MiB L2); on Zen 3's 512 KiB L2 the
-//     old 768 KiB block cannot stay in L2 at all.
+//     measurement compared 1024 x 192 only with 256 x 512; the model keeps the B block in half
+//     of L2 as the AVX-512 A/B (96 beat 128-192) says.
 //   float64 (12x16, 6x8): measured 256 x 192 / 256 x 256, never tuned against longer K;
-//     model 896 x 48 / 1024 x 48, by the same rules.
+//     model 896 x 48 / 1024 x 48.
+// In-process A/B on Zen 4 (32 KiB 8-way L1d, 1 MiB L2; _core.set_gemm_blocks, 1 thread, 7
+// alternations), model vs other blocks, GFLOP/s ratios to the model:
+//   AVX-512 float32, KC = 160 (BLIS's L1 rule here) / 256 / 512 / NC = 192: 1024^3 0.92 / 0.95
+//     / 0.98 / 0.98; 2048^3 0.85 / 0.90 / 0.97 / 0.96; (128x784)(784x512) 0.98 / 0.98 / 0.99
+//     / 0.99; (128x512)(512x784)^T 0.97 / 0.99 / 1.00 / 1.00.
+//   AVX2 float32, KC = 320 (the L1 rule) / 512 / NC = 192 (the old table): 1024^3 1.02 / 1.03 /
+//     1.02, fwd 1.00 / 0.99 / 1.00: even. Under Zen 3's caches (LAMINA_CACHES, 1024 x 48) vs
+//     the old 1024 x 192 and 1024 x 112: within 0.7% on 1024^3, 2048^3, fwd, dW, dX here (this
+//     L2 holds either; on a real 512 KiB L2 only the model's block stays). Under Skylake's
+//     (544 x 48, MC 960) the old table is 4% faster on 1024^3 here (one K block instead of
+//     two), as it must be where the L2 is 1 MiB, not 256 KiB.
+//   float64, old table vs model: AVX-512 1024^3 0.96, fwd 0.97, 512^3 0.98; AVX2 0.95 / 0.99
+//     / 0.99.
 #include <atomic>
 #include <deque>
 #include <mutex>

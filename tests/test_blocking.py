@@ -97,31 +97,31 @@ def test_cpu_info_reports_model_caches_and_blocks():
 
 
 def test_detected_caches_match_sysfs():
-    """CPUID and sysfs agree where both answer (the cross-check of the two readers)."""
+    """CPUID and sysfs agree where both answer (the cross-check of the two readers). CPUID
+    describes the core the process runs on, so on a hybrid CPU any core's sizes may match."""
+    import glob
+
     sources = _core.cache_sources()
     detected = _core.detected_cache_sizes()
-    base = "/sys/devices/system/cpu/cpu0/cache"
     seen = {}
-    for i in range(8):
+    for index in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cache/index[0-9]*"):
         try:
-            with open(f"{base}/index{i}/level") as f:
+            with open(f"{index}/level") as f:
                 level = int(f.read())
-            with open(f"{base}/index{i}/type") as f:
+            with open(f"{index}/type") as f:
                 kind = f.read().strip()
-            with open(f"{base}/index{i}/size") as f:
+            with open(f"{index}/size") as f:
                 size = f.read().strip()
-        except OSError:
-            break
-        if kind == "Instruction":
+        except (OSError, ValueError):
             continue
         key = {1: "l1d", 2: "l2", 3: "l3"}.get(level)
-        if key:
-            seen[key] = _core.parse_cache_sizes(f"{key}={size}")[key]
+        if key and kind != "Instruction" and size:
+            seen.setdefault(key, set()).add(_core.parse_cache_sizes(f"{key}={size}")[key])
     if not seen:
         pytest.skip("no sysfs cache information")
-    for key, size in seen.items():
+    for key, sizes in seen.items():
         assert sources[key] in ("cpuid", "sysfs")
-        assert detected[key] == size, (key, sources[key])
+        assert detected[key] in sizes, (key, sources[key], sizes)
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -70,6 +70,10 @@
 //     two), as it must be where the L2 is 1 MiB, not 256 KiB.
 //   float64, old table vs model: AVX-512 1024^3 0.96, fwd 0.97, 512^3 0.98; AVX2 0.95 / 0.99
 //     / 0.99.
+//   generic 4x8 float32 (the non-x86 path), old 512 / 256 / 512 vs model 2048 / 1024 / 120:
+//     512^3 0.96, fwd 0.94.
+// Hybrid CPUs (P and E cores with different L2): CPUID describes the core the process runs on
+// at startup; LAMINA_CACHES pins either.
 #include <atomic>
 #include <deque>
 #include <mutex>

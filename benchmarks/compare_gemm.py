@@ -7,11 +7,24 @@ sleep (--gap) before each timed batch: OpenBLAS's idle threads keep spinning (yi
 tens of ms after a call and would otherwise steal the 2 cores from whichever library runs
 next (measured: lamina's 2-thread (128x784)(784x512) fell from ~390 to ~60 GFLOP/s). The table
 shows the median GFLOP/s (2*m*n*k / t) of several repeats, each the mean of a batch of calls
-that lasts about --min-time seconds. Results go to stdout as a markdown table.
+that lasts about --min-time seconds. Results go to stdout as a markdown table, headed by the
+CPU (model, family/model, caches as lamina reads them, the GEMM blocks in use) and what each
+library runs (lamina ISA, OpenBLAS core type, torch CPU capability).
+
+--separate runs each library in its own fresh process (per thread count and round, the
+libraries alternating: A B C A B C ...), as issue 23 measured; --rounds N repeats that and
+reports the median over rounds of each round's median. --isa avx2 holds all three libraries to
+AVX2 (LAMINA_ISA=avx2, OPENBLAS_CORETYPE=Haswell, ATEN_CPU_CAPABILITY=avx2,
+MKL_ENABLE_INSTRUCTIONS=AVX2); --isa native (the default) removes OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE from the workers' environment, which some machines set, so OpenBLAS picks its
+own kernel. --caches passes LAMINA_CACHES (lamina's blocking for another CPU's caches).
 
     python benchmarks/compare_gemm.py                 # 1 and 2 threads, all shapes
     python benchmarks/compare_gemm.py --threads 1 --shapes sq1024 --reps 9
     python benchmarks/compare_gemm.py --threads 1 --clock cpu   # on a busy machine
+    # issue 23's table, native and held to AVX2:
+    python benchmarks/compare_gemm.py --separate --rounds 3 --shapes fwd dW dX sq1024
+    python benchmarks/compare_gemm.py --separate --rounds 3 --shapes fwd dW dX sq1024 --isa avx2
 
 --clock cpu times with the calling thread's CPU time (time.thread_time) instead of the wall
 clock: at 1 thread every library computes on the calling thread, so time lost to other
@@ -56,17 +69,21 @@ def _worker(args):
     lamina.set_num_threads(threads)
     fws = {}
     rng = np.random.default_rng(0)
-    try:
-        import torch
+    libs = args.libs
+    have_torch = False
+    if "torch" in libs:  # only where asked: its OpenMP/MKL threads would share the cores
+        try:
+            import torch
 
-        torch.set_num_threads(threads)
-        have_torch = True
-    except ImportError:
-        have_torch = False
-
+            torch.set_num_threads(threads)
+            have_torch = True
+        except ImportError:
+            pass
     results = {"threads": threads, "shapes": {}, "kernel": _core.gemm_kernel_name("float32"),
-               "isa": _core.active_isa(), "torch": have_torch}
-    if threads == 1:
+               "isa": _core.active_isa(), "torch": have_torch, "libs": libs,
+               "cpu_info": {k: v for k, v in lamina.cpu_info().items() if k != "build"},
+               "runtime": _runtime_info(have_torch)}
+    if threads == 1 and "lamina" in libs:
         results["peak"] = max(_core.fma_peak_gflops(0.25) for _ in range(3))
     for name in args.shapes:
         m, n, k, ta, tb, _ = SHAPES[name]
@@ -75,10 +92,11 @@ def _worker(args):
         opa = a.T if ta else a
         opb = b.T if tb else b
         outs = {f: np.empty((m, n), np.float32) for f in FRAMEWORKS}
-        fws = {
-            "lamina": lambda: ops.matmul(a, b, trans_a=ta, trans_b=tb, out=outs["lamina"]),
-            "numpy": lambda: np.matmul(opa, opb, out=outs["numpy"]),
-        }
+        fws = {}
+        if "lamina" in libs:
+            fws["lamina"] = lambda: ops.matmul(a, b, trans_a=ta, trans_b=tb, out=outs["lamina"])
+        if "numpy" in libs:
+            fws["numpy"] = lambda: np.matmul(opa, opb, out=outs["numpy"])
         if have_torch:
             ta_t = torch.from_numpy(a)
             tb_t = torch.from_numpy(b)
@@ -130,7 +148,7 @@ def _worker(args):
         # Ratios per repeat (frameworks timed back to back), then the median: robust to load
         # that drifts over the run.
         for f in fws:
-            if f != "lamina":
+            if f != "lamina" and "lamina" in fws:
                 res["ratio_" + f] = statistics.median(
                     tf / tl for tf, tl in zip(times[f], times["lamina"]))
         if peak_at:
@@ -141,19 +159,103 @@ def _worker(args):
     print("RESULT " + json.dumps(results))
 
 
-def _run_threads(t, args):
+def _runtime_info(have_torch):
+    """What each library runs: OpenBLAS's core type (threadpoolctl), torch's capability."""
+    out = {}
+    try:
+        import threadpoolctl
+
+        for pool in threadpoolctl.threadpool_info():
+            if pool.get("internal_api") == "openblas":
+                out["openblas"] = pool.get("architecture")
+    except ImportError:
+        pass
+    if have_torch:
+        import torch
+
+        try:
+            out["torch"] = torch.backends.cpu.get_cpu_capability()
+        except AttributeError:
+            pass
+    return out
+
+
+# Environment of the workers per --isa: native lets every library pick its best kernel;
+# avx2 holds all three to AVX2 + FMA.
+ISA_ENV = {
+    "native": {"set": {}, "unset": ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LAMINA_ISA",
+                                    "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")},
+    "avx2": {"set": {"LAMINA_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell",
+                     "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+             "unset": ("OPENBLAS_L2_SIZE",)},
+}
+
+
+def _run_threads(t, args, libs=None):
     env = dict(os.environ)
+    for var in ISA_ENV[args.isa]["unset"]:
+        env.pop(var, None)
+    env.update(ISA_ENV[args.isa]["set"])
+    if args.caches:
+        env["LAMINA_CACHES"] = args.caches
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "LAMINA_NUM_THREADS"):
         env[var] = str(t)
     cmd = [sys.executable, __file__, "--worker", "--threads", str(t), "--reps", str(args.reps),
            "--clock", args.clock, "--gap", str(args.gap),
-           "--min-time", str(args.min_time), "--shapes", *args.shapes]
+           "--min-time", str(args.min_time), "--shapes", *args.shapes,
+           "--libs", *(libs or args.libs)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         sys.exit(f"worker for {t} thread(s) failed:\n{proc.stdout}\n{proc.stderr}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT "):])
+
+
+def _run_separate(t, args):
+    """Each library in its own fresh process, --rounds times (libraries alternating); per
+    shape the median over rounds of each library's median, and ratios of those medians."""
+    per_lib = {lib: [] for lib in args.libs}
+    for _ in range(args.rounds):
+        for lib in args.libs:
+            if lib == "torch":
+                try:
+                    import importlib.util
+
+                    if importlib.util.find_spec("torch") is None:
+                        continue
+                except ImportError:
+                    continue
+            per_lib[lib].append(_run_threads(t, args, [lib]))
+    base = next(r[0] for r in per_lib.values() if r)
+    merged = {k: base[k] for k in ("threads", "kernel", "isa", "cpu_info")}
+    merged["torch"] = bool(per_lib.get("torch"))
+    merged["runtime"] = {}
+    for runs in per_lib.values():
+        for r in runs:
+            merged["runtime"].update(r.get("runtime", {}))
+    if per_lib.get("lamina") and "peak" in per_lib["lamina"][0]:
+        merged["peak"] = max(r["peak"] for r in per_lib["lamina"])
+    merged["shapes"] = {}
+    for name in args.shapes:
+        res = {}
+        for lib, runs in per_lib.items():
+            if not runs:
+                continue
+            res[lib] = statistics.median(r["shapes"][name][lib] for r in runs)
+            res[lib + "_best"] = max(r["shapes"][name][lib + "_best"] for r in runs)
+            if lib == "lamina":
+                effs = [r["shapes"][name]["efficiency"] for r in runs
+                        if "efficiency" in r["shapes"][name]]
+                if effs:
+                    res["efficiency"] = statistics.median(effs)
+                    res["peak_at"] = statistics.median(r["shapes"][name]["peak_at"] for r in runs)
+        if "lamina" in res:
+            for lib in per_lib:
+                if lib != "lamina" and lib in res:
+                    res["ratio_" + lib] = res["lamina"] / res[lib]
+        merged["shapes"][name] = res
+    return merged
 
 
 def _cpu_name():
@@ -167,6 +269,20 @@ def _cpu_name():
     return platform.processor() or "unknown"
 
 
+def _cpu_id():
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return "?"
+    return f"family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -176,6 +292,15 @@ def main():
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     p.add_argument("--gap", type=float, default=0.1,
                    help="seconds of sleep before each timed batch (default 0.1)")
+    p.add_argument("--libs", nargs="+", default=list(FRAMEWORKS), choices=list(FRAMEWORKS))
+    p.add_argument("--separate", action="store_true",
+                   help="each library in its own fresh process (default: interleaved in one)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --separate: fresh-process rounds per library (default 1)")
+    p.add_argument("--isa", choices=tuple(ISA_ENV), default="native",
+                   help="native (default) or avx2: hold all three libraries to AVX2")
+    p.add_argument("--caches", default=None,
+                   help="LAMINA_CACHES for lamina's workers, e.g. l1d=32K,l2=512K,l3=32M")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.clock == "cpu" and any(t != 1 for t in args.threads):
@@ -184,30 +309,54 @@ def main():
         _worker(args)
         return
 
+    if "lamina" not in args.libs:
+        p.error("--libs must include lamina (the table's ratios are against it)")
     print(f"# GEMM float32, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"CPU: {_cpu_name()}, {os.cpu_count()} cores")
+          f"CPU: {_cpu_name()} ({_cpu_id()}), {os.cpu_count()} cores")
     print(f"# command: python benchmarks/compare_gemm.py {' '.join(sys.argv[1:])}".rstrip())
-    runs = [_run_threads(t, args) for t in args.threads]
+    env_set = " ".join(f"{k}={v}" for k, v in ISA_ENV[args.isa]["set"].items())
+    print(f"# isa mode: {args.isa}" + (f" ({env_set})" if env_set else
+                                       " (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset)"))
+    if args.separate:
+        runs = [_run_separate(t, args) for t in args.threads]
+    else:
+        runs = [_run_threads(t, args) for t in args.threads]
     r0 = runs[0]
-    print(f"# lamina kernel {r0['kernel']} (isa {r0['isa']}); torch "
-          f"{'present' if r0['torch'] else 'not installed'}; median of {args.reps} repeats; "
-          f"{args.clock} clock")
+    ci = r0["cpu_info"]
+    caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in ci["caches"].items())
+    b32 = ci["gemm_blocks"]["float32"]
+    print(f"# lamina: model '{ci['model']}', caches per core {caches}"
+          + (f" (LAMINA_CACHES={args.caches})" if args.caches else "")
+          + f"; float32 blocks MR {b32['MR']} NR {b32['NR']} MC {b32['MC']} KC {b32['KC']} "
+          f"NC {b32['NC']}")
+    rt = r0.get("runtime", {})
+    print(f"# lamina kernel {r0['kernel']} (isa {r0['isa']}); OpenBLAS core "
+          f"{rt.get('openblas', '?')}; torch "
+          f"{('capability ' + rt.get('torch', '?')) if r0['torch'] else 'not installed'}; "
+          + (f"each library in its own process, median of {args.rounds} round(s) of "
+             if args.separate else "libraries interleaved in one process, ")
+          + f"median of {args.reps} repeats; {args.clock} clock")
     peak = next((r["peak"] for r in runs if "peak" in r), None)
     if peak:
         print(f"# FMA peak (1 core, float32, measured): {peak:.1f} GFLOP/s")
     print()
-    print("GFLOP/s are medians over the repeats; ratios are medians of per-repeat ratios "
-          "(time of the other library / time of lamina, measured back to back).\n")
+    if args.separate:
+        print("GFLOP/s are medians over the rounds of each process's median; ratios are "
+              "lamina's GFLOP/s / the other library's.\n")
+    else:
+        print("GFLOP/s are medians over the repeats; ratios are medians of per-repeat ratios "
+              "(time of the other library / time of lamina, measured back to back).\n")
     print("| shape | thr | lamina GFLOP/s | numpy GFLOP/s | torch GFLOP/s | lamina/numpy "
           "| lamina/torch |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in args.shapes:
         for r in runs:
             s = r["shapes"][name]
-            tor = f"{s['torch']:.0f}" if "torch" in s else "-"
-            rt = f"{s['ratio_torch']:.2f}" if "ratio_torch" in s else "-"
-            print(f"| {SHAPES[name][5]} | {r['threads']} | {s['lamina']:.0f} | {s['numpy']:.0f} "
-                  f"| {tor} | {s['ratio_numpy']:.2f} | {rt} |")
+            cell = {f: (f"{s[f]:.0f}" if f in s else "-") for f in FRAMEWORKS}
+            ratio = {f: (f"{s['ratio_' + f]:.2f}" if "ratio_" + f in s else "-")
+                     for f in ("numpy", "torch")}
+            print(f"| {SHAPES[name][5]} | {r['threads']} | {cell['lamina']} | {cell['numpy']} "
+                  f"| {cell['torch']} | {ratio['numpy']} | {ratio['torch']} |")
     if peak and "sq1024" in args.shapes:
         for r in runs:
             if r["threads"] == 1:

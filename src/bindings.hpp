@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "lamina/runtime.hpp"
+
 namespace lamina::bind {
 
 namespace py = pybind11;
@@ -20,6 +22,11 @@ void register_optim(py::module_& m);
 void register_ops(py::module_& m);     // activations, dropout (register_ops.cpp)
 void register_losses(py::module_& m);  // losses, metrics (register_losses.cpp)
 void register_data(py::module_& m);    // the epoch shuffle (register_data.cpp)
+
+// Cache sizes <-> {"l1d": bytes, "l2": bytes, "l3": bytes} (register_runtime.cpp); the reader
+// requires all three keys and throws ValueError naming `what` and the bad entry.
+py::dict caches_dict(const CacheSizes& c);
+CacheSizes caches_from_dict(const py::dict& d, const char* what);
 
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {

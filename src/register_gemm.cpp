@@ -172,9 +172,79 @@ int parse_activation(const std::optional<std::string>& activation) {
                         "' is not one of None, 'linear', 'relu'");
 }
 
+py::dict blocks_dict(const GemmBlocks& b) {
+  py::dict d;
+  d["MR"] = b.mr;
+  d["NR"] = b.nr;
+  d["MC"] = b.mc;
+  d["KC"] = b.kc;
+  d["NC"] = b.nc;
+  return d;
+}
+
+bool dtype_is_f64(const std::string& dtype, const char* what) {
+  if (dtype == "float32") return false;
+  if (dtype == "float64") return true;
+  throw py::value_error(std::string(what) + ": dtype '" + dtype +
+                        "' is not 'float32' or 'float64'");
+}
+
 }  // namespace
 
 void register_gemm(py::module_& m) {
+  m.def(
+      "gemm_blocks",
+      [](const std::string& dtype) {
+        return blocks_dict(dtype_is_f64(dtype, "gemm_blocks") ? gemm_blocks<double>()
+                                                                : gemm_blocks<float>());
+      },
+      py::arg("dtype") = "float32",
+      "Blocks the packed GEMM uses now at the active ISA: {'MR', 'NR', 'MC', 'KC', 'NC'}.");
+  m.def(
+      "set_gemm_blocks",
+      [](const std::string& dtype, const py::object& blocks) {
+        const bool f64 = dtype_is_f64(dtype, "set_gemm_blocks");
+        const Isa isa = active_isa();
+        if (blocks.is_none()) {
+          set_gemm_blocks(isa, f64, nullptr);
+          return;
+        }
+        const py::dict d = blocks.cast<py::dict>();
+        GemmBlocks b = f64 ? gemm_blocks<double>() : gemm_blocks<float>();
+        for (auto item : d) {
+          const std::string key = py::str(item.first);
+          const long long v = item.second.cast<long long>();
+          if (key == "MR") b.mr = static_cast<int>(v);
+          else if (key == "NR") b.nr = static_cast<int>(v);
+          else if (key == "MC") b.mc = v;
+          else if (key == "KC") b.kc = v;
+          else if (key == "NC") b.nc = v;
+          else
+            throw py::value_error("set_gemm_blocks: key '" + key +
+                                  "' is not one of MR, NR, MC, KC, NC");
+        }
+        if (!set_gemm_blocks(isa, f64, &b))
+          throw py::value_error("set_gemm_blocks: " + std::string(py::repr(blocks)) +
+                                " is not a valid blocking for the " + isa_name(isa) + " " +
+                                dtype + " kernel (MR, NR fixed; MC a multiple of MR, NC of NR)");
+      },
+      py::arg("dtype"), py::arg("blocks"),
+      "For tuning: pins MC/KC/NC (a dict with any of them) at the active ISA level for dtype; "
+      "None goes back to the blocking model.");
+  m.def(
+      "gemm_blocks_for",
+      [](const py::dict& caches, const std::string& isa, const std::string& dtype) {
+        const CacheSizes c = caches_from_dict(caches, "gemm_blocks_for");
+        Isa level;
+        if (!parse_isa(isa, &level))
+          throw py::value_error("gemm_blocks_for: ISA level '" + isa +
+                                "' is not one of generic, avx2, avx512");
+        return blocks_dict(gemm_blocks_for(c, level, dtype_is_f64(dtype, "gemm_blocks_for")));
+      },
+      py::arg("caches"), py::arg("isa"), py::arg("dtype") = "float32",
+      "The blocking model: blocks for these cache sizes ({'l1d', 'l2', 'l3'} in bytes), ISA "
+      "level and dtype, whatever this CPU is.");
+
   m.def(
       "matmul",
       [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,

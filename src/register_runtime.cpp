@@ -7,6 +7,44 @@
 
 namespace lamina::bind {
 
+py::dict caches_dict(const CacheSizes& c) {
+  py::dict d;
+  d["l1d"] = c.l1d;
+  d["l2"] = c.l2;
+  d["l3"] = c.l3;
+  return d;
+}
+
+// {"l1d": bytes, "l2": bytes, "l3": bytes} (every key required) -> CacheSizes; ValueError
+// naming the bad entry otherwise.
+CacheSizes caches_from_dict(const py::dict& d, const char* what) {
+  CacheSizes c;
+  for (auto item : d) {
+    const std::string key = py::str(item.first);
+    if (key != "l1d" && key != "l2" && key != "l3")
+      throw py::value_error(std::string(what) + ": key '" + key +
+                            "' is not one of 'l1d', 'l2', 'l3'");
+  }
+  auto get = [&](const char* key) -> std::int64_t {
+    if (!d.contains(key))
+      throw py::value_error(std::string(what) + ": missing '" + key +
+                            "' (cache sizes in bytes: l1d, l2, l3)");
+    py::object v = d[key];
+    if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v))
+      throw py::value_error(std::string(what) + ": '" + key + "' must be an int (bytes), got " +
+                            std::string(py::repr(v)));
+    const long long b = v.cast<long long>();
+    if (b < kMinCacheBytes || b > kMaxCacheBytes)
+      throw py::value_error(std::string(what) + ": '" + key + "' = " + std::to_string(b) +
+                            " bytes is outside [4096, 2**34]");
+    return static_cast<std::int64_t>(b);
+  };
+  c.l1d = get("l1d");
+  c.l2 = get("l2");
+  c.l3 = get("l3");
+  return c;
+}
+
 void register_runtime(py::module_& m) {
   m.def("max_isa", [] { return std::string(isa_name(max_supported_isa())); },
         "Highest ISA level this CPU and OS support.");
@@ -42,6 +80,35 @@ void register_runtime(py::module_& m) {
     py::gil_scoped_release nogil;
     set_num_threads(n);
   }, py::arg("n"), "Sets the threads the core uses (>= 1).");
+  m.def("cpu_model", [] { return cpu_model(); }, "The CPU's name (CPUID brand string or /proc/cpuinfo).");
+  m.def("cache_sizes", [] { return caches_dict(cache_sizes()); },
+        "Data cache sizes in use, bytes per core: {'l1d', 'l2', 'l3'} (after LAMINA_CACHES).");
+  m.def("detected_cache_sizes", [] { return caches_dict(detected_cache_sizes()); },
+        "Data cache sizes the hardware reported, before any override.");
+  m.def("cache_sources", [] {
+    const CacheSources s = detected_cache_sources();
+    py::dict d;
+    d["l1d"] = s.l1d;
+    d["l2"] = s.l2;
+    d["l3"] = s.l3;
+    return d;
+  }, "Where each detected size came from: 'cpuid', 'sysfs' or 'default'.");
+  m.def("set_cache_sizes", [](const py::dict& caches) {
+    const CacheSizes c = caches_from_dict(caches, "set_cache_sizes");
+    py::gil_scoped_release nogil;
+    set_cache_sizes(c);
+  }, py::arg("caches"),
+     "Replaces the cache sizes in use (and so the GEMM blocks); for benchmarks and tests.");
+  m.def("parse_cache_sizes", [](const std::string& text) {
+    CacheSizes c = cache_sizes();
+    std::string why;
+    if (!parse_cache_sizes(text, &c, &why))
+      throw py::value_error("cache sizes '" + text + "': " + why);
+    return caches_dict(c);
+  }, py::arg("text"),
+     "Parses a LAMINA_CACHES value ('l1d=32K,l2=512K,l3=32M', any subset) onto the sizes in use.");
+  m.def("caches_env_problem", [] { return caches_env_problem(); },
+        "Why LAMINA_CACHES was ignored at startup ('' when it was honoured or unset).");
   m.def("usable_cores", [] { return usable_cores(); }, "Cores this process may run on.");
 }
 

@@ -17,7 +17,9 @@
 // Small problems (op(B) fits in L2, see prefer_direct) skip packing: the direct kernels read
 // op(A) and op(B) in place, one call per tile over all of K, tasks = row-panel groups. The
 // path and the block sizes depend only on the shape and the ISA level, never on the threads.
-// Scratch (packed panels) is thread_local and grow-only: at most kMaxPackedA elements of A per
+// Block sizes (MC, KC, NC) come from the blocking model (blocking.cpp, from the caches); MR, NR
+// and the kernels from the per-ISA table (kernel_table.cpp).
+// Scratch (packed panels) is thread_local and grow-only: at most MC x KC elements of A per
 // calling thread plus KC x NC of B per pool thread.
 #include "lamina/gemm.hpp"
 
@@ -114,8 +116,6 @@ void scale_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
 
 // Below this many flops (2*m*n*k) one thread is faster than waking the pool.
 constexpr double kMinFlopsPerThread = 2.0e6;
-// Packed A of one round holds at most this many elements (it stays in L3).
-constexpr std::int64_t kMaxPackedA = 1 << 21;
 // B is packed on the fly by the first tile row only up to this size of op(B) in bytes. Measured
 // on the AVX-512 box, fused vs a packing pass: (128x784)(784x512) +6%, 512^3 +1%, 1024^3 (4 MiB)
 // even, 2048^3 -3% (op(B) comes from DRAM: the strided first row stalls where a packing pass
@@ -123,22 +123,24 @@ constexpr std::int64_t kMaxPackedA = 1 << 21;
 constexpr double kMaxFusedPackB = 2.0 * 1024 * 1024;
 
 template <class T>
-void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64_t m,
+void gemm_packed(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bool trans_b, std::int64_t m,
                  std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                  const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
                  const GemmEpilogue<T>* ep, int nthr) {
   const std::int64_t MR = ki.mr, NR = ki.nr;
-  // K blocks of equal size, at most the table's KC (no short tail block).
-  const std::int64_t nkb = cdiv(k, ki.kc);
+  // K blocks of equal size, at most the model's KC (no short tail block).
+  const std::int64_t nkb = cdiv(k, bl.kc);
   const std::int64_t KC = cdiv(k, nkb);
   const T* bias = ep ? ep->bias : nullptr;
   const int act = ep ? ep->act : 0;
   auto post = ep ? ep->post : nullptr;
   void* post_ctx = ep ? ep->post_ctx : nullptr;
 
-  // Rows per round: at most MC and kMaxPackedA / k, balanced so no round is a sliver.
-  std::int64_t mc = ki.mc;
-  if (mc * k > kMaxPackedA) mc = (kMaxPackedA / k) / MR * MR;
+  // Rows per round: at most MC, and a round's packed A (mc x k, all K blocks) within the L3
+  // budget of one MC x KC block; balanced so no round is a sliver.
+  const std::int64_t max_packed_a = bl.mc * bl.kc;
+  std::int64_t mc = bl.mc;
+  if (mc * k > max_packed_a) mc = (max_packed_a / k) / MR * MR;
   if (mc < MR) mc = MR;
   mc = cdiv(cdiv(m, cdiv(m, mc)), MR) * MR;
 
@@ -148,7 +150,7 @@ void gemm_packed(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64
                       static_cast<double>(k) * static_cast<double>(n) * sizeof(T) <=
                           kMaxFusedPackB;
   const std::int64_t npn = cdiv(n, NR);         // B micro-panels across N
-  const std::int64_t per_chunk = ki.nc / NR;    // B micro-panels per task chunk
+  const std::int64_t per_chunk = bl.nc / NR;    // B micro-panels per task chunk
   const std::int64_t kc_max = min64(KC, k);
 
   for (std::int64_t i0 = 0; i0 < m; i0 += mc) {
@@ -281,21 +283,35 @@ int forced_path() {
   return v;
 }
 
-// The direct path wins while op(B) stays in L2 and an A row panel in L1 (measured: 256^3,
-// (128x256)(256x512), (1024x512)(512x64), all narrow outputs); packing wins for larger B or a
-// B row stride of a page or more, whose rows collide in the caches.
+// The direct path wins while op(B) stays in L2 and an A row panel in L1 (measured on Zen 5, 1
+// MiB L2 and 48 KiB L1d: op(B) up to 512 KiB = L2 / 2, the panel up to 32 KiB = 2/3 of L1d;
+// 256^3, (128x256)(256x512), (1024x512)(512x64), all narrow outputs); packing wins for larger B
+// or a B row stride of a page or more, whose rows collide in the caches. The two bounds scale
+// with the caches of this CPU (the ones the blocks were computed from).
+// A transposed A (Xt.dY, the weight gradient) is packed whenever there are more than two row
+// panels: the direct kernel would read op(A) = A^T as MR values from each of k rows of A, lda
+// apart, so every K step starts a second strided stream (beside B's) and uses 24-32 bytes of
+// each 64-byte line, fetching the rest again for the next row panel; packing copies A once
+// into contiguous panels. In-process A/B on Zen 4, packed vs direct, 11 alternations, 1
+// thread, (784x128)^T(128x512) and the same with K = 32, 64, 256, (512x128)^T(128x256):
+// AVX2 +8% to +22%, AVX-512 +3% to +7% (the last shape -1%, noise level). The issue measured
+// this shape at 0.64x MKL on Sapphire Rapids, where it took the direct path. Outputs at most
+// one wide tile across keep the direct path: packed is 2x slower on (256x128)^T(128x10).
 template <class T>
-bool prefer_direct(const KernelInfo<T>& ki, bool trans_b, std::int64_t m, std::int64_t n,
-                   std::int64_t k, std::int64_t ldb) {
+bool prefer_direct(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int64_t m,
+                   std::int64_t n, std::int64_t k, std::int64_t ldb) {
   if (ki.direct_wide == nullptr) return false;
   const double sz = static_cast<double>(sizeof(T));
   const bool narrow = n <= ki.dnr_narrow;
   const std::int64_t dmr = narrow ? ki.dmr_narrow : ki.dmr_wide;
-  const bool b_fits = static_cast<double>(k) * static_cast<double>(n) * sz <= 512.0 * 1024;
+  const CacheSizes& cs = gemm_detail::model_caches();
+  const double l2_half = static_cast<double>(cs.l2) / 2, l1_part = cs.l1d * 2.0 / 3.0;
+  const bool b_fits = static_cast<double>(k) * static_cast<double>(n) * sz <= l2_half;
   if (trans_b && !b_fits) return false;  // the direct path would copy all of op(B)
   if (m <= 2 * dmr) return true;         // B is read about once either way
+  if (trans_a && n > ki.dnr_wide) return false;  // see above
   if (!b_fits) return false;
-  if (static_cast<double>(k) * static_cast<double>(dmr) * sz > 32.0 * 1024) return false;
+  if (static_cast<double>(k) * static_cast<double>(dmr) * sz > l1_part) return false;
   if (!trans_b && static_cast<double>(ldb) * sz >= 4096.0) return false;
   return true;
 }
@@ -322,13 +338,14 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   }
   const int fp = forced_path();
   const bool direct = ki.direct_wide != nullptr &&
-                      (fp == 2 || (fp == 0 && prefer_direct(ki, trans_b, m, n, k, ldb)));
+                      (fp == 2 || (fp == 0 && prefer_direct(ki, trans_a, trans_b, m, n, k, ldb)));
   if (direct) {
     gemm_direct(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
                 nthr);
     return;
   }
-  gemm_packed(ki, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
+  const GemmBlocks& bl = gemm_detail::blocks(static_cast<int>(active_isa()), sizeof(T) == 8);
+  gemm_packed(ki, bl, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
 }
 
 template <class T>

@@ -18,6 +18,8 @@
 
 #include <cstdint>
 
+#include "lamina/gemm.hpp"
+
 namespace lamina {
 namespace gemm_detail {
 
@@ -56,10 +58,7 @@ using PackB = void (*)(bool trans, std::int64_t kc, std::int64_t nc, const T* b,
 
 template <class T>
 struct KernelInfo {
-  int mr, nr;           // micro-tile
-  std::int64_t mc;      // rows of op(A) packed at once (all of K), multiple of mr
-  std::int64_t kc;      // K block
-  std::int64_t nc;      // columns of B per task (the L2-resident block), multiple of nr
+  int mr, nr;           // micro-tile (MC, KC, NC come from the blocking model: blocks())
   Ukernel<T> kernel;
   PackA<T> pack_a;
   PackB<T> pack_b;
@@ -85,6 +84,13 @@ const IsaKernels& kernels_for(int isa);
 
 template <class T>
 const KernelInfo<T>& kernel_info(int isa);
+
+// The blocks in use for an ISA level and dtype (blocking.cpp: the model applied to
+// cache_sizes(), recomputed when they change). MC: rows of op(A) packed per round, multiple of
+// MR; KC: the largest K block; NC: columns of op(B) per task, multiple of NR.
+const GemmBlocks& blocks(int isa, bool f64);
+// The cache sizes those blocks were computed from (read per call without a lock).
+const CacheSizes& model_caches();
 
 // ---- baseline packing (pack.cpp) ----
 template <class T>

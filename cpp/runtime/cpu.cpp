@@ -1,4 +1,5 @@
-// CPU feature detection (cpuid + xgetbv) and the active ISA level.
+// CPU feature detection (cpuid + xgetbv), the active ISA level, the data cache sizes and the
+// CPU's name.
 //
 // The level is detected once. AVX2 needs AVX2+FMA in cpuid and YMM state enabled by the OS
 // (XCR0 bits 1,2); AVX-512 needs F, DQ, BW, VL and ZMM state (XCR0 bits 5,6,7). This file is
@@ -6,8 +7,12 @@
 #include "lamina/runtime.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #if defined(LAMINA_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -88,6 +93,142 @@ IsaState& state() {
   return s;
 }
 
+
+// ---- caches ------------------------------------------------------------------------------
+
+struct CacheRead {
+  CacheSizes size;
+  CacheSources src;
+};
+
+#ifdef LAMINA_HAVE_CPUID
+// Walks a deterministic cache-parameters leaf (4 on Intel, 0x8000001D on AMD; same layout):
+// subleaf i describes one cache until type == 0. Size = ways * partitions * line * sets.
+void read_cpuid_caches(unsigned leaf, CacheRead* r) {
+  for (unsigned i = 0; i < 16; ++i) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __cpuid_count(leaf, i, a, b, c, d);
+    const unsigned type = a & 0x1fu;
+    if (type == 0) break;
+    const unsigned level = (a >> 5) & 0x7u;
+    const std::int64_t ways = ((b >> 22) & 0x3ffu) + 1, parts = ((b >> 12) & 0x3ffu) + 1;
+    const std::int64_t line = (b & 0xfffu) + 1, sets = static_cast<std::int64_t>(c) + 1;
+    const std::int64_t bytes = ways * parts * line * sets;
+    if (level == 1 && type == 1) { r->size.l1d = bytes; r->src.l1d = "cpuid"; }
+    if (level == 2 && type != 2) { r->size.l2 = bytes; r->src.l2 = "cpuid"; }
+    if (level == 3 && type != 2) { r->size.l3 = bytes; r->src.l3 = "cpuid"; }
+  }
+}
+
+bool cpuid_vendor_is(const char* want) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  char v[13];
+  std::memcpy(v, &b, 4);
+  std::memcpy(v + 4, &d, 4);
+  std::memcpy(v + 8, &c, 4);
+  v[12] = '\0';
+  return std::strcmp(v, want) == 0;
+}
+
+void read_cpuid(CacheRead* r) {
+  const unsigned max_basic = __get_cpuid_max(0, nullptr);
+  const unsigned max_ext = __get_cpuid_max(0x80000000u, nullptr);
+  if (cpuid_vendor_is("GenuineIntel") && max_basic >= 4) {
+    read_cpuid_caches(4, r);
+  } else if (cpuid_vendor_is("AuthenticAMD") || cpuid_vendor_is("HygonGenuine")) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    const bool topoext = max_ext >= 0x80000001u && __get_cpuid(0x80000001u, &a, &b, &c, &d) &&
+                         ((c >> 22) & 1u);
+    if (topoext && max_ext >= 0x8000001Du) read_cpuid_caches(0x8000001Du, r);
+  }
+}
+#endif
+
+// sysfs: /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size} ("48K", "2048K").
+void read_sysfs(CacheRead* r) {
+  for (int i = 0; i < 16; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream fl(dir + "level"), ft(dir + "type"), fs(dir + "size");
+    if (!fl || !ft || !fs) break;
+    int level = 0;
+    std::string type, size;
+    fl >> level;
+    ft >> type;
+    fs >> size;
+    CacheSizes one;
+    std::string why;
+    const char* key = level == 1 ? "l1d" : level == 2 ? "l2" : level == 3 ? "l3" : nullptr;
+    if (!key || type == "Instruction") continue;
+    if (level == 1 && type != "Data") continue;
+    if (!parse_cache_sizes(std::string(key) + "=" + size, &one, &why)) continue;
+    if (level == 1 && std::strcmp(r->src.l1d, "default") == 0) { r->size.l1d = one.l1d; r->src.l1d = "sysfs"; }
+    if (level == 2 && std::strcmp(r->src.l2, "default") == 0) { r->size.l2 = one.l2; r->src.l2 = "sysfs"; }
+    if (level == 3 && std::strcmp(r->src.l3, "default") == 0) { r->size.l3 = one.l3; r->src.l3 = "sysfs"; }
+  }
+}
+
+CacheRead detect_caches() {
+  CacheRead r;
+#ifdef LAMINA_HAVE_CPUID
+  read_cpuid(&r);
+#endif
+  read_sysfs(&r);  // fills what CPUID did not answer (or everything off x86)
+  return r;
+}
+
+std::string detect_model() {
+#ifdef LAMINA_HAVE_CPUID
+  if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+    char brand[49] = {};
+    for (unsigned i = 0; i < 3; ++i) {
+      unsigned regs[4] = {};
+      __get_cpuid(0x80000002u + i, &regs[0], &regs[1], &regs[2], &regs[3]);
+      std::memcpy(brand + 16 * i, regs, 16);
+    }
+    std::string s(brand);
+    const auto b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+    if (b != std::string::npos) return s.substr(b, e - b + 1);
+  }
+#endif
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    for (const char* key : {"model name", "Processor", "CPU part"}) {
+      if (line.compare(0, std::strlen(key), key) == 0) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string v = line.substr(colon + 1);
+        const auto b = v.find_first_not_of(" \t");
+        if (b != std::string::npos) return v.substr(b);
+      }
+    }
+  }
+  return "unknown";
+}
+
+struct CacheState {
+  CacheRead detected = detect_caches();
+  std::string env_problem;
+  std::mutex mu;
+  CacheSizes current;
+  std::vector<void (*)()> listeners;
+
+  CacheState() : current(detected.size) {
+    const char* env = std::getenv("LAMINA_CACHES");
+    if (env == nullptr || *env == '\0') return;
+    std::string why;
+    if (!parse_cache_sizes(env, &current, &why))
+      env_problem = std::string("LAMINA_CACHES='") + env + "' is ignored: " + why +
+                    " (expected e.g. l1d=32K,l2=512K,l3=32M)";
+  }
+};
+
+CacheState& cache_state() {
+  static CacheState s;
+  return s;
+}
+
 }  // namespace
 
 const char* isa_name(Isa isa) {
@@ -126,6 +267,91 @@ bool set_isa(Isa isa) {
 }
 
 const std::string& isa_env_problem() { return state().env_problem; }
+
+bool parse_cache_sizes(const std::string& text, CacheSizes* inout, std::string* why) {
+  CacheSizes out = *inout;
+  std::stringstream ss(text);
+  std::string item;
+  bool any = false;
+  while (std::getline(ss, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) {
+      *why = "'" + item + "' is not key=size";
+      return false;
+    }
+    std::string key = item.substr(0, eq), val = item.substr(eq + 1);
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::size_t pos = 0;
+    while (pos < val.size() && std::isdigit(static_cast<unsigned char>(val[pos]))) ++pos;
+    if (pos == 0 || pos > 12) {
+      *why = "'" + val + "' is not a size";
+      return false;
+    }
+    std::int64_t bytes = std::stoll(val.substr(0, pos));
+    std::string unit = val.substr(pos);
+    for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (unit == "K" || unit == "KB" || unit == "KIB") bytes <<= 10;
+    else if (unit == "M" || unit == "MB" || unit == "MIB") bytes <<= 20;
+    else if (unit == "G" || unit == "GB" || unit == "GIB") bytes <<= 30;
+    else if (!(unit.empty() || unit == "B")) {
+      *why = "'" + val + "' has an unknown unit (use K, M or G)";
+      return false;
+    }
+    if (bytes < kMinCacheBytes || bytes > kMaxCacheBytes) {
+      *why = key + "=" + val + " is outside [4K, 16G]";
+      return false;
+    }
+    if (key == "l1d" || key == "l1") out.l1d = bytes;
+    else if (key == "l2") out.l2 = bytes;
+    else if (key == "l3") out.l3 = bytes;
+    else {
+      *why = "'" + key + "' is not one of l1d, l2, l3";
+      return false;
+    }
+    any = true;
+  }
+  if (!any) {
+    *why = "no sizes given";
+    return false;
+  }
+  *inout = out;
+  return true;
+}
+
+CacheSizes cache_sizes() {
+  CacheState& s = cache_state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.current;
+}
+
+CacheSizes detected_cache_sizes() { return cache_state().detected.size; }
+CacheSources detected_cache_sources() { return cache_state().detected.src; }
+const std::string& caches_env_problem() { return cache_state().env_problem; }
+
+bool set_cache_sizes(const CacheSizes& c) {
+  for (std::int64_t v : {c.l1d, c.l2, c.l3})
+    if (v < kMinCacheBytes || v > kMaxCacheBytes) return false;
+  CacheState& s = cache_state();
+  std::vector<void (*)()> listeners;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.current = c;
+    listeners = s.listeners;
+  }
+  for (auto fn : listeners) fn();
+  return true;
+}
+
+void on_cache_change(void (*fn)()) {
+  CacheState& s = cache_state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.listeners.push_back(fn);
+}
+
+const std::string& cpu_model() {
+  static const std::string m = detect_model();
+  return m;
+}
 
 std::uint32_t fp_mode() {
 #ifdef LAMINA_HAVE_MXCSR

@@ -36,8 +36,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     lines = [
         f"lamina {lamina.__version__}",
         f"python {platform.python_version()} ({sys.executable})",
-        f"machine {platform.machine()}",
+        f"machine {platform.machine()}, CPU {info['model']}",
         f"isa {info['isa']} (supported: {', '.join(info['supported'])}; max: {info['max_isa']})",
+        "caches per core " + ", ".join(f"{k} {v // 1024} KiB" for k, v in info["caches"].items()),
+        "gemm blocks " + "; ".join(
+            f"{dt} {b['MR']}x{b['NR']} MC {b['MC']} KC {b['KC']} NC {b['NC']}"
+            for dt, b in info["gemm_blocks"].items()),
         f"threads {info['num_threads']} (usable cores: {info['usable_cores']})",
         f"compiler {build['compiler']}",
         f"build {build['build_type']} flags: {build['flags'] or '(none)'}; "

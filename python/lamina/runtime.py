@@ -8,19 +8,25 @@ from . import _core
 
 ISA_LEVELS = ("generic", "avx2", "avx512")
 
-_problem = _core.isa_env_problem()
-if _problem:
-    warnings.warn(_problem, RuntimeWarning, stacklevel=2)
+for _problem in (_core.isa_env_problem(), _core.caches_env_problem()):
+    if _problem:
+        warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 
 
 def cpu_info() -> dict:
     """Describes the CPU dispatch and threading state of the core.
 
     Returns:
-        A dict with ``isa`` (the active level: "generic", "avx2" or "avx512"), ``max_isa``
-        (the best level this CPU supports), ``supported`` (list of levels, lowest first),
-        ``num_threads`` (threads the core uses), ``usable_cores``, and ``build`` (compiler,
-        build type and flags).
+        A dict with ``model`` (the CPU's name), ``isa`` (the active level: "generic",
+        "avx2" or "avx512"), ``max_isa`` (the best level this CPU supports), ``supported``
+        (list of levels, lowest first), ``caches`` (``{"l1d", "l2", "l3"}``: data cache
+        sizes of one core in bytes, l3 being the L3 the core shares, as read from CPUID or
+        sysfs and after the ``LAMINA_CACHES`` override, e.g.
+        ``LAMINA_CACHES="l1d=32K,l2=512K,l3=32M"``), ``gemm_blocks`` (per dtype,
+        ``{"MR", "NR", "MC", "KC", "NC"}``: the GEMM micro-tile and the blocks derived from
+        those caches at the active level), ``num_threads`` (threads the core uses),
+        ``usable_cores``, and ``build`` (compiler, build type and flags). A bug report that
+        quotes it says what ran.
 
     Example:
         >>> info = cpu_info()
@@ -28,9 +34,12 @@ def cpu_info() -> dict:
         True
     """
     return {
+        "model": _core.cpu_model(),
         "isa": _core.active_isa(),
         "max_isa": _core.max_isa(),
         "supported": list(_core.supported_isas()),
+        "caches": dict(_core.cache_sizes()),
+        "gemm_blocks": {dt: dict(_core.gemm_blocks(dt)) for dt in ("float32", "float64")},
         "num_threads": _core.get_num_threads(),
         "usable_cores": _core.usable_cores(),
         "build": dict(_core.build_info()),

@@ -23,6 +23,8 @@
 
 #include <cstdint>
 
+#include "lamina/runtime.hpp"
+
 namespace lamina {
 
 enum GemmAct : int { kGemmActNone = 0, kGemmActRelu = 1 };
@@ -52,6 +54,24 @@ void gemm_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::i
 // Rows are summed in order 0..m-1 (deterministic); beta == 0 does not read db.
 template <class T>
 void bias_grad(std::int64_t m, std::int64_t n, const T* dy, std::int64_t ldy, T beta, T* db);
+
+// Block sizes of the packed path: MR x NR micro-tile (the kernel table's), MC rows of op(A)
+// packed per round, KC the largest K block, NC columns of op(B) per task (cpp/gemm/blocking.cpp
+// derives MC, KC, NC from the caches; the derivation is written there).
+struct GemmBlocks {
+  int mr, nr;
+  std::int64_t mc, kc, nc;
+};
+// The blocking model for given cache sizes, ISA level and element type (f64: double).
+GemmBlocks gemm_blocks_for(const CacheSizes& caches, Isa isa, bool f64);
+// The blocks gemm<T> uses now: the model for cache_sizes() at the active ISA level.
+template <class T>
+GemmBlocks gemm_blocks();
+// For tuning (in-process A/B of block sizes): pins MC, KC, NC for an ISA level and dtype, or
+// (pin == nullptr) goes back to the model. MR and NR must be the kernel's, MC a multiple of
+// MR, NC of NR, KC >= 1; returns false and changes nothing otherwise. Not for concurrent use
+// with running GEMMs of that level and dtype.
+bool set_gemm_blocks(Isa isa, bool f64, const GemmBlocks* pin);
 
 // Name of the micro-kernel gemm<T> uses at the active ISA level ("gemm_avx512_f32_12x32").
 template <class T>

@@ -38,6 +38,49 @@ bool set_isa(Isa isa);
 // an unknown name, or a level this CPU does not support.
 const std::string& isa_env_problem();
 
+// ---- caches and CPU name -------------------------------------------------------------------
+// Data cache sizes of one core, in bytes. l3 is the L3 the core belongs to (shared with the
+// other cores of its complex), as the OS/hypervisor reports it. Read once at first use: CPUID
+// (leaf 4 on Intel, 0x8000001D on AMD), sysfs (/sys/devices/system/cpu/cpu0/cache) where CPUID
+// has no answer (non-x86 builds: sysfs only), else the defaults below. Then the environment
+// variable LAMINA_CACHES overrides any of them, e.g. "l1d=32K,l2=512K,l3=32M" (suffixes K, M,
+// G = KiB, MiB, GiB; a plain number is bytes), so the GEMM blocking of another CPU can be run
+// and measured on this one. A malformed value is ignored as a whole and reported once through
+// caches_env_problem(), like LAMINA_ISA.
+struct CacheSizes {
+  std::int64_t l1d = 32 * 1024;
+  std::int64_t l2 = 512 * 1024;
+  std::int64_t l3 = 8 * 1024 * 1024;
+};
+// Where each detected size came from: "cpuid", "sysfs" or "default".
+struct CacheSources {
+  const char* l1d = "default";
+  const char* l2 = "default";
+  const char* l3 = "default";
+};
+// The sizes in use (detected, then LAMINA_CACHES or set_cache_sizes applied).
+CacheSizes cache_sizes();
+// What the hardware reported, before any override, and where each value came from.
+CacheSizes detected_cache_sizes();
+CacheSources detected_cache_sources();
+// Replaces the sizes in use (benchmarks: run another CPU's blocking in-process). Every size
+// must be in [kMinCacheBytes, kMaxCacheBytes]; returns false and changes nothing otherwise.
+// Listeners registered with on_cache_change (the GEMM blocking) recompute at once.
+bool set_cache_sizes(const CacheSizes& c);
+constexpr std::int64_t kMinCacheBytes = 4 * 1024;
+constexpr std::int64_t kMaxCacheBytes = std::int64_t(1) << 34;  // 16 GiB
+// Parses "l1d=32K,l2=512K,l3=32M" (any subset, any order) onto *inout. On error returns false,
+// leaves *inout unchanged and says why in *why.
+bool parse_cache_sizes(const std::string& text, CacheSizes* inout, std::string* why);
+// Why LAMINA_CACHES was ignored ("" when it was honoured or unset).
+const std::string& caches_env_problem();
+// Called (in registration order) after every change of cache_sizes(); registered once per
+// process by a kernel family that derives parameters from the caches.
+void on_cache_change(void (*fn)());
+// The CPU's name: the CPUID brand string on x86, else /proc/cpuinfo's "model name" (or
+// "Processor" / "CPU part" on Arm), else "unknown".
+const std::string& cpu_model();
+
 struct BuildInfo {
   const char* compiler;
   const char* build_type;

@@ -68,6 +68,30 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_id() -> str | None:
+    """ "family 25 model 17" from /proc/cpuinfo (x86): names the core generation where the
+    brand string does not ("AMD EPYC" in a guest)."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return None
+    parts = [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields]
+    return ", ".join(p.replace("cpu family", "family") for p in parts) or None
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
 def _loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -116,13 +140,18 @@ def collect_meta(options: Options) -> dict:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count()
+    info = lamina.cpu_info()
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(),
+        "cpu": info.get("model") or _cpu_model(),
+        "cpu_id": _cpu_id(),
         "usable_cores": cores,
         "platform": platform.platform(),
-        "lamina_isa": lamina.cpu_info()["isa"],
+        "lamina_isa": info["isa"],
         "LAMINA_ISA": os.environ.get("LAMINA_ISA"),
+        "caches": info["caches"],
+        "LAMINA_CACHES": os.environ.get("LAMINA_CACHES"),
+        "gemm_blocks": info["gemm_blocks"],
         "versions": _versions(),
         "loadavg_start": _loadavg(),
         "command": options.command,
@@ -417,6 +446,17 @@ def to_markdown(report: dict) -> str:
     out.append(f"- date: {meta.get('date')}; CPU: {meta.get('cpu')} "
                f"({meta.get('usable_cores')} usable cores); lamina ISA: {meta.get('lamina_isa')}"
                + (f" (LAMINA_ISA={meta['LAMINA_ISA']})" if meta.get("LAMINA_ISA") else ""))
+    caches = meta.get("caches")
+    if caches:
+        blocks = meta.get("gemm_blocks", {}).get("float32")
+        line = (f"- CPU id: {meta.get('cpu_id') or 'unknown'}; caches per core: "
+                + ", ".join(f"{k.upper()} {_size(v)}" for k, v in caches.items())
+                + (f" (LAMINA_CACHES={meta['LAMINA_CACHES']})" if meta.get("LAMINA_CACHES")
+                   else ""))
+        if blocks:
+            line += (f"; float32 GEMM tile {blocks['MR']}x{blocks['NR']}, blocks "
+                     f"MC {blocks['MC']} KC {blocks['KC']} NC {blocks['NC']}")
+        out.append(line)
     out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()))
     for fw, info in meta.get("runtime", {}).items():
         if info:

@@ -64,6 +64,26 @@ def _inference_args(what, verbose, batch_size, steps):
     return verbose, batch_size
 
 
+def _has_penalty(spec):
+    """True when a trainable parameter of the core spec has an L1 or L2 factor."""
+    return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
+               for entry in (spec or {}).get("layers", ()) for p in entry.get("params", ()))
+
+
+def _fit_info(model, y, batch_size, val, callbacks):
+    """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info).
+
+    The batch size and sample counts, the callbacks (early stopping, TerminateOnNaN), and the
+    loss and accuracy a model that learned nothing gets on these training targets.
+    """
+    from .diagnose import reference
+
+    return {"batch_size": int(batch_size), "samples": int(y.shape[0]),
+            "validation_samples": 0 if val is None else int(val[0].shape[0]),
+            "callbacks": list(callbacks),
+            **reference(model.loss.core_name, y, model._out_dim())}
+
+
 class _Batches:
     """Prepared training data of one fit: cast once, views per batch built once.
 
@@ -273,6 +293,11 @@ class Trainer:
 
         net = self._network_for("train")
         batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
+        # A model with L1/L2 penalties also logs its data loss without them (data_loss,
+        # val_data_loss; `loss` keeps Keras's penalty-included value). Each step's result
+        # gets the penalty the core added to it (of the weights before the update) appended,
+        # so the epoch's data loss is averaged over the same steps as its loss.
+        penalized = _has_penalty(self._spec)
         history = callbacks_mod.History()
         cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
         params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
@@ -283,7 +308,11 @@ class Trainer:
         nm = len(metric_names)
         sizes = batches.sizes
         train_step = net.train_step
+        if penalized:
+            def train_step(*args, _step=net.train_step, _net=net):
+                return (*_step(*args), _net.last_penalty)
         history.interrupted = False
+        history.fit_info = _fit_info(self, yt, batch_size, val, callbacks)
         self.stop_training = False
         self.history = history
 
@@ -342,11 +371,13 @@ class Trainer:
                 if interrupt.hit:
                     history.interrupted = True
                     break
-                logs = self._epoch_logs(results, sizes, metric_names)
+                logs = self._epoch_logs(results, sizes, metric_names, penalized)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     cbl.on_test_begin()
                     vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
                                                     cbl)
+                    if penalized:  # the weights' penalty, constant over the evaluation
+                        vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
                     cbl.on_test_end(vlogs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
@@ -359,9 +390,12 @@ class Trainer:
         return history
 
     @staticmethod
-    def _epoch_logs(results, sizes, metric_names):
+    def _epoch_logs(results, sizes, metric_names, penalized=False):
         if not results:
-            return {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
+            logs = {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
+            if penalized:
+                logs["data_loss"] = float("nan")
+            return logs
         arr = np.asarray(results, dtype=np.float64)
         k = arr.shape[0]
         w = np.asarray(sizes[:k], dtype=np.float64)
@@ -369,6 +403,8 @@ class Trainer:
         wsum = float(arr[:, 1].sum())
         for j, name in enumerate(metric_names):
             logs[name] = float(arr[:, 2 + j].sum() / wsum) if wsum else 0.0
+        if penalized:  # results end with each step's penalty (see fit)
+            logs["data_loss"] = logs["loss"] - float(np.dot(arr[:, -1], w) / w.sum())
         return logs
 
     # ------------------------------------------------------------------ evaluate ------

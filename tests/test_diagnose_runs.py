@@ -193,6 +193,12 @@ def test_history_knows_its_run(digits):
     assert info.hidden_activations == ("relu",) and info.hidden_units == (8,)
     assert info.early_stopping is True and info.stopped_epoch is None
     assert info.init_gain[0] == pytest.approx(2 * 64 / (64 + 8), rel=0.15)  # glorot
+    # plain values only (a model holding its history still pickles)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(h.fit_info)) == h.fit_info
+    assert h.fit_info["early_stopping"] == {"stopped_epoch": None, "restored_epoch": None}
+    assert h.fit_info["terminate_on_nan"] == {"stopped_batch": None}
     # a dict knows nothing; the loss alone gives ln C
     assert run_info({"loss": [1.0]}) == RunInfo()
     assert run_info({"loss": [1.0]}, loss="binary_crossentropy").loss == "binary_crossentropy"

@@ -285,8 +285,8 @@ def run_info(history: Any = None, model: Any = None, **fields: Any) -> RunInfo:
 
     Args:
         history: a `History` from `fit`: its ``model`` and ``fit_info`` (batch size, sample
-            count, callbacks, untrained loss and chance accuracy measured on the targets)
-            are read. A plain dict gives nothing. Defaults to `None`.
+            count, what early stopping and TerminateOnNaN did, the untrained loss and chance
+            accuracy measured on the targets) are read. A plain dict gives nothing. Defaults to `None`.
         model: the model, when the history does not carry it. Defaults to `None`.
         **fields: `RunInfo` fields that override what was read.
 
@@ -309,19 +309,16 @@ def run_info(history: Any = None, model: Any = None, **fields: Any) -> RunInfo:
     if isinstance(params, Mapping) and params.get("epochs") is not None:
         found["epochs"] = int(params["epochs"])
     n_epochs = len(getattr(history, "epoch", ()) or ())
-    cbs = fit.get("callbacks")
-    if cbs is not None:
-        found["early_stopping"] = False
-    for cb in cbs or ():
-        kind = type(cb).__name__
-        if kind == "EarlyStopping":
-            found["early_stopping"] = True
-            if getattr(cb, "stopped_epoch", 0):
-                found["stopped_epoch"] = int(cb.stopped_epoch) + 1
-                if getattr(cb, "restore_best_weights", False):
-                    found["restored_epoch"] = int(cb.best_epoch) + 1
-        elif kind == "TerminateOnNaN" and getattr(cb, "stopped_batch", None) is not None:
-            found["nan_epoch"] = max(n_epochs, 1)  # fit logs the epoch it stopped in
+    if "early_stopping" in fit:  # what fit's callbacks did (lamina.trainer._stop_info)
+        es = fit["early_stopping"]
+        found["early_stopping"] = es is not None
+        if es and es.get("stopped_epoch"):
+            found["stopped_epoch"] = int(es["stopped_epoch"])
+            if es.get("restored_epoch"):
+                found["restored_epoch"] = int(es["restored_epoch"])
+    nan = fit.get("terminate_on_nan")
+    if nan and nan.get("stopped_batch") is not None:
+        found["nan_epoch"] = max(n_epochs, 1)  # fit logs the epoch it stopped in
     if found.get("untrained_loss") is None and found.get("loss"):
         found.update({k: v for k, v in reference(found["loss"], None,
                                                  found.get("n_classes")).items()

@@ -70,18 +70,30 @@ def _has_penalty(spec):
                for entry in (spec or {}).get("layers", ()) for p in entry.get("params", ()))
 
 
-def _fit_info(model, y, batch_size, val, callbacks):
-    """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info).
-
-    The batch size and sample counts, the callbacks (early stopping, TerminateOnNaN), and the
-    loss and accuracy a model that learned nothing gets on these training targets.
-    """
+def _fit_info(model, y, batch_size, val):
+    """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info):
+    the batch size and sample counts, and the loss and accuracy a model that learned nothing
+    gets on these training targets (`_stop_info` adds what the callbacks did). Plain
+    values only, so a model holding its history still pickles."""
     from .diagnose import reference
 
     return {"batch_size": int(batch_size), "samples": int(y.shape[0]),
             "validation_samples": 0 if val is None else int(val[0].shape[0]),
-            "callbacks": list(callbacks),
-            **reference(model.loss.core_name, y, model._out_dim())}
+            **reference(model.loss, y, model._out_dim())}
+
+
+def _stop_info(callbacks):
+    """What early stopping and TerminateOnNaN did in a fit, as plain values (1-based)."""
+    out = {"early_stopping": None, "terminate_on_nan": None}
+    for cb in callbacks:
+        if isinstance(cb, callbacks_mod.EarlyStopping):
+            stopped = cb.stopped_epoch + 1 if cb.stopped_epoch else None
+            restored = (cb.best_epoch + 1 if stopped and cb.restore_best_weights
+                        and cb.best_weights is not None else None)
+            out["early_stopping"] = {"stopped_epoch": stopped, "restored_epoch": restored}
+        elif isinstance(cb, callbacks_mod.TerminateOnNaN):
+            out["terminate_on_nan"] = {"stopped_batch": cb.stopped_batch}
+    return out
 
 
 class _Batches:
@@ -312,7 +324,7 @@ class Trainer:
             def train_step(*args, _step=net.train_step, _net=net):
                 return (*_step(*args), _net.last_penalty)
         history.interrupted = False
-        history.fit_info = _fit_info(self, yt, batch_size, val, callbacks)
+        history.fit_info = _fit_info(self, yt, batch_size, val)
         self.stop_training = False
         self.history = history
 
@@ -383,6 +395,7 @@ class Trainer:
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
             cbl.on_train_end()
+        history.fit_info.update(_stop_info(callbacks))
         if history.interrupted:
             done = len(history.epoch)
             print(f"lamina: training interrupted (Ctrl-C) after {done} complete epoch(s); the "

@@ -12,8 +12,8 @@ class History(Callback):
         history: ``{"loss": [...], "accuracy": [...], "val_loss": [...], ...}`` per epoch.
         epoch: The epoch indices recorded.
         fit_info: What ``fit`` knew beyond the curves, for ``lamina.diagnose``: batch size,
-            sample counts, the callbacks, and the untrained loss and chance accuracy of
-            the training targets (empty until ``fit`` runs).
+            sample counts, what early stopping and TerminateOnNaN did, and the untrained
+            loss and chance accuracy of the training targets (empty until ``fit`` runs).
 
     Example:
         >>> h = History(); h.on_train_begin(); h.on_epoch_end(0, {"loss": 1.0})

@@ -115,7 +115,9 @@ TABLE = {
         ["glorot_uniform"], ["dropout", "L2", "learning rate"]),
     "sigmoid_vanishing": (lambda d: train(d, stack(5, 64, "sigmoid"), sgd(0.05)),
                           ["vanishing_gradients"], ["5 hidden layers use sigmoid",
-                                                    "untrained loss 2.3", "for all 20 epochs"],
+                                                    "untrained loss 2.3", "for all 20 epochs",
+                                                    "before training, the first layer's "
+                                                    "gradient"],
                           ["relu", "adam"], ["dropout", "L2"]),
     "one_unit": (lambda d: train(d, [dense(1)], adam(), epochs=30),
                  ["underfitting"], ["stays above 50% of the untrained loss"],
@@ -202,6 +204,24 @@ def test_history_knows_its_run(digits):
     # a dict knows nothing; the loss alone gives ln C
     assert run_info({"loss": [1.0]}) == RunInfo()
     assert run_info({"loss": [1.0]}, loss="binary_crossentropy").loss == "binary_crossentropy"
+
+
+def test_fit_measures_the_gradients_of_deep_saturating_networks(digits):
+    deep = train(digits, stack(5, 64, "sigmoid"), sgd(0.05), epochs=1)
+    g = deep.fit_info["grad_rms"]
+    assert len(g) == 6 and g[0] < 0.01 * g[-1]  # vanishing: the first layer barely moves
+    assert run_info(deep).grad_rms == tuple(g)
+    shallow = train(digits, stack(2, 64, "relu"), sgd(0.05), epochs=1)
+    assert "grad_rms" not in shallow.fit_info  # measured only where it can explain something
+    # the measurement is no training step: a fit of 0 epochs measures and changes nothing
+    model = lamina.Sequential([lamina.Input((64,)), *stack(2, 16, "tanh"),
+                               dense(10, "softmax")], seed=3)
+    model.compile(optimizer=sgd(0.05), loss="sparse_categorical_crossentropy")
+    model.build((None, 64))
+    before = model.get_weights()
+    h = model.fit(*digits, epochs=0, verbose=0)
+    assert len(h.fit_info["grad_rms"]) == 3 and model.optimizer.iterations == 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
 def test_what_the_run_has_changes_the_advice_not_the_curves():

@@ -150,6 +150,8 @@ class RunInfo:
         stopped_epoch: the 1-based epoch after which a callback ended training.
         restored_epoch: the 1-based epoch whose weights early stopping restored.
         nan_epoch: the 1-based epoch in which TerminateOnNaN stopped training.
+        grad_rms: per Dense kernel, first to last, the RMS of its gradient before the first
+            step (`fit` measures it for networks with saturating hidden layers).
 
     Example:
         >>> RunInfo(learning_rate=0.1).optimizer is None
@@ -177,6 +179,7 @@ class RunInfo:
     stopped_epoch: int | None = None
     restored_epoch: int | None = None
     nan_epoch: int | None = None
+    grad_rms: tuple[float, ...] | None = None
 
     # -- what the fields say ------------------------------------------------------------
     def lr_ratio(self) -> float | None:
@@ -305,6 +308,8 @@ def run_info(history: Any = None, model: Any = None, **fields: Any) -> RunInfo:
     for k in ("batch_size", "samples", "untrained_loss", "chance_accuracy", "n_classes"):
         if fit.get(k) is not None:
             found[k] = fit[k]
+    if fit.get("grad_rms"):
+        found["grad_rms"] = tuple(float(g) for g in fit["grad_rms"])
     params = getattr(history, "params", None) or {}
     if isinstance(params, Mapping) and params.get("epochs") is not None:
         found["epochs"] = int(params["epochs"])
@@ -791,10 +796,15 @@ def vanishing_gradients(curves: Mapping[str, Sequence[float]], info: RunInfo | N
     if info.lr_low():
         suggestions.append("raise the learning rate 10x: learning_rate = "
                            f"{info.learning_rate * 10:.3g}")
+    measured = ""
+    g = info.grad_rms
+    if g and len(g) >= 2 and g[-1] > 0:
+        measured = (f"; before training, the first layer's gradient (RMS {g[0]:.2g}) was "
+                    f"{g[0] / g[-1]:.2g}x the last layer's ({g[-1]:.2g})")
     return Finding("vanishing_gradients", f"{train_key} stayed within {plateau_tol:.0%} of the "
                    f"untrained loss {_fmt(base)} {how}: {deep} hidden layers use "
                    f"{'/'.join(acts)}, whose derivatives (at most 0.25 for sigmoid) shrink the "
-                   "gradient at every layer on the way back", tuple(suggestions), 1)
+                   f"gradient at every layer on the way back{measured}", tuple(suggestions), 1)
 
 
 def learning_rate_too_low(curves: Mapping[str, Sequence[float]], info: RunInfo | None = None,

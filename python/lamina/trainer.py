@@ -70,16 +70,30 @@ def _has_penalty(spec):
                for entry in (spec or {}).get("layers", ()) for p in entry.get("params", ()))
 
 
-def _fit_info(model, y, batch_size, val):
+def _fit_info(model, net, x, y, sw, batch_size, val):
     """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info):
     the batch size and sample counts, and the loss and accuracy a model that learned nothing
     gets on these training targets (`_stop_info` adds what the callbacks did). Plain
-    values only, so a model holding its history still pickles."""
-    from .diagnose import reference
+    values only, so a model holding its history still pickles.
 
-    return {"batch_size": int(batch_size), "samples": int(y.shape[0]),
+    A network with two or more saturating hidden layers (sigmoid, tanh) also gets
+    ``grad_rms``: the RMS gradient of each Dense kernel, first to last, on up to 256
+    training rows before the first step (one core call, no update): how much smaller the
+    first layer's gradient is shows vanishing gradients in numbers.
+    """
+    from .diagnose import SATURATING, reference
+
+    info = {"batch_size": int(batch_size), "samples": int(y.shape[0]),
             "validation_samples": 0 if val is None else int(val[0].shape[0]),
             **reference(model.loss, y, model._out_dim())}
+    hidden = [lay for lay in model.layers if getattr(lay, "kernel", None) is not None][:-1]
+    if sum(getattr(lay, "activation", None) in SATURATING for lay in hidden) >= 2 and len(x):
+        rows = slice(0, min(256, x.shape[0]))
+        _, grads = net.gradients(x[rows], y[rows], None if sw is None else sw[rows], 0)
+        names = [p["name"] for e in model._spec["layers"] for p in e.get("params", ())]
+        info["grad_rms"] = [float(np.sqrt(np.mean(np.square(g, dtype=np.float64))))
+                            for n, g in zip(names, grads) if n == "kernel"]
+    return info
 
 
 def _stop_info(callbacks):
@@ -324,7 +338,7 @@ class Trainer:
             def train_step(*args, _step=net.train_step, _net=net):
                 return (*_step(*args), _net.last_penalty)
         history.interrupted = False
-        history.fit_info = _fit_info(self, yt, batch_size, val)
+        history.fit_info = _fit_info(self, net, xt, yt, sw, batch_size, val)
         self.stop_training = False
         self.history = history
 

@@ -289,7 +289,8 @@ def run_info(history: Any = None, model: Any = None, **fields: Any) -> RunInfo:
     Args:
         history: a `History` from `fit`: its ``model`` and ``fit_info`` (batch size, sample
             count, what early stopping and TerminateOnNaN did, the untrained loss and chance
-            accuracy measured on the targets) are read. A plain dict gives nothing. Defaults to `None`.
+            accuracy measured on the targets) are read. A plain dict gives nothing.
+            Defaults to `None`.
         model: the model, when the history does not carry it. Defaults to `None`.
         **fields: `RunInfo` fields that override what was read.
 

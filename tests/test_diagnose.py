@@ -344,3 +344,14 @@ def test_data_loss_is_what_the_rules_read():
     fs = diagnose(h)
     assert [f.name for f in fs] == ["overfitting"] and "val_data_loss rose" in fs[0].evidence
     assert dg.loss_keys(h) == ("data_loss", "val_data_loss")
+
+
+def test_regression_far_from_zero_is_not_called_divergence():
+    # targets around 100 with variance 1: an untrained net starts near 1e4 and comes down
+    slow = {"loss": [9000.0, 4000.0, 1500.0, 600.0, 200.0, 60.0]}
+    mse = dg.RunInfo(loss="mean_squared_error", untrained_loss=1.0, **SGD)
+    assert "divergence" not in names(slow, info=mse)
+    stalled = {"loss": [9000.0, 400.0, 60.0, 55.0, 58.0, 57.0]}
+    assert names(stalled, info=mse) == ["divergence"]
+    # a spike near 0 (dropout noise on a memorized set) is no instability
+    assert dg.unstable({"loss": [2.0, 0.5, 0.01, 0.004, 0.015, 0.003]}) is None

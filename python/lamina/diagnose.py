@@ -551,7 +551,9 @@ def divergence(curves: Mapping[str, Sequence[float]], info: RunInfo | None = Non
 
     Fires on (a) a NaN/inf loss; (b) a last training loss more than `explode_ratio` times
     its minimum (and above its first value); (c) with an untrained loss known, a last
-    training loss more than `above_untrained` times it (unless the run starts far above
+    training loss more than `above_untrained` times it, at chance accuracy (without an
+    accuracy: no longer falling; a slow start far above is not a divergence) (unless the
+    run starts far above
     it because of a large initialization and its learning rate is not high: that is
     `bad_initialization`); (d) with a learning rate far above the optimizer's default, a
     training loss that ended at the untrained loss (less than `at_untrained_tol` below it) or
@@ -612,7 +614,12 @@ def divergence(curves: Mapping[str, Sequence[float]], info: RunInfo | None = Non
     if base is None or base <= 0:
         return None
     init_cause = info.large_init() and not info.lr_high()
-    if xs[-1] > above_untrained * base and not init_cause and _near_chance(curves, info, 0.5):
+    acc_key, vacc_key = _accuracy_keys(curves)
+    # with an accuracy: at chance; without one (regression): no longer falling, since a
+    # slow start from far above (targets far from 0) is not a divergence
+    stuck = (_near_chance(curves, info, 0.5) if (acc_key or vacc_key)
+             else xs[-1] >= min(xs[:-1], default=xs[-1]))
+    if xs[-1] > above_untrained * base and not init_cause and stuck:
         first = next((i for i, x in enumerate(xs) if x > above_untrained * base), 0)
         return Finding("divergence", f"{train_key} ended at {_fmt(xs[-1])}, {xs[-1] / base:.3g}x "
                        f"the untrained loss {_fmt(base)} (a model that learned nothing does "
@@ -634,7 +641,8 @@ def unstable(curves: Mapping[str, Sequence[float]], info: RunInfo | None = None,
     known) and either (a) the validation (else training) loss ends above the untrained loss
     while its accuracy is well above chance (some predictions are wrong with extreme
     confidence: the weights grew huge), or (b) the training loss jumped to more than
-    `spike_ratio` times its previous epoch's value after the first epoch.
+    `spike_ratio` times its previous epoch's value after the first epoch (by at least 5% of
+    its largest value).
 
     Args:
         curves: per-epoch values by key.
@@ -671,7 +679,9 @@ def unstable(curves: Mapping[str, Sequence[float]], info: RunInfo | None = None,
                            f"{_fmt(info.chance_accuracy)}): a few predictions are wrong with "
                            f"extreme confidence, the weights grew huge" + _lr_words(info),
                            suggestions, first + 1)
-    spikes = [i for i in range(2, len(train)) if train[i] > spike_ratio * train[i - 1]]
+    top = max(train)  # a jump must matter at the curve's scale, not only near 0
+    spikes = [i for i in range(2, len(train)) if train[i] > spike_ratio * train[i - 1]
+              and train[i] - train[i - 1] > 0.05 * top]
     if spikes:
         i = spikes[0]
         return Finding("unstable", f"{train_key} jumped from {_fmt(train[i - 1])} to "

@@ -10,9 +10,10 @@
 // its parameters and state come in one generic format, so a new kind needs nothing here.
 //
 // No deviation from the spec. Additions: read-only `capacity` (rows the buffer arena holds
-// now) and `dtype` properties; evaluate's sample_weight defaults to None; metric names also
-// take losses.hpp's aliases ("mse", "mae"); a spec that would make two arrays share memory
-// (e.g. one array passed as two slots) is rejected, since the core writes them in place.
+// now), `last_penalty` (the L1/L2 term of the last call's loss) and `dtype` properties;
+// evaluate's sample_weight defaults to None; metric names also take losses.hpp's aliases
+// ("mse", "mae"); a spec that would make two arrays share memory (e.g. one array passed as
+// two slots) is rejected, since the core writes them in place.
 #include "bindings.hpp"
 
 #include "lamina/network.hpp"
@@ -638,7 +639,12 @@ void register_network(py::module_& m) {
         py::gil_scoped_release nogil;
         std::lock_guard<std::mutex> lock(s.mu);
         return s.f64 ? s.nd->capacity() : s.nf->capacity();
-      }, "Rows the buffer arena holds now (it grows only when a batch is larger).");
+      }, "Rows the buffer arena holds now (it grows only when a batch is larger).")
+      .def_property_readonly("last_penalty", [](PyNetwork& s) {
+        std::lock_guard<std::mutex> lock(s.mu);
+        return s.f64 ? s.nd->last_penalty() : s.nf->last_penalty();
+      }, "The L1/L2 penalty the last train_step / evaluate / gradients call added to its "
+         "loss (of the weights before the update); 0.0 before any call.");
 }
 
 }  // namespace lamina::bind

@@ -348,6 +348,7 @@ struct Network<T>::Impl final : net::GradSink<T> {
   Bytes grad_store;
   net::BackwardHook<T> bhook;
   const Update* update = nullptr;  // during backward
+  double last_penalty = 0.0;  // the penalty the last step / evaluate added to out[0]
 
   std::int64_t cap = 0;
   Bytes arena;
@@ -700,7 +701,8 @@ void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step);
   const double lsum = loss_and_metrics(m, t, true, out);
-  out[0] = lsum / static_cast<double>(m) + penalties();  // weights before the update
+  last_penalty = penalties();  // of the weights before the update
+  out[0] = lsum / static_cast<double>(m) + last_penalty;
   backward(m, up);
 }
 
@@ -726,6 +728,8 @@ template <class T>
 std::int64_t Network<T>::param_size(int i) const { return impl_->params.at(i).p->n; }
 template <class T>
 std::int64_t Network<T>::capacity() const { return impl_->cap; }
+template <class T>
+double Network<T>::last_penalty() const { return impl_->last_penalty; }
 
 template <class T>
 void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
@@ -783,7 +787,8 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     lsum += s.loss_and_metrics(rows, tc, false, out);
   }
-  out[0] = lsum / static_cast<double>(m) + s.penalties();
+  s.last_penalty = s.penalties();
+  out[0] = lsum / static_cast<double>(m) + s.last_penalty;
 }
 
 template <class T>

@@ -79,6 +79,8 @@ class Network:
     def dtype(self) -> str: ...
     @property
     def capacity(self) -> int: ...
+    @property
+    def last_penalty(self) -> float: ...  # L1/L2 term of the last call's loss (0.0 before)
 # ---- gemm ----
 def matmul(
     a: Any,

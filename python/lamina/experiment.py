@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import math
 import os
 import sys
 import time
@@ -25,8 +24,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from . import plot as _plot
-from .callbacks import EarlyStopping
-from .diagnose import Finding, diagnose
+from .callbacks import EarlyStopping, TerminateOnNaN
+from .diagnose import Finding, diagnose, reference
 from .runfile import (Dataset, Run, RunFileError, build_callbacks, build_model,
                       build_optimizer, encode_labels, fit_batch_size, fit_size, load_data,
                       load_run, read_arrays)
@@ -83,7 +82,10 @@ def default_out_dir(root: str | os.PathLike = "runs") -> Path:
 
 
 def untrained_loss(loss: str, n_classes: int | None) -> float | None:
-    """The loss of a model that learned nothing (uniform predictions), for the diagnosis.
+    """The loss of a model that learned nothing (uniform predictions), without the data.
+
+    `fit` measures it on the training targets (the best constant prediction,
+    `lamina.diagnose.reference`), and the diagnosis uses that.
 
     Args:
         loss: The loss name.
@@ -93,11 +95,7 @@ def untrained_loss(loss: str, n_classes: int | None) -> float | None:
         >>> round(untrained_loss("sparse_categorical_crossentropy", 10), 4)
         2.3026
     """
-    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy") and n_classes:
-        return math.log(n_classes)
-    if loss == "binary_crossentropy":
-        return math.log(2)
-    return None
+    return reference(loss, None, n_classes)["untrained_loss"]
 
 
 def _load_data(run: Run) -> Dataset:
@@ -109,6 +107,8 @@ def _load_data(run: Run) -> Dataset:
 
 def evaluate_arrays(model, x, y) -> dict[str, float]:
     """``{"loss": ..., metric: ...}`` of `model` on ``(x, y)``; ``{}`` when x is empty.
+
+    A model with L1/L2 penalties also gets ``data_loss``: the loss without them.
 
     Args:
         model: A compiled model.
@@ -122,8 +122,11 @@ def evaluate_arrays(model, x, y) -> dict[str, float]:
     """
     if x.shape[0] == 0:
         return {}
-    out = model.evaluate(x, y, verbose=0, return_dict=True)
-    return {k: float(v) for k, v in out.items()}
+    out = {k: float(v) for k, v in model.evaluate(x, y, verbose=0, return_dict=True).items()}
+    net = getattr(model, "_network", None)
+    if getattr(net, "last_penalty", 0.0):  # a regularized model: also the loss without it
+        out["data_loss"] = out["loss"] - float(net.last_penalty)
+    return out
 
 
 def write_history_csv(history: Any, path: str | os.PathLike) -> None:
@@ -214,6 +217,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     batch_size = fit_batch_size(tr, n_fit)
     callbacks = build_callbacks(run, progress=verbose, stream=out)
     stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
+    nan_stop = next((cb for cb in callbacks if isinstance(cb, TerminateOnNaN)), None)
     if verbose:
         say(f"run {run['name']}: {ds.x_train.shape[0]} train ({n_fit} fit + "
             f"{ds.x_train.shape[0] - n_fit} validation), {ds.x_test.shape[0]} test samples, "
@@ -231,10 +235,10 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         "val": evaluate_arrays(model, ds.x_train[n_fit:], ds.y_train[n_fit:]) if n_val else {},
         "test": evaluate_arrays(model, ds.x_test, ds.y_test),
     }
-    thresholds = {"baseline": untrained_loss(tr["loss"], ds.n_classes), **run["diagnosis"]}
-    findings = diagnose(history, **thresholds)
-    if stopper is not None and getattr(stopper, "stopped_epoch", 0):
-        findings = [_after_early_stop(f, stopper) for f in findings]
+    # The diagnosis reads the run from the history (model, fit_info: the untrained loss of
+    # these targets, batch size, early stopping, TerminateOnNaN); the run file's
+    # [diagnosis] gives thresholds, and `baseline` only when it sets one.
+    findings = diagnose(history, **run["diagnosis"])
     files: dict[str, Path] = {}
     target = None
     if out_dir is not None:
@@ -266,6 +270,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
             say(f"interrupted after {len(history.history.get('loss', []))} epochs: the "
                 f"metrics and outputs are those of the model at that point")
         say(f"trained in {seconds:.2f}s")
+        for line in _stop_lines(history, stopper, nan_stop):
+            say(line)
         for part in ("train", "val", "test"):
             if results[part]:
                 say(f"{part + ':':<6} {format_metrics(results[part])}")
@@ -276,15 +282,23 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
                      out_dir=target, files=files, seconds=seconds, **results)
 
 
-def _after_early_stop(f: Finding, stopper) -> Finding:
-    """Says that early stopping already acted on an overfitting finding."""
-    if f.name != "overfitting":
-        return f
-    kept = (f"; early stopping ended the run at epoch {stopper.stopped_epoch + 1}"
-            + (f" and restored the weights of epoch {stopper.best_epoch + 1}"
-               if stopper.restore_best_weights else ""))
-    return Finding(f.name, f.evidence + kept,
-                   tuple(s for s in f.suggestions if "stop early" not in s), f.epoch)
+def _stop_lines(history, stopper, nan_stop) -> list[str]:
+    """What ended the run early, for the summary (TerminateOnNaN, early stopping)."""
+    lines = []
+    n = len(history.history.get("loss", []))
+    if nan_stop is not None and nan_stop.stopped_batch is not None:
+        text = (f"TerminateOnNaN: the loss became NaN/inf at batch {nan_stop.stopped_batch + 1}"
+                f" of epoch {n}; training stopped")
+        if nan_stop.restored_step is not None:
+            text += (f" and the model keeps the last finite weights (before optimizer step "
+                     f"{nan_stop.restored_step + 1})")
+        lines.append(text + " (training.terminate_on_nan = false trains on)")
+    if stopper is not None and getattr(stopper, "stopped_epoch", 0):
+        text = f"early stopping ended the run at epoch {stopper.stopped_epoch + 1}"
+        if stopper.restore_best_weights and stopper.best_weights is not None:
+            text += f" and restored the weights of epoch {stopper.best_epoch + 1}"
+        lines.append(text)
+    return lines
 
 
 def format_findings(findings: Sequence[Finding]) -> str:

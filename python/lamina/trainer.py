@@ -65,6 +65,52 @@ def _inference_args(what, verbose, batch_size, steps):
     return verbose, batch_size
 
 
+def _has_penalty(spec):
+    """True when a trainable parameter of the core spec has an L1 or L2 factor."""
+    return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
+               for entry in (spec or {}).get("layers", ()) for p in entry.get("params", ()))
+
+
+def _fit_info(model, net, x, y, sw, batch_size, val):
+    """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info):
+    the batch size and sample counts, and the loss and accuracy a model that learned nothing
+    gets on these training targets (`_stop_info` adds what the callbacks did). Plain
+    values only, so a model holding its history still pickles.
+
+    A network with two or more saturating hidden layers (sigmoid, tanh) also gets
+    ``grad_rms``: the RMS gradient of each Dense kernel, first to last, on up to 256
+    training rows before the first step (one core call, no update): how much smaller the
+    first layer's gradient is shows vanishing gradients in numbers.
+    """
+    from .diagnose import SATURATING, reference
+
+    info = {"batch_size": int(batch_size), "samples": int(y.shape[0]),
+            "validation_samples": 0 if val is None else int(val[0].shape[0]),
+            **reference(model.loss, y, model._out_dim())}
+    hidden = [lay for lay in model.layers if getattr(lay, "kernel", None) is not None][:-1]
+    if sum(getattr(lay, "activation", None) in SATURATING for lay in hidden) >= 2 and len(x):
+        rows = slice(0, min(256, x.shape[0]))
+        _, grads = net.gradients(x[rows], y[rows], None if sw is None else sw[rows], 0)
+        names = [p["name"] for e in model._spec["layers"] for p in e.get("params", ())]
+        info["grad_rms"] = [float(np.sqrt(np.mean(np.square(g, dtype=np.float64))))
+                            for n, g in zip(names, grads) if n == "kernel"]
+    return info
+
+
+def _stop_info(callbacks):
+    """What early stopping and TerminateOnNaN did in a fit, as plain values (1-based)."""
+    out = {"early_stopping": None, "terminate_on_nan": None}
+    for cb in callbacks:
+        if isinstance(cb, callbacks_mod.EarlyStopping):
+            stopped = cb.stopped_epoch + 1 if cb.stopped_epoch else None
+            restored = (cb.best_epoch + 1 if stopped and cb.restore_best_weights
+                        and cb.best_weights is not None else None)
+            out["early_stopping"] = {"stopped_epoch": stopped, "restored_epoch": restored}
+        elif isinstance(cb, callbacks_mod.TerminateOnNaN):
+            out["terminate_on_nan"] = {"stopped_batch": cb.stopped_batch}
+    return out
+
+
 class _Batches:
     """Prepared training data of one fit: cast once, views per batch built once.
 
@@ -274,6 +320,11 @@ class Trainer:
 
         net = self._network_for("train")
         batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
+        # A model with L1/L2 penalties also logs its data loss without them (data_loss,
+        # val_data_loss; `loss` keeps Keras's penalty-included value). Each step's result
+        # gets the penalty the core added to it (of the weights before the update) appended,
+        # so the epoch's data loss is averaged over the same steps as its loss.
+        penalized = _has_penalty(self._spec)
         history = callbacks_mod.History()
         cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
         params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
@@ -284,7 +335,11 @@ class Trainer:
         nm = len(metric_names)
         sizes = batches.sizes
         train_step = net.train_step
+        if penalized:
+            def train_step(*args, _step=net.train_step, _net=net):
+                return (*_step(*args), _net.last_penalty)
         history.interrupted = False
+        history.fit_info = _fit_info(self, net, xt, yt, sw, batch_size, val)
         self.stop_training = False
         self.history = history
 
@@ -343,16 +398,19 @@ class Trainer:
                 if interrupt.hit:
                     history.interrupted = True
                     break
-                logs = self._epoch_logs(results, sizes, metric_names)
+                logs = self._epoch_logs(results, sizes, metric_names, penalized)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     cbl.on_test_begin()
                     vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
                                                     cbl)
+                    if penalized:  # the weights' penalty, constant over the evaluation
+                        vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
                     cbl.on_test_end(vlogs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
             cbl.on_train_end()
+        history.fit_info.update(_stop_info(callbacks))
         if history.interrupted:
             done = len(history.epoch)
             print(f"lamina: training interrupted (Ctrl-C) after {done} complete epoch(s); the "
@@ -360,9 +418,12 @@ class Trainer:
         return history
 
     @staticmethod
-    def _epoch_logs(results, sizes, metric_names):
+    def _epoch_logs(results, sizes, metric_names, penalized=False):
         if not results:
-            return {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
+            logs = {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
+            if penalized:
+                logs["data_loss"] = float("nan")
+            return logs
         arr = np.asarray(results, dtype=np.float64)
         k = arr.shape[0]
         w = np.asarray(sizes[:k], dtype=np.float64)
@@ -370,6 +431,8 @@ class Trainer:
         wsum = float(arr[:, 1].sum())
         for j, name in enumerate(metric_names):
             logs[name] = float(arr[:, 2 + j].sum() / wsum) if wsum else 0.0
+        if penalized:  # results end with each step's penalty (see fit)
+            logs["data_loss"] = logs["loss"] - float(np.dot(arr[:, -1], w) / w.sum())
         return logs
 
     # ------------------------------------------------------------------ evaluate ------

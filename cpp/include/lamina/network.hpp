@@ -165,6 +165,11 @@ class Network {
   int num_param_tensors() const;
   std::int64_t param_size(int i) const;
   std::int64_t capacity() const;  // rows the arena holds now
+  // The L1/L2 penalty that the last train_step / evaluate / gradients call added to out[0]
+  // (of the weights before that step's update); 0 before any call. Lets a caller report the
+  // data loss (out[0] - last_penalty()) apart from the regularization, as lamina's History
+  // does (data_loss / val_data_loss).
+  double last_penalty() const;
 
   // One training step on (m, input_dim) x, in place on the parameters and slots.
   // iteration >= 1 is the optimizer step and the dropout step. out: 2 + num_metrics().

@@ -11,6 +11,9 @@ class History(Callback):
     Attributes:
         history: ``{"loss": [...], "accuracy": [...], "val_loss": [...], ...}`` per epoch.
         epoch: The epoch indices recorded.
+        fit_info: What ``fit`` knew beyond the curves, for ``lamina.diagnose``: batch size,
+            sample counts, what early stopping and TerminateOnNaN did, and the untrained
+            loss and chance accuracy of the training targets (empty until ``fit`` runs).
 
     Example:
         >>> h = History(); h.on_train_begin(); h.on_epoch_end(0, {"loss": 1.0})
@@ -23,6 +26,7 @@ class History(Callback):
         self.history = {}
         self.epoch = []
         self.interrupted = False  # set by fit when Ctrl-C ended training early
+        self.fit_info = {}  # set by fit (see the class docstring)
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -35,7 +39,9 @@ class History(Callback):
             self.model.history = self
 
     def diagnose(self, **thresholds):
-        """What the curves say (overfitting, underfitting, ...): `lamina.diagnose.diagnose`."""
+        """What the curves say (overfitting, divergence, ...): `lamina.diagnose.diagnose`,
+        judged against the untrained loss and the run's own hyperparameters (its model and
+        ``fit_info``)."""
         from ..diagnose import diagnose
 
         return diagnose(self, **thresholds)

@@ -42,6 +42,7 @@ bundled digits)::
     validation_split = 0.2                # the last part of the train split, as Keras
     shuffle = true
     early_stopping = {patience = 5}       # or true / false
+    terminate_on_nan = true               # stop at the first NaN/inf batch loss (TerminateOnNaN)
     seed = 0
 
     [diagnosis]                           # thresholds of the rules in lamina.diagnose

@@ -103,7 +103,8 @@ def fit_batch_size(training: Mapping, n_fit: int) -> int:
 
 
 def build_callbacks(run: Mapping, progress: bool = False, stream: TextIO | None = None) -> list:
-    """The callbacks of a run: early stopping if it asks for it, and a progress bar.
+    """The callbacks of a run: early stopping if it asks for it, TerminateOnNaN unless
+    ``training.terminate_on_nan = false``, and a progress bar.
 
     Args:
         run: A resolved run.
@@ -115,7 +116,7 @@ def build_callbacks(run: Mapping, progress: bool = False, stream: TextIO | None 
         >>> from lamina.runfile import load_run
         >>> run = load_run({"training": {"early_stopping": True}})
         >>> [type(cb).__name__ for cb in build_callbacks(run)]
-        ['EarlyStopping']
+        ['EarlyStopping', 'TerminateOnNaN']
     """
     import sys
 
@@ -125,6 +126,10 @@ def build_callbacks(run: Mapping, progress: bool = False, stream: TextIO | None 
     es = run["training"]["early_stopping"]
     if es:
         out.append(callbacks.EarlyStopping(**es))
+    if run["training"].get("terminate_on_nan", True):
+        # stops at the first non-finite batch loss and puts back the last finite weights,
+        # so a diverging run ends at once with a usable model (`lamina train` reports it)
+        out.append(callbacks.TerminateOnNaN())
     if progress:
         stream = stream or sys.stdout
         live = bool(getattr(stream, "isatty", lambda: False)())

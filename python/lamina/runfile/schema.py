@@ -49,6 +49,7 @@ RAW_DEFAULTS: dict[str, Any] = {
         "validation_split": 0.2,
         "shuffle": True,
         "early_stopping": False,
+        "terminate_on_nan": True,
     },
     "outputs": {"dir": "", "model": True, "history": True, "plot": True},
 }
@@ -237,10 +238,11 @@ def _check_metrics(raw: Any, loss: str) -> list[str]:
 
 
 def check_training(d: Any, default_seed: int) -> dict:
-    """``[training]``: optimizer, schedule, loss, metrics, epochs, batches, early stopping."""
+    """``[training]``: optimizer, schedule, loss, metrics, epochs, batches, early stopping,
+    terminate_on_nan."""
     d = check_table("training", d, ("optimizer", "learning_rate", "schedule", "loss",
                                     "metrics", "epochs", "batch_size", "validation_split",
-                                    "shuffle", "early_stopping", "seed"))
+                                    "shuffle", "early_stopping", "terminate_on_nan", "seed"))
     loss = _check_loss(d.get("loss", "sparse_categorical_crossentropy"))
     metrics = _check_metrics(d.get("metrics", ["accuracy"]), loss)
     bs = d.get("batch_size", 32)
@@ -261,6 +263,8 @@ def check_training(d: Any, default_seed: int) -> dict:
                                         d.get("validation_split", 0.2), 0.0, 1.0, hi_open=True),
         "shuffle": check_bool("training.shuffle", d.get("shuffle", True)),
         "early_stopping": check_early_stopping(d.get("early_stopping", False)),
+        "terminate_on_nan": check_bool("training.terminate_on_nan",
+                                       d.get("terminate_on_nan", True)),
         "seed": check_int("training.seed", d.get("seed", default_seed), lo=0),
     }
     sched = check_schedule(d.get("schedule"), opt["learning_rate"])

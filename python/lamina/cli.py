@@ -77,6 +77,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from . import tune
 
     try:
+        if args.tensorboard:  # before the sweep, not after it
+            from .callbacks.tensorboard import require_tensorboardx
+
+            require_tensorboardx("lamina tune --tensorboard")
         space = tune.load_space(_space_arg(args.space))
         result = tune.search(
             _run_arg(args.run),
@@ -99,11 +103,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
     if args.tensorboard:
-        try:
-            trials = tune.write_tensorboard(result, args.tensorboard)
-        except ImportError as exc:
-            print(f"lamina tune: error: {exc}", file=sys.stderr)
-            return 2
+        trials = tune.write_tensorboard(result, args.tensorboard)
         print(f"wrote {len(trials)} trials for TensorBoard to {args.tensorboard} "
               f"(tensorboard --logdir {args.tensorboard}: the HParams tab)")
     return 0 if result.best is not None else 1

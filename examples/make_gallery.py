@@ -36,7 +36,7 @@ def slug(name: str) -> str:
 def fmt(v: float) -> str:
     if not math.isfinite(v):
         return "NaN" if math.isnan(v) else "inf"
-    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.1e}"
+    return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.1e}"
 
 
 def numbers(name: str, result) -> str:
@@ -77,7 +77,8 @@ def main(argv: list[str]) -> int:
                                    verbose=False)
             shutil.copyfile(out / "compare.png", GALLERY / f"{slug(g.name)}.png")
             rows = "\n".join(numbers(f, r) for f, r in zip(g.files, results))
-            sections[g.name] = (f"### {g.name}\n\n{g.claim}.\n\n"
+            claim = g.claim[0].upper() + g.claim[1:]
+            sections[g.name] = (f"### {g.name}\n\n{claim}.\n\n"
                                 f"`lamina compare {' '.join(g.files)}`\n\n"
                                 f"![{g.name}](gallery/{slug(g.name)}.png)\n\n"
                                 f"{HEADER}\n{rows}\n")

@@ -3,14 +3,12 @@
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lamina
 from lamina import examples as lamina_examples
-
 from lamina.runfile import (Run, RunFileError, default_run, load_data, load_run, model_config,
                             model_section, parse_override, read_arrays, to_toml)
 

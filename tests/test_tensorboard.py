@@ -25,7 +25,8 @@ def scalars(acc, tag):
 
 
 def small_model():
-    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(8, activation="relu", name="hidden"),
+    model = lamina.Sequential([lamina.Input((4,)),
+                               lamina.layers.Dense(8, activation="relu", name="hidden"),
                                lamina.layers.Dense(3, activation="softmax", name="out")],
                               seed=0)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",

@@ -39,8 +39,12 @@ def fmt(v: float) -> str:
     return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.1e}"
 
 
-def numbers(name: str, result) -> str:
-    """One table row: what a run's curves show in numbers."""
+def numbers(name: str, result, data_loss: bool = False) -> str:
+    """One table row: what a run's curves show in numbers.
+
+    With `data_loss`, a last column gives the validation loss without the L1/L2 penalty
+    (``val_data_loss``, where the history has it; else the loss itself).
+    """
     h = result.history.history
     loss, val = h["loss"], h.get("val_loss", [])
     finite = [(v, i) for i, v in enumerate(val) if math.isfinite(v)]
@@ -55,12 +59,20 @@ def numbers(name: str, result) -> str:
              if any(math.isfinite(a) for a in acc) else "NaN"]
     if nan_at:
         cells[2] += f" (NaN from epoch {nan_at})"
+    if data_loss:
+        vd = h.get("val_data_loss", val)
+        cells.append(f"{fmt(vd[-1])} (best {fmt(min(v for v in vd if math.isfinite(v)))})")
     return "| " + " | ".join(cells) + " |"
 
 
-HEADER = ("| run | epochs | train loss (first → last) | val loss (first → last) | best val "
-          "loss | gap at the end (val − train) | epochs where val loss rose | val accuracy "
-          "(last) |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+COLUMNS = ["run", "epochs", "train loss (first → last)", "val loss (first → last)",
+           "best val loss", "gap at the end (val − train)", "epochs where val loss rose",
+           "val accuracy (last)"]
+
+
+def header(data_loss: bool) -> str:
+    cols = COLUMNS + (["val loss without the penalty (last)"] if data_loss else [])
+    return "| " + " | ".join(cols) + " |\n|" + " --- |" * len(cols)
 
 
 def main(argv: list[str]) -> int:
@@ -76,12 +88,13 @@ def main(argv: list[str]) -> int:
             results = compare_runs([str(examples.find(f)) for f in g.files], out_dir=out,
                                    verbose=False)
             shutil.copyfile(out / "compare.png", GALLERY / f"{slug(g.name)}.png")
-            rows = "\n".join(numbers(f, r) for f, r in zip(g.files, results))
+            data_loss = any("val_data_loss" in r.history.history for r in results)
+            rows = "\n".join(numbers(f, r, data_loss) for f, r in zip(g.files, results))
             claim = g.claim[0].upper() + g.claim[1:]
             sections[g.name] = (f"### {g.name}\n\n{claim}.\n\n"
                                 f"`lamina compare {' '.join(g.files)}`\n\n"
                                 f"![{g.name}](gallery/{slug(g.name)}.png)\n\n"
-                                f"{HEADER}\n{rows}\n")
+                                f"{header(data_loss)}\n{rows}\n")
             print(f"{g.name}: wrote gallery/{slug(g.name)}.png\n{rows}", flush=True)
     text = README.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)

@@ -38,3 +38,4 @@ def test_public_callables_have_docstrings(name):
         obj = getattr(module, attr)
         if callable(obj) and not isinstance(obj, type(module)):
             assert (obj.__doc__ or "").strip(), f"{name}.{attr} has no docstring"
+MODULES += ["lamina.examples", "lamina.callbacks.tensorboard", "lamina.tune.tensorboard"]

@@ -1,13 +1,20 @@
-"""examples/keras_style.py (a Keras-docs-style MLP) runs with `import lamina as keras`."""
+"""The bundled examples: each lesson shows its claim in numbers; they ship and copy out;
+keras_style.py (a Keras-docs-style MLP) runs with `import lamina as keras`."""
 
+import functools
+import math
 import pathlib
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "keras_style.py"
+from lamina import cli, examples
+
+EXAMPLE = examples.HERE / "keras_style.py"
+LN10 = math.log(10)
 
 
 def test_example_differs_from_keras_only_in_the_import():
@@ -125,3 +132,157 @@ def test_keras_guide_functional_script_runs(tmp_path):
     acc = float(r.stdout.split("test loss, test acc:")[1].split("]")[0].split(",")[1])
     assert acc > 0.9
     assert (tmp_path / "training.csv").exists() and (tmp_path / "best.keras").exists()
+
+
+# ---- the bundled examples: shipped, listed, found by name, copied out ----
+
+def test_examples_ship_inside_the_installed_package():
+    assert "site-packages" in examples.HERE.parts
+    assert (examples.HERE / "clusters.npz").is_file()
+    assert (examples.HERE / "sweeps" / "adam_space.toml").is_file()
+    grouped = {f for g in examples.GROUPS for f in g.files}
+    assert grouped == set(examples.names())  # every bundled run file belongs to a lesson
+
+
+def test_every_lesson_changes_one_thing():
+    from lamina.runfile import load_run
+
+    for g in examples.GROUPS:
+        runs = [load_run(examples.find(f)) for f in g.files]
+        for r in runs:  # the same data, split and seed for every run of a lesson
+            assert r["data"] == runs[0]["data"] and r["preprocessing"] == runs[0]["preprocessing"]
+            assert r["training"]["seed"] == runs[0]["training"]["seed"]
+            assert r["training"]["validation_split"] * 4800 >= 960  # a large validation set
+
+
+def test_lamina_examples_lists_the_lessons(capsys):
+    assert cli.main(["examples"]) == 0
+    out = capsys.readouterr().out
+    for g in examples.GROUPS:
+        assert f"{g.name}: {' '.join(g.files)}" in out
+
+
+def test_lamina_examples_copy_writes_runnable_files(tmp_path, capsys):
+    from lamina.runfile import load_run
+
+    assert cli.main(["examples", "copy", str(tmp_path / "ex")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    copied = tmp_path / "ex" / "dropout.toml"
+    run = load_run(copied)
+    assert run["data"]["source"] == str((tmp_path / "ex" / "clusters.npz").resolve())
+    assert (tmp_path / "ex" / "sweeps" / "adam_space.toml").is_file()
+    # a second copy does not overwrite silently
+    assert cli.main(["examples", "copy", str(tmp_path / "ex")]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert cli.main(["examples", "copy", str(tmp_path / "ex"), "--force"]) == 0
+    assert cli.main(["examples", "copy"]) == 2
+    assert "copy needs a folder" in capsys.readouterr().err
+
+
+def test_train_finds_a_bundled_example_by_name(tmp_path, capsys):
+    code = cli.main(["train", "units_2", "--set", "training.epochs=1", "--out",
+                     str(tmp_path / "o"), "--quiet"])
+    assert code == 0
+    assert "clusters.npz" in (tmp_path / "o" / "run.toml").read_text()
+    assert cli.main(["train", "dropuot"]) == 2
+    err = capsys.readouterr().err
+    assert "'dropuot' is neither a run file nor a bundled example" in err
+
+
+# ---- each lesson shows its claim, in numbers ----
+
+@functools.lru_cache(maxsize=None)
+def history(name):
+    from lamina.experiment import train_run
+
+    res = train_run(str(examples.find(name)), out_dir=None, verbose=False)
+    return {k: np.asarray(v, dtype=float) for k, v in res.history.history.items()}
+
+
+def rises(v):
+    return int((np.diff(v) > 0).sum())
+
+
+@pytest.mark.slow
+def test_layers_and_units_lesson():
+    small, wide, deep = (history(n) for n in ("units_2", "units_128", "layers_3"))
+    assert small["val_loss"].min() > 1.8 and small["loss"][-1] > 1.8      # underfits
+    assert small["val_accuracy"][-1] < 0.35
+    for h in (wide, deep):
+        assert h["val_loss"].min() < 1.1 and h["val_accuracy"].max() > 0.7
+
+
+@pytest.mark.slow
+def test_activation_lesson():
+    sig, tanh, relu = (history(n) for n in ("sigmoid", "tanh", "relu"))
+    assert abs(sig["val_loss"][-1] - LN10) < 0.02 and abs(sig["loss"][-1] - LN10) < 0.03
+    assert tanh["val_loss"][-1] < 1.5 and relu["val_loss"][-1] < 1.5
+
+
+@pytest.mark.slow
+def test_epochs_lesson():
+    short, long, stop = (history(n) for n in ("epochs_10", "epochs_100", "early_stopping"))
+    assert np.all(np.diff(short["val_loss"]) < 0)           # still falling when it stops
+    best = int(long["val_loss"].argmin())
+    assert 10 < best < 40                                     # the minimum comes later
+    assert long["val_loss"][-1] > long["val_loss"][best] + 0.5  # and it turns up
+    assert long["loss"][-1] < 0.05
+    np.testing.assert_array_equal(short["val_loss"], long["val_loss"][:10])  # one run, cut
+    assert len(stop["loss"]) < 40 and int(stop["val_loss"].argmin()) == best
+
+
+@pytest.mark.slow
+def test_batch_size_lesson():
+    one, b32, full = (history(n) for n in ("batch_size_1", "batch_size_32", "batch_size_full"))
+    assert rises(one["val_loss"]) >= 10 and rises(b32["val_loss"]) == 0
+    assert one["val_loss"].min() < b32["val_loss"].min()     # many small steps: fast start
+    assert rises(full["val_loss"]) == 0
+    assert full["val_loss"][0] - full["val_loss"][-1] < 0.2   # one step per epoch: slow
+    assert full["val_loss"][-1] > 2.3
+
+
+@pytest.mark.slow
+def test_optimizer_lesson():
+    sgd = history("sgd")
+    for name in ("momentum", "rmsprop", "adam"):
+        h = history(name)
+        assert h["val_loss"].min() < sgd["val_loss"].min() - 0.15, name
+
+
+@pytest.mark.slow
+def test_learning_rate_lesson():
+    low, good, high, div = (history(n) for n in ("lr_too_low", "lr_good", "lr_too_high",
+                                                 "lr_diverging"))
+    assert low["val_loss"][-1] > 2.1 and low["val_loss"][0] - low["val_loss"][-1] < 0.4
+    assert good["val_loss"][-1] < 1.05
+    assert high["loss"][-1] > good["loss"][-1] + 0.3          # cannot settle in a minimum
+    assert rises(high["val_loss"]) >= 8 and high["val_accuracy"][-1] < 0.65
+    assert not np.isfinite(div["loss"]).all() and np.isfinite(div["loss"][0])
+
+
+@pytest.mark.slow
+def test_initialization_lesson():
+    zeros, large, glorot, he = (history(n) for n in (
+        "init_zeros", "init_large_normal", "init_glorot_uniform", "init_he_normal"))
+    assert np.all(np.abs(zeros["val_loss"] - LN10) < 0.02)
+    assert large["val_loss"].min() > 1.9 and large["loss"][-1] < 1.5  # memorizes
+    assert glorot["val_loss"].min() < 1.1 and he["val_loss"].min() < 1.2
+
+
+@pytest.mark.slow
+def test_l1_l2_lesson():
+    none = history("no_regularization")
+    assert none["val_loss"][-1] > none["val_loss"].min() + 0.7  # overfits
+    for name in ("l1", "l2"):
+        h = history(name)
+        assert h["val_loss"][-1] < none["val_loss"][-1] - 0.5, name
+        assert h["val_accuracy"][-1] > none["val_accuracy"][-1] + 0.02, name
+
+
+@pytest.mark.slow
+def test_dropout_lesson():
+    none, drop = history("no_regularization"), history("dropout")
+    assert drop["val_loss"].min() < none["val_loss"].min() - 0.03
+    gap = lambda h: h["val_loss"][-1] - h["loss"][-1]  # noqa: E731
+    assert gap(drop) < gap(none) / 3
+    assert drop["val_accuracy"][-1] > none["val_accuracy"][-1] + 0.03

@@ -3,13 +3,12 @@
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lamina
-
+from lamina import examples as lamina_examples
 from lamina.runfile import (Run, RunFileError, default_run, load_data, load_run, model_config,
                             model_section, parse_override, read_arrays, to_toml)
 
@@ -18,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     tomllib = pytest.importorskip("tomli")
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = lamina_examples.HERE  # the run files bundled in the installed package
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
 
 

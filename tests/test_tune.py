@@ -333,9 +333,8 @@ def test_cli_tune_writes_the_table_and_the_best_run(tmp_path, capsys):
 
 @needs_fit
 def test_example_space_sweeps_the_example_run():
-    from pathlib import Path
+    from lamina.examples import HERE as examples  # the run files bundled in the package
 
-    examples = Path(__file__).resolve().parent.parent / "examples"
     space = tune.load_space(examples / "sweeps" / "adam_space.toml")
     assert space["training.optimizer.learning_rate"] == tune.loguniform(1e-4, 1e-2)
     space.update({"training.epochs": [2], "data.max_samples": [300]})  # keep the test short

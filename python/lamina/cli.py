@@ -5,7 +5,7 @@ its parser and the handler that runs it (``handler(args) -> exit status``).
 
 Example:
     >>> [c.name for c in COMMANDS]
-    ['info', 'tune', 'train', 'evaluate', 'predict', 'compare', 'bench']
+    ['info', 'tune', 'train', 'evaluate', 'predict', 'compare', 'bench', 'examples']
 """
 
 from __future__ import annotations
@@ -72,15 +72,22 @@ def _tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random draws")
     p.add_argument("--out", default=None,
                    help="folder for results.csv, curves.json and best_run.toml")
+    p.add_argument("--tensorboard", metavar="LOGDIR", default=None,
+                   help="also write every trial's hyperparameters and curves for TensorBoard's "
+                        "HParams dashboard (`tensorboard --logdir LOGDIR`; needs tensorboardX)")
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     from . import tune
 
     try:
-        space = tune.load_space(args.space)
+        if args.tensorboard:  # before the sweep, not after it
+            from .callbacks.tensorboard import require_tensorboardx
+
+            require_tensorboardx("lamina tune --tensorboard")
+        space = tune.load_space(_space_arg(args.space))
         result = tune.search(
-            args.run,
+            _run_arg(args.run),
             space,
             n_trials=args.n_trials,
             strategy=args.strategy,
@@ -99,6 +106,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         written = tune.write_outputs(result, args.out)
         for path in written:
             print(f"wrote {path}")
+    if args.tensorboard:
+        trials = tune.write_tensorboard(result, args.tensorboard)
+        print(f"wrote {len(trials)} trials for TensorBoard to {args.tensorboard} "
+              f"(tensorboard --logdir {args.tensorboard}: the HParams tab)")
     return 0 if result.best is not None else 1
 
 
@@ -106,7 +117,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 # train / evaluate / predict / compare (lamina.experiment runs them)
 
 TRAIN_EPILOG = """\
-a run file (every key optional; the full format is in lamina/runfile/, examples in examples/):
+a run file (every key optional; the format is in lamina/runfile/, `lamina examples` lists
+the bundled examples, in lamina/examples/):
 
   [data]
   source = "digits"            # or "data.csv" (label = "label") / "data.npz"
@@ -132,7 +144,8 @@ def _set_argument(p: argparse.ArgumentParser, help: str) -> None:
 
 
 def _train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json)")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run file (.toml or .json), or the "
+                   "name of a bundled example (`lamina examples` lists them)")
     _set_argument(p, "override a run-file value, e.g. training.epochs=5 or "
                   "model.layers[0].units=64 (repeatable)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs.dir or "
@@ -144,7 +157,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .experiment import format_metrics, train_run
     from .runfile import load_run
 
-    run = load_run(args.run, args.set)
+    run = load_run(_run_arg(args.run), args.set)
     out_dir: Any = args.out if args.out is not None else "auto"
     res = train_run(run, out_dir=out_dir, verbose=not args.quiet)
     if args.quiet:
@@ -190,7 +203,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run files")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run files or bundled examples' names")
     _set_argument(p, "override applied to every run (repeatable)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>/)")
 
@@ -198,7 +211,83 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .experiment import compare_runs
 
-    compare_runs(args.runs, args.set, args.out)
+    compare_runs([_run_arg(r) for r in args.runs], args.set, args.out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# examples (the run files bundled in lamina.examples)
+
+
+def _run_arg(arg: str | None) -> str | None:
+    """A run file's path: `arg` itself, or the bundled example named `arg`."""
+    if arg is None or Path(arg).exists():
+        return arg
+    from . import examples
+
+    try:
+        return str(examples.find(arg))
+    except KeyError:
+        if Path(arg).suffix.lower() in (".toml", ".json"):
+            return arg  # load_run says: file not found
+        from .runfile import RunFileError
+
+        raise RunFileError("RUN", f"{arg!r} is neither a run file nor a bundled example "
+                           f"(`lamina examples` lists them)") from None
+
+
+def _space_arg(arg: str) -> str:
+    """A sweep space's path: `arg` itself, or the bundled space named `arg`."""
+    if Path(arg).exists():
+        return arg
+    from . import examples
+
+    try:
+        return str(examples.find_space(arg))
+    except KeyError:
+        return arg  # load_space says: space file not found
+
+
+def _examples_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=["list", "copy"], default="list",
+                   help="list (default): the lessons and their run files; copy: write them "
+                        "to DIR")
+    p.add_argument("dir", nargs="?", metavar="DIR", help="copy: the folder to write to")
+    p.add_argument("--force", action="store_true", help="copy: replace existing files")
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    from . import examples
+
+    if args.action == "copy":
+        if not args.dir:
+            print("lamina examples: error: copy needs a folder: lamina examples copy DIR",
+                  file=sys.stderr)
+            return 2
+        try:
+            written = examples.copy_to(args.dir, overwrite=args.force)
+        except (FileExistsError, OSError) as exc:
+            print(f"lamina examples: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(written)} files to {args.dir}: "
+              f"{', '.join(sorted(p.name for p in written))}")
+        return 0
+    if args.dir:
+        print("lamina examples: error: DIR is for `lamina examples copy DIR`", file=sys.stderr)
+        return 2
+    print(f"bundled examples ({examples.HERE}): each lesson changes one hyperparameter.")
+    print("train one with `lamina train NAME`, a lesson with `lamina compare NAME NAME ...`,")
+    print("or write them out to edit with `lamina examples copy DIR`.\n")
+    grouped = set()
+    for g in examples.GROUPS:
+        print(f"{g.name}: {' '.join(g.files)}")
+        print(f"    {g.claim}")
+        grouped.update(g.files)
+    others = [n for n in examples.names() if n not in grouped]
+    if others:
+        print(f"more: {' '.join(others)}")
+    print(f"sweep spaces (lamina tune RUN SPACE): "
+          f"{' '.join(sorted(p.stem for p in (examples.HERE / 'sweeps').glob('*.toml')))}")
     return 0
 
 
@@ -250,6 +339,8 @@ COMMANDS = (
             _compare_arguments, _cmd_compare),
     Command("bench", "lamina against torch, scikit-learn and numpy, side by side (see "
             "`lamina bench --help`)", _bench_arguments, _cmd_bench),
+    Command("examples", "list the bundled lessons (one hyperparameter each), or copy them out",
+            _examples_arguments, _cmd_examples),
 )
 
 

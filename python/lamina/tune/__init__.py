@@ -23,7 +23,8 @@ the sweep; on loky, neither does a trial that kills its worker process (a native
 OOM killer): the trials left then run one at a time and that one becomes a failed row.
 
 The package: `space` (distributions, sampling, space files), `trials` (one trial, anywhere),
-`backends` (joblib, Dask, Ray), `results` (ranking, the table, the output files).
+`backends` (joblib, Dask, Ray), `results` (ranking, the table, the output files),
+`tensorboard` (the sweep for TensorBoard's HParams dashboard: ``write_tensorboard``).
 
 The result is a list of dicts sorted by the metric (best first; failed trials last) that
 also carries ``.best_run`` (the winning run dict, ready for ``lamina train``) and ``.df``
@@ -48,6 +49,7 @@ from .backends import run_parallel
 from .results import SearchResult, format_table, metric_mode, rank, write_outputs
 from .space import (Distribution, choice, load_space, loguniform, normalize_space, randint,
                     sample_space, uniform)
+from .tensorboard import write_tensorboard
 from .trials import load_base_run, resolve_trial_run, run_trial
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "search",
     "uniform",
     "write_outputs",
+    "write_tensorboard",
 ]
 
 BACKENDS = ("sequential", "loky", "threading", "multiprocessing", "dask", "ray")

@@ -369,6 +369,12 @@ struct Network<T>::Impl final : net::GradSink<T> {
   void grad_epilogue(int id, std::int64_t ld, GemmEpilogue<T>* epi) override;
   void grad_done(int id) override;
   double penalties() const;  // regularization loss of the current trainable weights
+  // Sum of the layers' activity_sum of the last forward (ActivityRegularization).
+  double activity() const {
+    double a = 0.0;
+    for (const auto& l : layers) a += l->activity_sum;
+    return a;
+  }
   void add_penalty_grads();  // g += l1 sign(w) + 2 l2 w, trainable tensors
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
   // are now), then backward (fused with the update when `up` is not null).
@@ -700,7 +706,8 @@ void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step);
   const double lsum = loss_and_metrics(m, t, true, out);
-  out[0] = lsum / static_cast<double>(m) + penalties();  // weights before the update
+  // Activity penalties (layer.hpp: activity_sum) join the per-batch loss sum.
+  out[0] = (lsum + activity()) / static_cast<double>(m) + penalties();  // weights before update
   backward(m, up);
 }
 
@@ -781,7 +788,7 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     tc.labels = t.labels != nullptr ? t.labels + i0 : nullptr;
     tc.sw = t.sw != nullptr ? t.sw + i0 : nullptr;
     s.forward(rows, x + i0 * s.input_dim, false, 0);
-    lsum += s.loss_and_metrics(rows, tc, false, out);
+    lsum += s.loss_and_metrics(rows, tc, false, out) + s.activity();
   }
   out[0] = lsum / static_cast<double>(m) + s.penalties();
 }

@@ -102,7 +102,7 @@ def untrained_loss(loss: str, n_classes: int | None) -> float | None:
 
 def _load_data(run: Run) -> Dataset:
     try:
-        return load_data(run)
+        return load_data(run, in_model=True)  # the model standardizes (a Normalization layer)
     except RunFileError as exc:  # name the run file the data came from
         raise exc.with_source(run.source) from None
 
@@ -208,7 +208,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     say = (lambda s: print(s, file=out)) if verbose else (lambda s: None)
     ds = data if data is not None else _load_data(run)
     tr = run["training"]
-    model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
+    # Seeded by training.seed (init, shuffle, dropout); standardization as its first layer.
+    model = build_model(run, ds.input_dim, ds)
     model.compile(optimizer=build_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     batch_size = fit_batch_size(tr, n_fit)
@@ -246,7 +247,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         if run["outputs"]["model"]:
             files["model"] = target / "model.lamina"
             model.save(files["model"])
-            if ds.mean is not None:
+            if ds.mean is not None and not ds.in_model:  # a Dataset standardized outside
                 files["preprocessing"] = target / PREPROCESSING_FILE
                 np.savez(files["preprocessing"], mean=ds.mean, scale=ds.scale)
         if run["outputs"]["history"]:
@@ -319,9 +320,13 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
                   require_label: bool):
     """What evaluate and predict work on: the model and its data, standardized like training.
 
+    A model trained from a run file standardizes its raw inputs itself (its first layer is a
+    Normalization), so it works anywhere; a ``preprocessing.npz`` beside an older model is
+    applied here.
+
     Args:
-        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the preprocessing,
-            labels and test split).
+        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the labels and test
+            split).
         data: ``"digits"``, a ``.npz`` or a ``.csv`` file, or None (the run's test split).
         label: The label array or column, or None (the run's, else ``y`` / ``label``).
         require_label: A missing label is an error (else y is None).
@@ -343,7 +348,9 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
         if run is None:
             raise RunFileError("DATA", f"give a data file: there is no run.toml beside "
                                f"{str(model_path)!r} to take the test split from")
-        ds = load_data(run)
+        # Run folders from before the model carried its standardization have a
+        # preprocessing.npz: their test split is standardized here, as it was then.
+        ds = load_data(run, in_model=not (mdir / PREPROCESSING_FILE).is_file())
         return model, ds.x_test, ds.y_test, run, "the run's test split"
     default_label = run["data"]["label"] if run and run["data"]["source"] != "digits" else None
     lab = label or default_label or ("y" if data == "digits" or data.endswith(".npz")

@@ -121,7 +121,7 @@ class Normalization(Layer):
                 if a.ndim:
                     a = a.reshape((1,) * (len(stat_shape) - a.ndim) + a.shape)
                 try:
-                    return np.ascontiguousarray(np.broadcast_to(a, stat_shape), dtype)
+                    return np.array(np.broadcast_to(a, stat_shape), dtype)  # a writeable copy
                 except ValueError:
                     raise ValueError(f"Normalization {self.name!r}: mean of shape {a.shape} "
                                      f"does not broadcast to {stat_shape}") from None

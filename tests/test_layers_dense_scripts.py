@@ -216,7 +216,8 @@ def test_run_model_carries_its_standardization_anywhere(tmp_path):
 
     run = load_run({"training": {"epochs": 2}, "data": {"max_samples": 300}})
     res = train_run(run, out_dir=tmp_path / "run", verbose=False)
-    assert not (tmp_path / "run" / "preprocessing.npz").exists()
+    # preprocessing.npz is still written, as a record: the model does not need it
+    (tmp_path / "run" / "preprocessing.npz").unlink()
     in_run = evaluate_model(res.files["model"], "digits")
     other = tmp_path / "elsewhere"
     other.mkdir()
@@ -286,3 +287,37 @@ def test_keras_parity_activity_regularizer_loss():
     lm.set_weights([np.asarray(w) for w in km.get_weights()])
     assert lm.evaluate(x, y, batch_size=64, verbose=0) == pytest.approx(
         km.evaluate(x, y, batch_size=64, verbose=0), rel=1e-5)
+
+
+def test_run_from_a_run_trained_model_does_not_standardize_twice():
+    from lamina.experiment import train_run
+    from lamina.runfile import build_model, load_run, run_from_model
+
+    run = load_run({"training": {"epochs": 1}, "data": {"max_samples": 100}})
+    model = train_run(run, out_dir=None, verbose=False).model
+    assert model.layers[0].name == "standardize"
+    again = run_from_model(model)
+    assert [ly["type"] for ly in again["model"]["layers"]] == \
+        [ly["type"] for ly in run["model"]["layers"]]
+    assert type(build_model(again, 64).layers[0]).__name__ == "Dense"
+    kept = run_from_model(model, preprocessing={"standardize": False})
+    assert kept["model"]["layers"][0]["type"] == "normalization"
+
+
+def test_run_file_normalization_layer_is_adapted_on_the_fitted_data():
+    from lamina.experiment import train_run
+    from lamina.runfile import load_run
+
+    run = load_run({"preprocessing": {"standardize": False},
+                    "model": {"layers": [{"type": "normalization"}, {"units": 10,
+                                                                     "activation": "softmax"}]},
+                    "training": {"epochs": 1, "validation_split": 0.25},
+                    "data": {"max_samples": 100}})
+    res = train_run(run, out_dir=None, verbose=False)
+    norm = res.model.layers[0]
+    from lamina.runfile import load_data
+    ds = load_data(run)
+    n_fit = int(ds.x_train.shape[0] * 0.75)
+    np.testing.assert_allclose(norm.mean, ds.x_train[:n_fit].astype(np.float64).mean(axis=0),
+                               rtol=1e-5, atol=1e-6)
+    assert int(norm.count) == n_fit

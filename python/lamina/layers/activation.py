@@ -148,7 +148,7 @@ class Softmax(Activation):
 
     def build(self, input_shape):
         super().build(input_shape)
-        if len(self.input_shape) != 1 or (self.axis == 1 and len(self.input_shape) != 1):
+        if len(self.input_shape) != 1:  # the core's softmax normalizes whole rows
             raise ValueError(f"Softmax {self.name!r} normalizes 1-D samples only, got inputs "
                              f"of shape {(None, *self.input_shape)}: add a Flatten before it")
 

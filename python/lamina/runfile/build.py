@@ -165,6 +165,13 @@ def run_from_model(model, **sections: Any) -> Run:
     """
     config = model.get_config()
     raw = copy.deepcopy(sections)
+    # A model trained from a run starts with its standardization layer; the run's
+    # [preprocessing] standardize (on unless the sections turn it off) makes it again.
+    if (raw.get("preprocessing") or {}).get("standardize", True):
+        config = dict(config, layers=[
+            lc for lc in config["layers"]
+            if not (lc.get("class_name") == "Normalization"
+                    and lc.get("config", {}).get("name") == STANDARDIZE_LAYER)])
     raw["model"] = model_section(config)
     training = dict(raw.get("training") or {})
     if config.get("seed") is not None:

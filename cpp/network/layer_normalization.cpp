@@ -43,12 +43,24 @@ class Normalization final : public Layer<T> {
   void forward(const Fwd& f, const T* x) override {
     for (std::int64_t c = 0; c < k; ++c) d[c] = std::max(std::sqrt(var[c]), eps);
     const std::int64_t n = this->out_row();
-    for (std::int64_t i = 0; i < f.m; ++i) {
-      const T* xr = x + i * n;
-      T* yr = y + i * n;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const std::int64_t c = (j / inner) % k;
-        yr[j] = invert ? mean[c] + xr[j] * d[c] : (xr[j] - mean[c]) / d[c];
+    if (inner == 1 && k == n) {  // per feature (axis=-1 on flat samples): plain loops
+      for (std::int64_t i = 0; i < f.m; ++i) {
+        const T* xr = x + i * n;
+        T* yr = y + i * n;
+        if (invert) {
+          for (std::int64_t j = 0; j < n; ++j) yr[j] = mean[j] + xr[j] * d[j];
+        } else {
+          for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mean[j]) / d[j];
+        }
+      }
+    } else {
+      for (std::int64_t i = 0; i < f.m; ++i) {
+        const T* xr = x + i * n;
+        T* yr = y + i * n;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const std::int64_t c = (j / inner) % k;
+          yr[j] = invert ? mean[c] + xr[j] * d[c] : (xr[j] - mean[c]) / d[c];
+        }
       }
     }
     this->in = x;

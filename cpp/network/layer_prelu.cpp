@@ -33,12 +33,17 @@ class PReLU final : public Layer<T> {
   void forward(const Fwd& f, const T* x) override {
     const T* a = this->params[0].w;
     const std::int64_t n = this->out_row();
+    const bool per_element = inner == 1 && k == n;  // the default: one slope per feature
     for (std::int64_t i = 0; i < f.m; ++i) {
       const T* xr = x + i * n;
       T* yr = y + i * n;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T v = xr[j];
-        yr[j] = v > T(0) ? v : a[(j / inner) % k] * v;
+      if (per_element) {
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = xr[j] > T(0) ? xr[j] : a[j] * xr[j];
+      } else {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const T v = xr[j];
+          yr[j] = v > T(0) ? v : a[(j / inner) % k] * v;
+        }
       }
     }
     this->in = x;

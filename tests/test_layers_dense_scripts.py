@@ -108,7 +108,8 @@ def _all_layers():
     norm = L.Normalization()
     norm.adapt(X)
     return [norm, L.Dense(9, activity_regularizer=lamina.regularizers.L1L2(0.001, 0.002)),
-            L.PReLU(alpha_regularizer="l2"), L.GaussianNoise(0.1), L.Dropout(0.2, noise_shape=(None, 1)),
+            L.PReLU(alpha_regularizer="l2"), L.GaussianNoise(0.1),
+            L.Dropout(0.2, noise_shape=(None, 1)),
             L.ELU(alpha=0.7), L.Dense(8), L.LeakyReLU(0.1), L.ReLU(max_value=2.0, threshold=-0.5,
                                                              negative_slope=0.05),
             L.GaussianDropout(0.2), L.AlphaDropout(0.1, noise_shape=(1, None)),

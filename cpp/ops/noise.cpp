@@ -33,9 +33,10 @@ template <class T>
 void normal_noise(std::uint64_t seed, std::uint64_t step, std::uint32_t layer, double mean,
                   double stddev, std::int64_t n, T* out) {
   const std::uint64_t key = dropout_rng::stream_key(seed, step, layer);
-  for (std::int64_t i = 0; i < n; ++i)
-    out[i] = static_cast<T>(
-        mean + stddev * normal_from_word(dropout_rng::pair_word(key, static_cast<std::uint64_t>(i))));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint64_t h = dropout_rng::pair_word(key, static_cast<std::uint64_t>(i));
+    out[i] = static_cast<T>(mean + stddev * normal_from_word(h));
+  }
 }
 
 template void normal_noise<float>(std::uint64_t, std::uint64_t, std::uint32_t, double, double,

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+import ref_layers
 import ref_ops
 import ref_optim
 
@@ -58,12 +59,16 @@ class RefNetwork:
                                for p in layer["params"]]
                 r["kernel"] = r["params"][0]["value"]
                 r["bias"] = r["params"][1]["value"] if len(r["params"]) > 1 else None
+            elif layer.get("params"):  # other kinds with parameters (prelu): ref_layers
+                r["params"] = [dict(p, value=np.array(p["value"], np.float64),
+                                    slots=[np.array(q, np.float64) for q in p["slots"]])
+                               for p in layer["params"]]
             self.layers.append(r)
         self.state = float(spec["optimizer_state"][0])
 
     def entries(self):
         """Every parameter entry (dict with value, slots, l1, l2, trainable) in Network order."""
-        return [p for r in self.layers if r["type"] == "dense" for p in r["params"]]
+        return [p for r in self.layers for p in r.get("params", ())]
 
     def params(self):
         """[(w, slots, l1, l2)] in the order kernel0, bias0, kernel1, ... (frozen included)."""
@@ -72,9 +77,15 @@ class RefNetwork:
     def forward(self, x, masks=None):
         """Returns the output and the per-layer cache; masks: {layer index: keep bool (m, w)}."""
         cache = []
+        self.activity = 0.0  # ActivityRegularization sums of this forward (ref_layers)
         h = np.asarray(x, np.float64)
         for i, r in enumerate(self.layers):
-            if r["type"] == "dense":
+            if r["type"] in ref_layers.KINDS:
+                y, c, act = ref_layers.forward(r, h, None if masks is None else masks.get(i))
+                self.activity += act
+                cache.append((h, c))
+                h = y
+            elif r["type"] == "dense":
                 z = h @ r["kernel"] + (0 if r["bias"] is None else r["bias"])
                 y = act_forward(r["activation"], r["alpha"], z)
                 cache.append((h, z))
@@ -96,10 +107,13 @@ class RefNetwork:
         L = self.spec["loss"]
         lsum, dh = ref_ops.loss(y, out, L["name"], L["from_logits"], L["delta"], sw,
                                 scale=1.0 / m)
-        loss = lsum / m
+        loss = (lsum + self.activity) / m
         grads = []
         for r, (h_in, z) in zip(reversed(self.layers), reversed(cache)):
-            if r["type"] == "dense":
+            if r["type"] in ref_layers.KINDS:
+                dh, pg = ref_layers.backward(r, h_in, z, dh)
+                grads = pg + grads
+            elif r["type"] == "dense":
                 dz = act_backward(r["activation"], r["alpha"], z, dh)
                 gb = [dz.sum(axis=0)] if r["bias"] is not None else []
                 grads = [h_in.T @ dz] + gb + grads

@@ -239,7 +239,7 @@ def test_default_train_reaches_95_percent_and_the_model_reproduces_it(tmp_path, 
     model = lamina.load_model(run_dir / "model.lamina")
     from lamina.runfile import load_data
 
-    ds = load_data(load_run(run_dir / "run.toml"))
+    ds = load_data(load_run(run_dir / "run.toml"), in_model=True)  # raw: the model standardizes
     got = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)["accuracy"]
     assert f"{got:.4f}" == f"{acc:.4f}"
 

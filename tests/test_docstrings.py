@@ -39,3 +39,6 @@ def test_public_callables_have_docstrings(name):
         if callable(obj) and not isinstance(obj, type(module)):
             assert (obj.__doc__ or "").strip(), f"{name}.{attr} has no docstring"
 MODULES += ["lamina.examples", "lamina.callbacks.tensorboard", "lamina.tune.tensorboard"]
+MODULES += [f"lamina.layers.{m}" for m in (
+    "activation", "prelu", "preprocessing_normalization", "gaussian_noise", "gaussian_dropout",
+    "alpha_dropout", "activity_regularization", "reshape", "dropout")]

@@ -157,6 +157,11 @@ class Layer {
   // Set by forward.
   const T* in = nullptr;
   const T* out = nullptr;
+  // A loss term of the layer's own, summed over the rows of its last forward (the executor
+  // adds activity_sum / m to the loss: Keras divides an activity regularizer by the batch
+  // size); the layer's backward adds its gradient. ActivityRegularization's penalty; 0 for
+  // every other kind.
+  double activity_sum = 0.0;
 
   std::int64_t in_row() const { return in_shape.size(); }
   std::int64_t out_row() const { return out_shape.size(); }

@@ -370,6 +370,12 @@ struct Network<T>::Impl final : net::GradSink<T> {
   void grad_epilogue(int id, std::int64_t ld, GemmEpilogue<T>* epi) override;
   void grad_done(int id) override;
   double penalties() const;  // regularization loss of the current trainable weights
+  // Sum of the layers' activity_sum of the last forward (ActivityRegularization).
+  double activity() const {
+    double a = 0.0;
+    for (const auto& l : layers) a += l->activity_sum;
+    return a;
+  }
   void add_penalty_grads();  // g += l1 sign(w) + 2 l2 w, trainable tensors
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
   // are now), then backward (fused with the update when `up` is not null).
@@ -701,7 +707,9 @@ void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step);
   const double lsum = loss_and_metrics(m, t, true, out);
-  last_penalty = penalties();  // of the weights before the update
+  // The penalties: of the trainable weights (before the update) and of the activities
+  // (layer.hpp: activity_sum, per-batch sums) — together what separates loss from data loss.
+  last_penalty = penalties() + activity() / static_cast<double>(m);
   out[0] = lsum / static_cast<double>(m) + last_penalty;
   backward(m, up);
 }
@@ -777,7 +785,7 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
   for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
   const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, net::kChunkRows));
   s.ensure(chunk);
-  double lsum = 0.0;
+  double lsum = 0.0, activity_sum = 0.0;
   for (std::int64_t i0 = 0; i0 < m; i0 += chunk) {
     const std::int64_t rows = std::min(chunk, m - i0);
     Targets<T> tc;
@@ -786,8 +794,9 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     tc.sw = t.sw != nullptr ? t.sw + i0 : nullptr;
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     lsum += s.loss_and_metrics(rows, tc, false, out);
+    activity_sum += s.activity();
   }
-  s.last_penalty = s.penalties();
+  s.last_penalty = s.penalties() + activity_sum / static_cast<double>(m);
   out[0] = lsum / static_cast<double>(m) + s.last_penalty;
 }
 

@@ -46,7 +46,21 @@ class Network:
             that shape (LIVE: updated in place), "trainable": bool, "l1": float >= 0,
             "l2": float >= 0, "slots": [array like value] * n_slots}
     "state" (optional): [{"name": str, "value": array}], non-trainable arrays a kind may
-    update in place (none of today's kinds has any).
+    read or update in place.
+    More kinds (cpp/network/layer_<kind>.cpp; c(j) = (j // inner) % k maps element j of a row
+    to entry c of a k-element statistic or parameter):
+        {"type": "normalization", "invert": bool, "epsilon": float > 0, "inner": int >= 1,
+         "state": [{"name": "mean", ...}, {"name": "variance", ...}]}  # (k,) each, read
+        {"type": "prelu", "inner": int >= 1, "params": [param("alpha", any k-element shape)]}
+        {"type": "relu", "has_max": bool, "max_value": float >= 0, "negative_slope": float
+         >= 0, "threshold": float}  # Keras's relu with max_value / threshold
+        {"type": "gaussian_noise", "stddev": float >= 0}
+        {"type": "gaussian_dropout", "rate": float in [0, 1)}
+        {"type": "alpha_dropout" | "shared_dropout", "rate": float in [0, 1),
+         "row_shared": bool, "col_shared": bool}  # noise_shape (1, n) / (m, 1)
+        {"type": "activity_regularization", "l1": float >= 0, "l2": float >= 0}
+    Noise = f(seed, step, layer index, element) like the dropout masks; identity in evaluate
+    and predict. The loss adds each activity_regularization's (l1 sum|y| + l2 sum y^2) / m.
 
     A layer entry is read by its kind's attribute schema (the accepted kinds are listed in the
     error for an unknown "type"); other keys are ignored. n_slots =

@@ -29,6 +29,7 @@ from .diagnose import Finding, diagnose, reference
 from .runfile import (Dataset, Run, RunFileError, build_callbacks, build_model,
                       build_optimizer, encode_labels, fit_batch_size, fit_size, load_data,
                       load_run, read_arrays)
+from .runfile.build import STANDARDIZE_LAYER
 
 __all__ = ["RunResult", "train_run", "write_history_csv", "read_history_csv",
            "untrained_loss", "default_out_dir", "format_findings", "format_metrics",
@@ -100,7 +101,7 @@ def untrained_loss(loss: str, n_classes: int | None) -> float | None:
 
 def _load_data(run: Run) -> Dataset:
     try:
-        return load_data(run)
+        return load_data(run, in_model=True)  # the model standardizes (a Normalization layer)
     except RunFileError as exc:  # name the run file the data came from
         raise exc.with_source(run.source) from None
 
@@ -211,9 +212,11 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     say = (lambda s: print(s, file=out)) if verbose else (lambda s: None)
     ds = data if data is not None else _load_data(run)
     tr = run["training"]
-    model = build_model(run, ds.input_dim)  # seeded by training.seed: init, shuffle, dropout
+    # Seeded by training.seed (init, shuffle, dropout); standardization as its first layer.
+    model = build_model(run, ds.input_dim, ds)
     model.compile(optimizer=build_optimizer(tr), loss=tr["loss"], metrics=list(tr["metrics"]))
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
+    _adapt_input_normalization(model, ds.x_train[:n_fit])
     batch_size = fit_batch_size(tr, n_fit)
     callbacks = build_callbacks(run, progress=verbose, stream=out)
     stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
@@ -250,7 +253,7 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         if run["outputs"]["model"]:
             files["model"] = target / "model.lamina"
             model.save(files["model"])
-            if ds.mean is not None:
+            if ds.mean is not None:  # a record: the model's "standardize" layer holds it
                 files["preprocessing"] = target / PREPROCESSING_FILE
                 np.savez(files["preprocessing"], mean=ds.mean, scale=ds.scale)
         if run["outputs"]["history"]:
@@ -301,6 +304,28 @@ def _stop_lines(history, stopper, nan_stop) -> list[str]:
     return lines
 
 
+def _adapt_input_normalization(model, x) -> None:
+    """A run file's ``type = "normalization"`` layer without mean / variance, reading the
+    model's inputs (the first layers), is adapted on the fitted part of the training data:
+    a run file has no other way to call ``adapt``."""
+    from .layers import Normalization
+
+    import numpy as np
+
+    h = np.asarray(x, np.float64)
+    for layer in model.layers:  # the leading Normalization layers, in order
+        if not isinstance(layer, Normalization):
+            break
+        if layer.input_mean is None and int(layer.count) == 0:
+            layer.adapt(h)
+        d = np.maximum(np.sqrt(layer.variance.astype(np.float64)), 1e-7)
+        mean = layer.mean.astype(np.float64)
+        if len(layer.input_shape) == 1 and layer.mean.shape in ((), layer.input_shape):
+            h = mean + h * d if layer.invert else (h - mean) / d
+        else:
+            break
+
+
 def format_findings(findings: Sequence[Finding]) -> str:
     """The diagnosis as printed by ``lamina train``.
 
@@ -333,9 +358,13 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
                   require_label: bool):
     """What evaluate and predict work on: the model and its data, standardized like training.
 
+    A model trained from a run file standardizes its raw inputs itself (its first layer is a
+    Normalization named "standardize"), so it works anywhere; a ``preprocessing.npz`` beside
+    an older model without that layer is applied here.
+
     Args:
-        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the preprocessing,
-            labels and test split).
+        model_path: A ``.lamina`` file (a ``run.toml`` beside it gives the labels and test
+            split).
         data: ``"digits"``, a ``.npz`` or a ``.csv`` file, or None (the run's test split).
         label: The label array or column, or None (the run's, else ``y`` / ``label``).
         require_label: A missing label is an error (else y is None).
@@ -347,6 +376,10 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
 
     model = _load_model(model_path)
     mdir = Path(model_path).resolve().parent
+    # Trained from a run file, the model standardizes raw inputs itself (its first layer);
+    # preprocessing.npz beside it is then only a record of the statistics.
+    first = (getattr(model, "layers", None) or [None])[0]
+    standardizes = getattr(first, "name", None) == STANDARDIZE_LAYER
     run = None
     if (mdir / "run.toml").is_file():
         try:
@@ -357,7 +390,9 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
         if run is None:
             raise RunFileError("DATA", f"give a data file: there is no run.toml beside "
                                f"{str(model_path)!r} to take the test split from")
-        ds = load_data(run)
+        # A model from before the model carried its standardization gets its test split
+        # standardized here, as it was then.
+        ds = load_data(run, in_model=standardizes or not (mdir / PREPROCESSING_FILE).is_file())
         return model, ds.x_test, ds.y_test, run, "the run's test split"
     default_label = run["data"]["label"] if run and run["data"]["source"] != "digits" else None
     lab = label or default_label or ("y" if data == "digits" or data.endswith(".npz")
@@ -369,7 +404,7 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
         raise RunFileError("DATA", f"{data!r} has {x.shape[1]} feature columns, the model "
                            f"expects {want}")
     prep = mdir / PREPROCESSING_FILE
-    if prep.is_file():
+    if prep.is_file() and not standardizes:
         with np.load(prep, allow_pickle=False) as z:
             x = (x - z["mean"]) / z["scale"]
     if y is not None:

@@ -98,7 +98,9 @@ def _npz_bytes(arrays: dict) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for name, arr in arrays.items():
             member = _pyio.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            # np.require keeps a 0-d array 0-d (ascontiguousarray would make it (1,)).
+            np.lib.format.write_array(member, np.require(arr, requirements="C"),
+                                      allow_pickle=False)
             zf.writestr(name + ".npy", member.getvalue())
     return buf.getvalue()
 

@@ -408,8 +408,9 @@ class Sequential(Trainer):
         if not any(layer.weights for layer in self._layers):
             raise ValueError(f"model {self.name!r} has no Dense layer (no layer with weights):"
                              " add at least one")
-        if len(self._input_shape) != 1 and not any(isinstance(lay, layers_mod.Flatten)
-                                                   for lay in self._layers):
+        if len(self._input_shape) != 1 and not any(
+                isinstance(lay, (layers_mod.Flatten, layers_mod.Reshape))
+                and len(lay.output_shape) == 1 for lay in self._layers):
             raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")
         if kind == "train":
             self._require_compiled("training")
@@ -435,7 +436,7 @@ class Sequential(Trainer):
         layer_specs, trained = [], []
         for layer in self._layers:
             trains = self._trains(layer)
-            for entry in layer.core_spec():
+            for entry in layer.core_spec() + layer.activity_spec():
                 for p in entry.get("params", ()):
                     p["trainable"] = trains and p["trainable"]
                     if p["trainable"]:

@@ -66,9 +66,12 @@ def _inference_args(what, verbose, batch_size, steps):
 
 
 def _has_penalty(spec):
-    """True when a trainable parameter of the core spec has an L1 or L2 factor."""
+    """True when a trainable parameter of the core spec has an L1 or L2 factor, or a layer
+    penalizes its activities (activity_regularization)."""
+    layers = (spec or {}).get("layers", ())
     return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
-               for entry in (spec or {}).get("layers", ()) for p in entry.get("params", ()))
+               for entry in layers for p in entry.get("params", ())) or any(
+        entry.get("type") == "activity_regularization" for entry in layers)
 
 
 def _fit_info(model, net, x, y, sw, batch_size, val):

@@ -16,17 +16,26 @@ Example:
 from __future__ import annotations
 
 from .._validation import from_class_config
-from .activation import Activation, LeakyReLU, ReLU, Softmax
+from .activation import ELU, Activation, LeakyReLU, ReLU, Softmax
+from .activity_regularization import ActivityRegularization
+from .alpha_dropout import AlphaDropout
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .gaussian_dropout import GaussianDropout
+from .gaussian_noise import GaussianNoise
 from .input_layer import Input, InputLayer
 from .layer import Layer, SymbolicOutput, class_for, registered
+from .prelu import PReLU
+from .preprocessing_normalization import Normalization
 from .rescaling import Rescaling
+from .reshape import Reshape
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
            "ReLU", "LeakyReLU", "Softmax", "Rescaling", "SymbolicOutput", "get", "serialize",
            "deserialize", "class_for", "registered"]
+__all__ += ["ELU", "PReLU", "Normalization", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+            "ActivityRegularization", "Reshape"]
 
 
 def serialize(layer) -> dict:

@@ -24,7 +24,8 @@ class Dense(Layer):
         kernel_regularizer: Penalty on the kernel (``lamina.regularizers``). Defaults to
             `None`.
         bias_regularizer: Penalty on the bias. Defaults to `None`.
-        activity_regularizer: Must be None (not supported). Defaults to `None`.
+        activity_regularizer: Penalty on the output, added to the loss divided by the batch
+            size (Keras 3). Defaults to `None`.
         kernel_constraint: Must be None (not supported). Defaults to `None`.
         bias_constraint: Must be None (not supported). Defaults to `None`.
         name: Name. Defaults to `None` ("dense", "dense_1" …).
@@ -40,7 +41,7 @@ class Dense(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, activity_regularizer=activity_regularizer, **kwargs)
         self.units = check_int("Dense units", units, minimum=1, maximum=_MAX_DIM)
         self.activation, self.alpha = _activation_and_alpha(activation)
         self.use_bias = bool(use_bias)
@@ -48,8 +49,7 @@ class Dense(Layer):
         self.bias_initializer = initializers_mod.get(bias_initializer)
         self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
         self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        for arg, value in (("activity_regularizer", activity_regularizer),
-                           ("kernel_constraint", kernel_constraint),
+        for arg, value in (("kernel_constraint", kernel_constraint),
                            ("bias_constraint", bias_constraint)):
             if value is not None:
                 raise ValueError(f"Dense {arg}={value!r} is not supported by lamina")

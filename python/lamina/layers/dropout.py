@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._validation import check_float, check_int
+from ._noise_shape import check_noise_shape, shared_flags
 from .layer import Layer
 
 
@@ -15,7 +16,9 @@ class Dropout(Layer):
 
     Args:
         rate: Fraction to drop, in [0, 1).
-        noise_shape: Must be None (not supported). Defaults to `None`.
+        noise_shape: ``(batch, features)`` shape of the keep mask, 1 where one bit is shared
+            (``(None, 1)``: a sample is kept or dropped whole; ``(1, features)``: one mask
+            for the whole batch). Defaults to `None` (one bit per element).
         seed: Accepted for Keras compatibility; the model's seed drives the masks. Defaults
             to `None`.
         name: Name. Defaults to `None` ("dropout", "dropout_1" …).
@@ -29,16 +32,25 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.rate = check_float("Dropout rate", rate, 0.0, 1.0, max_open=True)
-        if noise_shape is not None:
-            raise ValueError(f"Dropout noise_shape={noise_shape!r} is not supported by lamina")
+        self.noise_shape = check_noise_shape("Dropout", noise_shape)
         self.seed = check_int("Dropout seed", seed, minimum=0, allow_none=True)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        shared_flags("Dropout", self.noise_shape, self.input_shape)
 
     def core_spec(self):
         if self.rate == 0.0:
             return []
+        rows, cols = shared_flags("Dropout", self.noise_shape, self.input_shape)
+        if rows or cols:
+            return [{"type": "shared_dropout", "rate": self.rate, "row_shared": rows,
+                     "col_shared": cols}]
         return [{"type": "dropout", "rate": self.rate}]
 
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
+        if self.noise_shape is not None:
+            config["noise_shape"] = list(self.noise_shape)
         return config

@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from .. import activations as activations_mod
+from .. import regularizers as regularizers_mod
 from .._validation import check_int, first_nonfinite
 
 _NAME_COUNTS: dict = {}
@@ -19,7 +20,8 @@ _NAME_COUNTS: dict = {}
 
 def _auto_name(cls_name: str) -> str:
     base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
-    base = {"re_l_u": "re_lu", "leaky_re_l_u": "leaky_re_lu"}.get(base, base)
+    base = {"re_l_u": "re_lu", "leaky_re_l_u": "leaky_re_lu", "p_re_l_u": "p_re_lu",
+            "e_l_u": "elu"}.get(base, base)
     n = _NAME_COUNTS.get(base, 0)
     _NAME_COUNTS[base] = n + 1
     return base if n == 0 else f"{base}_{n}"
@@ -133,6 +135,8 @@ class Layer:
             the model's next ``compile``. Defaults to `True`.
         input_shape: Shape of one sample, for the first layer of a Sequential (Keras 2
             style; ``lamina.Input(shape=...)`` is the Keras 3 way). Defaults to `None`.
+        activity_regularizer: Penalty on the layer's output (``lamina.regularizers``), added
+            to the loss divided by the batch size as Keras 3 does. Defaults to `None`.
 
     Example:
         >>> layer = Flatten(); layer.build((2, 3)); isinstance(layer, Layer), layer.output_shape
@@ -146,7 +150,7 @@ class Layer:
         _register(cls)
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
-                 input_dim=None, **kwargs):
+                 input_dim=None, activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"unexpected arguments for {type(self).__name__}: "
                             f"{', '.join(sorted(kwargs))}")
@@ -163,6 +167,7 @@ class Layer:
         self.output_shape = None
         self._dtype = None
         self._rng = None
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
 
     # -- shapes and weights --------------------------------------------------------------
     def compute_output_shape(self, input_shape):
@@ -226,10 +231,19 @@ class Layer:
         """Entries of the core's network spec for this layer (none for shape-only layers)."""
         return []
 
+    def activity_spec(self) -> list:
+        """The core entry of ``activity_regularizer`` (it follows ``core_spec()``'s)."""
+        reg = self.activity_regularizer
+        if reg is None or (reg.l1 == 0.0 and reg.l2 == 0.0):
+            return []
+        return [{"type": "activity_regularization", "l1": reg.l1, "l2": reg.l2}]
+
     # -- config --------------------------------------------------------------------------
     def get_config(self) -> dict:
         """Returns the constructor arguments as a JSON-able dict."""
         config = {"name": self.name, "trainable": self.trainable}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["input_shape"] = list(self._batch_input_shape)
         return config

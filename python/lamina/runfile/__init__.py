@@ -14,7 +14,8 @@ bundled digits)::
     max_samples = 0                       # 0: all; n: a seeded random subset of n samples
 
     [preprocessing]
-    standardize = true                    # zero mean, unit variance (fit on the train part)
+    standardize = true                    # zero mean, unit variance (fit on the train part;
+                                          # a Normalization layer first in the model)
     test_split = 0.2                      # held-out test fraction
     seed = 0                              # split, subset, and the default training seed
 

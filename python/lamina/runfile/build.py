@@ -22,16 +22,22 @@ from . import registry
 from .load import Run, load_run
 from .model import model_config, model_section
 
+STANDARDIZE_LAYER = "standardize"  # the Normalization layer of [preprocessing] standardize
+
 __all__ = ["build_model", "build_schedule", "build_optimizer", "build_callbacks",
            "fit_batch_size", "run_from_model"]
 
 
-def build_model(run: Mapping, input_dim: int):
+def build_model(run: Mapping, input_dim: int, data=None):
     """Builds the (uncompiled) `Sequential` a run describes.
 
     Args:
         run: a resolved run.
         input_dim: features per sample.
+        data: The run's `Dataset`; when it leaves the standardization to the model
+            (``in_model``), the model starts with a ``Normalization`` layer named
+            ``"standardize"`` holding its mean and variance (``scale ** 2``), so the saved
+            model standardizes raw inputs itself. Defaults to `None`.
 
     Returns:
         A `lamina.Sequential`, built for ``input_dim`` features and seeded by
@@ -44,7 +50,14 @@ def build_model(run: Mapping, input_dim: int):
     """
     from .. import Sequential
 
-    return Sequential.from_config(model_config(run, input_dim))
+    config = model_config(run, input_dim)
+    if data is not None and getattr(data, "in_model", False):
+        norm = {"class_name": "Normalization",
+                "config": {"name": STANDARDIZE_LAYER, "axis": -1,
+                           "mean": [float(v) for v in data.mean],
+                           "variance": [float(v) ** 2 for v in data.scale]}}
+        config["layers"].insert(1, norm)  # after the InputLayer
+    return Sequential.from_config(config)
 
 
 def build_schedule(schedule: Mapping, learning_rate: float):
@@ -157,6 +170,13 @@ def run_from_model(model, **sections: Any) -> Run:
     """
     config = model.get_config()
     raw = copy.deepcopy(sections)
+    # A model trained from a run starts with its standardization layer; the run's
+    # [preprocessing] standardize (on unless the sections turn it off) makes it again.
+    if (raw.get("preprocessing") or {}).get("standardize", True):
+        config = dict(config, layers=[
+            lc for lc in config["layers"]
+            if not (lc.get("class_name") == "Normalization"
+                    and lc.get("config", {}).get("name") == STANDARDIZE_LAYER)])
     raw["model"] = model_section(config)
     training = dict(raw.get("training") or {})
     if config.get("seed") is not None:

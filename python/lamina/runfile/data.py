@@ -31,6 +31,9 @@ class Dataset:
         n_classes: number of classes (labels are 0..n_classes-1) for classification losses,
             else None.
         mean, scale: the standardization fitted on x_train (None when not standardizing).
+        in_model: True when the standardization is left to the model (``load_data(run,
+            in_model=True)``): the arrays are raw and `build_model` puts a Normalization
+            layer with ``mean`` / ``scale`` first, so the saved model carries it.
         feature_names: column names for CSV data, else None.
 
     Example:
@@ -41,12 +44,13 @@ class Dataset:
     """
 
     def __init__(self, x_train, y_train, x_test, y_test, n_classes, mean=None, scale=None,
-                 feature_names=None):
+                 feature_names=None, in_model=False):
         self.x_train, self.y_train = x_train, y_train
         self.x_test, self.y_test = x_test, y_test
         self.n_classes = n_classes
         self.mean, self.scale = mean, scale
         self.feature_names = feature_names
+        self.in_model = in_model
 
     @property
     def input_dim(self) -> int:
@@ -176,11 +180,14 @@ _CLASSIFICATION = ("sparse_categorical_crossentropy", "categorical_crossentropy"
                    "binary_crossentropy")
 
 
-def load_data(run: Mapping) -> Dataset:
+def load_data(run: Mapping, in_model: bool = False) -> Dataset:
     """Reads a run's data and applies its preprocessing (subset, split, standardize).
 
     Args:
         run: a resolved run (`load_run`).
+        in_model: Leave the standardization to the model: the arrays stay raw and the
+            Dataset's ``mean`` / ``scale`` become a Normalization layer (what ``lamina train``
+            does, so a saved model standardizes its own inputs). Defaults to `False`.
 
     Returns:
         A `Dataset` with float arrays in the model's dtype and labels shaped for the loss
@@ -237,12 +244,14 @@ def load_data(run: Mapping) -> Dataset:
         mean = x_train.mean(axis=0)
         scale = x_train.std(axis=0)
         scale[scale == 0] = 1.0
-        x_train = (x_train - mean) / scale
-        x_test = (x_test - mean) / scale
+        if not in_model:
+            x_train = (x_train - mean) / scale
+            x_test = (x_test - mean) / scale
     dtype = np.dtype(run["model"]["dtype"])
     ys = [encode_labels(y[idx], loss, n_classes, dtype) for idx in (tr_idx, te_idx)]
     return Dataset(np.ascontiguousarray(x_train, dtype), ys[0],
-                   np.ascontiguousarray(x_test, dtype), ys[1], n_classes, mean, scale, names)
+                   np.ascontiguousarray(x_test, dtype), ys[1], n_classes, mean, scale, names,
+                   in_model=in_model and mean is not None)
 
 
 def fit_size(n_train: int, validation_split: float) -> int:

@@ -167,7 +167,7 @@ def check_layer(i: int, v: Any, is_last: bool) -> list[dict]:
             config[k] = _regularizer_config(check_regularizer(p, config[k]))
         elif k == "activation":
             config[k] = check_activation(p, config[k])
-    if "l1" in d or "l2" in d:  # shorthand for kernel_regularizer
+    if ("l1" in d or "l2" in d) and "kernel_regularizer" in sig:  # shorthand
         if "kernel_regularizer" in d:
             given = "l1" if "l1" in d else "l2"
             raise RunFileError(f"{path}.{given}", "give either the shorthand l1/l2 or "

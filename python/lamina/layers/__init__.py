@@ -17,16 +17,19 @@ from __future__ import annotations
 
 from .._validation import from_class_config
 from .activation import Activation, LeakyReLU, ReLU, Softmax
+from .batch_normalization import BatchNormalization
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
 from .layer import Layer, SymbolicOutput, class_for, registered
+from .layer_normalization import LayerNormalization
 from .rescaling import Rescaling
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Flatten",
            "ReLU", "LeakyReLU", "Softmax", "Rescaling", "SymbolicOutput", "get", "serialize",
            "deserialize", "class_for", "registered"]
+__all__ += ["BatchNormalization", "LayerNormalization"]
 
 
 def serialize(layer) -> dict:

@@ -203,3 +203,32 @@ def test_thread_count_does_not_change_training(threads):
         out.append(m.get_weights())
     for a, b in zip(*out):
         assert np.array_equal(a, b)
+
+
+def test_sklearn_estimator_takes_normalization_layers():
+    pytest.importorskip("sklearn")
+    from lamina.sklearn import LaminaClassifier
+
+    x, y = _data(120)
+    clf = LaminaClassifier(layers=[{"units": 16}, {"type": "batch_normalization"},
+                                   {"type": "activation", "activation": "relu"},
+                                   {"units": 8, "activation": "relu"},
+                                   {"type": "layer_normalization", "epsilon": 0.01}],
+                           epochs=3, random_state=0, n_threads=1).fit(x, y)
+    kinds = [type(la).__name__ for la in clf.model_.layers]
+    assert "BatchNormalization" in kinds and "LayerNormalization" in kinds
+    assert clf.predict(x).shape == (120,)
+
+
+def test_run_file_model_section_takes_normalization_layers(tmp_path):
+    from lamina.runfile import load_run, model_config
+
+    path = tmp_path / "run.toml"
+    path.write_text("[model]\n[[model.layers]]\nunits = 8\n"
+                    "[[model.layers]]\ntype = 'batch_normalization'\nmomentum = 0.9\n"
+                    "[[model.layers]]\ntype = 'layer_normalization'\n"
+                    "[[model.layers]]\nunits = 2\nactivation = 'softmax'\n")
+    model = lamina.Sequential.from_config(model_config(load_run(path), 5))
+    bn, ln = model.layers[1], model.layers[2]
+    assert isinstance(bn, layers.BatchNormalization) and bn.momentum == 0.9
+    assert isinstance(ln, layers.LayerNormalization) and ln.epsilon == 1e-3

@@ -64,16 +64,18 @@ NORMS = [
 ]
 
 
+@pytest.mark.parametrize("act", ["tanh", "relu"])
 @pytest.mark.parametrize("norm", range(len(NORMS)))
 @pytest.mark.parametrize("m", [1, 2, 13])
-def test_gradient_fd_and_reference(norm, m, isa):
-    # dense -> norm -> relu -> dense -> norm -> dense: the gradient through the statistics
-    # reaches the first dense layer.
+def test_gradient_fd_and_reference(norm, m, act, isa):
+    # dense -> norm -> act -> dense -> norm -> dense: the gradient through the statistics
+    # reaches the first dense layer. A relu after batch_normalization is absorbed into it
+    # (fusion 5) and its derivative runs in the next dense layer's dX gemm (fusion 3).
     kind, opts = NORMS[norm]
     if kind == "batch_norm" and m == 1 and opts.get("training", True):
         m = 3  # one row: every normalised value is 0 and the loss is flat in the inputs
     rng = np.random.default_rng(norm * 10 + m)
-    spec = make_spec(5, [("dense", 7, "linear"), (kind, opts), ("activation", "tanh"),
+    spec = make_spec(5, [("dense", 7, "linear"), (kind, opts), ("activation", act),
                          ("dense", 3, "linear"), (kind, opts), ("dense", 2, "sigmoid")],
                      loss=dict(name="binary_crossentropy"), rng=rng)
     x, y, sw = _data(rng, m, 5, 2)
@@ -177,6 +179,35 @@ def test_frozen_batch_norm_uses_and_keeps_its_moving_statistics():
         np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("after", [[("activation", "relu"), ("dropout", 0.4)],
+                                   [("dropout", 0.4), ("activation", "relu")],
+                                   [("activation", "relu")]])
+def test_frozen_batch_norm_with_relu_and_dropout_matches_reference(after):
+    # The absorbed relu's derivative in the frozen layer's own dx pass (dropout next) or in
+    # the next dense layer's dX gemm.
+    rng = np.random.default_rng(6)
+    spec = make_spec(7, [("dense", 9, "linear"),
+                         ("batch_norm", dict(training=False, trainable=False))] + after +
+                     [("dense", 3, "linear")], optimizer=dict(name="sgd", momentum=0.5),
+                     rng=rng, seed=3)
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    for t in range(1, 4):
+        x, y, sw = _data(rng, 12, 7, 3)
+        got = net.train_step(x, y, sw, 0.05, t)
+        want = ref.step(x, y, sw, 0.05, t, masks=dropout_masks(spec, 12, t))
+        assert got[0] == pytest.approx(want[0], rel=1e-12)
+    for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
+        np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
+
+
+def test_relu_after_batch_norm_keeps_nan_like_the_relu_kernel():
+    spec = make_spec(3, [("batch_norm", dict(training=False)), ("activation", "relu"),
+                         ("dense", 2, "linear")], rng=np.random.default_rng(0))
+    out = np.empty((2, 2))
+    _core.Network(spec).predict(np.array([[np.nan, 0.0, 1.0], [1.0, 2.0, 3.0]]), out)
+    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_thread_count_does_not_change_anything(dtype, threads, isa):
     results = []
@@ -244,3 +275,23 @@ def test_spec_is_not_copied_state_is_live():
     spec2["layers"][1]["state"][0]["value"] = spec2["layers"][1]["params"][0]["value"]
     with pytest.raises(ValueError, match="share memory"):
         _core.Network(spec2)
+
+
+@pytest.mark.parametrize("kind", ["batch_norm", "layer_norm"])
+def test_statistics_stay_accurate_far_from_zero(kind):
+    # float32 features around 1e4 with unit spread: the statistics must not cancel (the
+    # batch variance is accumulated shifted by the first row, in double).
+    rng = np.random.default_rng(4)
+    spec = make_spec(9, [(kind, dict(momentum=0.0)), ("dense", 2, "linear")],
+                     dtype="float32", rng=rng)
+    x = (1e4 + rng.standard_normal((64, 9))).astype("float32")
+    y = np.zeros((64, 2), "float32")
+    net, ref = _core.Network(spec), RefNetwork(spec)
+    loss, _ = net.gradients(x, y, None, 1)
+    assert loss == pytest.approx(ref.loss_grads(x.astype(np.float64), y, training=True)[0],
+                                 rel=1e-5)
+    if kind == "batch_norm":  # momentum 0: the moving statistics are the batch's
+        net.train_step(x, y, None, 0.0, 1)
+        mm, mv = state_arrays(spec)
+        np.testing.assert_allclose(mm, x.astype(np.float64).mean(0), rtol=1e-7)
+        np.testing.assert_allclose(mv, x.astype(np.float64).var(0), rtol=1e-5)

@@ -172,6 +172,11 @@ class Layer {
   virtual void forward(const Fwd& f, const T* x) = 0;
   virtual T* backward(Bwd<T>& b) = 0;
   virtual const T* preact() const { return in; }
+  // Fusion 5 (network.cpp): an activation layer right after this one offers its element-wise
+  // activation; a kind that can apply it in its own last pass sets act / alpha (and
+  // act_hookable when its backward honours dz_ready) and returns true, and the activation
+  // layer leaves the chain. Default: no.
+  virtual bool absorb_activation(Activation, double) { return false; }
 };
 
 // ---- registry -----------------------------------------------------------------------------

@@ -7,14 +7,17 @@
 //   state     : moving_mean (n,), moving_variance (n,), updated in place by train_step
 //   X and Y (m, n) row-major; per-feature statistics over the m rows.
 // forward, batch statistics (training mode):
-//   mean_j = sum_i x_ij / m, var_j = sum_i (x_ij - mean_j)^2 / m (biased, two passes, double
-//   accumulators, rows in order: thread-count independent), inv_j = 1 / sqrt(var_j + eps),
-//   y_ij = (x_ij - mean_j) * gamma_j * inv_j + beta_j (third pass);
+//   mean_j = sum_i x_ij / m, var_j = sum_i (x_ij - mean_j)^2 / m (biased; one pass shifted
+//   by the first row, double accumulators, rows in order: thread-count independent),
+//   inv_j = 1 / sqrt(var_j + eps), y_ij = (x_ij - mean_j) * gamma_j * inv_j + beta_j (second
+//   pass, with a relu absorbed from the next layer when there is one: fusion 5 in
+//   network.cpp);
 //   train_step only (Fwd::update_state): moving = moving * momentum + stat * (1 - momentum)
 //   for the mean and the biased variance, as Keras does.
 // forward, inference (predict / evaluate, or a frozen layer): the same with the moving
 //   statistics in place of mean_j / var_j (one pass).
-// backward (batch statistics), with xhat_ij = (x_ij - mean_j) * inv_j:
+// backward (batch statistics), with xhat_ij = (x_ij - mean_j) * inv_j (dy: after the absorbed
+//   relu's derivative, applied in pass 1 or already in the next layer's dX gemm):
 //   pass 1: dbeta_j = sum_i dy_ij, dgamma_j = sum_i dy_ij * xhat_ij (double, rows in order)
 //   pass 2: dx_ij = gamma_j * inv_j * (dy_ij - dbeta_j / m - xhat_ij * dgamma_j / m), in place
 //   (the gradient through the batch statistics); gamma / beta are reported to the executor
@@ -26,6 +29,7 @@
 // numpy reference (forward, finite differences, analytic backward, moving statistics).
 #include "layer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -68,6 +72,16 @@ class BatchNorm final : public Layer<T> {
   }
 
   const T* gamma() const { return gamma_i >= 0 ? this->params[gamma_i].w : nullptr; }
+
+  // A relu right after this layer runs in its normalise pass (network.cpp, fusion 5); its
+  // derivative reads Y only, so the next layer's dX gemm may apply it (act_hookable).
+  bool absorb_activation(Activation a, double) override {
+    if (a != Activation::relu || this->act != Activation::linear) return false;
+    this->act = a;
+    this->act_hookable = true;
+    return true;
+  }
+  const T* preact() const override { return y; }  // relu' reads Y; Z is not kept
   const T* beta() const { return beta_i >= 0 ? this->params[beta_i].w : nullptr; }
 
   void forward(const Fwd& f, const T* x) override {
@@ -76,25 +90,26 @@ class BatchNorm final : public Layer<T> {
     T* mv = this->state[1].w;
     used_batch = f.train && batch_stats;
     if (used_batch) {
-      for (std::int64_t j = 0; j < n; ++j) s1[j] = 0.0;
-      for (std::int64_t i = 0; i < m; ++i) {
-        const T* xr = x + i * n;
-        for (std::int64_t j = 0; j < n; ++j) s1[j] += static_cast<double>(xr[j]);
-      }
-      const double rm = 1.0 / static_cast<double>(m);
+      // One pass, shifted by the first row (K = x_0j) so that the variance does not cancel
+      // catastrophically: s1 = sum (x - K), s2 = sum (x - K)^2, mean = K + s1 / m,
+      // var = s2 / m - (s1 / m)^2.
       for (std::int64_t j = 0; j < n; ++j) {
-        mean[j] = s1[j] * rm;
-        s2[j] = 0.0;
+        mean[j] = static_cast<double>(x[j]);
+        s1[j] = s2[j] = 0.0;
       }
       for (std::int64_t i = 0; i < m; ++i) {
         const T* xr = x + i * n;
         for (std::int64_t j = 0; j < n; ++j) {
           const double d = static_cast<double>(xr[j]) - mean[j];
+          s1[j] += d;
           s2[j] += d * d;
         }
       }
+      const double rm = 1.0 / static_cast<double>(m);
       for (std::int64_t j = 0; j < n; ++j) {
-        const double var = s2[j] * rm;
+        const double d = s1[j] * rm;
+        mean[j] += d;
+        const double var = std::max(s2[j] * rm - d * d, 0.0);
         inv[j] = 1.0 / std::sqrt(var + eps);
         if (f.update_state) {
           mm[j] = static_cast<T>(static_cast<double>(mm[j]) * momentum + mean[j] * (1.0 - momentum));
@@ -107,7 +122,9 @@ class BatchNorm final : public Layer<T> {
         inv[j] = 1.0 / std::sqrt(static_cast<double>(mv[j]) + eps);
       }
     }
-    // y = (x - mean) * a + b with a = gamma * inv, b = beta, per feature in T.
+    // y = (x - mean) * a + beta with a = gamma * inv, per feature in T. The mean is split
+    // into mu = T(mean) and the rest lo = mean - mu, folded into the offset:
+    // y = (x - mu) * a + (beta - lo * a), so a mean far from 0 costs no float32 accuracy.
     const T* g = gamma();
     const T* bt = beta();
     T* mu = coef;
@@ -115,13 +132,26 @@ class BatchNorm final : public Layer<T> {
     T* b = a + n;
     for (std::int64_t j = 0; j < n; ++j) {
       mu[j] = static_cast<T>(mean[j]);
-      a[j] = static_cast<T>(g ? static_cast<double>(g[j]) * inv[j] : inv[j]);
-      b[j] = bt ? bt[j] : T(0);
+      const double aj = g ? static_cast<double>(g[j]) * inv[j] : inv[j];
+      a[j] = static_cast<T>(aj);
+      b[j] = static_cast<T>((bt ? static_cast<double>(bt[j]) : 0.0) -
+                            (mean[j] - static_cast<double>(mu[j])) * aj);
     }
-    for (std::int64_t i = 0; i < m; ++i) {
-      const T* xr = x + i * n;
-      T* yr = y + i * n;
-      for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu[j]) * a[j] + b[j];
+    if (this->act == Activation::relu) {  // absorbed from the next layer (network.cpp)
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T* xr = x + i * n;
+        T* yr = y + i * n;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const T v = (xr[j] - mu[j]) * a[j] + b[j];
+          yr[j] = v <= T(0) ? T(0) : v;  // NaN stays NaN, as the relu kernel
+        }
+      }
+    } else {
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T* xr = x + i * n;
+        T* yr = y + i * n;
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu[j]) * a[j] + b[j];
+      }
     }
     this->in = x;
     this->out = y;
@@ -134,12 +164,18 @@ class BatchNorm final : public Layer<T> {
     const T* g = gamma();
     const bool need_sums = used_batch || (gamma_i >= 0 && this->params[gamma_i].trainable) ||
                            (beta_i >= 0 && this->params[beta_i].trainable);
+    // An absorbed relu: dY -> dZ = dY * (y > 0), unless the next layer's dX gemm did it.
+    const bool relu_mask = this->act == Activation::relu && !b.dz_ready;
     if (need_sums) {
-      // Pass 1: s1 = sum dy, s2 = sum dy * xhat.
+      // Pass 1: s1 = sum dz, s2 = sum dz * xhat (dz written back when the relu masks it).
       for (std::int64_t j = 0; j < n; ++j) s1[j] = s2[j] = 0.0;
       for (std::int64_t i = 0; i < m; ++i) {
-        const T* gr = G + i * n;
+        T* gr = G + i * n;
         const T* xr = x + i * n;
+        if (relu_mask) {
+          const T* yr = y + i * n;
+          for (std::int64_t j = 0; j < n; ++j) gr[j] = yr[j] > T(0) ? gr[j] : T(0);
+        }
         for (std::int64_t j = 0; j < n; ++j) {
           const double d = static_cast<double>(gr[j]);
           s1[j] += d;
@@ -162,9 +198,12 @@ class BatchNorm final : public Layer<T> {
       for (std::int64_t j = 0; j < n; ++j) {
         const double a = (g ? static_cast<double>(g[j]) : 1.0) * inv[j];
         A[j] = static_cast<T>(a);
-        B[j] = static_cast<T>(used_batch ? -a * inv[j] * s2[j] * rm : 0.0);
-        C[j] = static_cast<T>(used_batch ? -a * s1[j] * rm : 0.0);
+        const double bj = used_batch ? -a * inv[j] * s2[j] * rm : 0.0;
+        B[j] = static_cast<T>(bj);
         mu[j] = static_cast<T>(mean[j]);
+        // B (x - mean) = B (x - mu) - B lo, lo = mean - mu (as in forward)
+        C[j] = static_cast<T>((used_batch ? -a * s1[j] * rm : 0.0) -
+                              bj * (mean[j] - static_cast<double>(mu[j])));
       }
       if (used_batch) {
         for (std::int64_t i = 0; i < m; ++i) {
@@ -172,6 +211,12 @@ class BatchNorm final : public Layer<T> {
           const T* xr = x + i * n;
           for (std::int64_t j = 0; j < n; ++j)
             gr[j] = A[j] * gr[j] + B[j] * (xr[j] - mu[j]) + C[j];
+        }
+      } else if (relu_mask && !need_sums) {
+        for (std::int64_t i = 0; i < m; ++i) {
+          T* gr = G + i * n;
+          const T* yr = y + i * n;
+          for (std::int64_t j = 0; j < n; ++j) gr[j] = yr[j] > T(0) ? A[j] * gr[j] : T(0);
         }
       } else {
         for (std::int64_t i = 0; i < m; ++i) {

@@ -71,15 +71,18 @@ class LayerNorm final : public Layer<T> {
       const double inv = 1.0 / std::sqrt(q * rn + eps);
       rmean[i] = mean;
       rinv[i] = inv;
+      // xhat = (x - mu) * iv + c with mu = T(mean), c = -(mean - mu) * inv: the rounding of
+      // a mean far from 0 to T costs no accuracy.
       const T mu = static_cast<T>(mean), iv = static_cast<T>(inv);
+      const T c = static_cast<T>(-(mean - static_cast<double>(mu)) * inv);
       if (g != nullptr && bt != nullptr) {
-        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv * g[j] + bt[j];
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = ((xr[j] - mu) * iv + c) * g[j] + bt[j];
       } else if (g != nullptr) {
-        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv * g[j];
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = ((xr[j] - mu) * iv + c) * g[j];
       } else if (bt != nullptr) {
-        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv + bt[j];
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv + c + bt[j];
       } else {
-        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv;
+        for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * iv + c;
       }
     }
     this->in = x;
@@ -110,8 +113,11 @@ class LayerNorm final : public Layer<T> {
       }
       if (!b.need_dx) continue;
       // dx = inv * d - xhat * inv * sdx / n - inv * sd / n, in T.
-      const T a = static_cast<T>(inv), c = static_cast<T>(-inv * sd * rn),
-                k = static_cast<T>(-inv * inv * sdx * rn), mu = static_cast<T>(mean);
+      // k (x - mean) = k (x - mu) - k (mean - mu), folded into c (as in forward)
+      const T mu = static_cast<T>(mean);
+      const double kd = -inv * inv * sdx * rn;
+      const T a = static_cast<T>(inv), k = static_cast<T>(kd),
+              c = static_cast<T>(-inv * sd * rn - kd * (mean - static_cast<double>(mu)));
       if (g != nullptr) {
         for (std::int64_t j = 0; j < n; ++j) gr[j] = a * (gr[j] * g[j]) + k * (xr[j] - mu) + c;
       } else {

@@ -27,6 +27,8 @@
 //   4. update: a trainable tensor of >= kFuseMinElements elements is updated inside the post
 //      hook of the gemm that writes its gradient (grad_epilogue); smaller ones right after
 //      (grad_done).
+//   5. chain: an activation layer right after a layer that can apply it in its own last pass
+//      (Layer::absorb_activation; batch_normalization takes relu) leaves the chain.
 // Buffers: each layer's own (layout/bind), then G0/G1, in one 64-byte-aligned arena that
 // grows only with m; the gradients of trainable parameters in one buffer sized at
 // construction.
@@ -489,6 +491,11 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   for (std::size_t li = 0; li < s.layers.size(); ++li) {
     std::unique_ptr<Layer> l = make_layer(s.layers[li], li, shape);
     if (l == nullptr) continue;
+    // Fusion 5: an element-wise activation layer folded into the layer before it (e.g. the
+    // relu after a batch_normalization runs in its normalise pass: one pass less each way).
+    if (s.layers[li].type == "activation" && !layers.empty() && !net::is_rowwise(l->act) &&
+        layers.back()->absorb_activation(l->act, l->alpha))
+      continue;
     shape = l->out_shape;
     any_params = any_params || !l->params.empty();
     layers.push_back(std::move(l));

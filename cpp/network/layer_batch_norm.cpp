@@ -112,8 +112,9 @@ class BatchNorm final : public Layer<T> {
         const double var = std::max(s2[j] * rm - d * d, 0.0);
         inv[j] = 1.0 / std::sqrt(var + eps);
         if (f.update_state) {
-          mm[j] = static_cast<T>(static_cast<double>(mm[j]) * momentum + mean[j] * (1.0 - momentum));
-          mv[j] = static_cast<T>(static_cast<double>(mv[j]) * momentum + var * (1.0 - momentum));
+          const double keep = momentum, take = 1.0 - momentum;
+          mm[j] = static_cast<T>(static_cast<double>(mm[j]) * keep + mean[j] * take);
+          mv[j] = static_cast<T>(static_cast<double>(mv[j]) * keep + var * take);
         }
       }
     } else {

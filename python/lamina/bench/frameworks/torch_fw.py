@@ -1,8 +1,9 @@
 """PyTorch written the way its users write it.
 
-``nn.Sequential`` of ``nn.Linear``/(``nn.BatchNorm1d``)/``nn.ReLU``/``nn.Dropout``, ``nn.CrossEntropyLoss`` on
-logits, ``torch.optim.Adam`` with default options (the "torch" column) or ``fused=True``
-(the "torch-fused" column), and a plain loop over ``torch.randperm`` index batches.
+``nn.Sequential`` of ``nn.Linear``/(``nn.BatchNorm1d``)/``nn.ReLU``/``nn.Dropout``,
+``nn.CrossEntropyLoss`` on logits, ``torch.optim.Adam`` with default options (the "torch"
+column) or ``fused=True`` (the "torch-fused" column), and a plain loop over
+``torch.randperm`` index batches.
 L2 is the optimizer's ``weight_decay`` (on every parameter, as users write it), set to
 ``2 * l2`` so the gradient term equals Keras's ``L2(l2)``.
 """

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = pytest.importorskip("keras")
+try:
+    import keras  # noqa: E402 - after KERAS_BACKEND is set
+except ImportError as exc:  # keras, or its torch backend, is not installed
+    pytest.skip(f"needs keras on its torch backend (the interop extra): {exc}",
+                allow_module_level=True)
 if keras.backend.backend() != "torch":  # pragma: no cover - another backend was imported first
     pytest.skip("these checks run Keras on its torch backend", allow_module_level=True)
 

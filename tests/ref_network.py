@@ -53,16 +53,17 @@ class RefNetwork:
         self.layers = []
         for layer in spec["layers"]:
             r = dict(layer)
-            if layer["type"] == "dense":
+            if "params" in layer:
                 r["params"] = [dict(p, value=np.array(p["value"], np.float64),
                                     slots=[np.array(q, np.float64) for q in p["slots"]])
                                for p in layer["params"]]
+            if layer["type"] == "dense":
                 r["kernel"] = r["params"][0]["value"]
                 r["bias"] = r["params"][1]["value"] if len(r["params"]) > 1 else None
-            elif layer.get("params"):  # other kinds with parameters (prelu): ref_layers
-                r["params"] = [dict(p, value=np.array(p["value"], np.float64),
-                                    slots=[np.array(q, np.float64) for q in p["slots"]])
-                               for p in layer["params"]]
+            elif layer["type"] in ("batch_normalization", "layer_normalization"):
+                named = {p["name"]: p["value"] for p in r["params"]}
+                r["gamma"], r["beta"] = named.get("gamma"), named.get("beta")
+                r["state"] = [np.array(st["value"], np.float64) for st in layer.get("state", ())]
             self.layers.append(r)
         self.state = float(spec["optimizer_state"][0])
 
@@ -74,8 +75,9 @@ class RefNetwork:
         """[(w, slots, l1, l2)] in the order kernel0, bias0, kernel1, ... (frozen included)."""
         return [(p["value"], p["slots"], p["l1"], p["l2"]) for p in self.entries()]
 
-    def forward(self, x, masks=None):
-        """Returns the output and the per-layer cache; masks: {layer index: keep bool (m, w)}."""
+    def forward(self, x, masks=None, training=False):
+        """Returns the output and the per-layer cache; masks: {layer index: keep bool (m, w)};
+        training: batch statistics in BatchNormalization layers whose "training" is set."""
         cache = []
         self.activity = 0.0  # ActivityRegularization sums of this forward (ref_layers)
         h = np.asarray(x, np.float64)
@@ -95,14 +97,31 @@ class RefNetwork:
                 cache.append((h, keep))
                 if keep is not None:
                     h = np.where(keep, h / (1 - r["rate"]), 0.0)
+            elif r["type"] == "batch_normalization":
+                batch = training and r["training"]
+                mean = h.mean(axis=0) if batch else r["state"][0]
+                var = ((h - h.mean(axis=0)) ** 2).mean(axis=0) if batch else r["state"][1]
+                inv = 1.0 / np.sqrt(var + r["epsilon"])
+                xhat = (h - mean) * inv
+                cache.append((h, dict(batch=batch, mean=mean, var=var, inv=inv, xhat=xhat)))
+                h = xhat * (1.0 if r["gamma"] is None else r["gamma"]) + (
+                    0.0 if r["beta"] is None else r["beta"])
+            elif r["type"] == "layer_normalization":
+                mean = h.mean(axis=1, keepdims=True)
+                var = ((h - mean) ** 2).mean(axis=1, keepdims=True)
+                inv = 1.0 / np.sqrt(var + r["epsilon"])
+                xhat = (h - mean) * inv
+                cache.append((h, dict(inv=inv, xhat=xhat)))
+                h = xhat * (1.0 if r["gamma"] is None else r["gamma"]) + (
+                    0.0 if r["beta"] is None else r["beta"])
             else:
                 cache.append((h, h))
                 h = act_forward(r["activation"], r["alpha"], h)
         return h, cache
 
-    def loss_grads(self, x, y, sw=None, masks=None):
+    def loss_grads(self, x, y, sw=None, masks=None, training=False):
         """(loss as train_step defines it, [grads incl. penalties], output, masks used)."""
-        out, cache = self.forward(x, masks)
+        out, cache = self.forward(x, masks, training)
         m = out.shape[0]
         L = self.spec["loss"]
         lsum, dh = ref_ops.loss(y, out, L["name"], L["from_logits"], L["delta"], sw,
@@ -121,6 +140,19 @@ class RefNetwork:
             elif r["type"] == "dropout":
                 if z is not None:
                     dh = np.where(z, dh / (1 - r["rate"]), 0.0)
+            elif r["type"] in ("batch_normalization", "layer_normalization"):
+                xhat, inv = z["xhat"], z["inv"]
+                g = [] if r["gamma"] is None else [(dh * xhat).sum(axis=0)]
+                b = [] if r["beta"] is None else [dh.sum(axis=0)]
+                grads = g + b + grads
+                d = dh * (1.0 if r["gamma"] is None else r["gamma"])
+                if r["type"] == "layer_normalization":
+                    dh = inv * (d - d.mean(axis=1, keepdims=True)
+                                - xhat * (d * xhat).mean(axis=1, keepdims=True))
+                elif z["batch"]:
+                    dh = inv * (d - d.mean(axis=0) - xhat * (d * xhat).mean(axis=0))
+                else:
+                    dh = d * inv
             else:
                 dh = act_backward(r["activation"], r["alpha"], h_in, dh)
         for k, e in enumerate(self.entries()):
@@ -132,9 +164,9 @@ class RefNetwork:
             grads[k] = grads[k] + l1 * np.sign(p) + 2 * l2 * p
         return loss, grads, out, masks
 
-    def results(self, x, y, sw=None, masks=None):
+    def results(self, x, y, sw=None, masks=None, training=False):
         """(loss, weight_sum, metric sums...) like train_step / evaluate return."""
-        loss, _, out, _ = self.loss_grads(x, y, sw, masks)
+        loss, _, out, _ = self.loss_grads(x, y, sw, masks, training)
         w = np.ones(len(out)) if sw is None else np.asarray(sw, np.float64)
         ms = [ref_ops.metric(y, out, mt["name"], mt["threshold"], mt["k"], sw)
               for mt in self.spec["metrics"]]
@@ -143,9 +175,16 @@ class RefNetwork:
     def step(self, x, y, sw, lr, t, masks=None):
         """One optimizer step in place with tests/ref_optim.py's Keras 3 rules (every
         optimizer); returns the results of the forward pass before the update."""
-        res = self.results(x, y, sw, masks)
+        res = self.results(x, y, sw, masks, training=True)
         # gradients without the penalties: ref_optim adds them (before global_clipnorm)
-        _, grads, _, _ = self.loss_grads(x, y, sw, masks)
+        _, grads, _, _ = self.loss_grads(x, y, sw, masks, training=True)
+        # BatchNormalization's moving statistics, as Keras updates them in training
+        _, cache = self.forward(x, masks, training=True)
+        for r, (_, c) in zip(self.layers, cache):
+            if r["type"] == "batch_normalization" and c["batch"]:
+                mom = r["momentum"]
+                r["state"][0][...] = r["state"][0] * mom + c["mean"] * (1 - mom)
+                r["state"][1][...] = r["state"][1] * mom + c["var"] * (1 - mom)
         o = dict(self.spec["optimizer"])
         name = o["name"]
         entries = self.entries()
@@ -183,7 +222,10 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
     """A Network spec with random parameters.
 
     layers: ("dense", units, activation[, alpha][, dict(kernel_l2=...)]) / ("dropout", rate)
-    / ("activation", name[, alpha]) / ("dense_nobias", units, activation). The dict may also
+    / ("activation", name[, alpha]) / ("dense_nobias", units, activation) / ("batch_norm"[,
+    dict(momentum, epsilon, scale, center, training, trainable, gamma_l2, ...)]) /
+    ("layer_norm"[, dict(epsilon, scale, center, trainable, ...)]): random gamma, beta and
+    moving statistics. The dict may also
     hold trainable / kernel_trainable / bias_trainable (False: frozen) and frozen_slots (True:
     frozen parameters still get slot arrays; by default they get none).
     """
@@ -219,6 +261,32 @@ def make_spec(input_dim, layers, *, dtype="float64", loss=None, optimizer=None, 
             width = units
         elif kind == "dropout":
             out.append(dict(type="dropout", rate=desc[1]))
+        elif kind in ("batch_norm", "layer_norm"):
+            opts = desc[1] if len(desc) > 1 else {}
+            entry = dict(type="batch_normalization" if kind == "batch_norm"
+                         else "layer_normalization",
+                         epsilon=opts.get("epsilon", 1e-3), scale=opts.get("scale", True),
+                         center=opts.get("center", True), params=[])
+            for name, on, value in (
+                    ("gamma", entry["scale"], 1 + 0.3 * rng.standard_normal(width)),
+                    ("beta", entry["center"], 0.2 * rng.standard_normal(width))):
+                if not on:
+                    continue
+                trainable = opts.get(name + "_trainable", opts.get("trainable", True))
+                value = value.astype(dtype)
+                entry["params"].append(dict(
+                    name=name, value=value, trainable=trainable, l1=opts.get(name + "_l1", 0.0),
+                    l2=opts.get(name + "_l2", 0.0),
+                    slots=[np.full_like(value, fill) for _ in range(ns)] if trainable else []))
+            if kind == "batch_norm":
+                entry.update(momentum=opts.get("momentum", 0.99),
+                             training=opts.get("training", True))
+                entry["state"] = [
+                    dict(name="moving_mean", value=(0.1 * rng.standard_normal(width))
+                         .astype(dtype)),
+                    dict(name="moving_variance", value=rng.uniform(0.5, 2.0, width)
+                         .astype(dtype))]
+            out.append(entry)
         else:
             out.append(dict(type="activation", activation=desc[1],
                             alpha=desc[2] if len(desc) > 2 else 0.2))
@@ -237,3 +305,8 @@ def param_arrays(spec):
 def param_entries(spec):
     """The spec's parameter entries (dicts) in Network order."""
     return [p for r in spec["layers"] for p in r.get("params", ())]
+
+
+def state_arrays(spec):
+    """The live state arrays of a spec in order (BatchNormalization's moving statistics)."""
+    return [st["value"] for r in spec["layers"] for st in r.get("state", ())]

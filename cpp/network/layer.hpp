@@ -94,7 +94,7 @@ struct Param {
   int id = -1;  // index over all layers (the executor's)
 };
 
-// Non-trainable state the layer updates in place (none of today's kinds has any).
+// Non-trainable state the layer updates in place (batch_normalization's moving statistics).
 template <class T>
 struct State {
   std::string name;
@@ -106,7 +106,8 @@ struct State {
 // One forward call.
 struct Fwd {
   std::int64_t m = 0;
-  bool train = false;      // dropout active
+  bool train = false;      // training mode: dropout active, batch statistics
+  bool update_state = false;  // train_step only: layers may update their state (moving stats)
   std::uint64_t seed = 0;  // dropout seed and step
   std::uint64_t step = 0;
 };
@@ -176,6 +177,11 @@ class Layer {
   virtual void forward(const Fwd& f, const T* x) = 0;
   virtual T* backward(Bwd<T>& b) = 0;
   virtual const T* preact() const { return in; }
+  // Fusion 5 (network.cpp): an activation layer right after this one offers its element-wise
+  // activation; a kind that can apply it in its own last pass sets act / alpha (and
+  // act_hookable when its backward honours dz_ready) and returns true, and the activation
+  // layer leaves the chain. Default: no.
+  virtual bool absorb_activation(Activation, double) { return false; }
 };
 
 // ---- registry -----------------------------------------------------------------------------
@@ -202,6 +208,12 @@ const AttrValue& attr(const LayerSpec<T>& s, const char* name);
 // mandatory, the rest optional. Throws std::invalid_argument naming the bad one.
 template <class T>
 void take_params(Layer<T>& l, const LayerSpec<T>& s,
+                 const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
+                 const std::string& where);
+// The same with the expected names given (a kind whose parameter list depends on its
+// attributes, e.g. batch_normalization's gamma / beta under scale / center).
+template <class T>
+void take_params(Layer<T>& l, const LayerSpec<T>& s, const std::vector<const char*>& names,
                  const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
                  const std::string& where);
 

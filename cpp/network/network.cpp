@@ -27,6 +27,8 @@
 //   4. update: a trainable tensor of >= kFuseMinElements elements is updated inside the post
 //      hook of the gemm that writes its gradient (grad_epilogue); smaller ones right after
 //      (grad_done).
+//   5. chain: an activation layer right after a layer that can apply it in its own last pass
+//      (Layer::absorb_activation; batch_normalization takes relu) leaves the chain.
 // Buffers: each layer's own (layout/bind), then G0/G1, in one 64-byte-aligned arena that
 // grows only with m; the gradients of trainable parameters in one buffer sized at
 // construction.
@@ -205,7 +207,14 @@ void take_params(Layer<T>& l, const LayerSpec<T>& s,
                  const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
                  const std::string& where) {
   const KindEntry* kind = find_entry(s.type);
-  const std::vector<const char*> names = kind ? kind->info.params : std::vector<const char*>{};
+  take_params<T>(l, s, kind ? kind->info.params : std::vector<const char*>{}, shapes, required,
+                 where);
+}
+
+template <class T>
+void take_params(Layer<T>& l, const LayerSpec<T>& s, const std::vector<const char*>& names,
+                 const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
+                 const std::string& where) {
   if (names.size() != shapes.size())
     throw std::logic_error(s.type + ": " + std::to_string(shapes.size()) +
                            " parameter shapes for " +
@@ -359,7 +368,10 @@ struct Network<T>::Impl final : net::GradSink<T> {
   std::unique_ptr<Layer> make_layer(const LayerSpec<T>& ls, std::size_t index,
                                     const net::SampleShape& in);
   void ensure(std::int64_t m);
-  void forward(std::int64_t m, const T* x, bool train, std::uint64_t step);
+  // update_state: train_step only (the layers' state, e.g. moving statistics, advances once
+  // per optimizer step; gradients() leaves it as it is).
+  void forward(std::int64_t m, const T* x, bool train, std::uint64_t step,
+               bool update_state = false);
   const T* output() const { return layers.back()->out; }
   // Loss value sum (grad into g0 scaled by 1/m when want_grad) + metric sums into out[2..].
   double loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad, double* out);
@@ -380,7 +392,7 @@ struct Network<T>::Impl final : net::GradSink<T> {
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
   // are now), then backward (fused with the update when `up` is not null).
   void run_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
-                double* out, const Update* up);
+                double* out, const Update* up, bool update_state);
 };
 
 template <class T>
@@ -486,6 +498,11 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
   for (std::size_t li = 0; li < s.layers.size(); ++li) {
     std::unique_ptr<Layer> l = make_layer(s.layers[li], li, shape);
     if (l == nullptr) continue;
+    // Fusion 5: an element-wise activation layer folded into the layer before it (e.g. the
+    // relu after a batch_normalization runs in its normalise pass: one pass less each way).
+    if (s.layers[li].type == "activation" && !layers.empty() && !net::is_rowwise(l->act) &&
+        layers.back()->absorb_activation(l->act, l->alpha))
+      continue;
     shape = l->out_shape;
     any_params = any_params || !l->params.empty();
     layers.push_back(std::move(l));
@@ -553,10 +570,12 @@ void Network<T>::Impl::ensure(std::int64_t m) {
 }
 
 template <class T>
-void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint64_t step) {
+void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint64_t step,
+                               bool update_state) {
   net::Fwd f;
   f.m = m;
   f.train = train;
+  f.update_state = update_state;
   f.seed = seed;
   f.step = step;
   const T* in = x;
@@ -702,10 +721,11 @@ void Network<T>::Impl::add_penalty_grads() {
 
 template <class T>
 void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
-                                std::uint64_t step, double* out, const Update* up) {
+                                std::uint64_t step, double* out, const Update* up,
+                                bool update_state) {
   ensure(m);
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
-  forward(m, x, true, step);
+  forward(m, x, true, step, update_state);
   const double lsum = loss_and_metrics(m, t, true, out);
   // The penalties: of the trainable weights (before the update) and of the activities
   // (layer.hpp: activity_sum, per-batch sums) — together what separates loss from data loss.
@@ -752,13 +772,13 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
   double u_after = up.u0;
   if (s.global_clipnorm == 0.0 && s.opt.clipnorm == 0.0) {
     // Element-wise rules: the update is fused into the backward pass.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up);
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up, true);
     if (s.opt.kind == Optimizer::nadam)
       optim_update<T>(s.opt, learning_rate, iteration, 1.0, 0, nullptr, nullptr, nullptr,
                       nullptr, nullptr, &u_after);
   } else {
     // Norm-based clipping needs every gradient first.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr);
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr, true);
     double grad_scale = 1.0;
     if (s.global_clipnorm > 0.0) {
       double sq = 0.0;  // of the penalised gradients, as Keras measures it
@@ -819,7 +839,7 @@ void Network<T>::gradients(std::int64_t m, const T* x, const Targets<T>& t, std:
                            double* out, T* const* grads) {
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
-  s.run_step(m, x, t, step, out, nullptr);
+  s.run_step(m, x, t, step, out, nullptr, false);
   s.add_penalty_grads();
   for (std::size_t i = 0; i < s.params.size(); ++i) {
     const auto& p = *s.params[i].p;
@@ -838,6 +858,9 @@ namespace net {
 #define LAMINA_NET_INSTANTIATE(T)                                                             \
   template const AttrValue& attr<T>(const LayerSpec<T>&, const char*);                       \
   template void take_params<T>(Layer<T>&, const LayerSpec<T>&,                              \
+                               const std::vector<std::vector<std::int64_t>>&, std::size_t,   \
+                               const std::string&);                                          \
+  template void take_params<T>(Layer<T>&, const LayerSpec<T>&, const std::vector<const char*>&, \
                                const std::vector<std::vector<std::int64_t>>&, std::size_t,   \
                                const std::string&);                                          \
   template void fuse_activation<T>(const Layer<T>&, bool, T*, std::int64_t, ForwardHook<T>*, \

@@ -46,7 +46,7 @@ class Network:
             that shape (LIVE: updated in place), "trainable": bool, "l1": float >= 0,
             "l2": float >= 0, "slots": [array like value] * n_slots}
     "state" (optional): [{"name": str, "value": array}], non-trainable arrays a kind may
-    read or update in place.
+    read or update in place (train_step only; gradients() leaves them as they are).
     More kinds (cpp/network/layer_<kind>.cpp; c(j) = (j // inner) % k maps element j of a row
     to entry c of a k-element statistic or parameter):
         {"type": "normalization", "invert": bool, "epsilon": float > 0, "inner": int >= 1,
@@ -61,6 +61,14 @@ class Network:
         {"type": "activity_regularization", "l1": float >= 0, "l2": float >= 0}
     Noise = f(seed, step, layer index, element) like the dropout masks; identity in evaluate
     and predict. The loss adds each activity_regularization's (l1 sum|y| + l2 sum y^2) / m.
+        {"type": "batch_normalization", "epsilon": float > 0, "momentum": float in
+         [0, 1], "training": bool (batch statistics in training; False: a frozen
+         layer, moving statistics always), "scale": bool, "center": bool,
+         "params": [param("gamma", (n,)) if scale, param("beta", (n,)) if center],
+         "state": [{"name": "moving_mean", "value": (n,)},
+                   {"name": "moving_variance", "value": (n,)}]},
+        {"type": "layer_normalization", "epsilon": float > 0, "scale": bool,
+         "center": bool, "params": [gamma if scale, beta if center]}
 
     A layer entry is read by its kind's attribute schema (the accepted kinds are listed in the
     error for an unknown "type"); other keys are ignored. n_slots =

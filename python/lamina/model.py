@@ -296,7 +296,11 @@ class Sequential(Trainer):
             rows.append((f"{layer.name} ({type(layer).__name__})", out, params))
         lines = [f'Model: "{self.name}"', "_" * width]
         for i, (a, b, c) in enumerate(rows):
-            lines.append(f"{a:<{c1}}{b:<{c2}}{c:>{width - c1 - c2}}")
+            # a long "name (Type)" wraps within its column, as Keras's table does
+            parts = [a] if len(a) < c1 else a.replace(" (", "\n(").split("\n")
+            wrapped = [p[k:k + c1 - 1] for p in parts for k in range(0, len(p), c1 - 1)]
+            lines.append(f"{wrapped[0]:<{c1}}{b:<{c2}}{c:>{width - c1 - c2}}")
+            lines += wrapped[1:]
             lines.append(("=" if i == 0 else "_") * width)
         total = sum(lay.count_params() for lay in self._layers if lay.built)
         frozen = sum(int(w.size) for w in self.non_trainable_weights)
@@ -437,6 +441,8 @@ class Sequential(Trainer):
         for layer in self._layers:
             trains = self._trains(layer)
             for entry in layer.core_spec() + layer.activity_spec():
+                if "training" in entry:  # batch statistics in fit only while the layer trains
+                    entry["training"] = trains and entry["training"]
                 for p in entry.get("params", ()):
                     p["trainable"] = trains and p["trainable"]
                     if p["trainable"]:

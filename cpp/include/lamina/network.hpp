@@ -36,6 +36,8 @@
 // - Dropout masks: keep(seed, step, layer index in the spec, element index of the (m, row)
 //   activation); train_step uses step = iteration, gradients() the given step, predict and
 //   evaluate run without dropout.
+// - State (e.g. batch_normalization's moving statistics) is updated by train_step only;
+//   gradients() runs the training-mode forward without touching it.
 // - Backward runs from the last layer down to the earliest layer that has a trainable
 //   parameter; nothing before it is differentiated.
 // - Penalty gradients (l1*sign(w) + 2*l2*w, sign(0) = 0) are added to the gradients before

@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lamina.bench.profile", description=__doc__)
     p.add_argument("--framework", default="lamina")
     p.add_argument("--workload", default="mnist-mlp",
-                   choices=("mnist-mlp", "digits-small", "mnist-dropout"))
+                   choices=("mnist-mlp", "digits-small", "mnist-dropout", "mnist-bn"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=2, help="sampled epochs (after a warm-up)")
     p.add_argument("--scale", default="full", choices=("full", "quick", "tiny"))

@@ -38,6 +38,9 @@ class MLPSpec:
         l2: Keras-style L2 factor on the kernels: the loss gains ``l2 * sum(W**2)``, so the
             gradient gains ``2 * l2 * W`` (biases are not regularized).
         seed: Seed for initialization, shuffling and dropout masks.
+        batch_norm: Whether each hidden layer is Dense -> BatchNormalization -> ReLU (Keras
+            defaults: momentum 0.99, epsilon 1e-3; torch: ``nn.BatchNorm1d(eps=1e-3,
+            momentum=0.01)``, the same rule) instead of Dense(ReLU).
     """
 
     input_dim: int
@@ -50,6 +53,7 @@ class MLPSpec:
     dropout: float = 0.0
     l2: float = 0.0
     seed: int = 0
+    batch_norm: bool = False
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -63,6 +67,8 @@ class MLPSpec:
             extra += f", dropout {self.dropout:g} after each hidden layer"
         if self.l2:
             extra += f", L2 {self.l2:g}"
+        if self.batch_norm:
+            extra += ", BatchNormalization before each hidden ReLU"
         return f"{'-'.join(map(str, self.sizes))} ReLU, softmax CE, {opt}, batch {self.batch_size}{extra}"
 
 
@@ -331,6 +337,60 @@ class MnistDropout(Workload):
         return out
 
 
+class MnistBN(Workload):
+    spec = MLPSpec(784, (512, 256), 10, batch_size=128, optimizer="adam", learning_rate=1e-3,
+                   batch_norm=True)
+
+    def __init__(self):
+        super().__init__(
+            name="mnist-bn", kind="mlp",
+            title=(f"{self.spec.describe()}; {{n_train}} synthetic samples, {{epochs}} epochs "
+                   "with and without the BatchNormalization layers (mnist-mlp), their epochs "
+                   "alternating in one process; BN cost = with / without - 1"),
+            metrics=(
+                Metric("adam_s", "Adam, no BN (mnist-mlp), s/epoch", plot=True,
+                       unit="s/epoch"),
+                Metric("bn_s", "Adam + BatchNormalization, s/epoch", plot=True,
+                       unit="s/epoch"),
+                Metric("bn_cpu_s", "Adam + BN CPU s/epoch (all threads)"),
+                Metric("bn_cost_pct", "BatchNormalization cost %", compare=False),
+                Metric("bn_cpu_cost_pct", "BatchNormalization cost % in CPU time",
+                       compare=False),
+                Metric("test_acc", "test accuracy (BN)", lower_is_better=False, compare=False),
+            ),
+            sizes={"full": dict(n_train=60000, n_test=10000, epochs=5),
+                   "quick": dict(n_train=4096, n_test=1024, epochs=3),
+                   "tiny": dict(n_train=300, n_test=100, epochs=2)},
+        )
+
+    def measure(self, fw, scale, epochs=None):
+        s = self.size(scale, epochs)
+        x, y, xt, yt = make_teacher_data(s["n_train"], s["n_test"])
+        plain = fw.mlp_trainer(replace(self.spec, batch_norm=False), x, y)
+        try:
+            normed = fw.mlp_trainer(self.spec, x, y)
+        except NotImplementedError as exc:  # e.g. scikit-learn has no BatchNormalization
+            normed, note = None, str(exc)
+        t_plain, t_bn = [], []
+        for _ in range(s["epochs"]):  # alternate so both see the same machine state
+            t_plain += plain.train(1)
+            if normed is not None:
+                t_bn += normed.train(1)
+        out = {"adam_s": median_after_first(t_plain), "epoch_times_adam": t_plain}
+        if normed is None:
+            out["note"] = note
+            return out
+        out.update(bn_s=median_after_first(t_bn), epoch_times_bn=t_bn,
+                   test_acc=_accuracy(normed.predict(xt), yt))
+        out["bn_cost_pct"] = (out["bn_s"] / out["adam_s"] - 1.0) * 100.0
+        cpu_plain, cpu_bn = _cpu(plain).get("train_cpu_s"), _cpu(normed).get("train_cpu_s")
+        if cpu_bn:
+            out["bn_cpu_s"] = cpu_bn
+        if cpu_plain and cpu_bn:
+            out["bn_cpu_cost_pct"] = (cpu_bn / cpu_plain - 1.0) * 100.0
+        return out
+
+
 @dataclass(frozen=True)
 class GemmCase:
     """C (m×n) = op(A) @ op(B) with op(A) m×k, op(B) k×n; a transposed operand is stored
@@ -404,7 +464,7 @@ class Gemm(Workload):
 
 
 WORKLOADS: dict[str, Workload] = {w.name: w for w in (MnistMLP(), DigitsSmall(), MnistDropout(),
-                                                      Gemm())}
+                                                      MnistBN(), Gemm())}
 
 # The benchmark issue's targets (lamina speedup = how many times faster lamina is).
 TARGETS = (
@@ -425,4 +485,8 @@ TARGETS = (
     Target("mnist-dropout", "dropout_cost_pct", None, maximum=5.0,
            cpu_metric="dropout_cpu_cost_pct",
            text="dropout costs lamina ≤ 5% of an epoch"),
+    Target("mnist-bn", "bn_s", "torch", minimum=2.5, cpu_metric="bn_cpu_s",
+           text="mnist-bn training ≥ 2.5× torch eager (nn.BatchNorm1d)"),
+    Target("mnist-bn", "bn_cost_pct", None, maximum=15.0, cpu_metric="bn_cpu_cost_pct",
+           text="BatchNormalization costs lamina ≤ 15% of an epoch"),
 )

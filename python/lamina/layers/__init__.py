@@ -19,6 +19,7 @@ from .._validation import from_class_config
 from .activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from .activity_regularization import ActivityRegularization
 from .alpha_dropout import AlphaDropout
+from .batch_normalization import BatchNormalization
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
@@ -28,6 +29,7 @@ from .input_layer import Input, InputLayer
 from .layer import Layer, SymbolicOutput, class_for, registered
 from .prelu import PReLU
 from .preprocessing_normalization import Normalization
+from .layer_normalization import LayerNormalization
 from .rescaling import Rescaling
 from .reshape import Reshape
 
@@ -35,7 +37,8 @@ __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "Activation", "Fl
            "ReLU", "LeakyReLU", "Softmax", "Rescaling", "SymbolicOutput", "get", "serialize",
            "deserialize", "class_for", "registered"]
 __all__ += ["ELU", "PReLU", "Normalization", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-            "ActivityRegularization", "Reshape"]
+            "ActivityRegularization", "Reshape", "BatchNormalization",
+            "LayerNormalization"]
 
 
 def serialize(layer) -> dict:

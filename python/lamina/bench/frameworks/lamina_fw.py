@@ -33,7 +33,11 @@ class _LaminaMLP(Trainer):
         reg = regularizers.L2(spec.l2) if spec.l2 else None
         stack = [lamina.Input(shape=(spec.input_dim,))]
         for units in spec.hidden:
-            stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
+            if spec.batch_norm:
+                stack += [layers.Dense(units, kernel_regularizer=reg),
+                          layers.BatchNormalization(), layers.Activation("relu")]
+            else:
+                stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
             if spec.dropout:
                 stack.append(layers.Dropout(spec.dropout))
         stack.append(layers.Dense(spec.n_classes, activation="softmax", kernel_regularizer=reg))

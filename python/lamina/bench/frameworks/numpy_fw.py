@@ -14,6 +14,8 @@ from .base import Framework, Trainer
 
 class _NumpyMLP(Trainer):
     def __init__(self, spec, x, y):
+        if spec.batch_norm:
+            raise NotImplementedError("the numpy MLP has no batch normalization")
         self.spec = spec
         self.x, self.y = x, y
         self.rng = np.random.default_rng(spec.seed)

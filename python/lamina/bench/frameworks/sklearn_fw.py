@@ -17,6 +17,8 @@ class _SklearnMLP(Trainer):
     def __init__(self, spec, x, y):
         if spec.dropout:
             raise NotImplementedError("scikit-learn's MLPClassifier has no dropout")
+        if spec.batch_norm:
+            raise NotImplementedError("scikit-learn's MLPClassifier has no batch normalization")
         from sklearn.neural_network import MLPClassifier
 
         common = dict(hidden_layer_sizes=spec.hidden, activation="relu",

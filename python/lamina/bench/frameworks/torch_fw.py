@@ -1,8 +1,9 @@
 """PyTorch written the way its users write it.
 
-``nn.Sequential`` of ``nn.Linear``/``nn.ReLU``/``nn.Dropout``, ``nn.CrossEntropyLoss`` on
-logits, ``torch.optim.Adam`` with default options (the "torch" column) or ``fused=True``
-(the "torch-fused" column), and a plain loop over ``torch.randperm`` index batches.
+``nn.Sequential`` of ``nn.Linear``/(``nn.BatchNorm1d``)/``nn.ReLU``/``nn.Dropout``,
+``nn.CrossEntropyLoss`` on logits, ``torch.optim.Adam`` with default options (the "torch"
+column) or ``fused=True`` (the "torch-fused" column), and a plain loop over
+``torch.randperm`` index batches.
 L2 is the optimizer's ``weight_decay`` (on every parameter, as users write it), set to
 ``2 * l2`` so the gradient term equals Keras's ``L2(l2)``.
 """
@@ -24,6 +25,8 @@ class _TorchMLP(Trainer):
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(fan_in, fan_out))
             if i < len(sizes) - 2:
+                if spec.batch_norm:  # Keras's defaults in torch's spelling
+                    layers.append(nn.BatchNorm1d(fan_out, eps=1e-3, momentum=0.01))
                 layers.append(nn.ReLU())
                 if spec.dropout:
                     layers.append(nn.Dropout(spec.dropout))

@@ -109,6 +109,9 @@ struct Fwd {
   bool train = false;      // dropout active
   std::uint64_t seed = 0;  // dropout seed and step
   std::uint64_t step = 0;
+  // Whether a training forward may update non-trainable state (moving statistics): false
+  // for Network::forward, which runs in training mode without changing anything.
+  bool update_state = true;
 };
 
 // What the executor does with a finished gradient (network.cpp).

@@ -358,7 +358,8 @@ struct Network<T>::Impl final : net::GradSink<T> {
   std::unique_ptr<Layer> make_layer(const LayerSpec<T>& ls, std::size_t index,
                                     const net::SampleShape& in);
   void ensure(std::int64_t m);
-  void forward(std::int64_t m, const T* x, bool train, std::uint64_t step);
+  void forward(std::int64_t m, const T* x, bool train, std::uint64_t step,
+               bool update_state = true);
   const T* output() const { return layers.back()->out; }
   // Loss value sum (grad into g0 scaled by 1/m when want_grad) + metric sums into out[2..].
   double loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad, double* out);
@@ -546,12 +547,14 @@ void Network<T>::Impl::ensure(std::int64_t m) {
 }
 
 template <class T>
-void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint64_t step) {
+void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint64_t step,
+                               bool update_state) {
   net::Fwd f;
   f.m = m;
   f.train = train;
   f.seed = seed;
   f.step = step;
+  f.update_state = update_state;
   const T* in = x;
   for (auto& l : layers) {
     l->forward(f, in);
@@ -798,6 +801,19 @@ void Network<T>::predict(std::int64_t m, const T* x, T* out) {
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     std::memcpy(out + i0 * n, s.output(), static_cast<std::size_t>(rows * n) * sizeof(T));
   }
+}
+
+template <class T>
+void Network<T>::forward(std::int64_t m, const T* x, bool training, std::uint64_t step, T* out) {
+  if (!training) {
+    predict(m, x, out);
+    return;
+  }
+  Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.ensure(m);
+  s.forward(m, x, true, step, /*update_state=*/false);
+  std::memcpy(out, s.output(), static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
 }
 
 template <class T>

@@ -15,7 +15,7 @@ array attributes (``shape``, ``dtype``, ``size``, ``copy()``, ``sum()`` …) are
 Example:
     >>> import numpy as np
     >>> v = Variable(np.zeros((2, 3), "float32"), name="kernel", path="dense/kernel")
-    >>> v.assign_add(np.ones((2, 3))); float(v.numpy().sum())
+    >>> _ = v.assign_add(np.ones((2, 3))); float(v.numpy().sum())
     6.0
     >>> np.asarray(v) is v.value, (v * 2).dtype.name, v.trainable
     (True, 'float32', True)

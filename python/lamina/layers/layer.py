@@ -231,7 +231,8 @@ class Layer:
         init = initializers_mod.get(initializer)
         dtype = dtype or self._dtype or config_mod.floatx()
         rng = self._rng if self._rng is not None else np.random.default_rng()
-        var = Variable(init(shape, dtype, rng), shape=shape, dtype=dtype, trainable=trainable,
+        value = np.asarray(init(shape, dtype, rng)).reshape(shape)  # () comes back as (1,)
+        var = Variable(value, shape=shape, dtype=dtype, trainable=trainable,
                        name=name, path=f"{self.path}/{name}")
         self._variables[name] = var
         return var

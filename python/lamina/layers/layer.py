@@ -188,7 +188,7 @@ class Layer:
         return f"{self._path_prefix}/{self.name}" if self._path_prefix else self.name
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None):
+                   autocast=True, regularizer=None, constraint=None, name=None):
         """Creates a weight of this layer (Keras 3's ``Layer.add_weight``); call it in ``build``.
 
         The weight is a ``lamina.Variable`` over a new numpy array that the core reads and
@@ -204,6 +204,8 @@ class Layer:
                 non-trainable ones).
             dtype: Defaults to `None` (the model's dtype, else ``lamina.config.floatx()``).
             trainable: Whether fit may update it. Defaults to `True`.
+            autocast: Ignored (lamina has no mixed-precision autocasting of weights).
+                Defaults to `True`.
             regularizer: Must be None: layers pass their penalties to the core in
                 ``core_spec``. Defaults to `None`.
             constraint: Must be None (not supported). Defaults to `None`.

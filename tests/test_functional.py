@@ -181,3 +181,29 @@ def test_functional_config_errors():
         lamina.Model.from_config({**cfg, "input_layers": []})
     with pytest.raises(TypeError, match="must be a lamina.Input"):
         lamina.Model(layers.Dense(2), None)
+
+
+def test_core_forward_checks_its_arguments():
+    m = functional(seed=6)
+    x, _ = data(8)
+    net = m._network_for("infer")
+    out = np.empty((8, 3), "float32")
+    net.forward(x, out, False, 0)
+    np.testing.assert_array_equal(out, m.predict(x, verbose=0))
+    net.forward(x, out, True, 7)
+    again = np.empty_like(out)
+    net.forward(x, again, True, 7)
+    np.testing.assert_array_equal(out, again)  # the masks are a function of the step
+    net.forward(x, again, True, 8)
+    assert not np.array_equal(out, again)
+    with pytest.raises(ValueError, match=r"out must have shape \(8, 3\)"):
+        net.forward(x, np.empty((8, 2), "float32"), True, 0)
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        net.forward(x, out, True, -1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        net.forward(x, x[:, :3], True, 0)
+    with pytest.raises(ValueError, match="out and x share memory"):
+        net.forward(x, x.reshape(-1)[:24].reshape(8, 3), True, 0)
+    with pytest.raises(ValueError, match="shares memory with"):
+        net.forward(x, m.get_layer("h").kernel.value[:3].reshape(-1)[:24].reshape(8, 3),
+                    True, 0)

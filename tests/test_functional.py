@@ -139,8 +139,11 @@ def test_call_on_data_inference_and_training():
 def test_functional_config_is_keras_functional_and_round_trips(tmp_path):
     m = functional(seed=5)
     cfg = m.get_config()
-    assert cfg["input_layers"] == [[m.input.name, 0, 0]]
-    assert cfg["output_layers"] == [["out", 0, 0]]
+    assert cfg["input_layers"] == [m.input.name, 0, 0]  # Keras 3 spells one input so
+    assert cfg["output_layers"] == ["out", 0, 0]
+    nested_lists = {**cfg, "input_layers": [cfg["input_layers"]],
+                    "output_layers": [cfg["output_layers"]]}
+    assert lamina.Model.from_config(nested_lists).output_shape == (None, 3)
     names = [e["name"] for e in cfg["layers"]]
     assert names == [m.input.name, "h", "drop", "out"]
     hist = cfg["layers"][2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"]
@@ -178,6 +181,8 @@ def test_functional_config_errors():
     with pytest.raises(ValueError, match="called exactly once"):
         lamina.Model.from_config(twice)
     with pytest.raises(ValueError, match="one input"):
+        lamina.Model.from_config({**cfg, "input_layers": [["a", 0, 0], ["b", 0, 0]]})
+    with pytest.raises(ValueError, match="must name one layer each"):
         lamina.Model.from_config({**cfg, "input_layers": []})
     with pytest.raises(TypeError, match="must be a lamina.Input"):
         lamina.Model(layers.Dense(2), None)

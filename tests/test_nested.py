@@ -212,3 +212,45 @@ def test_transfer_learning_example_runs(tmp_path):
     assert acc["Task A accuracy"] > 0.9
     assert acc["Task B accuracy, frozen base"] > 0.6
     assert acc["Task B accuracy, fine-tuned"] >= acc["Task B accuracy, frozen base"]
+
+
+def _plain_initializers(config):
+    """The config with default initializer names (lamina reads Keras's initializer configs
+    elsewhere; this test is about the model structure)."""
+    if isinstance(config, dict):
+        return {k: ("glorot_uniform" if k == "kernel_initializer" else "zeros"
+                    if k == "bias_initializer" else _plain_initializers(v))
+                for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return type(config)(_plain_initializers(v) for v in config)
+    return config
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras's own Variable.__array__
+def test_keras_nested_and_functional_configs_both_ways(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    kl = keras.layers
+    base = keras.Sequential([keras.Input((6,)), kl.Dense(8, activation="tanh", name="f1"),
+                             kl.Dense(5, activation="relu", name="f2")], name="kbase")
+    x, _ = data(8)
+    outer = keras.Sequential([base, kl.Dense(3, activation="softmax", name="head")])
+    inp = keras.Input((6,), name="inp")
+    functional = keras.Model(inp, kl.Dense(2, name="o")(base(inp)))
+    for kmodel in (outer, functional):
+        mine = lamina.Model.from_config(_plain_initializers(kmodel.get_config()))
+        assert [lay.name for lay in mine.layers] == [lay.name for lay in kmodel.layers]
+        mine.set_weights(kmodel.get_weights())
+        np.testing.assert_allclose(mine.predict(x, verbose=0), kmodel.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)
+        assert [w.path for w in mine.weights][:4] == [w.path for w in kmodel.weights][:4]
+    ours = lamina.Sequential([base_model(), layers.Dense(1, name="z")], seed=1)
+    inputs = lamina.Input((6,), name="li")
+    ours_f = lamina.Model(inputs, layers.Dense(1, name="lo")(base_model(name="b2")(inputs)))
+    for mine in (ours, ours_f):
+        theirs = type(mine).__name__ == "Functional" and keras.Model or keras.Sequential
+        kmodel = theirs.from_config(mine.get_config())
+        assert [lay.name for lay in kmodel.layers] == [lay.name for lay in mine.layers]
+        kmodel.set_weights(mine.get_weights())
+        np.testing.assert_allclose(kmodel.predict(x, verbose=0), mine.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)

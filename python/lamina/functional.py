@@ -52,18 +52,20 @@ def _tensor_config(node, dtype):
 def _inbound_name(entry):
     """The name of the layer feeding a layer, from its Keras 3 (or Keras 2) inbound nodes."""
     nodes = entry.get("inbound_nodes")
-    if not isinstance(nodes, list) or len(nodes) != 1:
+    if not isinstance(nodes, (list, tuple)) or len(nodes) != 1:
         raise ValueError(f"layer {entry.get('name')!r} must be called exactly once in a lamina "
                          f"model, its inbound_nodes are {nodes!r}")
     node = nodes[0]
     if isinstance(node, dict):  # Keras 3: {"args": [tensor], "kwargs": {}}
         args = node.get("args")
-        if (not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict)
+        if (not isinstance(args, (list, tuple)) or len(args) != 1
+                or not isinstance(args[0], dict)
                 or args[0].get("class_name") != "__keras_tensor__"):
             raise ValueError(f"layer {entry.get('name')!r} must take one tensor, its inbound "
                              f"node is {node!r}")
         return args[0]["config"]["keras_history"][0]
-    if isinstance(node, list) and len(node) == 1 and isinstance(node[0], list):  # Keras 2
+    if isinstance(node, (list, tuple)) and len(node) == 1 and isinstance(
+            node[0], (list, tuple)):  # Keras 2
         return node[0][0]
     raise ValueError(f"layer {entry.get('name')!r} has an inbound node lamina cannot read: "
                      f"{node!r}")
@@ -135,8 +137,8 @@ class Functional(Sequential):
                                            "kwargs": {}}]
             entries.append(entry)
         config = {"name": self.name, "trainable": self._trainable, "layers": entries,
-                  "input_layers": [[self._input_layer.name, 0, 0]],
-                  "output_layers": [[self._layers[-1].name, 0, 0]],
+                  "input_layers": [self._input_layer.name, 0, 0],  # Keras: one input
+                  "output_layers": [self._layers[-1].name, 0, 0],
                   "dtype": self.dtype, "seed": self.seed}
         return config
 
@@ -161,8 +163,9 @@ class Functional(Sequential):
                 raise ValueError(f"layer name {entry['name']!r} appears twice")
             by_name[entry["name"]] = entry
         ins, outs = config.get("input_layers"), config.get("output_layers")
-        try:
-            in_name, out_name = _one("inputs", ins)[0], _one("outputs", outs)[0]
+        try:  # Keras writes one input as ["name", 0, 0], several as [["name", 0, 0], ...]
+            in_name = ins[0] if isinstance(ins[0], str) else _one("inputs", list(ins))[0]
+            out_name = outs[0] if isinstance(outs[0], str) else _one("outputs", list(outs))[0]
         except (TypeError, IndexError, KeyError):
             raise ValueError(f"input_layers / output_layers must name one layer each, got "
                              f"{ins!r} / {outs!r}") from None

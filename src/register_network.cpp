@@ -557,6 +557,26 @@ void predict_t(PyNetwork& self, const py::handle& xo, const py::handle& oo) {
 }
 
 template <class T>
+void forward_t(PyNetwork& self, const py::handle& xo, const py::handle& oo, bool training,
+               std::uint64_t step) {
+  py::array x = check_x<T>(self, xo);
+  const std::int64_t m = x.shape(0);
+  py::array out = batch_array<T>(oo, "out", 2);
+  if (out.shape(0) != m || out.shape(1) != self.out_dim)
+    throw py::value_error("out must have shape (" + std::to_string(m) + ", " +
+                          std::to_string(self.out_dim) + "), got " + shape_str(out));
+  if (!out.writeable()) throw py::value_error("out must be writeable");
+  const Extent eo = extent_of(out, "out");
+  if (overlaps(eo, extent_of(x, "x"))) throw py::value_error("out and x share memory");
+  for (const Extent& e : self.param_extents)
+    if (overlaps(eo, e)) throw py::value_error("out shares memory with " + e.what);
+  py::gil_scoped_release nogil;
+  std::lock_guard<std::mutex> lock(self.mu);
+  net_of<T>(self).forward(m, static_cast<const T*>(x.data()), training, step,
+                          static_cast<T*>(out.mutable_data()));
+}
+
+template <class T>
 py::tuple gradients_t(PyNetwork& self, const py::handle& x, const py::handle& y,
                       const py::handle& sw, std::int64_t step) {
   Batch<T> b = check_batch<T>(self, x, y, sw);
@@ -614,6 +634,18 @@ void register_network(py::module_& m) {
                predict_t<float>(self, x, out);
            },
            py::arg("x"), py::arg("out"), "Writes the network outputs (m, output_dim) into out.")
+      .def("forward",
+           [](PyNetwork& self, const py::object& x, const py::object& out, bool training,
+              std::int64_t step) {
+             if (step < 0) throw py::value_error("step must be >= 0, got " + std::to_string(step));
+             if (self.f64)
+               forward_t<double>(self, x, out, training, static_cast<std::uint64_t>(step));
+             else
+               forward_t<float>(self, x, out, training, static_cast<std::uint64_t>(step));
+           },
+           py::arg("x"), py::arg("out"), py::arg("training"), py::arg("step"),
+           "Writes the outputs into out; training=True runs dropout/noise with the masks of "
+           "`step` and batch statistics, without updating anything.")
       .def("gradients",
            [](PyNetwork& self, const py::object& x, const py::object& y, const py::object& sw,
               std::int64_t step) {

@@ -22,6 +22,7 @@ MODULES += [f"lamina.callbacks.{m}" for m in (
     "terminate_on_nan")]
 MODULES += ["lamina.layers.rescaling"]
 MODULES += ["lamina.layers.batch_normalization", "lamina.layers.layer_normalization"]
+MODULES += ["lamina.variables"]
 
 
 @pytest.mark.parametrize("name", MODULES)

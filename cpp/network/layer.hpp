@@ -12,7 +12,9 @@
 //   at least, when it writes one), bind(base) turns the offsets into pointers. Called only
 //   when the arena grows; nothing is allocated per step.
 // - forward(f, x): x is (m, in row); sets `in` = x and `out` = its output (m, out row), which
-//   may be x itself (identity at inference).
+//   may be x itself (identity at inference). A kind with non-trainable state (moving
+//   statistics) updates it only when f.train && f.update_state: Network::forward runs the
+//   training-mode forward of model(x, training=True) with update_state = false.
 // - backward(b): b.g is dL/d(out) (m, out row), or dL/dZ when b.dz_ready (Z = the input of
 //   the output activation `act`, see below). Computes the gradient of every TRAINABLE
 //   parameter into param.g and reports it with b.ctx->grad_done(id) (the executor updates
@@ -110,6 +112,9 @@ struct Fwd {
   bool update_state = false;  // train_step only: layers may update their state (moving stats)
   std::uint64_t seed = 0;  // dropout seed and step
   std::uint64_t step = 0;
+  // Whether a training forward may update non-trainable state (moving statistics): false
+  // for Network::forward, which runs in training mode without changing anything.
+  bool update_state = true;
 };
 
 // What the executor does with a finished gradient (network.cpp).

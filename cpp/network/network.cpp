@@ -575,9 +575,9 @@ void Network<T>::Impl::forward(std::int64_t m, const T* x, bool train, std::uint
   net::Fwd f;
   f.m = m;
   f.train = train;
-  f.update_state = update_state;
   f.seed = seed;
   f.step = step;
+  f.update_state = update_state;
   const T* in = x;
   for (auto& l : layers) {
     l->forward(f, in);
@@ -832,6 +832,19 @@ void Network<T>::predict(std::int64_t m, const T* x, T* out) {
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     std::memcpy(out + i0 * n, s.output(), static_cast<std::size_t>(rows * n) * sizeof(T));
   }
+}
+
+template <class T>
+void Network<T>::forward(std::int64_t m, const T* x, bool training, std::uint64_t step, T* out) {
+  if (!training) {
+    predict(m, x, out);
+    return;
+  }
+  Impl& s = *impl_;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.ensure(m);
+  s.forward(m, x, true, step, /*update_state=*/false);
+  std::memcpy(out, s.output(), static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
 }
 
 template <class T>

@@ -26,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
                metrics, models, optimizers, regularizers, saving, utils)
 from .io import ModelFileError
+from .variables import Variable
 from .layers import Input
 from .functional import Model
 from .model import Sequential
@@ -38,6 +39,7 @@ __all__ = [
     "Model",
     "ModelFileError",
     "Sequential",
+    "Variable",
     "activations",
     "callbacks",
     "config",

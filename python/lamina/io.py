@@ -145,6 +145,11 @@ def _optimizer_dict(model):
             "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt)}
 
 
+def _class_name(model):
+    """"Functional" for a ``lamina.Model(inputs, outputs)``, else "Sequential"."""
+    return "Functional" if type(model).__name__ == "Functional" else "Sequential"
+
+
 def save_model(model, filepath, overwrite=True):
     """Writes ``model`` to a ``.lamina`` (or ``.keras``) file atomically.
 
@@ -168,7 +173,7 @@ def save_model(model, filepath, overwrite=True):
         _require_optimizer_slots(model)
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "lamina_version": __version__,
-        "model": {"class_name": "Sequential", "config": model.get_config()},
+        "model": {"class_name": _class_name(model), "config": model.get_config()},
         "compile_config": model.get_compile_config(),
         "optimizer_iterations": model.optimizer.iterations if compiled else 0,
     }
@@ -337,7 +342,8 @@ def read_model(filepath, build, compile=True):
     Args:
         filepath: A ``.lamina`` (or ``.keras``) file written by lamina.
         build: ``build(model_config, compile_config) -> model``: a built model (compiled
-            when ``compile_config`` is not None). Its ``ValueError``/``TypeError``/
+            when ``compile_config`` is not None); a functional model's config is the one
+            with ``input_layers``. Its ``ValueError``/``TypeError``/
             ``KeyError`` become ``ModelFileError``.
         compile: Restore the compile settings and optimizer state. Defaults to `True`.
 
@@ -363,8 +369,10 @@ def read_model(filepath, build, compile=True):
             raise ModelFileError(f"{path!r}: format version {config.get('format_version')!r} "
                                  f"is not supported (this lamina reads {FORMAT_VERSION})")
         model_cfg = config.get("model")
-        if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":
-            raise ModelFileError(f"{path!r}: config.json describes no Sequential model")
+        if not isinstance(model_cfg, dict) or model_cfg.get("class_name") not in (
+                "Sequential", "Functional"):
+            raise ModelFileError(f"{path!r}: config.json describes no Sequential or "
+                                 "Functional model")
         compile_cfg = config.get("compile_config") if compile else None
         try:
             model = build(model_cfg.get("config"), compile_cfg)

@@ -36,8 +36,9 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
-from .layers.layer import check_shape, checked_weight
+from .layers.layer import Layer, SymbolicOutput, check_shape, checked_weight
 from .trainer import Trainer
+from .variables import Variable
 from ._version import __version__
 
 __all__ = ["Sequential"]
@@ -49,6 +50,11 @@ def _model_name():
     n = _MODEL_COUNT[0]
     _MODEL_COUNT[0] += 1
     return "sequential" if n == 0 else f"sequential_{n}"
+
+
+# model(x, training=True) draws its dropout/noise masks from steps in this range, apart from
+# the training steps (1, 2, …): successive calls differ, and a model's calls repeat with its seed.
+_CALL_STEP0 = 1 << 62
 
 
 def _dtype_name(dtype):
@@ -65,8 +71,14 @@ def _dtype_name(dtype):
     return name
 
 
-class Sequential(Trainer):
+class Sequential(Trainer, Layer):
     """A linear stack of layers (Keras 3 ``keras.Sequential``).
+
+    A built model is also a layer: it can be added to another ``Sequential`` or called on a
+    symbolic tensor in a functional chain (transfer learning: ``Sequential([base,
+    Dense(1)])``). Its layers, and so its weights, are then shared with the outer model, not
+    copied; ``base.trainable = False`` freezes them in the outer model too (at its next
+    ``compile``). The outer model's core network runs the inner layers in line.
 
     Args:
         layers: Layers to add, optionally starting with ``lamina.Input(shape=...)``.
@@ -100,10 +112,22 @@ class Sequential(Trainer):
         self._init_rng = np.random.default_rng(init_ss)
         self._shuffle_seed = int(shuffle_ss.generate_state(1, np.uint64)[0])
         self._dropout_seed = int(dropout_ss.generate_state(1, np.uint64)[0])
+        # Layer state (a model is a layer too; Layer.__init__ would set the shape attributes
+        # that Sequential exposes as properties).
+        self._batch_input_shape = None
+        self._dtype = None
+        self._rng = None
+        self._path_prefix = None
+        self._variables = {}
+        self._node = None
         self._layers = []
         self._trainable = bool(trainable)
-        self._compiled_trainable = {}  # id(layer) -> its weights train, as of compile()
+        self._compiled_trainable = {}  # id(leaf layer) -> its weights train, as of compile()
         self._input_layer = None
+        self._auto_input = None  # the InputLayer a Sequential without Input gets when built
+        self._nodes = []  # the symbolic output of each layer in this model's chain
+        self._leaf_key = None  # the leaf layers the cached network was built from
+        self._call_count = 0  # model(x, training=True) calls so far (their mask step)
         self._input_shape = None
         self.built = False
         self.optimizer = None
@@ -134,20 +158,26 @@ class Sequential(Trainer):
         """
         if not isinstance(layer, layers_mod.Layer):
             raise TypeError(f"Sequential.add expects a lamina layer, got {layer!r}")
+        if layer is self or (isinstance(layer, Sequential)
+                             and any(leaf is self for leaf in layer._models())):
+            raise ValueError(f"model {self.name!r} cannot contain itself")
         if isinstance(layer, layers_mod.InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError("an Input / InputLayer can only be the first layer of a "
                                  f"Sequential, got {layer.name!r} after other layers")
             self._input_layer = layer
-            self._input_shape = layer.shape
+            self._input_shape = layer.output_shape
             self.build()
             return
         names = {lay.name for lay in self._layers}
         if layer.name in names:
             raise ValueError(f"a layer named {layer.name!r} is already in the model: layer "
                              "names must be unique")
-        if not self._layers and self._input_shape is None and layer._batch_input_shape:
-            self._input_shape = layer._batch_input_shape
+        if not self._layers and self._input_shape is None:
+            if isinstance(layer, Sequential) and layer.built:
+                self._input_shape = layer._input_shape
+            elif layer._batch_input_shape:
+                self._input_shape = layer._batch_input_shape
         self._layers.append(layer)
         self._invalidate()
         if self._input_shape is not None:
@@ -158,6 +188,7 @@ class Sequential(Trainer):
         if not self._layers:
             raise IndexError("pop from an empty Sequential")
         layer = self._layers.pop()
+        del self._nodes[len(self._layers):]
         self._invalidate()
         return layer
 
@@ -189,6 +220,18 @@ class Sequential(Trainer):
                              "predict on data")
         shape = self._input_shape
         for layer in self._layers:
+            if isinstance(layer, Sequential):  # a nested model builds with its own seed
+                if layer.built and layer._input_shape != shape:
+                    raise ValueError(f"model {layer.name!r} was built for inputs "
+                                     f"{layer._input_shape} but receives {shape} here")
+                if not layer.built:
+                    layer.dtype = self.dtype
+                    layer.build(shape)
+                if layer.dtype != self.dtype:
+                    raise ValueError(f"model {layer.name!r} is {layer.dtype} but the model "
+                                     f"{self.name!r} is {self.dtype}")
+                shape = layer.compute_output_shape(shape)
+                continue
             if layer.built:
                 if layer.input_shape != shape:
                     raise ValueError(f"layer {layer.name!r} was built for inputs "
@@ -196,13 +239,46 @@ class Sequential(Trainer):
             else:
                 layer._dtype = self.dtype
                 layer._rng = self._init_rng
+                layer._path_prefix = self.name
                 layer.build(shape)
                 layer._rng = None
-            if isinstance(layer, layers_mod.Dense) and layer.kernel.dtype.name != self.dtype:
-                raise ValueError(f"layer {layer.name!r} holds {layer.kernel.dtype} weights but "
-                                 f"the model is {self.dtype}")
+            for w in layer.weights:
+                if w.dtype.name != self.dtype:
+                    raise ValueError(f"layer {layer.name!r} holds {w.dtype} weights but the "
+                                     f"model is {self.dtype}")
             shape = layer.output_shape
         self.built = True
+        self._link_nodes()
+
+    def _link_nodes(self):
+        """The symbolic chain of this model: its input, then one output per layer.
+
+        Each layer's first node (``layer.output``) is the one of the first model that built
+        it, or of its functional call; a nested model keeps its own ``output``.
+        """
+        if self._input_layer is None and self._auto_input is None:
+            # Keras gives a built Sequential an input too; a fixed name, so that no global
+            # name counter moves.
+            self._auto_input = layers_mod.InputLayer(shape=self._input_shape,
+                                                     name="input_layer")
+        node = self.input
+        nodes = []
+        for k, layer in enumerate(self._layers):
+            old = self._nodes[k] if k < len(self._nodes) else None
+            if old is None or old.layer is not layer or old.parent is not node:
+                old = SymbolicOutput(layer, node)
+            nodes.append(old)
+            if layer._node is None and not isinstance(layer, Sequential):
+                layer._node = old
+            node = old
+        self._nodes = nodes
+
+    def compute_output_shape(self, input_shape):
+        """The per-sample output shape for a per-sample input shape (through every layer)."""
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
 
     @property
     def input_shape(self):
@@ -213,14 +289,67 @@ class Sequential(Trainer):
     def output_shape(self):
         """``(None, outputs)`` once built."""
         self._require_built("output_shape")
-        shape = self._input_shape
+        return (None, *self.compute_output_shape(self._input_shape))
+
+    # ------------------------------------------------------------------ symbolic ------
+    @property
+    def inputs(self) -> list:
+        """``[input]``: the model's symbolic input (its ``InputLayer``), once built."""
+        return [self.input]
+
+    @property
+    def input(self):
+        """The model's symbolic input: the ``InputLayer`` it starts from, once built."""
+        if self._input_layer is not None:
+            return self._input_layer
+        if self._auto_input is None:
+            raise AttributeError(f"model {self.name!r} has no defined input yet: start it "
+                                 "with lamina.Input(shape=...) or build it")
+        return self._auto_input
+
+    @property
+    def outputs(self) -> list:
+        """``[output]``: the symbolic output of the model's last layer, once built."""
+        return [self.output]
+
+    @property
+    def output(self):
+        """The symbolic output of the model's last layer (``.shape`` is ``(None, …)``)."""
+        if not self.built or not self._nodes:
+            raise AttributeError(f"model {self.name!r} has no defined output yet: give it "
+                                 "layers and an input shape")
+        return self._nodes[-1]
+
+    def _models(self):
+        """This model and every model nested in it."""
+        out = [self]
         for layer in self._layers:
-            shape = layer.output_shape
-        return (None, *shape)
+            if isinstance(layer, Sequential):
+                out += layer._models()
+        return out
+
+    def _leaves(self, trainable=None):
+        """``[(layer, trains now)]``: the layers the core runs, nested models flattened.
+
+        A leaf trains now when it and every model above it are trainable.
+        """
+        trainable = self._trainable if trainable is None else trainable
+        out = []
+        for layer in self._layers:
+            if isinstance(layer, Sequential):
+                out += layer._leaves(trainable and layer._trainable)
+            else:
+                out.append((layer, trainable and layer.trainable))
+        return out
+
+    @property
+    def path(self) -> str:
+        """The model's path (its name)."""
+        return self.name
 
     @property
     def weights(self) -> list:
-        """The live parameter arrays, layer by layer (kernel, then bias)."""
+        """The weights (``lamina.Variable``, live), layer by layer (kernel, then bias)."""
         return [w for layer in self._layers for w in layer.weights]
 
     @property
@@ -260,9 +389,12 @@ class Sequential(Trainer):
         return self.non_trainable_weights
 
     def _trains(self, layer) -> bool:
-        """Whether fit updates ``layer``'s weights: its flag as of the last compile."""
+        """Whether fit updates ``layer``'s weights (a leaf layer, possibly inside a nested
+        model): its flag, and those of the models above it, as of the last compile."""
         flag = self._compiled_trainable.get(id(layer))
-        return (self._trainable and layer.trainable) if flag is None else flag
+        if flag is None:
+            flag = dict((id(leaf), t) for leaf, t in self._leaves()).get(id(layer), False)
+        return flag
 
     def count_params(self) -> int:
         """Number of scalar parameters."""
@@ -270,14 +402,30 @@ class Sequential(Trainer):
         return sum(int(w.size) for w in self.weights)
 
     def get_layer(self, name=None, index=None):
-        """Returns a layer by name or index."""
+        """Returns a layer of ``layers`` by name or index (Keras's ``get_layer``).
+
+        Args:
+            name: The layer's name. Defaults to `None`.
+            index: Its index in ``model.layers``. Defaults to `None`.
+        """
+        layers = self.layers
         if index is not None:
-            return self._layers[index]
-        for layer in self._layers:
+            if name is not None:
+                raise ValueError(f"give get_layer a name or an index, not both (got {name!r} "
+                                 f"and {index!r})")
+            if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+                raise TypeError(f"get_layer index must be an int, got {index!r}")
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer index {index} is out of range: model "
+                                 f"{self.name!r} has {len(layers)} layers")
+            return layers[index]
+        if name is None:
+            raise ValueError("get_layer needs a name or an index")
+        for layer in layers:
             if layer.name == name:
                 return layer
         raise ValueError(f"no layer named {name!r}: layers are "
-                         f"{', '.join(lay.name for lay in self._layers)}")
+                         f"{', '.join(lay.name for lay in layers)}")
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
@@ -290,8 +438,11 @@ class Sequential(Trainer):
         width = line_length or 65
         c1, c2 = int(width * 0.45), int(width * 0.33)
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer in self._layers:
-            out = "?" if not layer.built else str((None, *layer.output_shape))
+        shape = self._input_shape
+        for layer in self.layers:
+            if shape is not None and not isinstance(layer, layers_mod.InputLayer):
+                shape = layer.compute_output_shape(shape)
+            out = "?" if not layer.built or shape is None else str((None, *shape))
             params = str(layer.count_params()) if layer.built else "0 (unbuilt)"
             rows.append((f"{layer.name} ({type(layer).__name__})", out, params))
         lines = [f'Model: "{self.name}"', "_" * width]
@@ -369,8 +520,7 @@ class Sequential(Trainer):
         self.compiled = True
         # Keras semantics: the trainable flags in force now are the ones fit obeys until the
         # next compile.
-        self._compiled_trainable = {id(lay): self._trainable and lay.trainable
-                                    for lay in self._layers}
+        self._compiled_trainable = {id(leaf): t for leaf, t in self._leaves()}
         self._invalidate()
 
     @property
@@ -406,15 +556,19 @@ class Sequential(Trainer):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
         if kind == "infer" and self.compiled and self.loss is not None:
             kind = "train"  # one network serves both once the model is compiled
+        self._require_built("the network")
+        leaves = [leaf for leaf, _ in self._leaves()]
+        key = tuple(id(leaf) for leaf in leaves)
+        if self._leaf_key is not None and key != self._leaf_key:
+            self._invalidate()  # a nested model changed its layers
         if self._network is not None and (kind == "infer" or self._network_kind == "train"):
             return self._network
-        self._require_built("the network")
-        if not any(layer.weights for layer in self._layers):
+        if not any(layer.weights for layer in leaves):
             raise ValueError(f"model {self.name!r} has no Dense layer (no layer with weights):"
                              " add at least one")
         if len(self._input_shape) != 1 and not any(
                 isinstance(lay, (layers_mod.Flatten, layers_mod.Reshape))
-                and len(lay.output_shape) == 1 for lay in self._layers):
+                and len(lay.output_shape) == 1 for lay in leaves):
             raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")
         if kind == "train":
             self._require_compiled("training")
@@ -436,17 +590,22 @@ class Sequential(Trainer):
             loss_spec = {"name": "mean_squared_error", "from_logits": False, "delta": 1.0}
             metric_specs = []
         # Each layer's parameters train as its flag said at the last compile; the
-        # optimizer's slots belong to the parameters that train, in spec order.
+        # optimizer's slots belong to the parameters that train, in spec order. Nested
+        # models are flattened: their layers' entries join the chain in line. The core
+        # gets each Variable's live array (it reads and updates it in place).
         layer_specs, trained = [], []
-        for layer in self._layers:
+        for layer in leaves:
             trains = self._trains(layer)
             for entry in layer.core_spec() + layer.activity_spec():
                 if "training" in entry:  # batch statistics in fit only while the layer trains
                     entry["training"] = trains and entry["training"]
                 for p in entry.get("params", ()):
+                    p["value"] = _live(p["value"])
                     p["trainable"] = trains and p["trainable"]
                     if p["trainable"]:
                         trained.append(p)
+                for st in entry.get("state", ()):
+                    st["value"] = _live(st["value"])
                 layer_specs.append(entry)
         params = [p["value"] for p in trained]
         if opt.slots is None or len(opt.slots) != len(params) or any(
@@ -461,7 +620,50 @@ class Sequential(Trainer):
                 "seed": self._dropout_seed}
         net = _core.Network(spec)
         self._network, self._network_kind, self._spec = net, kind, spec
+        self._leaf_key = key
         return net
+
+    def core_spec(self) -> list:
+        """The core spec entries of every layer, nested models flattened (as a layer)."""
+        return [entry for leaf, _ in self._leaves() for entry in leaf.core_spec()]
+
+    # ------------------------------------------------------------------ calling -------
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
+        """Calls the model: on a symbolic tensor (functional API) or on data.
+
+        On ``lamina.Input(...)`` or a layer call's output it returns the symbolic output of
+        this model as a layer of the chain (the weights stay shared). On data it runs the
+        network once on all of ``inputs`` and returns a numpy array: with ``training=True``
+        dropout and noise layers are active (and BatchNormalization uses the batch
+        statistics) but nothing is updated; each such call draws new masks, and a model's
+        sequence of calls repeats with its seed.
+
+        Args:
+            inputs: A symbolic tensor, or data of shape ``(n, *input_shape)``.
+            training: Run in training mode. Defaults to `None` (inference).
+            mask: Must be None. Defaults to `None`.
+        """
+        if mask is not None or kwargs:
+            raise ValueError(f"model {self.name!r}: mask and other call arguments are not "
+                             f"supported, got mask={mask!r}, {sorted(kwargs)}")
+        if isinstance(inputs, SymbolicOutput) or getattr(inputs, "_is_input", False):
+            shape = inputs.shape[1:]
+            if not self.built:
+                self.build(shape)
+            elif tuple(shape) != self._input_shape:
+                raise ValueError(f"model {self.name!r} takes inputs of shape "
+                                 f"{self.input_shape}, got a tensor of shape {inputs.shape}")
+            return SymbolicOutput(self, inputs)
+        if training not in (None, True, False) and not isinstance(training, np.bool_):
+            raise ValueError(f"training must be True, False or None, got {training!r}")
+        if not training:
+            return self.predict_on_batch(inputs)
+        xt = self._prepare_x(inputs)
+        out = np.empty((xt.shape[0], self._out_dim()), dtype=self.dtype)
+        step = _CALL_STEP0 + self._call_count
+        self._call_count += 1
+        self._network_for("infer").forward(xt, out, True, step)
+        return out
 
     # ------------------------------------------------------------------ weights -------
     def get_weights(self) -> list:
@@ -480,10 +682,10 @@ class Sequential(Trainer):
             raise ValueError(f"model {self.name!r} has {len(own)} weight arrays, got "
                              f"{len(weights)}")
         checked = []
-        for layer in self._layers:
-            for k, w in enumerate(layer.weights):
+        for layer, _ in self._leaves():
+            for w in layer.weights:
                 i = len(checked)
-                what = f"weight {i} ({layer.name} {'kernel' if k == 0 else 'bias'})"
+                what = f"weight {i} ({layer.name} {w.name})"
                 checked.append(checked_weight(what, weights[i], w))
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
@@ -523,7 +725,7 @@ class Sequential(Trainer):
         if self._input_layer is not None:
             layers.append(layers_mod.serialize(self._input_layer))
         elif self._input_shape is not None and not (
-                self._layers and self._layers[0]._batch_input_shape):
+                self._layers and getattr(self._layers[0], "_batch_input_shape", None)):
             layers.append({"class_name": "InputLayer",
                            "config": {"shape": list(self._input_shape), "name": "input_layer"}})
         layers += [layers_mod.serialize(lay) for lay in self._layers]
@@ -577,8 +779,14 @@ class Sequential(Trainer):
 
     def to_json(self, **kwargs) -> str:
         """Returns the architecture as JSON (``lamina.models.model_from_json`` reads it)."""
-        return json.dumps({"class_name": "Sequential", "config": self.get_config(),
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
                            "lamina_version": __version__}, **kwargs)
 
     def __repr__(self):
-        return f"<Sequential name={self.name!r}, layers={len(self._layers)}, built={self.built}>"
+        return (f"<{type(self).__name__} name={self.name!r}, layers={len(self._layers)}, "
+                f"built={self.built}>")
+
+
+def _live(value):
+    """The numpy array behind a weight (the core reads and writes it in place)."""
+    return value.value if isinstance(value, Variable) else value

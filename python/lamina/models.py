@@ -35,11 +35,11 @@ def model_from_config(config: dict, custom_objects=None):
     if custom_objects:
         raise ValueError("custom_objects are not supported")
     if isinstance(config, dict) and "class_name" in config:
-        if config["class_name"] != "Sequential":
-            raise ValueError(f"only Sequential models are supported, got "
+        if config["class_name"] not in ("Sequential", "Functional"):
+            raise ValueError(f"only Sequential and Functional models are supported, got "
                              f"{config['class_name']!r}")
         config = config.get("config")
-    return Sequential.from_config(config)
+    return Model.from_config(config)
 
 
 def model_from_json(json_string: str, custom_objects=None):
@@ -71,4 +71,4 @@ def clone_model(model):
         >>> clone_model(m).count_params()
         3
     """
-    return Sequential.from_config(model.get_config())
+    return type(model).from_config(model.get_config())

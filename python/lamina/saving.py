@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from . import io
-from .model import Sequential
+from .functional import Model
 
 __all__ = ["load_model", "save_model"]
 
@@ -40,7 +40,7 @@ def save_model(model, filepath, overwrite=True, **kwargs):
 
 def _build(model_config, compile_config):
     """The model a file's config describes: built, and compiled when it was."""
-    model = Sequential.from_config(model_config)
+    model = Model.from_config(model_config)  # Sequential or Functional, by the config
     if not model.built:
         raise ValueError("the saved model has no input shape")
     if compile_config is not None:

@@ -181,6 +181,11 @@ class Network {
   void evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out);
   // Network outputs (m, output_dim) into out (row-major, contiguous), no dropout.
   void predict(std::int64_t m, const T* x, T* out);
+  // Network outputs (m, output_dim) into out with the layers in training mode (dropout and
+  // noise masks of `step`, batch statistics) when `training`, else as predict; nothing is
+  // updated (parameters, slots, non-trainable state). A training forward runs all m rows at
+  // once (batch statistics span the whole batch) and grows the arena to m rows.
+  void forward(std::int64_t m, const T* x, bool training, std::uint64_t step, T* out);
   // Forward with the dropout masks of `step`, loss, backward including penalty gradients, no
   // update. out: 2 + num_metrics() as train_step; grads[i] (param_size(i)) receive the
   // gradient of parameter tensor i (zeros for a frozen one).

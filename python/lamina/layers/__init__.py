@@ -1,9 +1,10 @@
 """Layers of a model (Keras 3's ``keras.layers``), one kind per module.
 
-A layer describes one stage of the network and, once built, owns its parameters as numpy
-arrays (``Dense.kernel`` of shape ``(inputs, units)``, ``Dense.bias`` of shape
-``(units,)``). The core reads and updates these very arrays in place during training, so
-they are always the live weights; ``set_weights`` copies into them.
+A layer describes one stage of the network and, once built, owns its parameters as
+``lamina.Variable`` objects over numpy arrays (``Dense.kernel`` of shape ``(inputs,
+units)``, ``Dense.bias`` of shape ``(units,)``), made by ``Layer.add_weight``. The core reads
+and updates these very arrays in place during training, so they are always the live
+weights; ``set_weights`` and ``Variable.assign`` copy into them.
 
 Example:
     >>> import lamina

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import config
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
@@ -70,22 +68,16 @@ class Dense(Layer):
                 f"Dense layer {self.name!r}: a ({input_shape[0]}, {self.units}) kernel has "
                 f"{input_shape[0] * self.units} elements, more than lamina allows "
                 f"({_MAX_KERNEL}, each side at most {_MAX_DIM})")
-        rng = self._rng if self._rng is not None else np.random.default_rng()
-        self.kernel = self.kernel_initializer((input_shape[0], self.units), dtype, rng)
-        self.bias = (self.bias_initializer((self.units,), dtype, rng) if self.use_bias
-                     else None)
+        self.kernel = self.add_weight((input_shape[0], self.units), self.kernel_initializer,
+                                      dtype, name="kernel")
+        self.bias = (self.add_weight((self.units,), self.bias_initializer, dtype, name="bias")
+                     if self.use_bias else None)
         super().build(input_shape)
-
-    @property
-    def weights(self):
-        if not self.built:
-            return []
-        return [self.kernel] + ([self.bias] if self.bias is not None else [])
 
     def core_spec(self):
         # "trainable": whether the tensor can train at all; the model ANDs its compiled flag.
         def param(name, value, reg):
-            return {"name": name, "value": value, "trainable": True,
+            return {"name": name, "value": value, "trainable": value.trainable,
                     "l1": reg.l1 if reg else 0.0, "l2": reg.l2 if reg else 0.0, "slots": []}
 
         params = [param("kernel", self.kernel, self.kernel_regularizer)]

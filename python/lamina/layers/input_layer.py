@@ -15,9 +15,12 @@ class InputLayer(Layer):
         batch_shape: ``(None, *shape)``, instead of ``shape``. Defaults to `None`.
         name: Name. Defaults to `None` ("input_layer").
 
+    The layer is also the symbolic tensor of the model input: ``model.input``,
+    ``model.inputs[0]`` and the first layer's ``input`` are this object.
+
     Example:
-        >>> InputLayer(shape=(64,)).output_shape
-        (64,)
+        >>> InputLayer(shape=(64,)).output_shape, InputLayer(shape=(64,)).shape
+        ((64,), (None, 64))
     """
 
     _is_input = True
@@ -35,13 +38,19 @@ class InputLayer(Layer):
         if shape is None:
             raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(64,))")
         super().__init__(name=name, **kwargs)
-        self.shape = check_shape("shape", shape)
+        shape = check_shape("shape", shape)
         self.batch_size = batch_size
-        self.input_shape = self.output_shape = self.shape
+        self.input_shape = self.output_shape = shape
         self.built = True
+        self._node = self  # an input is its own symbolic tensor
+
+    @property
+    def shape(self):
+        """``(None, *shape of one sample)``, like a Keras input tensor."""
+        return (None, *self.output_shape)
 
     def get_config(self):
-        return {"name": self.name, "shape": list(self.shape)}
+        return {"name": self.name, "shape": list(self.output_shape)}
 
     @classmethod
     def from_config(cls, config):

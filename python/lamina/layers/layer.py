@@ -12,8 +12,11 @@ import re
 import numpy as np
 
 from .. import activations as activations_mod
+from .. import config as config_mod
+from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int, first_nonfinite
+from ..variables import Variable
 
 _NAME_COUNTS: dict = {}
 
@@ -168,6 +171,9 @@ class Layer:
         self._dtype = None
         self._rng = None
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self._path_prefix = None  # the name of the model that builds this layer
+        self._variables = {}  # name -> Variable, in creation order (add_weight)
+        self._node = None  # the SymbolicOutput of this layer's first call (Keras: node 0)
 
     # -- shapes and weights --------------------------------------------------------------
     def compute_output_shape(self, input_shape):
@@ -182,19 +188,79 @@ class Layer:
         self.built = True
 
     @property
+    def path(self) -> str:
+        """Keras's layer path: ``"<model>/<layer name>"`` when a model built it, else the name."""
+        return f"{self._path_prefix}/{self.name}" if self._path_prefix else self.name
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, name=None):
+        """Creates a weight of this layer (Keras 3's ``Layer.add_weight``); call it in ``build``.
+
+        The weight is a ``lamina.Variable`` over a new numpy array that the core reads and
+        updates in place; ``weights`` lists the layer's variables in creation order.
+        Creating a weight under a name the layer already has replaces that weight (a
+        rebuilt layer). A layer hands its weights to the core in ``core_spec``: trainable
+        ones as ``params``, non-trainable state (moving statistics) as ``state``.
+
+        Args:
+            shape: The weight's shape. Defaults to `None` (a scalar: ``()``).
+            initializer: Name or ``lamina.initializers`` instance. Defaults to `None`
+                ("glorot_uniform" for trainable float weights as in Keras, "zeros" for
+                non-trainable ones).
+            dtype: Defaults to `None` (the model's dtype, else ``lamina.config.floatx()``).
+            trainable: Whether fit may update it. Defaults to `True`.
+            autocast: Ignored (lamina has no mixed-precision autocasting of weights).
+                Defaults to `True`.
+            regularizer: Must be None: layers pass their penalties to the core in
+                ``core_spec``. Defaults to `None`.
+            constraint: Must be None (not supported). Defaults to `None`.
+            name: The weight's short name ("kernel"); its ``path`` is the layer's path and
+                this name. Defaults to `None` ("variable", "variable_1" …).
+
+        Returns:
+            The new ``lamina.Variable``.
+
+        Example:
+            >>> layer = Layer(name="scale")
+            >>> w = layer.add_weight((3,), "ones", name="gamma")
+            >>> w.path, w.shape, [v.name for v in layer.weights]
+            ('scale/gamma', (3,), ['gamma'])
+        """
+        if regularizer is not None or constraint is not None:
+            raise ValueError(f"layer {self.name!r}: add_weight's regularizer/constraint are not "
+                             "supported (give the penalty to the core in core_spec)")
+        shape = () if shape is None else tuple(check_int("weight shape entry", s, minimum=0)
+                                                for s in shape)
+        if name is None:
+            name = "variable" if not self._variables else f"variable_{len(self._variables)}"
+        if initializer is None:
+            initializer = "glorot_uniform" if trainable else "zeros"
+        init = initializers_mod.get(initializer)
+        dtype = dtype or self._dtype or config_mod.floatx()
+        rng = self._rng if self._rng is not None else np.random.default_rng()
+        value = np.asarray(init(shape, dtype, rng)).reshape(shape)  # () comes back as (1,)
+        var = Variable(value, shape=shape, dtype=dtype, trainable=trainable,
+                       name=name, path=f"{self.path}/{name}")
+        self._variables[name] = var
+        return var
+
+    @property
     def weights(self) -> list:
-        """The live parameter arrays (kernel, then bias)."""
-        return []
+        """The layer's weights (``lamina.Variable``), in creation order (kernel, then bias)."""
+        return list(self._variables.values()) if self.built else []
 
     @property
     def trainable_weights(self) -> list:
-        """The weights fit updates: all of them unless the layer is frozen."""
-        return list(self.weights) if self.trainable else []
+        """The weights fit updates: the trainable variables, none when the layer is frozen."""
+        return [w for w in self.weights if w.trainable] if self.trainable else []
 
     @property
     def non_trainable_weights(self) -> list:
-        """The frozen weights: all of them when ``trainable`` is False."""
-        return [] if self.trainable else list(self.weights)
+        """The weights fit leaves alone: all of them when ``trainable`` is False, else the
+        non-trainable variables (moving statistics)."""
+        if not self.trainable:
+            return list(self.weights)
+        return [w for w in self.weights if not w.trainable]
 
     @property
     def trainable_variables(self) -> list:
@@ -267,17 +333,41 @@ class Layer:
         """Functional API: ``layer(previous)`` on an ``Input`` or another layer call's output
         records the chain for ``lamina.Model(inputs, outputs)``.
 
-        Calling a layer on data is not supported: build a model and use ``predict``.
+        Calling a layer on data is not supported: build a model and use ``predict`` (or
+        call the model: ``model(x, training=False)``).
         """
         if isinstance(inputs, SymbolicOutput) or getattr(inputs, "_is_input", False):
             if getattr(self, "_called", False):
                 raise ValueError(f"layer {self.name!r} is already used in a chain: lamina's "
                                  "functional API builds a single chain of distinct layers")
             self._called = True
-            return SymbolicOutput(self, inputs)
+            node = SymbolicOutput(self, inputs)
+            if self._node is None:
+                self._node = node
+            return node
         raise TypeError(f"calling layer {self.name!r} on {type(inputs).__name__} is not "
                         "supported: put layers in a Sequential (or lamina.Model(inputs, "
                         "outputs) over layer calls from lamina.Input) and use model.predict")
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call (in a functional chain, or in the
+        first model that built it); ``lamina.Model(model.inputs, layer.output)`` is a model
+        that shares its weights and ends here (a feature extractor)."""
+        if self._node is None:
+            raise AttributeError(f"layer {self.name!r} has never been called and thus has no "
+                                 "defined output: put it in a model with a known input shape "
+                                 "or call it on lamina.Input(...)")
+        return self._node
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call (an ``InputLayer`` or the previous
+        layer's output)."""
+        if self._node is None:
+            raise AttributeError(f"layer {self.name!r} has never been called and thus has no "
+                                 "defined input")
+        return self._node.parent if isinstance(self._node, SymbolicOutput) else self._node
 
 
 class SymbolicOutput:
@@ -305,7 +395,7 @@ class SymbolicOutput:
         while isinstance(node, SymbolicOutput):
             chain.append(node.layer)
             node = node.parent
-        shape = node.shape
+        shape = node.output_shape
         for layer in reversed(chain):
             shape = layer.compute_output_shape(shape)
         return (None, *shape)

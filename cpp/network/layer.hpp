@@ -109,12 +109,11 @@ struct State {
 struct Fwd {
   std::int64_t m = 0;
   bool train = false;      // training mode: dropout active, batch statistics
-  bool update_state = false;  // train_step only: layers may update their state (moving stats)
+  // Whether a training forward may update non-trainable state (moving statistics): only
+  // train_step's; gradients() and Network::forward (model(x, training=True)) change nothing.
+  bool update_state = false;
   std::uint64_t seed = 0;  // dropout seed and step
   std::uint64_t step = 0;
-  // Whether a training forward may update non-trainable state (moving statistics): false
-  // for Network::forward, which runs in training mode without changing anything.
-  bool update_state = true;
 };
 
 // What the executor does with a finished gradient (network.cpp).

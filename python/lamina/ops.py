@@ -17,6 +17,14 @@ from . import _core
 _GEMM_DTYPES = (np.float32, np.float64)
 
 
+def _live(x):
+    """The array behind a ``lamina.Variable`` (no copy: the core works on the live weight);
+    anything else as it is."""
+    value = getattr(x, "value", None)
+    return value if isinstance(value, np.ndarray) and not isinstance(x, np.ndarray) else x
+
+
+
 def _rows_contiguous(x: np.ndarray) -> np.ndarray:
     """Returns `x` if its rows are contiguous with a positive row stride, else a C copy."""
     if x.ndim != 2:
@@ -73,6 +81,7 @@ def matmul(
         >>> matmul(a, b, bias=np.full(4, -1.0, np.float32), activation="relu")[0]
         array([2., 2., 2., 2.], dtype=float32)
     """
+    out = _live(out)
     try:  # fast path: arrays the core takes as they are
         return _core.matmul(a, b, trans_a, trans_b, alpha, beta, out, bias, activation)
     except (TypeError, ValueError):  # array-likes, other layouts: convert or copy, then retry
@@ -244,6 +253,7 @@ def optimizer_update(name: str, w: np.ndarray, g: np.ndarray, slots: Sequence[np
     key, hp = _optimizer_hyper(name, hyperparameters)
     if learning_rate is None:
         learning_rate = OPTIMIZER_LEARNING_RATES[key]
+    w, g, slots = _live(w), _live(g), [_live(q) for q in slots]
     _core.optimizer_update(key, w, g, slots, learning_rate=learning_rate, iteration=iteration,
                            grad_scale=grad_scale, l1=l1, l2=l2, clipnorm=clipnorm,
                            clipvalue=clipvalue, state=state, **hp)
@@ -269,7 +279,7 @@ def grad_sq_sum(g: np.ndarray, w: np.ndarray | None = None, l1: float = 0.0,
         >>> grad_sq_sum(np.array([3.0, 4.0]))
         25.0
     """
-    return _core.grad_sq_sum(g, w, l1, l2)
+    return _core.grad_sq_sum(_live(g), _live(w), l1, l2)
 
 
 def penalty(w: np.ndarray, l1: float, l2: float) -> float:
@@ -287,7 +297,7 @@ def penalty(w: np.ndarray, l1: float, l2: float) -> float:
         >>> penalty(np.array([1.0, -2.0]), 0.5, 0.25)
         2.75
     """
-    return _core.penalty(w, l1, l2)
+    return _core.penalty(_live(w), l1, l2)
 
 
 # ---- activations ----

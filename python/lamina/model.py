@@ -243,7 +243,7 @@ class Sequential(Trainer, Layer):
                 layer.build(shape)
                 layer._rng = None
             for w in layer.weights:
-                if w.dtype.name != self.dtype:
+                if w.dtype.kind == "f" and w.dtype.name != self.dtype:  # not counts (int64)
                     raise ValueError(f"layer {layer.name!r} holds {w.dtype} weights but the "
                                      f"model is {self.dtype}")
             shape = layer.output_shape

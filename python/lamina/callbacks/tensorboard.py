@@ -11,6 +11,8 @@ import json
 import os
 import time
 
+import numpy as np
+
 from .callback import Callback
 
 __all__ = ["TensorBoard", "require_tensorboardx", "summary_writer", "weight_names"]
@@ -155,7 +157,7 @@ class TensorBoard(Callback):
                 train.add_scalar("epoch_steps_per_second", steps / seconds, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             for name, weight in weight_names(self.model):
-                train.add_histogram(name, weight, epoch)
+                train.add_histogram(name, np.asarray(weight), epoch)
         for w in self._writers.values():
             w.flush()
 

@@ -109,37 +109,18 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         input_shape = check_shape("input_shape", input_shape)
         check_samples("BatchNormalization", self.name, input_shape)
-        dtype = self._dtype or config.floatx()
-        rng = self._rng if self._rng is not None else np.random.default_rng()
         n = (input_shape[0],)
-        self.gamma = self.gamma_initializer(n, dtype, rng) if self.scale else None
-        self.beta = self.beta_initializer(n, dtype, rng) if self.center else None
-        self.moving_mean = self.moving_mean_initializer(n, dtype, rng)
-        self.moving_variance = self.moving_variance_initializer(n, dtype, rng)
+        # Keras's order: gamma, beta, moving_mean, moving_variance (absent ones left out);
+        # the moving statistics are non-trainable state the core updates in place.
+        self.gamma = (self.add_weight(n, self.gamma_initializer, name="gamma")
+                      if self.scale else None)
+        self.beta = (self.add_weight(n, self.beta_initializer, name="beta")
+                     if self.center else None)
+        self.moving_mean = self.add_weight(n, self.moving_mean_initializer, trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight(n, self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
         super().build(input_shape)
-
-    def _params(self):
-        return [w for w in (self.gamma, self.beta) if w is not None]
-
-    @property
-    def weights(self):
-        """gamma, beta, moving_mean, moving_variance (Keras's order; absent ones left out)."""
-        if not self.built:
-            return []
-        return self._params() + [self.moving_mean, self.moving_variance]
-
-    @property
-    def trainable_weights(self):
-        """gamma and beta, unless the layer is frozen."""
-        return self._params() if self.trainable and self.built else []
-
-    @property
-    def non_trainable_weights(self):
-        """The moving statistics (and gamma, beta when the layer is frozen)."""
-        if not self.built:
-            return []
-        return ([] if self.trainable else self._params()) + [self.moving_mean,
-                                                             self.moving_variance]
 
     def core_spec(self):
         params = []

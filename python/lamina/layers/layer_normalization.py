@@ -62,17 +62,13 @@ class LayerNormalization(Layer):
     def build(self, input_shape):
         input_shape = check_shape("input_shape", input_shape)
         check_samples("LayerNormalization", self.name, input_shape)
-        dtype = self._dtype or config.floatx()
-        rng = self._rng if self._rng is not None else np.random.default_rng()
         n = (input_shape[0],)
-        self.gamma = self.gamma_initializer(n, dtype, rng) if self.scale else None
-        self.beta = self.beta_initializer(n, dtype, rng) if self.center else None
+        # Keras's order: gamma, then beta (absent ones left out).
+        self.gamma = (self.add_weight(n, self.gamma_initializer, name="gamma")
+                      if self.scale else None)
+        self.beta = (self.add_weight(n, self.beta_initializer, name="beta")
+                     if self.center else None)
         super().build(input_shape)
-
-    @property
-    def weights(self):
-        """gamma, then beta (Keras's order; absent ones left out)."""
-        return [w for w in (self.gamma, self.beta) if w is not None] if self.built else []
 
     def core_spec(self):
         params = []

@@ -61,14 +61,8 @@ class PReLU(Layer):
             shape[a - 1] = 1
         kept = [i for i in range(len(shape)) if shape[i] != 1]
         self._inner = broadcast_inner(input_shape, kept, f"PReLU {self.name!r}")
-        dtype = self._dtype or config.floatx()
-        rng = self._rng if self._rng is not None else np.random.default_rng()
-        self.alpha = self.alpha_initializer(tuple(shape), dtype, rng)
+        self.alpha = self.add_weight(tuple(shape), self.alpha_initializer, name="alpha")
         super().build(input_shape)
-
-    @property
-    def weights(self):
-        return [self.alpha] if self.built else []
 
     def core_spec(self):
         reg = self.alpha_regularizer

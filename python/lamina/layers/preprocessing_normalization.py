@@ -111,9 +111,12 @@ class Normalization(Layer):
         stat_shape = tuple(input_shape[d] for d in keep)
         dtype = self._dtype or config.floatx()
         if self.input_mean is None:
-            self.mean = np.zeros(stat_shape, dtype)
-            self.variance = np.ones(stat_shape, dtype)
-            self.count = np.zeros((), np.int64)
+            # Keras 3's non-trainable weights: mean, variance, count (what adapt fills in).
+            self.mean = self.add_weight(stat_shape, "zeros", trainable=False, name="mean")
+            self.variance = self.add_weight(stat_shape, "ones", trainable=False,
+                                            name="variance")
+            self.count = self.add_weight((), "zeros", dtype="int64", trainable=False,
+                                         name="count")
         else:
             # Keras: a scalar broadcasts to every kept position; an array fills the trailing
             # kept axes.
@@ -129,21 +132,6 @@ class Normalization(Layer):
             self.variance = expand(self.input_variance)
         self._keep = keep
         super().build(input_shape)
-
-    @property
-    def weights(self):
-        if not self.built or self.input_mean is not None:
-            return []
-        return [self.mean, self.variance, self.count]
-
-    # Mean, variance and count are statistics, never trained (Keras: trainable=False).
-    @property
-    def trainable_weights(self):
-        return []
-
-    @property
-    def non_trainable_weights(self):
-        return list(self.weights)
 
     # -- adapt -------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):

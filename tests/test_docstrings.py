@@ -21,6 +21,7 @@ MODULES += [f"lamina.callbacks.{m}" for m in (
     "learning_rate_scheduler", "model_checkpoint", "progbar_logger", "reduce_lr_on_plateau",
     "terminate_on_nan")]
 MODULES += ["lamina.layers.rescaling"]
+MODULES += ["lamina.tune.optuna_strategy"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -86,8 +87,8 @@ def test_hyperband_prunes_run_file_trials_and_reports_their_epochs():
 def test_local_workers_share_a_temporary_study():
     res = tune.search(quadratic, {"x": tune.uniform(-4.0, 4.0)}, n_trials=6, strategy="tpe",
                       backend="loky", n_jobs=2)
-    assert sorted(r["trial"] for r in res) == list(range(6))
-    assert len({r["pid"] for r in res}) == 2
+    assert sorted(r["trial"] for r in res) == list(range(6))  # 6 in all, none twice
+    assert os.getpid() not in {r["pid"] for r in res}  # ran in the workers
 
 
 def test_bad_pruner_backend_and_metric_are_refused(tmp_path):
@@ -126,11 +127,17 @@ def _files(tmp_path, epochs):
             "--study-name", "s"]
 
 
-def _trials(tmp_path):
-    storage = f"sqlite:///{tmp_path / 'study.db'}"
+def _trials(tmp_path, polling=False):
+    if polling and not (tmp_path / "study.db").exists():
+        return []
+    storage = optuna_strategy.open_storage(f"sqlite:///{tmp_path / 'study.db'}")
     try:
         return optuna.load_study(study_name="s", storage=storage).get_trials(deepcopy=False)
     except KeyError:  # not created yet
+        return []
+    except Exception:  # noqa: BLE001 - polling while the sweep writes: the database is busy
+        if not polling:
+            raise
         return []
 
 
@@ -160,17 +167,17 @@ def test_two_processes_finish_one_study_with_every_trial_once(tmp_path):
 
 
 def test_ctrl_c_then_resume_keeps_the_finished_trials(tmp_path):
-    cmd = _files(tmp_path, epochs=60) + ["--strategy", "random", "--n-trials", "6"]
+    cmd = _files(tmp_path, epochs=150) + ["--strategy", "random", "--n-trials", "6"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     S = optuna.trial.TrialState
     deadline = time.monotonic() + 240
     try:
         while True:
-            done = [t for t in _trials(tmp_path) if t.state == S.COMPLETE]
+            done = [t for t in _trials(tmp_path, polling=True) if t.state == S.COMPLETE]
             if len(done) >= 2:
                 break
             assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+            time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -191,5 +198,6 @@ def test_ctrl_c_then_resume_keeps_the_finished_trials(tmp_path):
     assert pids.count(pids[0]) == len(before) and len(set(pids)) == 2
     interrupted = [t for t in trials if t.user_attrs.get("lamina_interrupted")]
     assert len(interrupted) <= 1 and all(t.state == S.FAIL for t in interrupted)
+    assert len(trials) == 6 + len(interrupted)  # nothing left RUNNING, nothing else failed
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 6

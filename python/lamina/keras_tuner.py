@@ -22,8 +22,8 @@ names KerasTuner users import besides the tuners (``HyperParameters``, ``HyperMo
 KerasTuner imports Keras, and Keras needs a backend: when none is usable
 (``KERAS_BACKEND`` unset, ``~/.keras/keras.json`` absent or naming a backend that is not
 installed) this module sets ``KERAS_BACKEND`` to the first of
-tensorflow, jax and torch that is installed, else Keras's light ``numpy`` backend; lamina
-trains the models either way.
+tensorflow, jax and torch that is installed (``lamina[tuner]`` brings jax); lamina trains
+the models whichever it is.
 
 Example:
     >>> from lamina import keras_tuner  # doctest: +SKIP
@@ -50,11 +50,14 @@ def _choose_keras_backend():
         configured = None
     if configured and importlib.util.find_spec(configured) is not None:
         return
-    for module, name in (("tensorflow", "tensorflow"), ("jax", "jax"), ("torch", "torch")):
-        if importlib.util.find_spec(module) is not None:
+    for name in ("tensorflow", "jax", "torch"):
+        if importlib.util.find_spec(name) is not None:
             os.environ["KERAS_BACKEND"] = name
             return
-    os.environ["KERAS_BACKEND"] = "numpy"
+    # (Keras's numpy backend imports jax too, so there is no lighter fallback.)
+    raise ImportError("lamina.keras_tuner: KerasTuner imports Keras, which needs a backend: "
+                      "`pip install 'lamina[tuner]'` (brings jax), or install torch or "
+                      "tensorflow")
 
 
 _choose_keras_backend()

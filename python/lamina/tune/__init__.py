@@ -48,7 +48,7 @@ from typing import Mapping
 import numpy as np
 
 from .backends import run_parallel
-from .optuna_strategy import PRUNERS, search_optuna, uses_optuna
+from .optuna_strategy import PRUNERS, PruningCallback, search_optuna, uses_optuna
 from .results import SearchResult, format_table, metric_mode, rank, write_outputs
 from .space import (Distribution, choice, load_space, loguniform, normalize_space, randint,
                     sample_space, uniform)
@@ -56,6 +56,7 @@ from .trials import load_base_run, resolve_trial_run, run_trial
 
 __all__ = [
     "Distribution",
+    "PruningCallback",
     "SearchResult",
     "choice",
     "format_table",

@@ -36,8 +36,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -45,7 +47,7 @@ from pathlib import Path
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
 __all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
-           "PruningReporter", "search_optuna"]
+           "PruningCallback", "search_optuna"]
 
 PRUNERS = ("none", "median", "hyperband")
 _LOCAL = ("sequential", "loky", "threading", "multiprocessing")
@@ -158,12 +160,15 @@ def _pruner(optuna, pruner):
     raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
 
 
-class PruningReporter:
+class PruningCallback:
     """A callback that reports ``metric`` to an Optuna trial after each epoch and prunes.
 
-    It records the epoch logs (so a pruned trial keeps its curves) and, when ``fit`` was
-    stopped by Ctrl-C, raises ``KeyboardInterrupt`` from ``on_train_end`` so the trial is not
-    mistaken for a finished one.
+    What ``lamina tune`` adds to each trial's ``fit``, and usable in an Optuna objective
+    like optuna-integration's ``KerasPruningCallback`` (which works too, but imports
+    Keras): the step reported is the number of epochs trained. It records the epoch logs (so
+    a pruned trial keeps its curves) and, when ``fit`` was stopped by Ctrl-C, raises
+    ``KeyboardInterrupt`` from ``on_train_end`` so the trial is not mistaken for a finished
+    one.
 
     Args:
         trial: The ``optuna.Trial``.
@@ -225,6 +230,37 @@ def _best(values, mode):
     return min(values) if mode == "min" else max(values)
 
 
+class _CtrlC:
+    """Ctrl-C during a sweep: interrupts the trial being trained at once, but is held back
+    while Optuna writes to the storage (asking, telling), so no trial is left half-written;
+    the sweep then stops after that write. A second Ctrl-C always interrupts."""
+
+    def __init__(self):
+        self.in_trial = False
+        self.pending = False
+        self._previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.in_trial or self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self):
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
 class _Surplus(Exception):
     """Raised in a trial asked after another process claimed the study's last slot."""
 
@@ -234,7 +270,15 @@ def _run_loop(study, run, space, n_trials, strategy, seed, metric, mode, threads
     optuna = import_optuna()
     encoded = {k: to_optuna(k, v) for k, v in space.items()}
     grid = {k: list(d.choices) for k, (d, _) in encoded.items()} if strategy == "grid" else None
+    with _CtrlC() as ctrl_c:
+        _loop(optuna, study, run, encoded, grid, n_trials, strategy, seed, metric, mode,
+              threads, ctrl_c)
+
+
+def _loop(optuna, study, run, encoded, grid, n_trials, strategy, seed, metric, mode, threads,
+          ctrl_c):
     while True:
+        ctrl_c.check()
         trials = study.get_trials(deepcopy=False)
         if _finished(optuna, trials) >= n_trials:
             return
@@ -253,12 +297,12 @@ def _run_loop(study, run, space, n_trials, strategy, seed, metric, mode, threads
             if _finished(optuna, before) >= n_trials:
                 trial.set_user_attr("lamina_surplus", True)
                 raise _Surplus(f"trial {trial.number} is beyond n_trials={n_trials}")
-            return _objective(trial, encoded, run, metric, mode, threads)
+            return _objective(trial, encoded, run, metric, mode, threads, ctrl_c)
 
         study.optimize(objective, n_trials=1, catch=(Exception,))
 
 
-def _objective(trial, encoded, run, metric, mode, threads):
+def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
     """One trial: suggest the point, train it, report every epoch; its row goes to user attrs."""
     import math
 
@@ -270,7 +314,7 @@ def _objective(trial, encoded, run, metric, mode, threads):
     optuna = import_optuna()
     params = {k: decode(_suggest(trial, k, dist)) for k, (dist, decode) in encoded.items()}
     trial.set_user_attr("lamina_params", params)
-    reporter = PruningReporter(trial, metric)
+    reporter = PruningCallback(trial, metric)
     old_threads = lamina.get_num_threads()
     attrs = {"pid": os.getpid(), "host": socket.gethostname()}
     t0 = time.perf_counter()
@@ -279,10 +323,15 @@ def _objective(trial, encoded, run, metric, mode, threads):
         if threads is not None:
             lamina.set_num_threads(int(threads))
         attrs["threads"] = lamina.get_num_threads()
-        if callable(run):
-            curves = to_curves(run(copy.deepcopy(params)))
-        else:
-            curves = to_curves(train_run_curves(run, params, callbacks=[reporter]))
+        ctrl_c.in_trial = True
+        try:
+            if callable(run):
+                out = run(copy.deepcopy(params))
+            else:
+                out = train_run_curves(run, params, callbacks=[reporter])
+        finally:
+            ctrl_c.in_trial = False
+        curves = to_curves(out)
         vals = curves.get(metric)
         if not vals:
             raise ValueError(f"the trial reported no {metric!r} (it reported: "

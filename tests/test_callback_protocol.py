@@ -175,3 +175,11 @@ def test_a_learning_rate_set_at_epoch_end_is_used_by_the_next_epoch():
     h = make_model(optimizer=lamina.optimizers.SGD(0.5)).fit(
         x, y, epochs=3, verbose=0, callbacks=[Tenth()])
     np.testing.assert_allclose(h.history["learning_rate"], [0.5, 0.05, 0.005])
+
+
+def test_verbose_false_is_keras_verbose_0(capsys):
+    x, y = make_data()
+    model = make_model()
+    model.fit(x, y, epochs=1, verbose=False)  # as Optuna's Keras example writes it
+    model.evaluate(x, y, verbose=False)
+    assert capsys.readouterr().out == ""

@@ -50,7 +50,9 @@ _INFER_BATCH = 1024
 def _verbose(verbose):
     if verbose == "auto":
         return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if isinstance(verbose, (bool, np.bool_)):  # Keras scripts pass verbose=False/True
+        return int(verbose)
+    if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
     return int(verbose)
 

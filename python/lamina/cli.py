@@ -66,7 +66,9 @@ def _tune_arguments(p: argparse.ArgumentParser) -> None:
                    help="Optuna storage shared by processes: sqlite:///study.db, an RDB "
                         "URL or journal:FILE; running again resumes the study")
     p.add_argument("--study-name", default=None, help="the study's name in --storage")
-    p.add_argument("--n-trials", type=int, default=None, help="random: draws (10); grid: cap")
+    p.add_argument("--n-trials", type=int, default=None,
+                   help="random: draws (10); grid: cap; with --storage: trials the study "
+                        "should hold")
     p.add_argument("--metric", default="val_loss", help="history key to rank by")
     p.add_argument("--backend", default="loky", choices=BACKENDS)
     p.add_argument("--scheduler", default=None, help="Dask scheduler / Ray cluster address")

@@ -99,7 +99,8 @@ def search(
             (``uniform``, ``loguniform``, ``choice``, ``randint``), or in file form
             ``{"loguniform": [1e-4, 1e-2]}``.
         n_trials: Grid: at most this many points; random: the number of draws (10 when
-            None). Defaults to `None`.
+            None); on Optuna (TPE, a pruner or a storage): the finished trials the study
+            should hold, counting those already in ``storage``. Defaults to `None`.
         strategy: "grid", "random" or "tpe" (Optuna's TPE sampler; needs
             ``lamina[optuna]``). Defaults to `"grid"`.
         metric: The history key that ranks trials; its best value over the epochs

@@ -21,8 +21,8 @@ class SearchResult(list):
     """The trials of a search as a list of dicts, best first (failed trials last).
 
     Each row holds ``trial`` (its index in the visiting order), ``status`` ("ok",
-    "failed", or "pruned" when an Optuna pruner stopped it), the metric (its best value over the epochs), one column per key path of the
-    space, ``final_<key>`` for every curve's last value, ``epochs``, ``best_epoch``,
+    "failed", or "pruned" when an Optuna pruner stopped it), the metric (its best value
+    over the epochs), one column per key path of the space, ``final_<key>`` for every curve's last value, ``epochs``, ``best_epoch``,
     ``error`` (None when ok), ``curves`` (the per-epoch history), ``seconds``, ``pid``,
     ``host`` and ``threads``.
 

@@ -22,9 +22,9 @@ class SearchResult(list):
 
     Each row holds ``trial`` (its index in the visiting order), ``status`` ("ok",
     "failed", or "pruned" when an Optuna pruner stopped it), the metric (its best value
-    over the epochs), one column per key path of the space, ``final_<key>`` for every curve's last value, ``epochs``, ``best_epoch``,
-    ``error`` (None when ok), ``curves`` (the per-epoch history), ``seconds``, ``pid``,
-    ``host`` and ``threads``.
+    over the epochs), one column per key path of the space, ``final_<key>`` for every
+    curve's last value, ``epochs``, ``best_epoch``, ``error`` (None when ok), ``curves``
+    (the per-epoch history), ``seconds``, ``pid``, ``host`` and ``threads``.
 
     Attributes:
         metric: The metric trials are ranked by.

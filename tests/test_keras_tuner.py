@@ -96,6 +96,7 @@ def test_getting_started_example_differs_from_kerastuners_only_in_imports_and_da
         assert call in text
 
 
+@pytest.mark.slow
 def test_getting_started_example_runs(tmp_path):
     r = subprocess.run([sys.executable, str(EXAMPLE), "--directory", str(tmp_path),
                         "--max-epochs", "4"], capture_output=True, text=True, timeout=600,

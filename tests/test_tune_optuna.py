@@ -13,7 +13,10 @@ import pytest
 
 from lamina import tune
 
-optuna = pytest.importorskip("optuna")
+try:
+    import optuna
+except ImportError as exc:  # lamina[optuna]
+    pytest.skip(f"optuna is needed: {exc}", allow_module_level=True)
 
 from lamina.tune import optuna_strategy  # noqa: E402
 
@@ -141,8 +144,11 @@ def _trials(tmp_path, polling=False):
         return []
 
 
+@pytest.mark.slow
 def test_two_processes_finish_one_study_with_every_trial_once(tmp_path):
-    cmd = _files(tmp_path, epochs=20) + ["--strategy", "tpe", "--n-trials", "10"]
+    # Trials long enough (~1 s) that neither process can finish the study alone before
+    # the other has started, even on a loaded machine.
+    cmd = _files(tmp_path, epochs=150) + ["--strategy", "tpe", "--n-trials", "10"]
     procs = [subprocess.Popen(cmd + ["--out", str(tmp_path / f"out{i}")],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]
@@ -166,6 +172,7 @@ def test_two_processes_finish_one_study_with_every_trial_once(tmp_path):
         assert len(numbers) == len(set(numbers))
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_keeps_the_finished_trials(tmp_path):
     cmd = _files(tmp_path, epochs=150) + ["--strategy", "random", "--n-trials", "6"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

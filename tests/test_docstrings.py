@@ -23,6 +23,7 @@ MODULES += [f"lamina.callbacks.{m}" for m in (
 MODULES += ["lamina.layers.rescaling"]
 MODULES += ["lamina.layers.batch_normalization", "lamina.layers.layer_normalization"]
 MODULES += ["lamina.variables"]
+MODULES += ["lamina.tune.optuna_strategy"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -62,8 +62,17 @@ def _tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "space", help='TOML/JSON: "key.path" = [values] or {loguniform = [low, high]} ...'
     )
-    p.add_argument("--strategy", choices=["grid", "random"], default="grid")
-    p.add_argument("--n-trials", type=int, default=None, help="random: draws (10); grid: cap")
+    p.add_argument("--strategy", choices=["grid", "random", "tpe"], default="grid",
+                   help="tpe: Optuna's TPE sampler (pip install 'lamina[optuna]')")
+    p.add_argument("--pruner", choices=["none", "median", "hyperband"], default="none",
+                   help="Optuna pruner told the metric every epoch (stops trials behind)")
+    p.add_argument("--storage", default=None,
+                   help="Optuna storage shared by processes: sqlite:///study.db, an RDB "
+                        "URL or journal:FILE; running again resumes the study")
+    p.add_argument("--study-name", default=None, help="the study's name in --storage")
+    p.add_argument("--n-trials", type=int, default=None,
+                   help="random: draws (10); grid: cap; with --storage: trials the study "
+                        "should hold")
     p.add_argument("--metric", default="val_loss", help="history key to rank by")
     p.add_argument("--backend", default="loky", choices=BACKENDS)
     p.add_argument("--scheduler", default=None, help="Dask scheduler / Ray cluster address")
@@ -97,10 +106,18 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads_per_trial=args.threads_per_trial,
             scheduler=args.scheduler,
+            pruner=args.pruner,
+            storage=args.storage,
+            study_name=args.study_name,
         )
     except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError) as exc:
         print(f"lamina tune: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        again = (" (run the same command again to resume: the storage keeps the finished "
+                 "trials)" if args.storage else "")
+        print(f"lamina tune: interrupted{again}", file=sys.stderr)
+        return 130
     print(tune.format_table(result))
     if args.out:
         written = tune.write_outputs(result, args.out)
@@ -324,7 +341,8 @@ class Command(NamedTuple):
 COMMANDS = (
     Command("info", "version, CPU dispatch level, threads and build flags", _info_arguments,
             _cmd_info),
-    Command("tune", "sweep hyperparameters of a run file (grid/random; loky, Dask or Ray)",
+    Command("tune", "sweep hyperparameters of a run file (grid/random/TPE with pruning; "
+            "loky, Dask, Ray, Optuna storage)",
             _tune_arguments, _cmd_tune),
     Command("train", "train a run file (default: an MLP on the bundled digits)",
             _train_arguments, _cmd_train,

@@ -183,7 +183,7 @@ def format_metrics(d: Mapping[str, float]) -> str:
 
 def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike | None = "auto",
               verbose: bool = True, stream: TextIO | None = None,
-              data: Dataset | None = None) -> RunResult:
+              data: Dataset | None = None, callbacks: Sequence | None = None) -> RunResult:
     """Trains a run, diagnoses it and writes its outputs.
 
     Args:
@@ -194,6 +194,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
         verbose: print progress bars, metrics and the diagnosis. Defaults to `True`.
         stream: where to print. Defaults to `None` (sys.stdout).
         data: an already loaded `Dataset` (skips reading the data). Defaults to `None`.
+        callbacks: more callbacks for ``fit`` (after the run's own), e.g. a tuner's pruning
+            callback; an exception one raises propagates. Defaults to `None`.
 
     Returns:
         A `RunResult`.
@@ -218,7 +220,8 @@ def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike
     n_fit = fit_size(ds.x_train.shape[0], tr["validation_split"])
     _adapt_input_normalization(model, ds.x_train[:n_fit])
     batch_size = fit_batch_size(tr, n_fit)
-    callbacks = build_callbacks(run, progress=verbose, stream=out)
+    extra = list(callbacks or [])
+    callbacks = build_callbacks(run, progress=verbose, stream=out) + extra
     stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
     nan_stop = next((cb for cb in callbacks if isinstance(cb, TerminateOnNaN)), None)
     if verbose:

@@ -280,6 +280,28 @@ class Sequential(Trainer, Layer):
             shape = tuple(layer.compute_output_shape(shape))
         return shape
 
+    def get_build_config(self):
+        """Keras's build config, ``{"input_shape": [None, *sample_shape]}`` (None unbuilt).
+
+        With ``build_from_config`` it lets a tool (KerasTuner) rebuild a model that was
+        declared without an ``Input`` before loading weights into it.
+        """
+        if not self.built:
+            return None
+        return {"input_shape": [None, *self._input_shape]}
+
+    def build_from_config(self, config) -> None:
+        """Builds the model from ``get_build_config()``'s dict (nothing to do for None).
+
+        Args:
+            config: ``{"input_shape": [None, *sample_shape]}`` or None.
+        """
+        if config is None:
+            return
+        if not isinstance(config, dict) or "input_shape" not in config:
+            raise ValueError(f"a build config is {{'input_shape': [None, ...]}}, got {config!r}")
+        self.build(tuple(config["input_shape"]))
+
     @property
     def input_shape(self):
         """``(None, *sample_shape)`` like Keras, or None before the shape is known."""

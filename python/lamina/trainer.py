@@ -51,7 +51,9 @@ _INFER_BATCH = 1024
 def _verbose(verbose):
     if verbose == "auto":
         return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if isinstance(verbose, (bool, np.bool_)):  # Keras scripts pass verbose=False/True
+        return int(verbose)
+    if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
     return int(verbose)
 
@@ -256,7 +258,9 @@ class Trainer:
             epochs: Index of the last epoch (counting from ``initial_epoch``). Defaults to `1`.
             verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1.
                 Defaults to `"auto"`.
-            callbacks: List of ``lamina.callbacks.Callback``. Defaults to `None`.
+            callbacks: Callbacks: lamina's, Keras's (``keras.callbacks.Callback``
+                subclasses) or any object with some of Keras's ``Callback`` methods; each
+                gets only the hooks it has. Defaults to `None`.
             validation_split: Fraction in [0, 1) of the data held out for validation: the
                 LAST samples, taken before shuffling. Defaults to `0.0`.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``;
@@ -346,6 +350,7 @@ class Trainer:
         self.stop_training = False
         self.history = history
 
+        logs = None
         with _Interrupt(self) as interrupt:
             cbl.on_train_begin()
             for epoch in range(initial_epoch, epochs):
@@ -390,12 +395,12 @@ class Trainer:
                         seen += sizes[b]
                         run_loss += r[0] * sizes[b]
                         run_w += r[1]
-                        logs = {"loss": run_loss / seen}
+                        blogs = {"loss": run_loss / seen}
                         for j in range(nm):
                             run_m[j] += r[2 + j]
-                            logs[metric_names[j]] = run_m[j] / run_w if run_w else 0.0
-                        logs["batch_loss"] = r[0]
-                        cbl.on_train_batch_end(b, logs)
+                            blogs[metric_names[j]] = run_m[j] / run_w if run_w else 0.0
+                        blogs["batch_loss"] = r[0]
+                        cbl.on_train_batch_end(b, blogs)
                         if self.stop_training:
                             break
                 if interrupt.hit:
@@ -412,7 +417,7 @@ class Trainer:
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
-            cbl.on_train_end()
+            cbl.on_train_end(logs)  # Keras passes the last epoch's logs
         history.fit_info.update(_stop_info(callbacks))
         if history.interrupted:
             done = len(history.epoch)
@@ -483,7 +488,8 @@ class Trainer:
         self._require_compiled("evaluate")
         verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
         xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
+        params = {"verbose": verbose, "epochs": 1, "steps": -(-xt.shape[0] // batch_size)}
+        cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
         cbl.on_test_begin()
         t0 = time.perf_counter()
         logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
@@ -512,7 +518,8 @@ class Trainer:
         n = xt.shape[0]
         out = np.empty((n, self._out_dim()), dtype=self.dtype)
         predict = net.predict
-        cbl = callbacks_mod.CallbackList(callbacks or [], self, {"verbose": verbose})
+        params = {"verbose": verbose, "epochs": 1, "steps": -(-n // batch_size)}
+        cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
         hooks = cbl.has_predict_batch_hooks
         cbl.on_predict_begin()
         for b, s in enumerate(range(0, n, batch_size)):

@@ -3,8 +3,11 @@
 The hooks and their arguments are Keras 3's: ``on_train_begin(logs)``,
 ``on_epoch_begin(epoch, logs)``, ``on_train_batch_begin(batch, logs)``,
 ``on_train_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``
-(and the ``test`` / ``predict`` variants). A callback that defines no batch hook costs
-nothing per batch: ``fit`` only dispatches batch hooks when some callback overrides one.
+(and the ``test`` / ``predict`` variants). Any object with some of these methods is a
+callback - lamina's, Keras's own (``keras.callbacks.EarlyStopping`` …), Optuna's
+``KerasPruningCallback``, tqdm's ``TqdmCallback`` - and gets only the hooks it has (see
+``callback_list``). A callback that defines no batch hook costs nothing per batch: ``fit``
+only dispatches batch hooks when some callback overrides one.
 
 Example:
     >>> import numpy as np

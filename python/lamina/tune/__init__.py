@@ -1,4 +1,6 @@
-"""Hyperparameter sweeps over run files: grid or random search on joblib, Dask or Ray.
+"""Hyperparameter sweeps over run files: grid or random search on joblib, Dask or Ray, and
+Optuna's TPE sampler and pruners, in a study that processes and machines share
+(`optuna_strategy`).
 
 A sweep starts from one run (the file ``lamina train`` reads, or its dict) and a *space*
 that maps run-file key paths to the values to try::
@@ -24,7 +26,8 @@ OOM killer): the trials left then run one at a time and that one becomes a faile
 
 The package: `space` (distributions, sampling, space files), `trials` (one trial, anywhere),
 `backends` (joblib, Dask, Ray), `results` (ranking, the table, the output files),
-`tensorboard` (the sweep for TensorBoard's HParams dashboard: ``write_tensorboard``).
+`tensorboard` (the sweep for TensorBoard's HParams dashboard: ``write_tensorboard``),
+`optuna_strategy` (TPE, pruning, shared storage).
 
 The result is a list of dicts sorted by the metric (best first; failed trials last) that
 also carries ``.best_run`` (the winning run dict, ready for ``lamina train``) and ``.df``
@@ -46,6 +49,7 @@ from typing import Mapping
 import numpy as np
 
 from .backends import run_parallel
+from .optuna_strategy import PRUNERS, PruningCallback, search_optuna, uses_optuna
 from .results import SearchResult, format_table, metric_mode, rank, write_outputs
 from .space import (Distribution, choice, load_space, loguniform, normalize_space, randint,
                     sample_space, uniform)
@@ -54,6 +58,7 @@ from .trials import load_base_run, resolve_trial_run, run_trial
 
 __all__ = [
     "Distribution",
+    "PruningCallback",
     "SearchResult",
     "choice",
     "format_table",
@@ -84,6 +89,9 @@ def search(
     scheduler: str | None = None,
     mode: str = "auto",
     verbose: int = 0,
+    pruner: str = "none",
+    storage: str | None = None,
+    study_name: str | None = None,
 ) -> SearchResult:
     """Trains one model per point of ``space`` and ranks them by ``metric``.
 
@@ -94,8 +102,10 @@ def search(
             (``uniform``, ``loguniform``, ``choice``, ``randint``), or in file form
             ``{"loguniform": [1e-4, 1e-2]}``.
         n_trials: Grid: at most this many points; random: the number of draws (10 when
-            None). Defaults to `None`.
-        strategy: "grid" or "random". Defaults to `"grid"`.
+            None); on Optuna (TPE, a pruner or a storage): the finished trials the study
+            should hold, counting those already in ``storage``. Defaults to `None`.
+        strategy: "grid", "random" or "tpe" (Optuna's TPE sampler; needs
+            ``lamina[optuna]``). Defaults to `"grid"`.
         metric: The history key that ranks trials; its best value over the epochs
             counts. Defaults to `"val_loss"`.
         backend: "sequential" (this process), "loky" (local processes), "threading",
@@ -113,6 +123,13 @@ def search(
         mode: "min", "max" or "auto" (max for accuracy-like metrics, else min).
             Defaults to `"auto"`.
         verbose: joblib's verbosity. Defaults to `0`.
+        pruner: "none", "median" or "hyperband": Optuna's pruner, told the metric after
+            every epoch; a pruned trial is a row with status "pruned" (see
+            ``lamina.tune.optuna_strategy``). Defaults to `"none"`.
+        storage: An Optuna storage (``"sqlite:///study.db"``, any RDB URL, or a journal
+            file ``"journal:study.log"``) that processes and machines share; a sweep run
+            again on it resumes, keeping its finished trials. Defaults to `None`.
+        study_name: The study's name in ``storage``. Defaults to `None` ("lamina").
 
     Returns:
         A :class:`SearchResult`: the trial rows, best first, with ``best_run`` and ``df``.
@@ -139,6 +156,19 @@ def search(
             f"threads_per_trial must be a positive int or None, got {threads_per_trial!r}"
         )
     space = normalize_space(space)
+    if uses_optuna(strategy, pruner, storage):  # TPE, pruning, shared studies: Optuna
+        if pruner not in PRUNERS:
+            raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
+        if strategy not in ("grid", "random", "tpe"):
+            raise ValueError(f"strategy must be 'grid', 'random' or 'tpe', got {strategy!r}")
+        base_run = None if callable(run) else load_base_run(run)
+        rows, points = search_optuna(
+            run if callable(run) else base_run, space, n_trials, strategy, metric, mode, seed,
+            pruner=pruner, storage=storage, study_name=study_name, backend=backend,
+            n_jobs=n_jobs, threads_per_trial=threads_per_trial)
+        ranked = rank(rows, metric, mode, list(space), points)
+        return SearchResult(ranked, metric=metric, mode=mode, keys=list(space),
+                            base_run=base_run)
     points = sample_space(space, strategy, n_trials, seed)
     base_run = None if callable(run) else load_base_run(run)
     trial_run = run if callable(run) else base_run

@@ -20,11 +20,11 @@ __all__ = ["SearchResult", "metric_mode", "rank", "format_table", "write_outputs
 class SearchResult(list):
     """The trials of a search as a list of dicts, best first (failed trials last).
 
-    Each row holds ``trial`` (its index in the visiting order), ``status`` ("ok" or
-    "failed"), the metric (its best value over the epochs), one column per key path of the
-    space, ``final_<key>`` for every curve's last value, ``epochs``, ``best_epoch``,
-    ``error`` (None when ok), ``curves`` (the per-epoch history), ``seconds``, ``pid``,
-    ``host`` and ``threads``.
+    Each row holds ``trial`` (its index in the visiting order), ``status`` ("ok",
+    "failed", or "pruned" when an Optuna pruner stopped it), the metric (its best value
+    over the epochs), one column per key path of the space, ``final_<key>`` for every
+    curve's last value, ``epochs``, ``best_epoch``, ``error`` (None when ok), ``curves``
+    (the per-epoch history), ``seconds``, ``pid``, ``host`` and ``threads``.
 
     Attributes:
         metric: The metric trials are ranked by.
@@ -160,7 +160,7 @@ def format_table(result: SearchResult, max_rows: int = 20) -> str:
         lines.append(f"... {len(result) - max_rows} more")
     for r in result:
         if r["status"] != "ok":
-            lines.append(f"trial {r['trial']} failed: {r['error']}")
+            lines.append(f"trial {r['trial']} {r['status']}: {r['error']}")
     if result.best is not None:
         best = ", ".join(f"{k}={v!r}" for k, v in result.best_params.items())
         lines.append(

@@ -66,11 +66,12 @@ def resolve_trial_run(base: Mapping, params: Mapping):
     return load_run(copy.deepcopy(dict(base)), overrides=overrides)
 
 
-def train_run_curves(base: dict, params: dict) -> dict:
+def train_run_curves(base: dict, params: dict, callbacks=None) -> dict:
     """Trains one trial with ``lamina train``'s code; returns its curves and final metrics."""
     from ..experiment import train_run
 
-    result = train_run(resolve_trial_run(base, params), out_dir=None, verbose=False)
+    result = train_run(resolve_trial_run(base, params), out_dir=None, verbose=False,
+                       callbacks=callbacks)
     curves = dict(result.history.history)
     for part in ("test",):  # the held-out test metrics, reported as one-value curves
         for name, value in (getattr(result, part, None) or {}).items():

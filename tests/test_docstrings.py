@@ -21,6 +21,8 @@ MODULES += [f"lamina.callbacks.{m}" for m in (
     "learning_rate_scheduler", "model_checkpoint", "progbar_logger", "reduce_lr_on_plateau",
     "terminate_on_nan")]
 MODULES += ["lamina.layers.rescaling"]
+MODULES += ["lamina.hdf5", "lamina.keras_config", "lamina.keras_weights", "lamina.keras_format",
+            "lamina.onnx_export"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -131,6 +131,16 @@ def test_lamina_format_stays_lamina(tmp_path):
         model.save(tmp_path / "m.h5")
 
 
+def test_keras_files_of_lamina_0_1_still_load(tmp_path):
+    model = lamina_model()
+    model.save(tmp_path / "m.lamina")  # lamina 0.1 wrote this zip under .keras too
+    (tmp_path / "m.lamina").rename(tmp_path / "old.keras")
+    assert same_weights(lamina.load_model(tmp_path / "old.keras"), model)
+    other = lamina_model(seed=9)
+    other.load_weights(tmp_path / "old.keras")
+    assert same_weights(other, model)
+
+
 def test_missing_h5py_names_the_package(tmp_path, monkeypatch):
     import sys
 

@@ -44,7 +44,7 @@ def require_h5py(what):
         import h5py
     except ImportError:
         raise ImportError(f"{what} needs the h5py package: pip install h5py (or pip install "
-                          "'lamina[keras]')") from None
+                          "'lamina[hdf5]')") from None
     return h5py
 
 

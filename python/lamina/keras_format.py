@@ -8,7 +8,7 @@ both know, with compile settings and optimizer state. Writes are atomic (``lamin
 reads check every member, size and shape and never run code from the file. lamina's own
 format stays ``.lamina``.
 
-Needs h5py (``pip install 'lamina[keras]'``).
+Needs h5py (``pip install 'lamina[hdf5]'``).
 
 Example:
     >>> import os, tempfile

@@ -109,6 +109,9 @@ def fill_h5(model, f, optimizer=True):
     """Writes the model's weights (and optimizer variables) into an open h5py File."""
     f.create_group("vars")
     for path, layer in layer_paths(model):
+        segs = path.split("/")
+        for i in range(2, len(segs) - 1, 2):  # a nested model's own (empty) vars group
+            f.require_group("/".join(segs[:i]) + "/vars")
         group = f.create_group(f"{path}/vars")
         for i, w in enumerate(layer.get_weights()):
             group.create_dataset(str(i), data=w)

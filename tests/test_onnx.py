@@ -13,8 +13,11 @@ import pytest
 import lamina
 from lamina import cli
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+try:  # any ImportError (a wheel without its native library too) means: skip
+    import onnx
+    import onnxruntime as ort
+except ImportError as exc:
+    pytest.skip(f"onnx and onnxruntime are needed: {exc}", allow_module_level=True)
 L = lamina.layers
 RNG = np.random.default_rng(0)
 

@@ -41,9 +41,10 @@ _MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
 
 
 def _weights_limit(model):
-    """Bytes a weights file of this model may take: its arrays, the optimizer, slack."""
+    """Bytes a weights file of this model may take: its arrays, up to three optimizer slots
+    each (AMSGrad), and slack for HDF5 metadata."""
     n = sum(w.nbytes for w in model.weights)
-    return 4 * n + (8 << 20)
+    return 5 * n + (8 << 20)
 
 
 def save_keras(model, filepath, overwrite=True):

@@ -5,7 +5,8 @@ what Keras's conventions define — ``layer.get_config()`` and ``layer.get_weigh
 Keras's weight order — and appends ONNX nodes, so a layer kind that follows those
 conventions exports as soon as it exists. Nested models are flattened; layers that only
 act in training (Dropout and the noise layers) are left out; BatchNormalization and
-Normalization fold into one ``Mul`` + ``Add`` with their statistics. The graph has opset
+BatchNormalization folds into one ``Mul`` + ``Add``, Normalization is Keras's ``(x - mean) /
+max(sqrt(variance), epsilon)`` with its statistics as constants. The graph has opset
 17, a named input (the model's input layer) with a dynamic batch dimension ``"batch"``
 and a named output, and is checked with ``onnx.checker`` before it is written.
 
@@ -231,10 +232,13 @@ def _normalization(g, layer, x):
         mean = np.asarray(cfg["mean"], np.float64)
         var = np.asarray(cfg["variance"], np.float64)
     mean, var = mean.reshape(-1), var.reshape(-1)
-    denom = np.maximum(np.sqrt(var), _EPSILON)
-    if cfg.get("invert", False):
-        return _affine(g, layer, x, denom, mean)
-    return _affine(g, layer, x, 1.0 / denom, -mean / denom)
+    denom = g.const(f"{layer.name}_denominator", np.maximum(np.sqrt(var), _EPSILON))
+    mean = g.const(f"{layer.name}_mean", mean)
+    if cfg.get("invert", False):  # Keras: mean + x * max(sqrt(var), eps)
+        return g.op("Add", [g.op("Mul", [x, denom]), mean], hint=layer.name)
+    # Keras: (x - mean) / max(sqrt(var), eps), in this order (a zero-variance feature
+    # divides by eps, and folding it into x * s + t would cancel catastrophically).
+    return g.op("Div", [g.op("Sub", [x, mean]), denom], hint=layer.name)
 
 
 @converter("LayerNormalization")

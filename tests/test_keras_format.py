@@ -220,6 +220,18 @@ def test_lamina_loads_keras_files(tmp_path, functional):
     np.testing.assert_allclose(fresh.predict(X, verbose=0), expected, atol=1e-6)
 
 
+def test_lamina_loads_nested_keras_models(tmp_path):
+    keras = _keras()
+    _nested_lamina_model()  # skips where lamina cannot nest models
+    keras.utils.set_random_seed(2)
+    inner = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh")])
+    kmodel = keras.Sequential([keras.Input((6,)), inner, keras.layers.Dense(2)])
+    kmodel.save(tmp_path / "nested.keras")
+    model = lamina.load_model(tmp_path / "nested.keras")
+    np.testing.assert_allclose(model.predict(X, verbose=0), kmodel.predict(X, verbose=0),
+                               atol=1e-6)
+
+
 def test_unsupported_keras_layer_is_named(tmp_path):
     keras = _keras()
     kmodel = keras.Sequential([keras.Input((4, 3)), keras.layers.Conv1D(2, 2),

@@ -187,6 +187,18 @@ def test_truncated_and_garbage_files(tmp_path):
         lamina.load_model(tmp_path / "j.keras")
 
 
+def test_deeply_nested_config_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "deep.keras", "w") as zf:
+        zf.writestr("config.json", "[" * 200000 + "]" * 200000)
+    with pytest.raises(lamina.ModelFileError, match="nested too deeply"):
+        lamina.load_model(tmp_path / "deep.keras")
+    level = '{"class_name": "Sequential", "config": {"layers": ['
+    with zipfile.ZipFile(tmp_path / "deep2.keras", "w") as zf:  # models nested 600 deep
+        zf.writestr("config.json", level * 600 + "]}}" * 600)
+    with pytest.raises(lamina.ModelFileError):
+        lamina.load_model(tmp_path / "deep2.keras")
+
+
 def test_weights_member_larger_than_the_model_is_refused(tmp_path):
     def fill(f):
         good_weights(f)

@@ -79,8 +79,9 @@ def save_keras(model, filepath, overwrite=True):
 def _json_member(zf, path, name):
     try:
         value = json.loads(_read_member(zf, path, name, _JSON_LIMIT))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path!r}: {name} is not valid JSON: {exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path!r}: {name} is not valid JSON (or nested too deeply): "
+                             f"{type(exc).__name__}") from None
     if not isinstance(value, dict):
         raise ModelFileError(f"{path!r}: {name} must hold a JSON object")
     return value
@@ -125,8 +126,11 @@ def load_keras(filepath, compile=True):
                                      or not 0 <= seed < 2**63):
                 raise ModelFileError(f"{path!r}: metadata.json lamina_seed {seed!r} is not "
                                      "a seed")
-        model = keras_config.model_from_keras(entry, where=f"{path!r}: config.json",
-                                              seed=seed)
+        try:
+            model = keras_config.model_from_keras(entry, where=f"{path!r}: config.json",
+                                                  seed=seed)
+        except RecursionError:
+            raise ModelFileError(f"{path!r}: config.json is nested too deeply") from None
         cc = keras_config.compile_from_keras(entry.get("compile_config"),
                                              where=f"{path!r}: config.json") if compile else None
         if cc is not None:
@@ -232,15 +236,18 @@ def load_legacy_h5(filepath, compile=True):
                                  "weights use model.load_weights")
         try:
             entry = json.loads(raw)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ModelFileError(f"{path!r}: model_config is not valid JSON: {exc}") from None
-        model = keras_config.model_from_keras(entry, where=f"{path!r}: model_config")
+            model = keras_config.model_from_keras(entry, where=f"{path!r}: model_config")
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
+            raise ModelFileError(f"{path!r}: model_config is not valid JSON (or nested too "
+                                 f"deeply): {type(exc).__name__}") from None
         if compile:
             training = checked.attr("", "training_config")
             if training:
                 try:
                     tc = json.loads(training)
-                except (json.JSONDecodeError, TypeError) as exc:
+                    if not isinstance(tc, dict):
+                        raise TypeError("not an object")
+                except (json.JSONDecodeError, TypeError, RecursionError) as exc:
                     raise ModelFileError(f"{path!r}: training_config is not valid JSON: "
                                          f"{exc}") from None
                 cc = {"optimizer": (tc.get("optimizer_config") or "rmsprop"),

@@ -28,7 +28,7 @@ from . import layers as layers_mod
 from .io import ModelFileError
 
 __all__ = ["model_to_keras", "model_from_keras", "compile_to_keras", "compile_from_keras",
-           "check_safe", "to_snake_case"]
+           "check_safe", "to_snake_case", "body_layers", "input_name"]
 
 _NESTED = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
            "constraint": "keras.constraints"}
@@ -90,6 +90,20 @@ def _layer_entry(layer, dtype):
                      build_config={"input_shape": [None, *layer.input_shape]})
 
 
+def body_layers(model):
+    """The model's layers without its InputLayer (a functional model lists it first)."""
+    return [lay for lay in model.layers if not isinstance(lay, layers_mod.InputLayer)]
+
+
+def input_name(model, default="input_layer"):
+    """The name of the model's InputLayer, or ``default`` when it has none."""
+    found = getattr(model, "_input_layer", None)
+    for lay in model.layers:
+        if isinstance(lay, layers_mod.InputLayer):
+            found = lay
+    return found.name if found is not None else default
+
+
 def model_to_keras(model, compile=True):
     """The ``config.json`` entry of a built lamina model in Keras 3's schema.
 
@@ -98,10 +112,8 @@ def model_to_keras(model, compile=True):
         compile: Include ``compile_config`` when the model is compiled. Defaults to `True`.
     """
     shape = list(model.input_shape[1:])
-    input_layer = getattr(model, "_input_layer", None)
-    name = input_layer.name if input_layer is not None else "input_layer"
-    layers = [_input_entry(shape, model.dtype, name)]
-    layers += [_layer_entry(layer, model.dtype) for layer in model.layers]
+    layers = [_input_entry(shape, model.dtype, input_name(model))]
+    layers += [_layer_entry(layer, model.dtype) for layer in body_layers(model)]
     config = {"name": model.name, "trainable": bool(model.trainable),
               "dtype": _policy(model.dtype), "layers": layers,
               "build_input_shape": [None, *shape]}

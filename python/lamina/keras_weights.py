@@ -32,7 +32,7 @@ import numpy as np
 
 from ._validation import first_nonfinite
 from .io import ModelFileError
-from .keras_config import to_snake_case
+from .keras_config import body_layers, to_snake_case
 
 __all__ = ["layer_paths", "fill_h5", "read_h5"]
 
@@ -65,7 +65,7 @@ def layer_paths(model, prefix="", with_input=False):
     """
     used = {"input_layer": 0} if with_input else {}
     out = []
-    for layer in model.layers:
+    for layer in body_layers(model):
         name = to_snake_case(type(layer).__name__)
         if _is_model(layer):
             name = "sequential"

@@ -276,14 +276,15 @@ def build_onnx(model):
     Args:
         model: A built lamina model.
     """
+    from .keras_config import input_name
+
     onnx = _require_onnx()
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built yet: it has no input shape to "
                          "export")
     g = _Graph(onnx, model.dtype)
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(model.dtype))
-    input_layer = getattr(model, "_input_layer", None)
-    in_name = input_layer.name if input_layer is not None else "input"
+    in_name = input_name(model, "input")
     x = _convert(g, model.layers, in_name)
     out_name = "output"
     g.nodes.append(onnx.helper.make_node("Identity", [x], [out_name], name="output"))

@@ -24,6 +24,8 @@ MODULES += ["lamina.layers.rescaling"]
 MODULES += ["lamina.layers.batch_normalization", "lamina.layers.layer_normalization"]
 MODULES += ["lamina.variables"]
 MODULES += ["lamina.tune.optuna_strategy"]
+MODULES += ["lamina.hdf5", "lamina.keras_config", "lamina.keras_weights", "lamina.keras_format",
+            "lamina.onnx_export"]
 
 
 @pytest.mark.parametrize("name", MODULES)

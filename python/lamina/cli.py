@@ -5,7 +5,7 @@ its parser and the handler that runs it (``handler(args) -> exit status``).
 
 Example:
     >>> [c.name for c in COMMANDS]
-    ['info', 'tune', 'train', 'evaluate', 'predict', 'compare', 'bench', 'examples']
+    ['info', 'tune', 'train', 'evaluate', 'predict', 'compare', 'export', 'bench', 'examples']
 """
 
 from __future__ import annotations
@@ -328,6 +328,29 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 # The table
 
 
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a .lamina, .keras or .h5 model file")
+    p.add_argument("--format", default="onnx", choices=["onnx"], help="export format")
+    p.add_argument("--out", metavar="FILE", help="file to write (default: MODEL with the "
+                   "format's extension)")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .io import ModelFileError
+    from .saving import load_model
+
+    out = args.out or str(Path(args.model).with_suffix("." + args.format))
+    try:
+        model = load_model(args.model, compile=False)
+        model.export(out, format=args.format, verbose=False)
+    except (ModelFileError, ImportError, ValueError, OSError) as exc:
+        print(f"lamina export: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({args.format}, input {model.input_shape}, output "
+          f"{model.output_shape})")
+    return 0
+
+
 class Command(NamedTuple):
     """One ``lamina`` subcommand: its name, help, argument builder and handler."""
 
@@ -355,6 +378,8 @@ COMMANDS = (
             _cmd_predict),
     Command("compare", "train several run files, plot their validation curves",
             _compare_arguments, _cmd_compare),
+    Command("export", "export a saved model for serving (ONNX)", _export_arguments,
+            _cmd_export),
     Command("bench", "lamina against torch, scikit-learn and numpy, side by side (see "
             "`lamina bench --help`)", _bench_arguments, _cmd_bench),
     Command("examples", "list the bundled lessons (one hyperparameter each), or copy them out",

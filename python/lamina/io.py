@@ -151,7 +151,7 @@ def _class_name(model):
 
 
 def save_model(model, filepath, overwrite=True):
-    """Writes ``model`` to a ``.lamina`` (or ``.keras``) file atomically.
+    """Writes ``model`` to a ``.lamina`` file atomically (``.keras``: ``lamina.keras_format``).
 
     Args:
         model: A built ``Sequential``.
@@ -166,7 +166,7 @@ def save_model(model, filepath, overwrite=True):
         >>> save_model(model, path); lamina.load_model(path).count_params()
         3
     """
-    path = _check_target(filepath, overwrite, (".lamina", ".keras"), "model")
+    path = _check_target(filepath, overwrite, (".lamina",), "model")
     _require_built(model, "save")
     compiled = model.compiled and model.loss is not None
     if compiled:

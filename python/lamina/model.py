@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import _core, io
+from . import _core
 from . import config as config_mod
 from . import layers as layers_mod
 from . import losses as losses_mod
@@ -715,30 +715,57 @@ class Sequential(Trainer, Layer):
     def save(self, filepath, overwrite=True, **kwargs) -> None:
         """Saves architecture, compile settings, weights and optimizer state to one file.
 
-        The file is a zip (``config.json``, ``weights.npz``, ``optimizer.npz``) written
-        atomically; ``lamina.load_model`` restores it so that predictions are bit-identical
-        and training resumes exactly.
+        ``.lamina`` is lamina's zip (``config.json``, ``weights.npz``, ``optimizer.npz``);
+        ``.keras`` is Keras 3's format (Keras 3 loads it; needs h5py). Both are written
+        atomically; ``lamina.load_model`` restores them so that predictions match and
+        training resumes where it stopped.
 
         Args:
-            filepath: Path ending in ``.lamina`` (``.keras`` is accepted too).
+            filepath: Path ending in ``.lamina`` or ``.keras``.
             overwrite: Replace an existing file. Defaults to `True`.
         """
-        io.save_model(self, filepath, overwrite=overwrite)
+        from . import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True) -> None:
-        """Saves the weights alone to a ``.weights.npz`` file (atomically).
+        """Saves the weights alone (atomically): ``.weights.npz`` or Keras's ``.weights.h5``.
 
         Args:
-            filepath: Path ending in ``.weights.npz``.
+            filepath: Path ending in ``.weights.npz`` or ``.weights.h5``.
             overwrite: Replace an existing file. Defaults to `True`.
         """
-        io.save_weights(self, filepath, overwrite=overwrite)
+        from . import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False) -> None:
-        """Loads weights saved by ``save_weights`` (or a ``.lamina`` file) in place."""
+        """Loads weights in place from ``.weights.npz``/``.weights.h5``/``.lamina``/``.keras``
+        (or a legacy ``.h5``) file."""
         if skip_mismatch:
             raise ValueError("skip_mismatch=True is not supported")
-        io.load_weights(self, filepath)
+        from . import saving
+
+        saving.load_weights(self, filepath)
+
+    def export(self, filepath, format="onnx", verbose=True, **kwargs) -> None:
+        """Exports the model for serving (Keras 3's ``model.export``): an ONNX graph.
+
+        Args:
+            filepath: Target path, e.g. ``"model.onnx"``.
+            format: Only ``"onnx"`` (opset 17; needs the onnx package). Defaults to
+                `"onnx"`.
+            verbose: Print where the file went. Defaults to `True`.
+        """
+        if format != "onnx":
+            raise ValueError(f"export format {format!r} is not supported: only 'onnx'")
+        if kwargs:
+            raise TypeError(f"unexpected export arguments: {', '.join(sorted(kwargs))}")
+        from .onnx_export import export_onnx
+
+        export_onnx(self, filepath)
+        if verbose:
+            print(f"Saved the ONNX graph of {self.name!r} to {filepath}")
 
     # ------------------------------------------------------------------ config --------
     def get_config(self) -> dict:

@@ -1,7 +1,9 @@
-"""Keras 3's ``keras.saving``: ``save_model`` / ``load_model`` of whole models.
+"""Keras 3's ``keras.saving``: ``save_model`` / ``load_model`` of whole models and weights.
 
-The file format (the ``.lamina`` zip, atomic writes, safe reads) is ``lamina.io``; this
-module builds the model a file describes and lets ``io`` fill it in.
+This module picks the format from the file name: ``.lamina`` is lamina's own zip
+(``lamina.io``: this module builds the model a file describes and lets ``io`` fill it in),
+``.keras`` and ``.weights.h5`` are Keras 3's formats and ``.h5`` a legacy Keras 2 model
+(``lamina.keras_format``, needs h5py), ``.weights.npz`` lamina's weights file.
 
 Example:
     >>> import os, tempfile
@@ -15,18 +17,27 @@ Example:
 
 from __future__ import annotations
 
+import os
+import zipfile
+
 from . import io
 from .functional import Model
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["load_model", "save_model", "save_weights", "load_weights"]
+
+
+def _keras_format():
+    from . import keras_format  # imports h5py lazily, only for Keras files
+
+    return keras_format
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
-    """Same as ``model.save(filepath, overwrite)``: one atomic ``.lamina``/``.keras`` zip.
+    """Same as ``model.save(filepath, overwrite)``: one atomic ``.lamina`` or ``.keras`` file.
 
     Args:
         model: A built model.
-        filepath: Path ending in ``.lamina`` or ``.keras``.
+        filepath: Path ending in ``.lamina`` (lamina's format) or ``.keras`` (Keras 3's).
         overwrite: Replace an existing file. Defaults to `True`.
 
     Example:
@@ -35,7 +46,70 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
         >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.lamina"))
     """
-    io.save_model(model, filepath, overwrite=overwrite)
+    path = os.fspath(filepath)
+    if path.endswith(".keras"):
+        _keras_format().save_keras(model, path, overwrite=overwrite)
+    elif path.endswith(".lamina"):
+        io.save_model(model, path, overwrite=overwrite)
+    else:
+        raise ValueError(f"model path must end in .lamina or .keras, got {path!r} (legacy "
+                         ".h5 models can be read, not written)")
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Same as ``model.save_weights``: ``.weights.npz`` (lamina) or ``.weights.h5`` (Keras 3).
+
+    Args:
+        model: A built model.
+        filepath: Path ending in ``.weights.npz`` or ``.weights.h5``.
+        overwrite: Replace an existing file. Defaults to `True`.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> save_weights(model, os.path.join(tempfile.mkdtemp(), "m.weights.npz"))
+    """
+    path = os.fspath(filepath)
+    if path.endswith(".weights.h5"):
+        _keras_format().save_weights_h5(model, path, overwrite=overwrite)
+    elif path.endswith(".weights.npz"):
+        io.save_weights(model, path, overwrite=overwrite)
+    else:
+        raise ValueError(f"weights path must end in .weights.npz or .weights.h5, got {path!r}")
+
+
+def _is_lamina_zip(path):
+    """Whether a ``.keras`` file is lamina's own zip (written under .keras by lamina 0.1)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "weights.npz" in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def load_weights(model, filepath):
+    """Same as ``model.load_weights``: copies a file's weights into ``model`` in place.
+
+    Args:
+        model: A built model with the saved architecture.
+        filepath: A ``.weights.npz``, ``.weights.h5``, ``.lamina``, ``.keras`` or legacy
+            ``.h5`` file.
+
+    Example:
+        >>> import os, tempfile
+        >>> import lamina
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+        >>> save_weights(model, path); load_weights(model, path)
+    """
+    path = os.fspath(filepath)
+    if path.endswith((".h5", ".hdf5")):
+        _keras_format().load_weights_h5(model, path)
+    elif path.endswith(".keras") and not _is_lamina_zip(path):
+        _keras_format().load_weights_keras(model, path)
+    else:
+        io.load_weights(model, path)
 
 
 def _build(model_config, compile_config):
@@ -52,11 +126,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model saved by ``model.save`` (architecture, weights, optimizer state).
 
     Args:
-        filepath: A ``.lamina`` (or ``.keras``) file written by lamina.
-        custom_objects: Must be None (lamina files hold built-in objects only). Defaults to
+        filepath: A ``.lamina`` file, a Keras 3 ``.keras`` file (written by lamina or
+            Keras) or a legacy Keras 2 ``.h5`` model.
+        custom_objects: Must be None (lamina loads built-in objects only). Defaults to
             `None`.
         compile: Restore the compile settings and optimizer state. Defaults to `True`.
-        safe_mode: Always on: nothing in the file is executed. Defaults to `True`.
+        safe_mode: Always on: nothing in the file is executed (no lambdas, no classes
+            lamina does not ship). Defaults to `True`.
 
     Returns:
         The ``Sequential`` model; predictions are bit-identical to the saved model's and
@@ -77,4 +153,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if custom_objects:
         raise ValueError("custom_objects are not supported: lamina files hold only built-in "
                          "layers, losses and optimizers")
-    return io.read_model(filepath, _build, compile=compile)
+    path = os.fspath(filepath)
+    if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
+        return _keras_format().load_legacy_h5(path, compile=compile)
+    if path.endswith(".keras") and os.path.exists(path) and not _is_lamina_zip(path):
+        return _keras_format().load_keras(path, compile=compile)
+    return io.read_model(path, _build, compile=compile)

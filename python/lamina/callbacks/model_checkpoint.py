@@ -13,7 +13,8 @@ class ModelCheckpoint(Callback):
 
     ``filepath`` may hold format fields: ``{epoch}`` (1-based) and any log key, e.g.
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.lamina"``. Whole models go to ``.lamina`` (or
-    ``.keras``) files, weights to ``.weights.npz``.
+    ``.keras``, Keras 3's format) files, weights to ``.weights.npz`` (or ``.weights.h5``,
+    Keras 3's HDF5 layout, with h5py installed).
 
     Args:
         filepath: Where to save.
@@ -39,9 +40,9 @@ class ModelCheckpoint(Callback):
         if save_freq != "epoch":
             raise ValueError(f"ModelCheckpoint save_freq={save_freq!r} is not supported: "
                              "only 'epoch'")
-        if save_weights_only and not self.filepath.endswith(".weights.npz"):
+        if save_weights_only and not self.filepath.endswith((".weights.npz", ".weights.h5")):
             raise ValueError(f"ModelCheckpoint with save_weights_only=True needs a filepath "
-                             f"ending in .weights.npz, got {self.filepath!r}")
+                             f"ending in .weights.npz or .weights.h5, got {self.filepath!r}")
         if not save_weights_only and not self.filepath.endswith((".lamina", ".keras")):
             raise ValueError(f"ModelCheckpoint needs a filepath ending in .lamina (or .keras), "
                              f"got {self.filepath!r}")

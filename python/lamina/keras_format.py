@@ -1,0 +1,257 @@
+"""Keras 3's files: ``.keras`` models, ``.weights.h5`` weights, legacy Keras 2 ``.h5`` models.
+
+A ``.keras`` file is a zip of ``metadata.json`` (versions, date), ``config.json`` (the
+model in Keras's serialization schema, ``lamina.keras_config``) and ``model.weights.h5``
+(Keras's HDF5 layout, ``lamina.keras_weights``), so Keras 3 loads what lamina writes and
+lamina loads what Keras writes: Sequential models and functional chains of layer kinds
+both know, with compile settings and optimizer state. Writes are atomic (``lamina.io``);
+reads check every member, size and shape and never run code from the file. lamina's own
+format stays ``.lamina``.
+
+Needs h5py (``pip install 'lamina[hdf5]'``).
+
+Example:
+    >>> import os, tempfile
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+    >>> model.save(path)
+    >>> lamina.load_model(path).count_params()
+    8
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zipfile
+
+from . import hdf5, keras_config, keras_weights
+from ._version import __version__
+from .io import (ModelFileError, _atomic_write, _check_target, _open_zip, _read_member,
+                 _require_built)
+
+__all__ = ["save_keras", "load_keras", "save_weights_h5", "load_weights_h5", "load_legacy_h5",
+           "load_weights_keras"]
+
+KERAS_VERSION = "3.5.0"        # the Keras version whose format lamina writes
+_JSON_LIMIT = 16 << 20
+_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
+
+
+def _weights_limit(model):
+    """Bytes a weights file of this model may take: its arrays, up to three optimizer slots
+    each (AMSGrad), and slack for HDF5 metadata."""
+    n = sum(w.nbytes for w in model.weights)
+    return 5 * n + (8 << 20)
+
+
+def save_keras(model, filepath, overwrite=True):
+    """Writes a Keras 3 ``.keras`` zip (config, metadata, weights and optimizer state).
+
+    Args:
+        model: A built lamina model.
+        filepath: Path ending in ``.keras``.
+        overwrite: Replace an existing file. Defaults to `True`.
+    """
+    path = _check_target(filepath, overwrite, (".keras",), "model")
+    _require_built(model, "save")
+    hdf5.require_h5py("saving .keras files")
+    config = keras_config.model_to_keras(model)
+    metadata = {"keras_version": KERAS_VERSION, "lamina_version": __version__,
+                "lamina_seed": model.seed,  # dropout masks and shuffling resume the same
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    weights = hdf5.to_bytes(lambda f: keras_weights.fill_h5(model, f))
+    members = {"metadata.json": json.dumps(metadata).encode(),
+               "config.json": json.dumps(config, allow_nan=False).encode(),
+               "model.weights.h5": weights}
+
+    def write(f):
+        with zipfile.ZipFile(f, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data, compress_type=zipfile.ZIP_STORED
+                            if name.endswith(".h5") else zipfile.ZIP_DEFLATED)
+
+    _atomic_write(path, write)
+
+
+def _json_member(zf, path, name):
+    try:
+        value = json.loads(_read_member(zf, path, name, _JSON_LIMIT))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path!r}: {name} is not valid JSON (or nested too deeply): "
+                             f"{type(exc).__name__}") from None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{path!r}: {name} must hold a JSON object")
+    return value
+
+
+def _compile(model, cc, path):
+    try:
+        model.compile_from_config(cc)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelFileError(f"{path!r}: invalid compile_config: {exc}") from None
+
+
+def load_keras(filepath, compile=True):
+    """Reads a Keras 3 ``.keras`` zip (written by Keras or lamina) into a lamina model.
+
+    Args:
+        filepath: Path of the ``.keras`` file.
+        compile: Restore the compile settings and optimizer state. Defaults to `True`.
+
+    Raises:
+        ModelFileError: A truncated, tampered or unsupported file (the message names an
+            unsupported layer class).
+    """
+    path = os.fspath(filepath)
+    with _open_zip(path, "Keras model") as zf:
+        names = set()
+        for info in zf.infolist():
+            if info.filename in names:
+                raise ModelFileError(f"{path!r} contains {info.filename!r} twice")
+            names.add(info.filename)
+        if "config.json" not in names:
+            if "weights.npz" in names:
+                raise ModelFileError(f"{path!r} is a lamina-format file under the .keras "
+                                     "extension (written by lamina < 0.2): rename it to "
+                                     ".lamina and load that")
+            raise ModelFileError(f"{path!r} has no config.json: not a Keras model file")
+        entry = _json_member(zf, path, "config.json")
+        seed = None
+        if "metadata.json" in names:
+            seed = _json_member(zf, path, "metadata.json").get("lamina_seed")
+            if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)
+                                     or not 0 <= seed < 2**63):
+                raise ModelFileError(f"{path!r}: metadata.json lamina_seed {seed!r} is not "
+                                     "a seed")
+        try:
+            model = keras_config.model_from_keras(entry, where=f"{path!r}: config.json",
+                                                  seed=seed)
+        except RecursionError:
+            raise ModelFileError(f"{path!r}: config.json is nested too deeply") from None
+        cc = keras_config.compile_from_keras(entry.get("compile_config"),
+                                             where=f"{path!r}: config.json") if compile else None
+        if cc is not None:
+            _compile(model, cc, path)
+        if "model.weights.h5" not in names:
+            if model.weights:
+                raise ModelFileError(f"{path!r} has no model.weights.h5")
+            return model
+        info = zf.getinfo("model.weights.h5")
+        limit = _weights_limit(model)
+        if info.file_size > limit:
+            raise ModelFileError(f"{path!r}: model.weights.h5 claims {info.file_size} bytes, "
+                                 f"more than this model's weights can take ({limit})")
+        data = _read_member(zf, path, "model.weights.h5", limit)
+    with hdf5.open_checked(data, f"{path}/model.weights.h5", "Keras") as checked:
+        functional = entry.get("class_name") != "Sequential"
+        keras_weights.read_h5(model, checked, optimizer=cc is not None,
+                              functional=functional)
+    return model
+
+
+def load_weights_keras(model, filepath):
+    """Copies the weights of a Keras 3 ``.keras`` file into ``model`` in place."""
+    path = os.fspath(filepath)
+    _require_built(model, "load_weights")
+    with _open_zip(path, "Keras model") as zf:
+        if "model.weights.h5" not in zf.namelist():
+            raise ModelFileError(f"{path!r} has no model.weights.h5")
+        info = zf.getinfo("model.weights.h5")
+        limit = _weights_limit(model)
+        if info.file_size > limit:
+            raise ModelFileError(f"{path!r}: model.weights.h5 claims {info.file_size} bytes, "
+                                 f"more than this model's weights can take ({limit})")
+        data = _read_member(zf, path, "model.weights.h5", limit)
+    with hdf5.open_checked(data, f"{path}/model.weights.h5", "Keras") as checked:
+        keras_weights.read_h5(model, checked, optimizer=False)
+
+
+def save_weights_h5(model, filepath, overwrite=True):
+    """Writes the weights (and optimizer variables) in Keras 3's ``.weights.h5`` layout."""
+    path = _check_target(filepath, overwrite, (".weights.h5",), "weights")
+    _require_built(model, "save_weights")
+    hdf5.write_atomic(path, lambda f: keras_weights.fill_h5(model, f))
+
+
+def load_weights_h5(model, filepath):
+    """Copies weights from a Keras 3 ``.weights.h5`` file into ``model`` in place (and the
+    optimizer state when the file has it and the model is compiled)."""
+    path = os.fspath(filepath)
+    _require_built(model, "load_weights")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such weights file: {path!r}")
+    size = os.path.getsize(path)
+    if size > _weights_limit(model):
+        raise ModelFileError(f"{path!r} has {size} bytes, more than this model's weights can "
+                             f"take ({_weights_limit(model)})")
+    with hdf5.open_checked(path, path, "Keras weights") as checked:
+        if checked.has("model_weights"):  # a legacy whole-model .h5
+            _legacy_weights(model, checked)
+        else:
+            keras_weights.read_h5(model, checked)
+
+
+# ---------------------------------------------------------------- legacy Keras 2 .h5 ----
+def _legacy_weights(model, checked):
+    path = checked.path
+    layers = [layer for _, layer in keras_weights.layer_paths(model)]
+    staged = []
+    for layer in layers:
+        live = layer.weights
+        group = f"model_weights/{layer.name}"
+        if not live:
+            continue
+        if not checked.has(group):
+            raise ModelFileError(f"{path!r} has no weights for layer {layer.name!r}")
+        names = checked.attr(group, "weight_names")
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in (names if names is
+                                                                         not None else [])]
+        if len(names) != len(live):
+            raise ModelFileError(f"{path!r}: layer {layer.name!r} has {len(names)} weights in "
+                                 f"the file, the model needs {len(live)}")
+        for name, w in zip(names, live):
+            staged.append((w, checked.read(f"{group}/{name}", w.shape, w.dtype)))
+    for w, arr in staged:
+        keras_weights._check_finite(arr, "a weight", path)
+        w[...] = arr
+
+
+def load_legacy_h5(filepath, compile=True):
+    """Reads a Keras 2 whole-model ``.h5`` (the ``model_config`` attribute and the
+    ``model_weights`` group): architecture and weights; the compile settings when
+    ``compile`` (the optimizer starts fresh: Keras 2's optimizer weights are not read).
+
+    Raises:
+        ModelFileError: Not a Keras 2 model file, or an unsupported / tampered one.
+    """
+    path = os.fspath(filepath)
+    with hdf5.open_checked(path, path, "legacy Keras .h5") as checked:
+        raw = checked.attr("", "model_config")
+        if raw is None or not checked.has("model_weights"):
+            raise ModelFileError(f"{path!r} is not a Keras whole-model .h5 file (no "
+                                 "model_config attribute / model_weights group); for "
+                                 "weights use model.load_weights")
+        try:
+            entry = json.loads(raw)
+            model = keras_config.model_from_keras(entry, where=f"{path!r}: model_config")
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
+            raise ModelFileError(f"{path!r}: model_config is not valid JSON (or nested too "
+                                 f"deeply): {type(exc).__name__}") from None
+        if compile:
+            training = checked.attr("", "training_config")
+            if training:
+                try:
+                    tc = json.loads(training)
+                    if not isinstance(tc, dict):
+                        raise TypeError("not an object")
+                except (json.JSONDecodeError, TypeError, RecursionError) as exc:
+                    raise ModelFileError(f"{path!r}: training_config is not valid JSON: "
+                                         f"{exc}") from None
+                cc = {"optimizer": (tc.get("optimizer_config") or "rmsprop"),
+                      "loss": tc.get("loss"), "metrics": tc.get("metrics")}
+                _compile(model, keras_config.compile_from_keras(cc, path), path)
+        _legacy_weights(model, checked)
+    return model

@@ -514,7 +514,7 @@ py::tuple train_step_t(PyNetwork& self, const py::handle& x, const py::handle& y
   Batch<T> b = check_batch<T>(self, x, y, sw);
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).train_step(b.m, static_cast<const T*>(b.x.data()), b.t, lr, iteration,
                                self.results.data());
@@ -529,7 +529,7 @@ py::tuple evaluate_t(PyNetwork& self, const py::handle& x, const py::handle& y,
   Batch<T> b = check_batch<T>(self, x, y, sw);
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).evaluate(b.m, static_cast<const T*>(b.x.data()), b.t, self.results.data());
     out = self.results;
@@ -550,7 +550,7 @@ void predict_t(PyNetwork& self, const py::handle& xo, const py::handle& oo) {
   if (overlaps(eo, extent_of(x, "x"))) throw py::value_error("out and x share memory");
   for (const Extent& e : self.param_extents)
     if (overlaps(eo, e)) throw py::value_error("out shares memory with " + e.what);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   std::lock_guard<std::mutex> lock(self.mu);
   net_of<T>(self).predict(m, static_cast<const T*>(x.data()), static_cast<T*>(out.mutable_data()));
 }
@@ -568,7 +568,7 @@ py::tuple gradients_t(PyNetwork& self, const py::handle& x, const py::handle& y,
   }
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).gradients(b.m, static_cast<const T*>(b.x.data()), b.t,
                               static_cast<std::uint64_t>(step), self.results.data(), ptrs.data());
@@ -635,7 +635,7 @@ void register_network(py::module_& m) {
         return std::string(s.f64 ? "float64" : "float32");
       })
       .def_property_readonly("capacity", [](PyNetwork& s) {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         std::lock_guard<std::mutex> lock(s.mu);
         return s.f64 ? s.nd->capacity() : s.nf->capacity();
       }, "Rows the buffer arena holds now (it grows only when a batch is larger).");

@@ -133,7 +133,7 @@ void update_typed(const OptimParams& p, double lr, std::int64_t it, double gs, p
   T* wp = static_cast<T*>(w.mutable_data());
   const T* gp = static_cast<const T*>(g.data());
   const std::int64_t n = static_cast<std::int64_t>(w.size());
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   optim_update<T>(p, lr, it, gs, n, wp, gp, s[0], s[1], s[2], u);
 }
 
@@ -248,13 +248,13 @@ void register_optim(py::module_& m) {
         if (w_obj.is_none()) {
           if (l1 != 0 || l2 != 0)
             throw py::value_error("l1/l2 need w (the parameters), got w=None");
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           return f32 ? grad_sq_sum<float>(n, static_cast<const float*>(g.data()))
                      : grad_sq_sum<double>(n, static_cast<const double*>(g.data()));
         }
         py::array w = as_float_array(w_obj, "w", false);
         check_same(g, "g", w, "w");
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return f32 ? grad_sq_sum<float>(n, static_cast<const float*>(g.data()),
                                         static_cast<const float*>(w.data()), l1, l2)
                    : grad_sq_sum<double>(n, static_cast<const double*>(g.data()),
@@ -270,7 +270,7 @@ void register_optim(py::module_& m) {
         py::array w = as_float_array(w_obj, "w", false);
         check_penalty(l1, l2);
         const std::int64_t n = static_cast<std::int64_t>(w.size());
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return w.dtype().is(py::dtype::of<float>())
                    ? penalty<float>(l1, l2, n, static_cast<const float*>(w.data()))
                    : penalty<double>(l1, l2, n, static_cast<const double*>(w.data()));

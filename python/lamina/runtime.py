@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 
 from . import _core
 
 ISA_LEVELS = ("generic", "avx2", "avx512")
+MAX_THREADS = _core.MAX_THREADS
+
+
+def _num_threads_env_problem(value):
+    """Why ``LAMINA_NUM_THREADS=value`` is ignored ("" when the core honours it)."""
+    if not value:
+        return ""
+    # The core parses it with strtol: optional leading space and sign, then digits only.
+    if re.fullmatch(r"\s*[+-]?[0-9]+", value) and 1 <= int(value) <= MAX_THREADS:
+        return ""
+    return (f"LAMINA_NUM_THREADS={value!r} is not a whole number in [1, {MAX_THREADS}]; "
+            f"using {_core.get_num_threads()} threads (the usable cores)")
+
 
 _problem = _core.isa_env_problem()
+if _problem:
+    warnings.warn(_problem, RuntimeWarning, stacklevel=2)
+_problem = _num_threads_env_problem(os.environ.get("LAMINA_NUM_THREADS", ""))
 if _problem:
     warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 
@@ -49,8 +67,12 @@ def set_num_threads(n: int) -> None:
     a fixed order.
 
     Args:
-        n: Threads, at least 1. The default at import is ``LAMINA_NUM_THREADS`` if set,
-            else the number of usable cores.
+        n: Threads, from 1 to ``MAX_THREADS`` (1024). The default at import is
+            ``LAMINA_NUM_THREADS`` if set (an invalid value warns and is ignored), else the
+            number of usable cores.
+
+    Raises:
+        ValueError: ``n`` is outside [1, ``MAX_THREADS``]; the thread count is unchanged.
 
     Example:
         >>> import lamina
@@ -61,8 +83,8 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"num_threads must be an int, got {n!r}")
-    if n < 1:
-        raise ValueError(f"num_threads must be >= 1, got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"num_threads must be in [1, {MAX_THREADS}], got {n}")
     _core.set_num_threads(n)
 
 

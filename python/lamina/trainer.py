@@ -160,7 +160,7 @@ class Trainer:
         arr = _validation.features(name, x, self._input_shape)
         if not self.built:
             self.build(arr.shape[1:])
-        return np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=self.dtype)
+        return _validation.cast_finite(name, arr.reshape(arr.shape[0], -1), self.dtype)
 
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix=""):
         if y is None:
@@ -183,10 +183,14 @@ class Trainer:
             else:
                 classes = np.argmax(yt, axis=1)
             cw = _validation.class_weights(class_weight, classes, self.dtype)
-            sw = cw if sw is None else np.ascontiguousarray(sw * cw, dtype=self.dtype)
+            sw = cw if sw is None else _validation.cast_finite(
+                f"{prefix}sample_weight * class_weight", sw.astype(np.float64) * cw,
+                self.dtype)
         if self.loss_weights is not None and self.loss_weights != 1.0:
-            sw = (np.full(yt.shape[0], self.loss_weights, dtype=self.dtype) if sw is None
-                  else np.ascontiguousarray(sw * self.loss_weights, dtype=self.dtype))
+            sw = _validation.cast_finite(
+                f"{prefix}sample_weight * loss_weights",
+                np.full(yt.shape[0], float(self.loss_weights)) if sw is None
+                else sw.astype(np.float64) * self.loss_weights, self.dtype)
         return xt, yt, sw
 
     # ------------------------------------------------------------------ fit -----------

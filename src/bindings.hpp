@@ -62,6 +62,13 @@ class ReleaseGil {
   PyThreadState* state_;
 };
 
+// Whether dtype `a` is `want`: equivalent, not necessarily the same object (an array that went
+// through pickle, e.g. from a multiprocessing queue or a pickled model, carries its own
+// float32 dtype object, equal to numpy's but not identical).
+inline bool same_dtype(const py::dtype& a, const py::dtype& want) {
+  return a.is(want) || py::detail::npy_api::get().PyArray_EquivTypes_(a.ptr(), want.ptr());
+}
+
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {
   std::string s = "(";

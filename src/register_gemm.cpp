@@ -16,8 +16,8 @@ namespace {
 enum class Dt { f32, f64 };
 
 Dt dtype_of(const py::array& x, const char* what) {
-  if (x.dtype().is(py::dtype::of<float>())) return Dt::f32;
-  if (x.dtype().is(py::dtype::of<double>())) return Dt::f64;
+  if (same_dtype(x.dtype(), py::dtype::of<float>())) return Dt::f32;
+  if (same_dtype(x.dtype(), py::dtype::of<double>())) return Dt::f64;
   throw py::value_error(std::string(what) + " must be float32 or float64, got dtype " +
                         std::string(py::str(x.dtype())));
 }

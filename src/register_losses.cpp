@@ -42,8 +42,8 @@ std::string join(const std::vector<std::string>& v) {
 // Checks integer labels (m,) against [0, n); returns 0 for int32, 1 for int64.
 int check_labels(const py::array& labels, std::int64_t m, std::int64_t n) {
   int kind;
-  if (labels.dtype().is(py::dtype::of<std::int32_t>())) kind = 0;
-  else if (labels.dtype().is(py::dtype::of<std::int64_t>())) kind = 1;
+  if (same_dtype(labels.dtype(), py::dtype::of<std::int32_t>())) kind = 0;
+  else if (same_dtype(labels.dtype(), py::dtype::of<std::int64_t>())) kind = 1;
   else
     throw py::type_error("labels must be int32 or int64, got dtype " +
                          std::string(py::str(labels.dtype())));

@@ -133,7 +133,7 @@ py::array spec_array(const py::object& o, const std::vector<py::ssize_t>* shape,
   if (!py::isinstance<py::array>(o))
     throw py::value_error(what + " must be a numpy array, got " + repr_of(py::type::of(o)));
   py::array a = py::reinterpret_borrow<py::array>(o);
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     throw py::value_error(what + " must have dtype " + dtype_name<T>() + ", got " +
                           py::str(a.dtype()).cast<std::string>());
   bool same = shape == nullptr || a.ndim() == static_cast<py::ssize_t>(shape->size());
@@ -430,7 +430,7 @@ py::array batch_array(const py::handle& o, const char* name, int ndim) {
     throw py::value_error(std::string(name) + " must be a numpy array, got " +
                           repr_of(py::type::of(o)));
   py::array a = py::reinterpret_borrow<py::array>(o);
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     throw py::value_error(std::string(name) + " must have dtype " +
                           py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
                           py::str(a.dtype()).cast<std::string>());
@@ -464,7 +464,7 @@ Batch<T> check_batch(const PyNetwork& self, const py::handle& xo, const py::hand
       throw py::value_error("y must be a numpy array of int64 labels, got " +
                             repr_of(py::type::of(yo)));
     b.y = py::reinterpret_borrow<py::array>(yo);
-    if (!b.y.dtype().is(py::dtype::of<std::int64_t>()))
+    if (!same_dtype(b.y.dtype(), py::dtype::of<std::int64_t>()))
       throw py::value_error("y must hold int64 class labels for sparse_categorical_crossentropy, "
                             "got dtype " + py::str(b.y.dtype()).cast<std::string>());
     if (b.y.ndim() != 1 || b.y.shape(0) != b.m)

@@ -115,7 +115,7 @@ std::uint32_t as_u32(const py::int_& v, const char* what) {
 }
 
 void check_mask(const py::array& mask, std::int64_t n, bool writable) {
-  if (!mask.dtype().is(py::dtype::of<std::uint8_t>()))
+  if (!same_dtype(mask.dtype(), py::dtype::of<std::uint8_t>()))
     throw py::type_error("mask must be uint8, got dtype " + std::string(py::str(mask.dtype())));
   if (mask.ndim() != 1 || mask.shape(0) != (n + 7) / 8)
     throw py::value_error("mask must have shape (" + std::to_string((n + 7) / 8) +

@@ -37,7 +37,8 @@ from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
 from .layers.layer import check_shape, checked_weight
-from .trainer import Trainer
+from . import trainer as trainer_mod
+from .trainer import Trainer, serialized
 from ._version import __version__
 
 __all__ = ["Sequential"]
@@ -114,6 +115,7 @@ class Sequential(Trainer):
         self.compiled = False
         self._network = None
         self._network_kind = None
+        self._network_generation = 0
         self._spec = None
         self.stop_training = False
         self.history = None
@@ -402,6 +404,8 @@ class Sequential(Trainer):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
         if kind == "infer" and self.compiled and self.loss is not None:
             kind = "train"  # one network serves both once the model is compiled
+        if self._network is not None and self._network_generation != trainer_mod.fork_generation():
+            self._network = self._network_kind = None  # forked: the old one may be locked
         if self._network is not None and (kind == "infer" or self._network_kind == "train"):
             return self._network
         self._require_built("the network")
@@ -454,13 +458,23 @@ class Sequential(Trainer):
                 "seed": self._dropout_seed}
         net = _core.Network(spec)
         self._network, self._network_kind, self._spec = net, kind, spec
+        self._network_generation = trainer_mod.fork_generation()
         return net
+
+    # ------------------------------------------------------------------ pickle / copy ---
+    def __getstate__(self):
+        """Everything but the core Network and the lock, which are rebuilt when next used."""
+        state = self.__dict__.copy()
+        state.update(_network=None, _network_kind=None, _spec=None)
+        state.pop("_call_lock", None)
+        return state
 
     # ------------------------------------------------------------------ weights -------
     def get_weights(self) -> list:
         """Copies of every parameter array, layer by layer (kernel, then bias)."""
         return [w.copy() for w in self.weights]
 
+    @serialized
     def set_weights(self, weights) -> None:
         """Copies ``weights`` (as from ``get_weights``) into the live arrays, in place.
 
@@ -481,6 +495,7 @@ class Sequential(Trainer):
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 
+    @serialized
     def save(self, filepath, overwrite=True, **kwargs) -> None:
         """Saves architecture, compile settings, weights and optimizer state to one file.
 
@@ -494,6 +509,7 @@ class Sequential(Trainer):
         """
         io.save_model(self, filepath, overwrite=overwrite)
 
+    @serialized
     def save_weights(self, filepath, overwrite=True) -> None:
         """Saves the weights alone to a ``.weights.npz`` file (atomically).
 
@@ -503,6 +519,7 @@ class Sequential(Trainer):
         """
         io.save_weights(self, filepath, overwrite=overwrite)
 
+    @serialized
     def load_weights(self, filepath, skip_mismatch=False) -> None:
         """Loads weights saved by ``save_weights`` (or a ``.lamina`` file) in place."""
         if skip_mismatch:

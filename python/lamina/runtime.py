@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import warnings
 
 from . import _core
@@ -97,3 +99,40 @@ def set_isa(level: str) -> None:
     if level not in ISA_LEVELS:
         raise ValueError(f"ISA level {level!r} is not one of {', '.join(ISA_LEVELS)}")
     _core.set_isa(level)
+
+
+# The core's thread count is process-wide: blocks that pin it at once in one process (sweep
+# trials on the threading backend, scikit-learn estimators fitted in threads) share it, so
+# the first to enter saves the caller's count and the last to leave restores it (saving and
+# restoring per block would leave whatever the block that finished last had saved).
+_pin_lock = threading.Lock()
+_pin_state = {"depth": 0, "saved": None}
+
+
+def _reset_pins_in_child():  # a thread that held the lock at fork() does not exist here
+    global _pin_lock
+    _pin_lock = threading.Lock()
+    _pin_state.update(depth=0, saved=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pins_in_child)
+
+
+@contextlib.contextmanager
+def _pinned_threads(threads):
+    if threads is None:
+        yield
+        return
+    with _pin_lock:
+        if _pin_state["depth"] == 0:
+            _pin_state["saved"] = get_num_threads()
+        set_num_threads(int(threads))
+        _pin_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _pin_lock:
+            _pin_state["depth"] -= 1
+            if _pin_state["depth"] == 0:
+                set_num_threads(_pin_state["saved"])

@@ -48,7 +48,7 @@ from .backends import run_parallel
 from .results import SearchResult, format_table, metric_mode, rank, write_outputs
 from .space import (Distribution, choice, load_space, loguniform, normalize_space, randint,
                     sample_space, uniform)
-from .trials import load_base_run, resolve_trial_run, run_trial
+from .trials import check_space_keys, load_base_run, resolve_trial_run, run_trial
 
 __all__ = [
     "Distribution",
@@ -138,6 +138,8 @@ def search(
     space = normalize_space(space)
     points = sample_space(space, strategy, n_trials, seed)
     base_run = None if callable(run) else load_base_run(run)
+    if base_run is not None:
+        check_space_keys(base_run, space)
     trial_run = run if callable(run) else base_run
 
     if backend == "sequential":

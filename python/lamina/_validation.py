@@ -96,7 +96,8 @@ def cast_finite(name, arr, dtype):
     of the model's dtype (float32 tops out near 3.4e38) only becomes inf in the cast, so the
     result is checked again here, naming the original value.
     """
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        out = np.ascontiguousarray(arr, dtype=dtype)
     where = first_nonfinite(out)
     if where is not None:
         value = np.asarray(arr)[where]

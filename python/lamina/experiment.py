@@ -322,7 +322,7 @@ def _read_preprocessing(path: Path, n_features: int):
     import numpy as np
 
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             mean, scale = np.asarray(z["mean"], np.float64), np.asarray(z["scale"], np.float64)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise RunFileError("MODEL", f"the preprocessing file {str(path)!r} beside the model is "

@@ -37,6 +37,7 @@ import numpy as np
 from . import _core, _validation
 from . import callbacks as callbacks_mod
 from ._validation import check_float, check_int
+from .optimizers.schedules import _learning_rate_at as learning_rate_at
 
 __all__ = ["Trainer"]
 
@@ -362,7 +363,7 @@ class Trainer:
                                     break
                         else:
                             for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                lr = float(schedule(it))
+                                lr = learning_rate_at(schedule, it)
                                 append(train_step(xb, yb, swb, lr, it + 1))
                                 it += 1
                                 if self.stop_training:

@@ -51,7 +51,8 @@ def checked_weight(what, new, live):
     if where is not None:
         raise ValueError(f"{what} contains {new[where]} at index {where}")
     if live.dtype.kind == "f":  # finite here, but maybe beyond the live dtype's range
-        cast = np.asarray(new, dtype=live.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = np.asarray(new, dtype=live.dtype)
         where = first_nonfinite(cast)
         if where is not None:
             raise ValueError(f"{what} holds {new[where]!r} at index {where}, beyond the range "

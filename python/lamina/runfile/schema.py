@@ -96,7 +96,7 @@ def check_preprocessing(d: Any) -> dict:
         "standardize": check_bool("preprocessing.standardize", d.get("standardize", True)),
         "test_split": check_float("preprocessing.test_split", d.get("test_split", 0.2), 0.0,
                                   1.0, hi_open=True),
-        "seed": check_int("preprocessing.seed", d.get("seed", 0), lo=0),
+        "seed": check_int("preprocessing.seed", d.get("seed", 0), lo=0, hi=2**63 - 1),
     }
 
 
@@ -261,7 +261,7 @@ def check_training(d: Any, default_seed: int) -> dict:
                                         d.get("validation_split", 0.2), 0.0, 1.0, hi_open=True),
         "shuffle": check_bool("training.shuffle", d.get("shuffle", True)),
         "early_stopping": check_early_stopping(d.get("early_stopping", False)),
-        "seed": check_int("training.seed", d.get("seed", default_seed), lo=0),
+        "seed": check_int("training.seed", d.get("seed", default_seed), lo=0, hi=2**63 - 1),
     }
     sched = check_schedule(d.get("schedule"), opt["learning_rate"])
     if sched is not None:

@@ -308,9 +308,6 @@ def main(argv: list[str] | None = None) -> int:
         # damaged file): the library's message, on one line, never a traceback.
         print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a file that cannot be read or written
-        print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # The reader went away (`lamina compare ... | head`): stop quietly, like other Unix
         # tools. Point stdout at /dev/null so the flush at interpreter exit cannot fail again.
@@ -320,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):  # stdout is not a real file (an embedding caller)
             pass
         return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+    except OSError as exc:  # a file that cannot be read or written (after BrokenPipeError)
+        print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

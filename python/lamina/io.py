@@ -15,10 +15,14 @@ A ``.lamina`` file is a zip holding exactly:
   carried state, so training resumes exactly.
 
 Writes go to a temporary file in the same directory, are flushed and fsynced, then renamed
-over the target (``os.replace``): a crash mid-save leaves the previous file intact. Reads
-never unpickle (``allow_pickle=False``) nor evaluate anything; every member name, size, dtype
-and shape is checked against the architecture before an array is allocated, and truncated,
-corrupted or tampered files raise ``ModelFileError`` (a ``ValueError``) naming the problem.
+over the target (``os.replace``): a crash or Ctrl-C mid-save leaves the previous file intact
+and no temporary file behind. Weights with NaN or inf are refused (the loader would reject
+the file), a replaced file keeps its mode (a new one gets ``0o666 & ~umask``) and a symlink's
+target is written. Reads never unpickle (``allow_pickle=False``) nor evaluate anything;
+every member name, size, dtype and shape is checked against the architecture before an
+array is allocated, weights are allocated only up to what the file really holds, and
+truncated, corrupted, encrypted or tampered files, devices, FIFOs and symlink loops raise
+``ModelFileError`` (a ``ValueError``) naming the problem.
 
 Example:
     >>> import os, tempfile

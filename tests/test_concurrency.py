@@ -46,12 +46,18 @@ def _in_threads(n, target):
 def test_two_threads_fitting_one_model_lose_no_steps():
     x, y = _data()
     model = _model()
-    _in_threads(2, lambda i: model.fit(x, y, epochs=3, batch_size=16, verbose=0))
-    assert model.optimizer.iterations == 2 * 3 * 16
+    start = threading.Barrier(2)
+
+    def fit(i):
+        start.wait()  # both calls overlap
+        model.fit(x, y, epochs=10, batch_size=8, verbose=0)
+
+    _in_threads(2, fit)
+    assert model.optimizer.iterations == 2 * 10 * 32
     # Serialized: the same weights as two fits one after the other.
     ref = _model()
     for _ in range(2):
-        ref.fit(x, y, epochs=3, batch_size=16, verbose=0)
+        ref.fit(x, y, epochs=10, batch_size=8, verbose=0)
     for a, b in zip(model.get_weights(), ref.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -18,8 +18,10 @@ export LD_PRELOAD="$asan:$ubsan"
 # Python itself is not instrumented: leak reports would be CPython's, not ours.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
-# Kernel tests, binding checks and bad-input tests; benchmarks and slow end-to-end runs are
-# left to the normal job (they add time under the sanitizers, not coverage).
-targets=$(ls tests/test_*.py | grep -E 'gemm|activation|loss|dropout|optim|network|bad_input|data|runtime|package|hypothesis' || true)
+# Kernel tests, binding checks and bad-input tests, and the fork and concurrency tests (the
+# thread pool across fork(), at interpreter exit and under several calling threads; their
+# subprocesses inherit LD_PRELOAD and the options, so they run sanitized too); benchmarks
+# and slow end-to-end runs are left to the normal job (they add time, not coverage).
+targets=$(ls tests/test_*.py | grep -E 'gemm|activation|loss|dropout|optim|network|bad_input|data|runtime|package|hypothesis|fork|concurrency' || true)
 # shellcheck disable=SC2086
 python -m pytest -q -p no:cacheprovider -m "not slow" $targets

@@ -5,9 +5,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "lamina/runtime.hpp"
 
@@ -27,6 +29,52 @@ void register_data(py::module_& m);    // the epoch shuffle (register_data.cpp)
 // requires all three keys and throws ValueError naming `what` and the bad entry.
 py::dict caches_dict(const CacheSizes& c);
 CacheSizes caches_from_dict(const py::dict& d, const char* what);
+
+// The main thread's id (set by register_runtime at import from threading.main_thread()).
+inline unsigned long& main_thread_ident() {
+  static unsigned long ident = 0;
+  return ident;
+}
+
+// True once the interpreter is finalizing and this is not the thread finalizing it (the main
+// thread). Readable without the GIL.
+inline bool finalizing_elsewhere() {
+#if PY_VERSION_HEX >= 0x030D0000
+  const bool finalizing = Py_IsFinalizing() != 0;
+#else
+  const bool finalizing = _Py_IsFinalizing() != 0;
+#endif
+  return finalizing && PyThread_get_thread_ident() != main_thread_ident();
+}
+
+// Releases the GIL around a core call (use instead of py::gil_scoped_release).
+//
+// At interpreter exit a daemon thread coming back from the core must not take the GIL: before
+// Python 3.14, CPython ends such a thread with pthread_exit from inside the re-acquire, and
+// that forced unwind through pybind11's noexcept destructor calls std::terminate ("terminate
+// called without an active exception", the process aborts). This guard parks the thread
+// instead (what Python 3.14 does), and its destructor is noexcept(false) so the unwind of the
+// remaining race (finalization starting during the re-acquire) passes through it.
+class ReleaseGil {
+ public:
+  ReleaseGil() : state_(PyEval_SaveThread()) {}
+  ~ReleaseGil() noexcept(false) {
+    while (finalizing_elsewhere()) std::this_thread::sleep_for(std::chrono::seconds(1));
+    PyEval_RestoreThread(state_);
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
+// Whether dtype `a` is `want`: equivalent, not necessarily the same object (an array that went
+// through pickle, e.g. from a multiprocessing queue or a pickled model, carries its own
+// float32 dtype object, equal to numpy's but not identical).
+inline bool same_dtype(const py::dtype& a, const py::dtype& want) {
+  return a.is(want) || py::detail::npy_api::get().PyArray_EquivTypes_(a.ptr(), want.ptr());
+}
 
 // "(3, 4)" for error messages.
 inline std::string shape_str(const py::array& a) {

@@ -15,8 +15,8 @@ namespace lamina::bind::ops {
 
 // 0 = float32, 1 = float64; throws TypeError naming `what` and the dtype otherwise.
 inline int float_kind(const py::array& a, const char* what) {
-  if (a.dtype().is(py::dtype::of<float>())) return 0;
-  if (a.dtype().is(py::dtype::of<double>())) return 1;
+  if (same_dtype(a.dtype(), py::dtype::of<float>())) return 0;
+  if (same_dtype(a.dtype(), py::dtype::of<double>())) return 1;
   throw py::type_error(std::string(what) + " must be float32 or float64, got dtype " +
                        std::string(py::str(a.dtype())));
 }
@@ -116,7 +116,7 @@ inline void check_same_shape(const py::array& a, const char* an, const py::array
 
 inline void check_same_dtype(const py::array& a, const char* an, const py::array& b,
                              const char* bn) {
-  if (!a.dtype().is(b.dtype()))
+  if (!same_dtype(a.dtype(), b.dtype()))
     throw py::type_error(std::string(an) + " dtype " + std::string(py::str(a.dtype())) +
                          " does not match " + bn + " dtype " + std::string(py::str(b.dtype())));
 }

@@ -13,7 +13,7 @@ py::array_t<std::int64_t> permutation_py(std::int64_t n, std::uint64_t seed, std
   py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
   std::int64_t* p = out.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     (reference ? permutation_ref : permutation)(n, seed, epoch, p);
   }
   return out;

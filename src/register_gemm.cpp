@@ -16,8 +16,8 @@ namespace {
 enum class Dt { f32, f64 };
 
 Dt dtype_of(const py::array& x, const char* what) {
-  if (x.dtype().is(py::dtype::of<float>())) return Dt::f32;
-  if (x.dtype().is(py::dtype::of<double>())) return Dt::f64;
+  if (same_dtype(x.dtype(), py::dtype::of<float>())) return Dt::f32;
+  if (same_dtype(x.dtype(), py::dtype::of<double>())) return Dt::f64;
   throw py::value_error(std::string(what) + " must be float32 or float64, got dtype " +
                         std::string(py::str(x.dtype())));
 }
@@ -120,7 +120,7 @@ py::array matmul_t(const py::array& a, const py::array& b, bool trans_a, bool tr
   const T* pb = static_cast<const T*>(b.data());
   T* pc = static_cast<T*>(c.mutable_data());
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     gemm<T>(trans_a, trans_b, m, n, k, static_cast<T>(alpha), pa, lda, pb, ldb,
             static_cast<T>(beta), pc, ldc, &ep);
   }
@@ -150,7 +150,7 @@ py::array bias_grad_t(const py::array& dy, std::optional<py::array> out, std::in
   const T* p = static_cast<const T*>(dy.data());
   T* q = static_cast<T*>(db.mutable_data());
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     bias_grad<T>(m, n, p, ldy, T(0), q);
   }
   return db;
@@ -293,7 +293,7 @@ void register_gemm(py::module_& m) {
         if (!(seconds > 0.0 && seconds <= 10.0))
           throw py::value_error("fma_peak_gflops: seconds must be in (0, 10], got " +
                                 std::to_string(seconds));
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return fma_peak_gflops(seconds);
       },
       py::arg("seconds") = 0.2,

@@ -42,8 +42,8 @@ std::string join(const std::vector<std::string>& v) {
 // Checks integer labels (m,) against [0, n); returns 0 for int32, 1 for int64.
 int check_labels(const py::array& labels, std::int64_t m, std::int64_t n) {
   int kind;
-  if (labels.dtype().is(py::dtype::of<std::int32_t>())) kind = 0;
-  else if (labels.dtype().is(py::dtype::of<std::int64_t>())) kind = 1;
+  if (same_dtype(labels.dtype(), py::dtype::of<std::int32_t>())) kind = 0;
+  else if (same_dtype(labels.dtype(), py::dtype::of<std::int64_t>())) kind = 1;
   else
     throw py::type_error("labels must be int32 or int64, got dtype " +
                          std::string(py::str(labels.dtype())));
@@ -110,7 +110,7 @@ double do_loss(const py::array& y_true, const py::array& pred, const std::string
                            std::string(py::str(y_true.dtype())));
     const int lk = check_labels(y_true, mp.rows, mp.cols);
     const void* lab = y_true.data();
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     if (kind == 0) {
       auto* pr = static_cast<const float*>(mp.data);
       auto* w = static_cast<const float*>(sw);
@@ -135,7 +135,7 @@ double do_loss(const py::array& y_true, const py::array& pred, const std::string
   ops::check_same_dtype(y_true, "y_true", pred, "y_pred");
   ops::check_same_shape(y_true, "y_true", pred, "y_pred");
   const Mat my = ops::as_mat(y_true, "y_true", false);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     return loss_forward_backward<float>(p, mp.rows, mp.cols, static_cast<const float*>(mp.data),
                                         mp.ld, static_cast<const float*>(my.data), my.ld,
@@ -165,7 +165,7 @@ double do_metric(const py::array& y_true, const py::array& pred, const std::stri
   if (metric_is_sparse(p.kind)) {
     const int lk = check_labels(y_true, mp.rows, mp.cols);
     const void* lab = y_true.data();
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     if (kind == 0)
       return lk == 0 ? metric_sum_sparse<float, std::int32_t>(
                            p, mp.rows, mp.cols, static_cast<const float*>(mp.data), mp.ld,
@@ -183,7 +183,7 @@ double do_metric(const py::array& y_true, const py::array& pred, const std::stri
   ops::check_same_dtype(y_true, "y_true", pred, "y_pred");
   ops::check_same_shape(y_true, "y_true", pred, "y_pred");
   const Mat my = ops::as_mat(y_true, "y_true", false);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     return metric_sum<float>(p, mp.rows, mp.cols, static_cast<const float*>(mp.data), mp.ld,
                              static_cast<const float*>(my.data), my.ld,

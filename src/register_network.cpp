@@ -134,7 +134,7 @@ py::array spec_array(const py::object& o, const std::vector<py::ssize_t>* shape,
   if (!py::isinstance<py::array>(o))
     throw py::value_error(what + " must be a numpy array, got " + repr_of(py::type::of(o)));
   py::array a = py::reinterpret_borrow<py::array>(o);
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     throw py::value_error(what + " must have dtype " + dtype_name<T>() + ", got " +
                           py::str(a.dtype()).cast<std::string>());
   bool same = shape == nullptr || a.ndim() == static_cast<py::ssize_t>(shape->size());
@@ -431,7 +431,7 @@ py::array batch_array(const py::handle& o, const char* name, int ndim) {
     throw py::value_error(std::string(name) + " must be a numpy array, got " +
                           repr_of(py::type::of(o)));
   py::array a = py::reinterpret_borrow<py::array>(o);
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     throw py::value_error(std::string(name) + " must have dtype " +
                           py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
                           py::str(a.dtype()).cast<std::string>());
@@ -465,7 +465,7 @@ Batch<T> check_batch(const PyNetwork& self, const py::handle& xo, const py::hand
       throw py::value_error("y must be a numpy array of int64 labels, got " +
                             repr_of(py::type::of(yo)));
     b.y = py::reinterpret_borrow<py::array>(yo);
-    if (!b.y.dtype().is(py::dtype::of<std::int64_t>()))
+    if (!same_dtype(b.y.dtype(), py::dtype::of<std::int64_t>()))
       throw py::value_error("y must hold int64 class labels for sparse_categorical_crossentropy, "
                             "got dtype " + py::str(b.y.dtype()).cast<std::string>());
     if (b.y.ndim() != 1 || b.y.shape(0) != b.m)
@@ -515,7 +515,7 @@ py::tuple train_step_t(PyNetwork& self, const py::handle& x, const py::handle& y
   Batch<T> b = check_batch<T>(self, x, y, sw);
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).train_step(b.m, static_cast<const T*>(b.x.data()), b.t, lr, iteration,
                                self.results.data());
@@ -530,7 +530,7 @@ py::tuple evaluate_t(PyNetwork& self, const py::handle& x, const py::handle& y,
   Batch<T> b = check_batch<T>(self, x, y, sw);
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).evaluate(b.m, static_cast<const T*>(b.x.data()), b.t, self.results.data());
     out = self.results;
@@ -551,7 +551,7 @@ void predict_t(PyNetwork& self, const py::handle& xo, const py::handle& oo) {
   if (overlaps(eo, extent_of(x, "x"))) throw py::value_error("out and x share memory");
   for (const Extent& e : self.param_extents)
     if (overlaps(eo, e)) throw py::value_error("out shares memory with " + e.what);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   std::lock_guard<std::mutex> lock(self.mu);
   net_of<T>(self).predict(m, static_cast<const T*>(x.data()), static_cast<T*>(out.mutable_data()));
 }
@@ -589,7 +589,7 @@ py::tuple gradients_t(PyNetwork& self, const py::handle& x, const py::handle& y,
   }
   std::vector<double> out;
   {
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).gradients(b.m, static_cast<const T*>(b.x.data()), b.t,
                               static_cast<std::uint64_t>(step), self.results.data(), ptrs.data());
@@ -668,7 +668,7 @@ void register_network(py::module_& m) {
         return std::string(s.f64 ? "float64" : "float32");
       })
       .def_property_readonly("capacity", [](PyNetwork& s) {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         std::lock_guard<std::mutex> lock(s.mu);
         return s.f64 ? s.nd->capacity() : s.nf->capacity();
       }, "Rows the buffer arena holds now (it grows only when a batch is larger).")

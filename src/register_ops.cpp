@@ -43,7 +43,7 @@ void act_forward(const py::array& x, py::array& out, const std::string& name, do
   const Mat mx = ops::as_mat(x, "x", false);
   const Mat my = ops::as_mat(out, "out", true);
   ops::check_alias(out, "out", x, "x", true);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     activation_forward<float>(act, alpha, mx.rows, mx.cols, static_cast<const float*>(mx.data),
                               mx.ld, static_cast<float*>(my.data), my.ld);
@@ -77,7 +77,7 @@ void act_backward(const py::object& x_obj, const py::array& y, const py::array& 
   }
   ops::check_alias(out, "out", dy, "dy", true);
   ops::check_alias(out, "out", y, "y", false);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     activation_backward<float>(act, alpha, my.rows, my.cols, static_cast<const float*>(mx.data),
                                mx.ld, static_cast<const float*>(my.data), my.ld,
@@ -115,7 +115,7 @@ std::uint32_t as_u32(const py::int_& v, const char* what) {
 }
 
 void check_mask(const py::array& mask, std::int64_t n, bool writable) {
-  if (!mask.dtype().is(py::dtype::of<std::uint8_t>()))
+  if (!same_dtype(mask.dtype(), py::dtype::of<std::uint8_t>()))
     throw py::type_error("mask must be uint8, got dtype " + std::string(py::str(mask.dtype())));
   if (mask.ndim() != 1 || mask.shape(0) != (n + 7) / 8)
     throw py::value_error("mask must have shape (" + std::to_string((n + 7) / 8) +
@@ -138,7 +138,7 @@ void do_dropout_mask(std::int64_t n, double rate, const py::int_& seed, const py
   const auto s = as_u64(seed, "seed"), t = as_u64(step, "step");
   const auto l = as_u32(layer, "layer");
   check_mask(mask, n, true);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   dropout_mask(s, t, l, rate, n, static_cast<std::uint8_t*>(mask.mutable_data()));
 }
 
@@ -162,7 +162,7 @@ void do_dropout_forward(const py::array& x, py::array& out, double rate, const p
     ops::check_alias(mask, "mask", out, "out", false);
     m = static_cast<std::uint8_t*>(mask.mutable_data());
   }
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     dropout_forward<float>(s, t, l, rate, n, static_cast<const float*>(x.data()),
                            static_cast<float*>(out.mutable_data()), m);
@@ -184,7 +184,7 @@ void do_dropout_backward(const py::array& dy, const py::array& mask, double rate
   check_mask(mask, n, false);
   ops::check_alias(out, "out", mask, "mask", false);
   const auto* m = static_cast<const std::uint8_t*>(mask.data());
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   if (kind == 0)
     dropout_backward<float>(rate, n, m, static_cast<const float*>(dy.data()),
                             static_cast<float*>(out.mutable_data()));

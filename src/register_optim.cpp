@@ -40,8 +40,8 @@ py::array as_float_array(const py::object& obj, const std::string& what, bool ou
     throw py::type_error(what + " must be a numpy.ndarray, got " +
                          py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
   py::array a = py::reinterpret_borrow<py::array>(obj);
-  const bool f32 = a.dtype().is(py::dtype::of<float>());
-  const bool f64 = a.dtype().is(py::dtype::of<double>());
+  const bool f32 = same_dtype(a.dtype(), py::dtype::of<float>());
+  const bool f64 = same_dtype(a.dtype(), py::dtype::of<double>());
   if (!f32 && !f64)
     throw py::type_error(what + " must have dtype float32 or float64, got " +
                          py::str(a.dtype()).cast<std::string>());
@@ -56,7 +56,7 @@ py::array as_float_array(const py::object& obj, const std::string& what, bool ou
 
 void check_same(const py::array& ref, const std::string& ref_name, const py::array& a,
                 const std::string& what) {
-  if (!a.dtype().is(ref.dtype()))
+  if (!same_dtype(a.dtype(), ref.dtype()))
     throw py::type_error(what + " has dtype " + py::str(a.dtype()).cast<std::string>() + " but " +
                          ref_name + " has dtype " + py::str(ref.dtype()).cast<std::string>());
   bool same = a.ndim() == ref.ndim();
@@ -133,7 +133,7 @@ void update_typed(const OptimParams& p, double lr, std::int64_t it, double gs, p
   T* wp = static_cast<T*>(w.mutable_data());
   const T* gp = static_cast<const T*>(g.data());
   const std::int64_t n = static_cast<std::int64_t>(w.size());
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   optim_update<T>(p, lr, it, gs, n, wp, gp, s[0], s[1], s[2], u);
 }
 
@@ -208,7 +208,8 @@ void register_optim(py::module_& m) {
         py::array_t<double> state;
         if (!state_obj.is_none()) {
           if (!py::isinstance<py::array>(state_obj) ||
-              !py::reinterpret_borrow<py::array>(state_obj).dtype().is(py::dtype::of<double>()))
+              !same_dtype(py::reinterpret_borrow<py::array>(state_obj).dtype(),
+                          py::dtype::of<double>()))
             throw py::type_error(
                 "state must be a float64 numpy.ndarray of shape (1,) or None, got " +
                 py::repr(state_obj).cast<std::string>());
@@ -224,7 +225,7 @@ void register_optim(py::module_& m) {
           if (p.kind == Optimizer::nadam && !(std::isfinite(*u)))
             throw py::value_error("state[0] (nadam u_product) must be finite, got " + num_str(*u));
         }
-        if (w.dtype().is(py::dtype::of<float>()))
+        if (same_dtype(w.dtype(), py::dtype::of<float>()))
           update_typed<float>(p, learning_rate, iteration, grad_scale, w, g, slots, u);
         else
           update_typed<double>(p, learning_rate, iteration, grad_scale, w, g, slots, u);
@@ -244,17 +245,17 @@ void register_optim(py::module_& m) {
         py::array g = as_float_array(g_obj, "g", false);
         check_penalty(l1, l2);
         const std::int64_t n = static_cast<std::int64_t>(g.size());
-        const bool f32 = g.dtype().is(py::dtype::of<float>());
+        const bool f32 = same_dtype(g.dtype(), py::dtype::of<float>());
         if (w_obj.is_none()) {
           if (l1 != 0 || l2 != 0)
             throw py::value_error("l1/l2 need w (the parameters), got w=None");
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           return f32 ? grad_sq_sum<float>(n, static_cast<const float*>(g.data()))
                      : grad_sq_sum<double>(n, static_cast<const double*>(g.data()));
         }
         py::array w = as_float_array(w_obj, "w", false);
         check_same(g, "g", w, "w");
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return f32 ? grad_sq_sum<float>(n, static_cast<const float*>(g.data()),
                                         static_cast<const float*>(w.data()), l1, l2)
                    : grad_sq_sum<double>(n, static_cast<const double*>(g.data()),
@@ -270,8 +271,8 @@ void register_optim(py::module_& m) {
         py::array w = as_float_array(w_obj, "w", false);
         check_penalty(l1, l2);
         const std::int64_t n = static_cast<std::int64_t>(w.size());
-        py::gil_scoped_release nogil;
-        return w.dtype().is(py::dtype::of<float>())
+        ReleaseGil nogil;
+        return same_dtype(w.dtype(), py::dtype::of<float>())
                    ? penalty<float>(l1, l2, n, static_cast<const float*>(w.data()))
                    : penalty<double>(l1, l2, n, static_cast<const double*>(w.data()));
       },

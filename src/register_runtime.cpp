@@ -46,6 +46,8 @@ CacheSizes caches_from_dict(const py::dict& d, const char* what) {
 }
 
 void register_runtime(py::module_& m) {
+  main_thread_ident() =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   m.def("max_isa", [] { return std::string(isa_name(max_supported_isa())); },
         "Highest ISA level this CPU and OS support.");
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
@@ -75,9 +77,12 @@ void register_runtime(py::module_& m) {
     return d;
   }, "Compiler, build type and flags the core was built with.");
   m.def("get_num_threads", [] { return num_threads(); }, "Threads the core uses.");
+  m.attr("MAX_THREADS") = kMaxThreads;
   m.def("set_num_threads", [](int n) {
-    if (n < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(n));
-    py::gil_scoped_release nogil;
+    if (n < 1 || n > kMaxThreads)
+      throw py::value_error("num_threads must be in [1, " + std::to_string(kMaxThreads) +
+                            "], got " + std::to_string(n));
+    ReleaseGil nogil;
     set_num_threads(n);
   }, py::arg("n"), "Sets the threads the core uses (>= 1).");
   m.def("cpu_model", [] { return cpu_model(); }, "The CPU's name (CPUID brand string or /proc/cpuinfo).");

@@ -25,6 +25,15 @@
 // with i < n: it can only succeed while job g is unfinished, so the job fields read around a
 // successful claim are job g's (the owner rewrites them only after all of g's tasks are done,
 // and the word never returns to an old value).
+//
+// Lifetime. The pool is created on first use and never destroyed: at interpreter exit a
+// daemon thread may still be inside parallel_for, and destroying the pool under it (joinable
+// std::threads, mutexes in use) would call std::terminate or race; the OS ends the workers
+// with the process. After fork() only the forking thread exists in the child: the old pool's
+// workers are gone and its mutexes may be held by threads that no longer exist, so the child
+// abandons it (a pthread_atfork child handler) and the next call creates a fresh pool of the
+// same size. The prepare/parent/child handlers hold g_pool_mu across fork, so the child never
+// inherits it locked.
 #include "lamina/runtime.hpp"
 
 #include <atomic>
@@ -36,11 +45,16 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #if defined(__linux__)
 #include <sched.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define LAMINA_HAVE_ATFORK 1
 #endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -69,7 +83,12 @@ inline void spin_or_yield(int i) {
 
 class Pool {
  public:
-  explicit Pool(int n_threads) { start(n_threads); }
+  explicit Pool(int n_threads) {
+    try {
+      start(n_threads);
+    } catch (const std::runtime_error&) {  // the OS refused some threads: run with fewer
+    }
+  }
   ~Pool() { stop(); }
 
   int size() const { return n_threads_; }
@@ -180,8 +199,16 @@ class Pool {
     // `seen` is the generation before the threads exist, so a job posted before a new thread
     // first runs is not missed.
     const std::uint64_t gen = word_.load(std::memory_order_acquire) >> 32;
-    for (int i = 0; i + 1 < n_threads_; ++i)
-      workers_.emplace_back([this, i, gen] { worker(i, gen); });
+    try {
+      for (int i = 0; i + 1 < n_threads_; ++i)
+        workers_.emplace_back([this, i, gen] { worker(i, gen); });
+    } catch (const std::system_error& e) {  // the OS refused a thread: keep those that exist
+      const int wanted = n_threads_;
+      n_threads_ = static_cast<int>(workers_.size()) + 1;
+      throw std::runtime_error("could not start " + std::to_string(wanted) +
+                               " threads (" + e.what() + "); using " +
+                               std::to_string(n_threads_));
+    }
   }
 
   void stop() {
@@ -216,17 +243,38 @@ int default_threads() {
   if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
     char* end = nullptr;
     const long v = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && v >= 1 && v <= 1024) return static_cast<int>(v);
+    if (end != env && *end == '\0' && v >= 1 && v <= kMaxThreads) return static_cast<int>(v);
   }
-  return usable_cores();
+  const int cores = usable_cores();
+  return cores < kMaxThreads ? cores : kMaxThreads;
 }
 
-std::mutex g_pool_mu;
-std::unique_ptr<Pool> g_pool;
+std::mutex g_pool_mu;       // guards g_pool and g_size
+Pool* g_pool = nullptr;     // never deleted (see "Lifetime" above)
+int g_size = 0;             // size of the next pool created (0: default_threads())
+
+#if defined(LAMINA_HAVE_ATFORK)
+void before_fork() { g_pool_mu.lock(); }
+void after_fork_parent() { g_pool_mu.unlock(); }
+void after_fork_child() {
+  if (g_pool != nullptr) {
+    g_size = g_pool->size();
+    g_pool = nullptr;  // abandoned: its threads do not exist here, its mutexes may be held
+  }
+  g_pool_mu.unlock();
+}
+#endif
 
 Pool& pool() {
   std::lock_guard<std::mutex> lk(g_pool_mu);
-  if (!g_pool) g_pool = std::make_unique<Pool>(default_threads());
+  if (g_pool == nullptr) {
+#if defined(LAMINA_HAVE_ATFORK)
+    static const bool registered =
+        pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0;
+    (void)registered;
+#endif
+    g_pool = new Pool(g_size > 0 ? g_size : default_threads());
+  }
   return *g_pool;
 }
 
@@ -247,7 +295,9 @@ int usable_cores() {
 int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("number of threads must be >= 1, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("number of threads must be in [1, " +
+                                std::to_string(kMaxThreads) + "], got " + std::to_string(n));
   Pool& p = pool();
   if (p.size() != n) p.resize(n);
 }

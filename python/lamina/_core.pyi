@@ -185,3 +185,6 @@ def metric_sum(
 
 # data path (register_data.cpp)
 def permutation(n: int, seed: int, epoch: int, *, reference: bool = False) -> np.ndarray: ...
+
+# ---- reliability (issue 17) -----------------------------------------------------------------
+MAX_THREADS: int  # most threads set_num_threads accepts

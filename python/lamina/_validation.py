@@ -73,19 +73,38 @@ def first_nonfinite(arr):
     return tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
 
 
+def _position(where):
+    if len(where) == 1:
+        return f"row {where[0]}"
+    if len(where) == 2:
+        return f"row {where[0]}, column {where[1]}"
+    return f"index {where}"
+
+
 def check_finite(name, arr):
     """Raises naming the first row/column holding NaN or inf."""
     where = first_nonfinite(arr)
     if where is not None:
-        value = arr[where]
-        if len(where) == 1:
-            pos = f"row {where[0]}"
-        elif len(where) == 2:
-            pos = f"row {where[0]}, column {where[1]}"
-        else:
-            pos = f"index {where}"
-        raise ValueError(f"{name} contains {value} at {pos}: lamina rejects NaN and inf "
-                         "(impute or drop those rows first)")
+        raise ValueError(f"{name} contains {arr[where]} at {_position(where)}: lamina rejects "
+                         "NaN and inf (impute or drop those rows first)")
+
+
+def cast_finite(name, arr, dtype):
+    """``arr`` as a C-contiguous ``dtype`` array, raising when the cast overflows to inf.
+
+    The finiteness checks run on the caller's data; a finite float64 value beyond the range
+    of the model's dtype (float32 tops out near 3.4e38) only becomes inf in the cast, so the
+    result is checked again here, naming the original value.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    where = first_nonfinite(out)
+    if where is not None:
+        value = np.asarray(arr)[where]
+        raise ValueError(f"{name} holds {value!r} at {_position(where)}, beyond the range of "
+                         f"{np.dtype(dtype).name} (largest magnitude "
+                         f"{float(np.finfo(dtype).max):.4g}): rescale it")
+    return out
 
 
 def features(name, x, feature_shape=None):
@@ -169,7 +188,7 @@ def targets(name, y, loss_name, out_dim, dtype):
         raise ValueError(f"{name} has shape {arr.shape} but the model has {out_dim} outputs: "
                          f"need shape ({arr.shape[0]}, {out_dim})")
     check_finite(name, arr)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return cast_finite(name, arr, dtype)
 
 
 def sample_weights(name, sw, n, dtype):
@@ -185,7 +204,7 @@ def sample_weights(name, sw, n, dtype):
     if neg.size:
         i = int(neg[0])
         raise ValueError(f"{name} must be >= 0, got {arr[i]} at position {i}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return cast_finite(name, arr, dtype)
 
 
 def class_weights(class_weight, classes, dtype):
@@ -203,6 +222,7 @@ def class_weights(class_weight, classes, dtype):
     lut = np.ones(size, dtype=np.float64)
     for k, v in table.items():
         lut[k] = v
+    cast_finite("class_weight", lut, dtype)  # a weight beyond the dtype's range names itself
     return lut[classes].astype(dtype)
 
 

@@ -179,6 +179,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     res = train_run(run, out_dir=out_dir, verbose=not args.quiet)
     if args.quiet:
         print(format_metrics(res.test) if res.test else format_metrics(res.train))
+    if getattr(res.history, "interrupted", False):
+        return EXIT_INTERRUPTED  # the outputs are written, but the run did not finish
     return 0
 
 
@@ -403,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs ``lamina COMMAND ...`` and returns the exit status (2: bad arguments or run file).
 
@@ -428,6 +438,14 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.source}: " if exc.source else ""
         print(f"lamina {args.command}: error: {where}{exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"lamina {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        # Bad input that reached the library (a value the run-file checks let through, a
+        # damaged file): the library's message, on one line, never a traceback.
+        print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader went away (`lamina compare ... | head`): stop quietly, like other Unix
         # tools. Point stdout at /dev/null so the flush at interpreter exit cannot fail again.
@@ -437,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):  # stdout is not a real file (an embedding caller)
             pass
         return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+    except OSError as exc:  # a file that cannot be read or written (after BrokenPipeError)
+        print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

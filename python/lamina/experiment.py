@@ -357,6 +357,27 @@ def _load_model(path: str | os.PathLike):
         raise RunFileError("MODEL", f"cannot load {str(path)!r}: {exc}") from None
 
 
+def _read_preprocessing(path: Path, n_features: int):
+    """``(mean, scale)`` from a preprocessing file, or a `RunFileError` naming the damage."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            mean, scale = np.asarray(z["mean"], np.float64), np.asarray(z["scale"], np.float64)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise RunFileError("MODEL", f"the preprocessing file {str(path)!r} beside the model is "
+                           f"damaged: {exc}") from None
+    for name, arr in (("mean", mean), ("scale", scale)):
+        if arr.shape not in ((n_features,), (1, n_features)) or not np.isfinite(arr).all() or (
+                name == "scale" and (arr == 0).any()):
+            raise RunFileError("MODEL", f"the preprocessing file {str(path)!r} beside the "
+                               f"model is damaged: {name} has shape {arr.shape} or holds NaN, "
+                               f"inf or a zero scale (the data has {n_features} features)")
+    return mean, scale
+
+
 def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | None,
                   require_label: bool):
     """What evaluate and predict work on: the model and its data, standardized like training.
@@ -408,8 +429,8 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
                            f"expects {want}")
     prep = mdir / PREPROCESSING_FILE
     if prep.is_file() and not standardizes:
-        with np.load(prep, allow_pickle=False) as z:
-            x = (x - z["mean"]) / z["scale"]
+        mean, scale = _read_preprocessing(prep, x.shape[1])
+        x = (x - mean) / scale
     if y is not None:
         loss = run["training"]["loss"] if run else "sparse_categorical_crossentropy"
         n_classes = int(getattr(model, "output_shape", (None, 0))[-1] or 0) or int(y.max()) + 1
@@ -444,6 +465,14 @@ def evaluate_model(model_path: str | os.PathLike, data: str | None = None,
     return evaluate_arrays(model, x, y)
 
 
+def _same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (through links, ``..`` and the like)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os.PathLike,
                   label: str | None = None) -> int:
     """Writes ``index,prediction[,label],p_0,...`` rows to `out`; returns the row count.
@@ -466,6 +495,10 @@ def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os
     """
     import numpy as np
 
+    for name, path in (("MODEL", model_path), ("DATA", data)):
+        if path is not None and path != "digits" and _same_file(out, path):
+            raise RunFileError("--out", f"{str(out)!r} is the {name} file: predictions would "
+                               "overwrite it; write them to another file")
     model, x, y, _, _ = model_inputs(model_path, data, label, require_label=False)
     probs = np.asarray(model.predict(x, verbose=0))
     with open(out, "w", newline="", encoding="utf-8") as f:

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import numpy as np
@@ -51,6 +53,33 @@ def _truncated_normal(rng, shape, mean, stddev):
     return mean + stddev * out
 
 
+# Bytes that weight initialization may still allocate in this context (None: no limit). A
+# model file sets it from the size of the weights it really holds (lamina.io), so a small
+# config that declares huge layers fails here, before the memory is allocated.
+_budget = contextvars.ContextVar("lamina_weight_budget", default=None)
+
+
+@contextlib.contextmanager
+def _weight_budget(nbytes):
+    """Limits the bytes of weights initialized inside the ``with`` block to ``nbytes``."""
+    token = _budget.set([int(nbytes)])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _charge(shape, dtype):
+    left = _budget.get()
+    if left is None:
+        return
+    nbytes = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    if nbytes > left[0]:
+        raise ValueError(f"a weight of shape {tuple(shape)} needs {nbytes} bytes, more than "
+                         f"the {left[0]} bytes of weights left in the file")
+    left[0] -= nbytes
+
+
 class Initializer:
     """Base class: ``init(shape, dtype=None, rng=None)`` returns a new array.
 
@@ -78,6 +107,7 @@ class Initializer:
         if any(s < 0 for s in shape):
             raise ValueError(f"initializer shape must be non-negative, got {shape}")
         dtype = np.dtype(dtype or config.floatx())
+        _charge(shape, dtype)
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         elif rng is None:

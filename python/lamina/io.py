@@ -15,10 +15,14 @@ A ``.lamina`` file is a zip holding exactly:
   carried state, so training resumes exactly.
 
 Writes go to a temporary file in the same directory, are flushed and fsynced, then renamed
-over the target (``os.replace``): a crash mid-save leaves the previous file intact. Reads
-never unpickle (``allow_pickle=False``) nor evaluate anything; every member name, size, dtype
-and shape is checked against the architecture before an array is allocated, and truncated,
-corrupted or tampered files raise ``ModelFileError`` (a ``ValueError``) naming the problem.
+over the target (``os.replace``): a crash or Ctrl-C mid-save leaves the previous file intact
+and no temporary file behind. Weights with NaN or inf are refused (the loader would reject
+the file), a replaced file keeps its mode (a new one gets ``0o666 & ~umask``) and a symlink's
+target is written. Reads never unpickle (``allow_pickle=False``) nor evaluate anything;
+every member name, size, dtype and shape is checked against the architecture before an
+array is allocated, weights are allocated only up to what the file really holds, and
+truncated, corrupted, encrypted or tampered files, devices, FIFOs and symlink loops raise
+``ModelFileError`` (a ``ValueError``) naming the problem.
 
 Example:
     >>> import os, tempfile
@@ -33,14 +37,18 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import io as _pyio
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
+import zlib
 
 import numpy as np
 
+from . import initializers
 from ._validation import first_nonfinite
 from ._version import __version__
 
@@ -51,6 +59,9 @@ FORMAT_VERSION = 1
 _CONFIG_LIMIT = 16 << 20          # config.json larger than this is not a lamina config
 _NPY_HEADER_SLACK = 4096          # bytes allowed per .npy member beyond its data
 _MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
+# Most optimizer steps a file may record: exact in a float64 (schedules take the step as a
+# float) and far from int64 overflow when the core adds to it.
+MAX_ITERATIONS = 2**53
 
 
 class ModelFileError(ValueError):
@@ -63,26 +74,73 @@ class ModelFileError(ValueError):
 
 
 # ---------------------------------------------------------------------- writing --------
+def _umask():
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - not Linux
+    os.umask(mask)
+    return mask
+
+
+def _save_target(path):
+    """The file a save replaces: ``path``, or the file it links to (the link stays a link)."""
+    if not os.path.islink(path):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):
+        raise OSError(errno.ELOOP, f"cannot save to {path!r}: a symlink loop")
+    return target
+
+
 def _atomic_write(path, write):
-    """Calls ``write(fileobj)`` on a temp file beside ``path``, fsyncs, renames over it."""
-    path = os.fspath(path)
+    """Calls ``write(fileobj)`` on a temp file beside ``path``, fsyncs, renames over it.
+
+    The target keeps its mode when it exists (else it gets ``0o666 & ~umask``, like any new
+    file); a symlink's target is replaced, not the link; the temporary name is never longer
+    than the target's, so any legal name works; an interruption (Ctrl-C included) removes
+    the temporary file, leaves the target as it was and propagates unchanged.
+    """
+    path = _save_target(os.fspath(path))
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory {directory!r} does not exist (saving {path!r})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    base = os.path.basename(path)
     try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    tmp = None
+    try:
+        for _ in range(100):
+            name = (f".~{secrets.token_hex(4)}~{base}")[:max(len(base), 12)]
+            candidate = os.path.join(directory, name)
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:  # pragma: no cover - 100 collisions of 32 random bits
+            raise FileExistsError(f"no free temporary name beside {path!r}")
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     try:  # make the rename itself durable
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -91,6 +149,16 @@ def _atomic_write(path, write):
             os.close(dfd)
     except OSError:  # pragma: no cover - platforms without directory fsync
         pass
+
+
+def _require_finite_weights(model, path):
+    """Refuses to write weights the loader would reject (a good file must not be lost)."""
+    for i, w in enumerate(model.weights):
+        where = first_nonfinite(w)
+        if where is not None:
+            raise ValueError(f"cannot save {path!r}: weight {i} ({tuple(w.shape)}) contains "
+                             f"{w[where]} at index {where}; the model has diverged (lower the "
+                             "learning rate), so the file there is left as it was")
 
 
 def _npz_bytes(arrays: dict) -> bytes:
@@ -168,6 +236,7 @@ def save_model(model, filepath, overwrite=True):
     """
     path = _check_target(filepath, overwrite, (".lamina",), "model")
     _require_built(model, "save")
+    _require_finite_weights(model, path)
     compiled = model.compiled and model.loss is not None
     if compiled:
         _require_optimizer_slots(model)
@@ -181,14 +250,15 @@ def save_model(model, filepath, overwrite=True):
                "weights.npz": _npz_bytes(_weights_dict(model))}
     if compiled:
         members["optimizer.npz"] = _npz_bytes(_optimizer_dict(model))
-
-    def write(f):
-        with zipfile.ZipFile(f, "w") as zf:
-            for name, data in members.items():
-                method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
-                zf.writestr(name, data, compress_type=method)
-
-    _atomic_write(path, write)
+    # The archive is built in memory and written in one call: nothing half-built is ever on
+    # disk, and an interruption while building it leaves no file handle to tidy up.
+    buf = _pyio.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+            zf.writestr(name, data, compress_type=method)
+    data = buf.getvalue()
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -208,20 +278,89 @@ def save_weights(model, filepath, overwrite=True):
     """
     path = _check_target(filepath, overwrite, (".weights.npz",), "weights")
     _require_built(model, "save_weights")
+    _require_finite_weights(model, path)
     data = _npz_bytes(_weights_dict(model))
     _atomic_write(path, lambda f: f.write(data))
 
 
 # ---------------------------------------------------------------------- reading --------
+def _open_file(path, what):
+    """Opens ``path`` for reading if it is a regular file; a binary file object."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such {what} file: {path!r}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelFileError(f"{path!r} is a symlink loop, not a {what} file") from None
+        if exc.errno in (errno.ENOTDIR, errno.ENAMETOOLONG):
+            raise FileNotFoundError(f"no such {what} file: {path!r} ({exc.strerror})"
+                                    ) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else
+                    "a FIFO" if stat.S_ISFIFO(st.st_mode) else
+                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise ModelFileError(f"{path!r} is {kind}, not a {what} file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _OwnedZipFile(zipfile.ZipFile):
+    """A read-only ZipFile that closes the file object it reads when it is closed."""
+
+    def __init__(self, f):
+        self._owned = f
+        super().__init__(f, "r")
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self._owned.close()
+
+
 def _open_zip(path, what):
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such {what} file: {path!r}")
+    f = _open_file(path, what)
     try:
-        return zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile as exc:
+        return _OwnedZipFile(f)
+    except _ZIP_ERRORS as exc:
+        f.close()
         raise ModelFileError(f"{path!r} is not a valid {what} file (not a zip archive, or "
                              f"truncated): {exc}") from None
+
+
+# What zipfile raises on a damaged archive: BadZipFile for most damage, but also zlib.error (a
+# corrupt deflate stream), NotImplementedError (an unknown method or zip version),
+# RuntimeError (encryption), EOFError/OSError/ValueError (truncation, bad headers).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError,
+               RuntimeError, EOFError, OSError, ValueError)
+
+# Member compression lamina reads: stored or deflate (what it writes), with deflate's
+# largest possible expansion, which bounds what a member can hold by its size in the file.
+_METHOD_RATIO = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+
+
+def _check_info(info, path, where=""):
+    """Refuses encrypted members and compression lamina does not write."""
+    if info.flag_bits & 0x1:
+        raise ModelFileError(f"{path!r}: member {where}{info.filename!r} is encrypted; lamina "
+                             "files are never encrypted")
+    if info.compress_type not in _METHOD_RATIO:
+        raise ModelFileError(f"{path!r}: member {where}{info.filename!r} uses compression "
+                             f"method {info.compress_type}; lamina files use stored or deflate")
+
+
+def _content_bound(info):
+    """Most bytes ``info``'s member can really decompress to (its header may claim more)."""
+    return min(info.file_size, _METHOD_RATIO[info.compress_type] * info.compress_size)
 
 
 def _member_names(zf, path, allowed):
@@ -235,6 +374,7 @@ def _member_names(zf, path, allowed):
                                  f"only {', '.join(allowed)}")
         if name in names:
             raise ModelFileError(f"{path!r} contains {name!r} twice")
+        _check_info(info, path)
         names.append(name)
     return names
 
@@ -247,7 +387,7 @@ def _read_member(zf, path, name, limit):
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(f"{path!r}: member {name!r} is corrupted or truncated: {exc}"
                              ) from None
     if len(data) != info.file_size:
@@ -260,10 +400,12 @@ def _read_npz(data, path, member, expected):
     """Reads an npz whose members must be exactly ``expected`` ({name: (shape, dtype)})."""
     try:
         zf = zipfile.ZipFile(_pyio.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(f"{path!r}: {member} is not a valid npz archive: {exc}") from None
     out = {}
     with zf:
+        for info in zf.infolist():
+            _check_info(info, path, f"{member}/")
         names = {i.filename for i in zf.infolist()}
         want = {k + ".npy" for k in expected}
         if names != want:
@@ -302,7 +444,7 @@ def _read_npz(data, path, member, expected):
                     raw = f.read(nbytes + 1)
             except ModelFileError:
                 raise
-            except (ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
+            except (*_ZIP_ERRORS, SyntaxError) as exc:  # SyntaxError: a bad npy header
                 raise ModelFileError(f"{path!r}: {member}/{key} is corrupted: {exc}") from None
             if len(raw) != nbytes:
                 raise ModelFileError(f"{path!r}: {member}/{key} is truncated ({len(raw)} of "
@@ -361,8 +503,10 @@ def read_model(filepath, build, compile=True):
                 raise ModelFileError(f"{path!r} has no {required}: not a lamina model file")
         try:
             config = json.loads(_read_member(zf, path, "config.json", _CONFIG_LIMIT))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFileError(f"{path!r}: config.json is not valid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError,
+            # an int of too many digits, or nesting deeper than the parser's recursion limit
+            what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise ModelFileError(f"{path!r}: config.json is not valid JSON: {what}") from None
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise ModelFileError(f"{path!r}: config.json is not a lamina model config")
         if config.get("format_version") != FORMAT_VERSION:
@@ -374,12 +518,21 @@ def read_model(filepath, build, compile=True):
             raise ModelFileError(f"{path!r}: config.json describes no Sequential or "
                                  "Functional model")
         compile_cfg = config.get("compile_config") if compile else None
+        if compile_cfg is not None and not isinstance(compile_cfg, dict):
+            raise ModelFileError(f"{path!r}: compile_config is not a mapping")
+        # Weights are allocated while the model is built: at most what weights.npz really
+        # holds (twice that, since a float32 file loads into a float64 model), so a small
+        # file declaring huge layers fails before the memory is taken.
+        budget = 2 * _content_bound(zf.getinfo("weights.npz")) + 4096
         try:
-            model = build(model_cfg.get("config"), compile_cfg)
+            with initializers._weight_budget(budget):
+                model = build(model_cfg.get("config"), compile_cfg)
         except ModelFileError:
             raise
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ModelFileError(f"{path!r}: invalid model config: {exc}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError,
+                RecursionError) as exc:
+            what = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ModelFileError(f"{path!r}: invalid model config: {what}") from None
         expected = _expected(_weights_dict(model))
         data = _read_member(zf, path, "weights.npz", _npz_limit(expected))
         _copy_weights(model, _read_npz(data, path, "weights.npz", expected), path)
@@ -394,7 +547,10 @@ def read_model(filepath, build, compile=True):
             odata = _read_member(zf, path, "optimizer.npz", _npz_limit(oexp))
             arrays = _read_npz(odata, path, "optimizer.npz", oexp)
             iterations = int(arrays["iterations"][0])
-            if iterations < 0 or iterations != config.get("optimizer_iterations", iterations):
+            if not 0 <= iterations <= MAX_ITERATIONS:
+                raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are outside "
+                                     f"[0, {MAX_ITERATIONS}]")
+            if iterations != config.get("optimizer_iterations", iterations):
                 raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are "
                                      "inconsistent with config.json")
             for key, s in slots.items():
@@ -432,14 +588,12 @@ def load_weights(model, filepath):
                 raise ModelFileError(f"{path!r} has no weights.npz")
             data = _read_member(zf, path, "weights.npz", limit)
     elif path.endswith(".weights.npz"):
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no such weights file: {path!r}")
-        size = os.path.getsize(path)
-        if size > limit:
-            raise ModelFileError(f"{path!r} has {size} bytes, more than this model's weights "
-                                 f"can take ({limit})")
-        with open(path, "rb") as f:
-            data = f.read()
+        with _open_file(path, "weights") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise ModelFileError(f"{path!r} has {size} bytes, more than this model's "
+                                     f"weights can take ({limit})")
+            data = f.read(limit + 1)
     else:
         raise ValueError(f"weights path must end in .weights.npz or .lamina, got {path!r}")
     _copy_weights(model, _read_npz(data, path, "weights", expected), path)

@@ -36,8 +36,9 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
+from . import trainer as trainer_mod
 from .layers.layer import Layer, SymbolicOutput, check_shape, checked_weight
-from .trainer import Trainer
+from .trainer import Trainer, serialized
 from .variables import Variable
 from ._version import __version__
 
@@ -138,6 +139,7 @@ class Sequential(Trainer, Layer):
         self.compiled = False
         self._network = None
         self._network_kind = None
+        self._network_generation = 0
         self._spec = None
         self.stop_training = False
         self.history = None
@@ -578,6 +580,8 @@ class Sequential(Trainer, Layer):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
         if kind == "infer" and self.compiled and self.loss is not None:
             kind = "train"  # one network serves both once the model is compiled
+        if self._network is not None and self._network_generation != trainer_mod.fork_generation():
+            self._network = self._network_kind = None  # forked: the old one may be locked
         self._require_built("the network")
         leaves = [leaf for leaf, _ in self._leaves()]
         key = tuple(id(leaf) for leaf in leaves)
@@ -643,6 +647,7 @@ class Sequential(Trainer, Layer):
         net = _core.Network(spec)
         self._network, self._network_kind, self._spec = net, kind, spec
         self._leaf_key = key
+        self._network_generation = trainer_mod.fork_generation()
         return net
 
     def core_spec(self) -> list:
@@ -687,11 +692,20 @@ class Sequential(Trainer, Layer):
         self._network_for("infer").forward(xt, out, True, step)
         return out
 
+    # ------------------------------------------------------------------ pickle / copy ---
+    def __getstate__(self):
+        """Everything but the core Network and the lock, which are rebuilt when next used."""
+        state = self.__dict__.copy()
+        state.update(_network=None, _network_kind=None, _spec=None, _leaf_key=None)
+        state.pop("_call_lock", None)
+        return state
+
     # ------------------------------------------------------------------ weights -------
     def get_weights(self) -> list:
         """Copies of every parameter array, layer by layer (kernel, then bias)."""
         return [w.copy() for w in self.weights]
 
+    @serialized
     def set_weights(self, weights) -> None:
         """Copies ``weights`` (as from ``get_weights``) into the live arrays, in place.
 
@@ -712,6 +726,7 @@ class Sequential(Trainer, Layer):
         for w, new in zip(own, checked):
             np.copyto(w, new, casting="unsafe")
 
+    @serialized
     def save(self, filepath, overwrite=True, **kwargs) -> None:
         """Saves architecture, compile settings, weights and optimizer state to one file.
 
@@ -728,6 +743,7 @@ class Sequential(Trainer, Layer):
 
         saving.save_model(self, filepath, overwrite=overwrite)
 
+    @serialized
     def save_weights(self, filepath, overwrite=True) -> None:
         """Saves the weights alone (atomically): ``.weights.npz`` or Keras's ``.weights.h5``.
 
@@ -739,6 +755,7 @@ class Sequential(Trainer, Layer):
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @serialized
     def load_weights(self, filepath, skip_mismatch=False) -> None:
         """Loads weights in place from ``.weights.npz``/``.weights.h5``/``.lamina``/``.keras``
         (or a legacy ``.h5``) file."""

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import threading
 import warnings
 
 from . import _core
 
 ISA_LEVELS = ("generic", "avx2", "avx512")
+MAX_THREADS = _core.MAX_THREADS
+
+
+def _num_threads_env_problem(value):
+    """Why ``LAMINA_NUM_THREADS=value`` is ignored ("" when the core honours it)."""
+    if not value:
+        return ""
+    # The core parses it with strtol: optional leading space and sign, then digits only.
+    if re.fullmatch(r"\s*[+-]?[0-9]+", value) and 1 <= int(value) <= MAX_THREADS:
+        return ""
+    return (f"LAMINA_NUM_THREADS={value!r} is not a whole number in [1, {MAX_THREADS}]; "
+            f"using {_core.get_num_threads()} threads (the usable cores)")
+
 
 for _problem in (_core.isa_env_problem(), _core.caches_env_problem()):
     if _problem:
         warnings.warn(_problem, RuntimeWarning, stacklevel=2)
+_problem = _num_threads_env_problem(os.environ.get("LAMINA_NUM_THREADS", ""))
+if _problem:
+    warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 
 
 def cpu_info() -> dict:
@@ -58,8 +78,12 @@ def set_num_threads(n: int) -> None:
     a fixed order.
 
     Args:
-        n: Threads, at least 1. The default at import is ``LAMINA_NUM_THREADS`` if set,
-            else the number of usable cores.
+        n: Threads, from 1 to ``MAX_THREADS`` (1024). The default at import is
+            ``LAMINA_NUM_THREADS`` if set (an invalid value warns and is ignored), else the
+            number of usable cores.
+
+    Raises:
+        ValueError: ``n`` is outside [1, ``MAX_THREADS``]; the thread count is unchanged.
 
     Example:
         >>> import lamina
@@ -70,8 +94,8 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"num_threads must be an int, got {n!r}")
-    if n < 1:
-        raise ValueError(f"num_threads must be >= 1, got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"num_threads must be in [1, {MAX_THREADS}], got {n}")
     _core.set_num_threads(n)
 
 
@@ -84,3 +108,40 @@ def set_isa(level: str) -> None:
     if level not in ISA_LEVELS:
         raise ValueError(f"ISA level {level!r} is not one of {', '.join(ISA_LEVELS)}")
     _core.set_isa(level)
+
+
+# The core's thread count is process-wide: blocks that pin it at once in one process (sweep
+# trials on the threading backend, scikit-learn estimators fitted in threads) share it, so
+# the first to enter saves the caller's count and the last to leave restores it (saving and
+# restoring per block would leave whatever the block that finished last had saved).
+_pin_lock = threading.Lock()
+_pin_state = {"depth": 0, "saved": None}
+
+
+def _reset_pins_in_child():  # a thread that held the lock at fork() does not exist here
+    global _pin_lock
+    _pin_lock = threading.Lock()
+    _pin_state.update(depth=0, saved=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pins_in_child)
+
+
+@contextlib.contextmanager
+def _pinned_threads(threads):
+    if threads is None:
+        yield
+        return
+    with _pin_lock:
+        if _pin_state["depth"] == 0:
+            _pin_state["saved"] = get_num_threads()
+        set_num_threads(int(threads))
+        _pin_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _pin_lock:
+            _pin_state["depth"] -= 1
+            if _pin_state["depth"] == 0:
+                set_num_threads(_pin_state["saved"])

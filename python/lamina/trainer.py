@@ -24,7 +24,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import signal
 import sys
 import threading
@@ -36,6 +38,7 @@ from . import _core, _validation
 from . import callbacks as callbacks_mod
 from .callbacks.progbar_logger import format_time
 from ._validation import check_float, check_int
+from .optimizers.schedules import _learning_rate_at as learning_rate_at
 
 __all__ = ["Trainer"]
 
@@ -45,6 +48,51 @@ _CHUNK_BYTES = 4 << 20
 # predict / evaluate default batch: results do not depend on it (fixed-order reductions),
 # only speed does, so it is larger than Keras's 32.
 _INFER_BATCH = 1024
+
+# ---- threads and fork ---------------------------------------------------------------------
+# One model runs one call at a time: fit, evaluate, predict, the batch calls and saving take
+# the model's lock (re-entrant, so callbacks may call them), so two threads fitting one model
+# run one after the other instead of losing each other's steps. A process forked while
+# another thread was inside such a call (os.fork, multiprocessing's "fork" start method,
+# gunicorn, DataLoader workers) inherits that lock held, and the core Network's mutex with it,
+# by a thread that does not exist in the child: every fork starts a new generation, and a
+# model whose lock or Network is from an older one gets fresh ones.
+_fork_generation = 0
+_lock_guard = threading.Lock()
+
+
+def _after_fork_in_child():
+    global _fork_generation, _lock_guard
+    _fork_generation += 1
+    _lock_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def fork_generation() -> int:
+    """How many forks separate this process from the one that imported lamina."""
+    return _fork_generation
+
+
+def _model_lock(model):
+    with _lock_guard:
+        entry = model.__dict__.get("_call_lock")
+        if entry is None or entry[0] != _fork_generation:
+            entry = (_fork_generation, threading.RLock())
+            model.__dict__["_call_lock"] = entry
+    return entry[1]
+
+
+def serialized(method):
+    """Runs ``method`` holding the model's lock (one call per model at a time)."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        with _model_lock(self):
+            return method(self, *args, **kwargs)
+    return call
+
 
 
 
@@ -212,7 +260,7 @@ class Trainer:
         arr = _validation.features(name, x, self._input_shape)
         if not self.built:
             self.build(arr.shape[1:])
-        return np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=self.dtype)
+        return _validation.cast_finite(name, arr.reshape(arr.shape[0], -1), self.dtype)
 
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix=""):
         if y is None:
@@ -235,13 +283,18 @@ class Trainer:
             else:
                 classes = np.argmax(yt, axis=1)
             cw = _validation.class_weights(class_weight, classes, self.dtype)
-            sw = cw if sw is None else np.ascontiguousarray(sw * cw, dtype=self.dtype)
+            sw = cw if sw is None else _validation.cast_finite(
+                f"{prefix}sample_weight * class_weight", sw.astype(np.float64) * cw,
+                self.dtype)
         if self.loss_weights is not None and self.loss_weights != 1.0:
-            sw = (np.full(yt.shape[0], self.loss_weights, dtype=self.dtype) if sw is None
-                  else np.ascontiguousarray(sw * self.loss_weights, dtype=self.dtype))
+            sw = _validation.cast_finite(
+                f"{prefix}sample_weight * loss_weights",
+                np.full(yt.shape[0], float(self.loss_weights)) if sw is None
+                else sw.astype(np.float64) * self.loss_weights, self.dtype)
         return xt, yt, sw
 
     # ------------------------------------------------------------------ fit -----------
+    @serialized
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -374,7 +427,7 @@ class Trainer:
                                     break
                         else:
                             for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                lr = float(schedule(it))
+                                lr = learning_rate_at(schedule, it)
                                 append(train_step(xb, yb, swb, lr, it + 1))
                                 it += 1
                                 if self.stop_training:
@@ -467,6 +520,7 @@ class Trainer:
             logs[m.name] = s / w_sum if w_sum else 0.0
         return logs
 
+    @serialized
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Returns the loss and metrics on data (no dropout, no update).
@@ -500,6 +554,7 @@ class Trainer:
         return self._as_result(logs, return_dict)
 
     # ------------------------------------------------------------------ predict -------
+    @serialized
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the network's outputs for ``x`` (no dropout), shape ``(n, outputs)``.
 
@@ -533,6 +588,7 @@ class Trainer:
             print(f"{n} samples - {format_time(time.perf_counter() - t0)}")
         return out
 
+    @serialized
     def predict_on_batch(self, x):
         """Returns the outputs for one batch (all of ``x`` in one core call)."""
         xt = self._prepare_x(x)
@@ -542,6 +598,7 @@ class Trainer:
 
     __call__ = predict_on_batch
 
+    @serialized
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """Runs one training step on exactly this batch.
@@ -564,6 +621,7 @@ class Trainer:
         opt.iterations += 1
         return self._batch_result(r, xt.shape[0], return_dict)
 
+    @serialized
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Returns the loss and metrics on one batch (no update)."""
         self._require_compiled("test_on_batch")

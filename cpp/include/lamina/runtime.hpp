@@ -90,10 +90,14 @@ struct BuildInfo {
 BuildInfo build_info();
 
 // ---- threads ----------------------------------------------------------------------------
+// Most threads a pool may have: more than any machine lamina targets has cores, and far below
+// the point where creating them exhausts the process's thread or memory limits.
+constexpr int kMaxThreads = 1024;
 // Threads the pool uses (caller included), >= 1. Default: LAMINA_NUM_THREADS if set, else the
 // usable cores (sched affinity).
 int num_threads();
-// Resizes the pool; n >= 1. Throws std::invalid_argument for n < 1.
+// Resizes the pool; 1 <= n <= kMaxThreads, else throws std::invalid_argument. Safe after
+// fork(): the child gets a fresh pool of the parent's size.
 void set_num_threads(int n);
 // Usable cores of this process.
 int usable_cores();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from ._monitor import monitored, resolve_mode
@@ -55,7 +56,11 @@ class ModelCheckpoint(Callback):
         self.last_saved = None
 
     def _better(self, current):
-        if self.best is None:
+        # NaN is never an improvement, and never the value to beat: a first epoch whose
+        # monitored value is NaN must not stop every later epoch from saving.
+        if current is None or math.isnan(current):
+            return False
+        if self.best is None or math.isnan(self.best):
             return True
         return current < self.best if self.mode == "min" else current > self.best
 

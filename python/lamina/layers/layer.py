@@ -55,6 +55,13 @@ def checked_weight(what, new, live):
     where = first_nonfinite(new)
     if where is not None:
         raise ValueError(f"{what} contains {new[where]} at index {where}")
+    if live.dtype.kind == "f":  # finite here, but maybe beyond the live dtype's range
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = np.asarray(new, dtype=live.dtype)
+        where = first_nonfinite(cast)
+        if where is not None:
+            raise ValueError(f"{what} holds {new[where]!r} at index {where}, beyond the range "
+                             f"of {live.dtype.name}")
     return new
 
 

@@ -149,7 +149,8 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule is evaluated at ``iterations``)."""
         if self._schedule is not None:
-            return LearningRate(self._schedule(self.iterations), self)
+            return LearningRate(schedules._learning_rate_at(self._schedule, self.iterations),
+                                self)
         return LearningRate(self._lr, self)
 
     @learning_rate.setter

@@ -35,6 +35,20 @@ def _positive(name, value, allow_zero=False):
     return v
 
 
+def _learning_rate_at(schedule, step) -> float:
+    """``schedule(step)`` as a float; a ``ValueError`` naming the schedule when its formula
+    overflows or gives NaN/inf at ``step`` (a decay rate or step count that is too large)."""
+    try:
+        lr = float(schedule(step))
+    except (OverflowError, ZeroDivisionError) as exc:
+        raise ValueError(f"learning-rate schedule {schedule!r} cannot be evaluated at step "
+                         f"{step}: {exc}") from None
+    if not math.isfinite(lr):
+        raise ValueError(f"learning-rate schedule {schedule!r} gives {lr} at step {step}: "
+                         "its parameters overflow")
+    return lr
+
+
 class LearningRateSchedule:
     """Base class: ``schedule(step) -> float``; subclasses implement ``__call__``.
 

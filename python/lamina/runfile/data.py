@@ -122,7 +122,13 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
         if bad is not None:
             raise RunFileError(fkey, f"contains NaN or infinite values ({x[bad]} at row "
                                      f"{bad[0]}, column {bad[1]})")
-        return x, (None if y is None else y.astype(np.float64)), None
+        if y is not None:
+            y = y.astype(np.float64)
+            bad = first_nonfinite(y)
+            if bad is not None:
+                raise RunFileError(lkey, f"contains NaN or infinite labels ({y[bad]} at row "
+                                         f"{bad[0]})")
+        return x, y, None
     if suffix == ".csv":
         return _read_csv(p, label, key, lkey, require_label)
     raise RunFileError(key, f"{source!r} is not 'digits' or a path ending in .npz or .csv")

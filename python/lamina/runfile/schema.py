@@ -97,7 +97,7 @@ def check_preprocessing(d: Any) -> dict:
         "standardize": check_bool("preprocessing.standardize", d.get("standardize", True)),
         "test_split": check_float("preprocessing.test_split", d.get("test_split", 0.2), 0.0,
                                   1.0, hi_open=True),
-        "seed": check_int("preprocessing.seed", d.get("seed", 0), lo=0),
+        "seed": check_int("preprocessing.seed", d.get("seed", 0), lo=0, hi=2**63 - 1),
     }
 
 
@@ -265,7 +265,7 @@ def check_training(d: Any, default_seed: int) -> dict:
         "early_stopping": check_early_stopping(d.get("early_stopping", False)),
         "terminate_on_nan": check_bool("training.terminate_on_nan",
                                        d.get("terminate_on_nan", True)),
-        "seed": check_int("training.seed", d.get("seed", default_seed), lo=0),
+        "seed": check_int("training.seed", d.get("seed", default_seed), lo=0, hi=2**63 - 1),
     }
     sched = check_schedule(d.get("schedule"), opt["learning_rate"])
     if sched is not None:

@@ -84,8 +84,9 @@ def read_file(path: str | Path) -> dict:
     if path.suffix.lower() == ".json":
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RunFileError("", f"invalid JSON: {exc}", str(path)) from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, too many digits, depth
+            what = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise RunFileError("", f"invalid JSON: {what}", str(path)) from None
         if not isinstance(raw, dict):
             raise RunFileError("", f"a run file must hold a table at the top, got {kind(raw)}",
                                str(path))

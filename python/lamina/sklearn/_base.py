@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - scikit-learn 1.3 - 1.5
     _sk_validate_data = None
 
 import lamina
+from lamina.runtime import _pinned_threads
 
 from ._layer_specs import build_layers, check_specs, hidden_specs
 
@@ -52,17 +53,17 @@ class _ThreadShare:
 
     def __init__(self, n_threads):
         self.n_threads = n_threads
-        self._old = None
+        self._pin = None
 
     def __enter__(self):
-        if self.n_threads is not None:
-            self._old = lamina.get_num_threads()
-            lamina.set_num_threads(int(self.n_threads))
+        # Shared with other blocks pinning the count at once (estimators fitted in threads):
+        # the caller's count comes back when the last one leaves.
+        self._pin = _pinned_threads(self.n_threads)
+        self._pin.__enter__()
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            lamina.set_num_threads(self._old)
+        self._pin.__exit__(*exc)
         return False
 
 

@@ -54,7 +54,7 @@ from .results import SearchResult, format_table, metric_mode, rank, write_output
 from .space import (Distribution, choice, load_space, loguniform, normalize_space, randint,
                     sample_space, uniform)
 from .tensorboard import write_tensorboard
-from .trials import load_base_run, resolve_trial_run, run_trial
+from .trials import check_space_keys, load_base_run, resolve_trial_run, run_trial
 
 __all__ = [
     "Distribution",
@@ -171,6 +171,8 @@ def search(
                             base_run=base_run)
     points = sample_space(space, strategy, n_trials, seed)
     base_run = None if callable(run) else load_base_run(run)
+    if base_run is not None:
+        check_space_keys(base_run, space)
     trial_run = run if callable(run) else base_run
 
     if backend == "sequential":

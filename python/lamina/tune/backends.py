@@ -13,7 +13,7 @@ import time
 
 from .trials import run_trial
 
-__all__ = ["effective_jobs", "run_parallel", "run_loky"]
+__all__ = ["effective_jobs", "run_parallel", "run_loky", "run_dask", "run_ray"]
 
 
 def effective_jobs(n_jobs: int, n_trials: int) -> int:
@@ -71,13 +71,11 @@ def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> l
         elif backend == "ray":
             try:
                 import ray
-                from ray.util.joblib import register_ray
             except ImportError:
                 raise ImportError("backend='ray' needs ray: `pip install 'ray[default]'`") from None
             if not ray.is_initialized():
                 ray.init(address=scheduler, include_dashboard=False, log_to_driver=False)
                 ray_started = True
-            register_ray()
             jobs = n_jobs
             concurrent = n > 1
             cfg = {"backend": "ray"}
@@ -87,6 +85,10 @@ def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> l
             cfg = {"backend": backend}
         if threads is None and concurrent:
             threads = 1
+        if backend == "dask":
+            return run_dask(client or distributed.get_client(), run, points, threads)
+        if backend == "ray":
+            return run_ray(ray, run, points, threads)
         with joblib.parallel_config(**cfg, n_jobs=jobs, verbose=verbose):
             if backend == "loky":
                 return run_loky(joblib, run, points, threads)
@@ -101,6 +103,68 @@ def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> l
             import ray
 
             ray.shutdown()
+
+
+def _died_row(index, threads, why, seconds=0.0) -> dict:
+    """The failed row of a trial whose worker process died (or was given up on)."""
+    return {"trial": index, "status": "failed",
+            "error": f"the worker process running this trial died: {why}",
+            "traceback": None, "curves": {}, "threads": threads, "seconds": seconds,
+            "pid": None, "host": socket.gethostname()}
+
+
+def run_dask(client, run, points, threads) -> list[dict]:
+    """The Dask backend: one future per trial, so a trial that kills its worker becomes a
+    failed row and the others are kept (joblib's Dask backend instead waits forever for a
+    batch the scheduler gave up on).
+
+    When a worker dies, the scheduler counts the death against every trial that worker was
+    running and gives up on them (``KilledWorker``) after ``allowed-failures`` deaths; those
+    trials then run again one at a time, as on loky, so only the one that kills its worker
+    ends as a failed row.
+    """
+    import uuid
+
+    tag = uuid.uuid4().hex[:8]
+
+    def submit(i, p, attempt):
+        return client.submit(run_trial, i, run, p, threads, pure=False,
+                             key=f"lamina-trial-{tag}-{i}-{attempt}")
+
+    futures = [submit(i, p, 0) for i, p in enumerate(points)]
+    rows: dict[int, dict] = {}
+    lost = []
+    for i, fut in enumerate(futures):
+        try:  # run_trial never raises: an exception here is the cluster's (a dead worker)
+            rows[i] = fut.result()
+        except Exception:  # noqa: BLE001 - KilledWorker, a lost connection ...
+            lost.append(i)
+    for i in lost:
+        t0 = time.perf_counter()
+        try:
+            rows[i] = submit(i, points[i], 1).result()
+        except Exception as exc:  # noqa: BLE001
+            rows[i] = _died_row(i, threads, f"{type(exc).__name__}: {exc}",
+                                time.perf_counter() - t0)
+    return [rows[i] for i in range(len(points))]
+
+
+def run_ray(ray, run, points, threads) -> list[dict]:
+    """The Ray backend: one task per trial, not retried, so a trial that kills its worker
+    (``WorkerCrashedError``) becomes a failed row while the finished trials are kept
+    (joblib's Ray backend threw the whole batch away)."""
+    remote = ray.remote(max_retries=0, num_cpus=1)(run_trial)
+    refs = [remote.remote(i, run, p, threads) for i, p in enumerate(points)]
+    rows = []
+    t0 = time.perf_counter()
+    for i, ref in enumerate(refs):
+        try:
+            rows.append(ray.get(ref))
+        except ray.exceptions.RayError as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            rows.append(_died_row(i, threads, f"{type(exc).__name__}: {why}",
+                                  time.perf_counter() - t0))
+    return rows
 
 
 def run_loky(joblib, run, points, threads) -> list[dict]:
@@ -137,13 +201,7 @@ def run_loky(joblib, run, points, threads) -> list[dict]:
                     executor = None
                     codes = [ln for ln in str(exc).splitlines() if "exit code" in ln]
                     why = codes[0].strip() if codes else type(exc).__name__
-                    rows[i] = {
-                        "trial": i, "status": "failed",
-                        "error": f"the worker process running this trial died: {why}",
-                        "traceback": None, "curves": {}, "threads": threads,
-                        "seconds": time.perf_counter() - t0, "pid": None,
-                        "host": socket.gethostname(),
-                    }
+                    rows[i] = _died_row(i, threads, why, time.perf_counter() - t0)
         finally:
             if executor is not None:
                 executor.shutdown(wait=True)

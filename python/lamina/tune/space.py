@@ -209,8 +209,11 @@ def sample_space(
                 "is a distribution: use strategy='random' or give a list"
             )
         keys = list(space)
-        points = [dict(zip(keys, combo)) for combo in itertools.product(*space.values())]
-        return points if n_trials is None else points[: int(n_trials)]
+        # Lazily: a large space with n_trials never builds the whole product.
+        combos = itertools.product(*space.values())
+        if n_trials is not None:
+            combos = itertools.islice(combos, int(n_trials))
+        return [dict(zip(keys, combo)) for combo in combos]
     if strategy == "random":
         rng = np.random.default_rng(seed)
         points = []
@@ -258,6 +261,9 @@ def load_space(path) -> dict:
             import tomli as tomllib
         with open(path, "rb") as f:
             raw = tomllib.load(f)
+    if not isinstance(raw, dict):
+        raise ValueError(f"space file {str(path)!r} must hold a table of key path -> values, "
+                         f"got {type(raw).__name__}")
     out: dict = {}
 
     def walk(prefix, node):

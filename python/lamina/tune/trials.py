@@ -16,7 +16,10 @@ import traceback
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["load_base_run", "resolve_trial_run", "train_run_curves", "run_trial"]
+from ..runtime import _pinned_threads
+
+__all__ = ["load_base_run", "resolve_trial_run", "check_space_keys", "train_run_curves",
+           "run_trial"]
 
 
 def load_base_run(run) -> dict:
@@ -66,6 +69,38 @@ def resolve_trial_run(base: Mapping, params: Mapping):
     return load_run(copy.deepcopy(dict(base)), overrides=overrides)
 
 
+def check_space_keys(base: Mapping, space: Mapping) -> None:
+    """Raises ``ValueError`` naming a space key that is not a key of the run, before any
+    trial runs (otherwise every trial fails with the same error, one row each).
+
+    A key counts as wrong when setting it alone fails on the key's path itself: an unknown
+    key, or a path through a value that is not a table (``learning_rate.lognormal`` when
+    ``lognormal`` is no distribution name). Errors about a value are left to the trials.
+    """
+    import numpy as np
+
+    from ..runfile import RunFileError
+    from .space import Distribution
+
+    for key, values in space.items():
+        value = (values.sample(np.random.default_rng(0)) if isinstance(values, Distribution)
+                 else values[0])
+        try:
+            resolve_trial_run(base, {key: value})
+        except RunFileError as exc:
+            err_key = exc.key or ""
+            structural = ("unknown key" in exc.message
+                          or (err_key and key.startswith(err_key) and key != err_key))
+            if structural:
+                last = key.rsplit(".", 1)[-1]
+                hint = (f" ('{last}' is not a distribution: use uniform, loguniform, randint "
+                        "or choice)" if "." in key else "")
+                raise ValueError(f"space key {key!r} is not a key of the run: {exc}{hint}"
+                                 ) from None
+        except (ValueError, TypeError):
+            pass  # a bad value: the trials report it
+
+
 def train_run_curves(base: dict, params: dict, callbacks=None) -> dict:
     """Trains one trial with ``lamina train``'s code; returns its curves and final metrics."""
     from ..experiment import train_run
@@ -89,24 +124,19 @@ def run_trial(index: int, run, params: dict, threads: int | None) -> dict:
 
     row: dict = {"trial": index, "status": "ok", "error": None}
     t0 = time.perf_counter()
-    old_threads = lamina.get_num_threads()
-    try:
-        if threads is not None:
-            lamina.set_num_threads(int(threads))
-        if callable(run):
-            out = run(copy.deepcopy(params))
-        else:
-            out = train_run_curves(run, params)
-        row["curves"] = curves(out)
-    except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the sweep
-        row["status"] = "failed"
-        row["error"] = f"{type(exc).__name__}: {exc}"
-        row["traceback"] = traceback.format_exc(limit=8)
-        row["curves"] = {}
-    finally:
+    with _pinned_threads(threads):
+        try:
+            if callable(run):
+                out = run(copy.deepcopy(params))
+            else:
+                out = train_run_curves(run, params)
+            row["curves"] = curves(out)
+        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the sweep
+            row["status"] = "failed"
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            row["traceback"] = traceback.format_exc(limit=8)
+            row["curves"] = {}
         row["threads"] = lamina.get_num_threads()
-        if threads is not None:
-            lamina.set_num_threads(old_threads)
     row["seconds"] = time.perf_counter() - t0
     row["pid"] = os.getpid()
     row["host"] = socket.gethostname()

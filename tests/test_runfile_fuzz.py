@@ -8,9 +8,11 @@ import time
 import numpy as np
 import pytest
 
+import lamina.examples
 from lamina.runfile import RunFileError, load_run
 
-EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.toml"))
+# The bundled run files (they ship in the package: lamina/examples/).
+EXAMPLES = sorted(pathlib.Path(lamina.examples.__file__).parent.glob("*.toml"))
 TOKENS = ["0", "-1", "1e309", "nan", "inf", '""', '"relu"', "[]", "{}", "true", "[1, [2]]",
           "{a = 1}", "2e19", "18446744073709551616", '"\\u0000"', "1.5", '"sgd"', "'x'",
           "{name = \"adam\"}", "[[model.layers]]", "=", "[training]", '"digits"']

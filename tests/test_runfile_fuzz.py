@@ -71,7 +71,9 @@ def test_fuzz_run_file_reader(tmp_path):
             counts["refused"] += 1
         except Exception as exc:  # noqa: BLE001 - the failure this test exists for
             raise AssertionError(f"case {case}: {type(exc).__name__}: {exc}\n{text}") from exc
-    assert counts["refused"] > 200 and counts["loaded"] > 200, counts
+    # Both outcomes must be well exercised (the bundled lessons' run files are longer than the
+    # old examples, so more of their damaged copies are refused: ~7% still load).
+    assert counts["refused"] > 200 and counts["loaded"] > 100, counts
     assert time.perf_counter() - t0 < 600
 
 

@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -37,10 +36,11 @@ from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
 from . import trainer as trainer_mod
-from .layers.layer import Layer, SymbolicOutput, check_shape, checked_weight
-from .trainer import Trainer, serialized
+from .layers.layer import Layer, SymbolicOutput, check_shape
+from .model_state import ModelState
+from .model_surface import KerasSurface
+from .trainer import Trainer
 from .variables import Variable
-from ._version import __version__
 
 __all__ = ["Sequential"]
 
@@ -52,10 +52,6 @@ def _model_name():
     _MODEL_COUNT[0] += 1
     return "sequential" if n == 0 else f"sequential_{n}"
 
-
-# model(x, training=True) draws its dropout/noise masks from steps in this range, apart from
-# the training steps (1, 2, …): successive calls differ, and a model's calls repeat with its seed.
-_CALL_STEP0 = 1 << 62
 
 
 def _dtype_name(dtype):
@@ -72,7 +68,7 @@ def _dtype_name(dtype):
     return name
 
 
-class Sequential(Trainer, Layer):
+class Sequential(ModelState, KerasSurface, Trainer, Layer):
     """A linear stack of layers (Keras 3 ``keras.Sequential``).
 
     A built model is also a layer: it can be added to another ``Sequential`` or called on a
@@ -315,35 +311,6 @@ class Sequential(Trainer, Layer):
         self._require_built("output_shape")
         return (None, *self.compute_output_shape(self._input_shape))
 
-    # ------------------------------------------------------------------ symbolic ------
-    @property
-    def inputs(self) -> list:
-        """``[input]``: the model's symbolic input (its ``InputLayer``), once built."""
-        return [self.input]
-
-    @property
-    def input(self):
-        """The model's symbolic input: the ``InputLayer`` it starts from, once built."""
-        if self._input_layer is not None:
-            return self._input_layer
-        if self._auto_input is None:
-            raise AttributeError(f"model {self.name!r} has no defined input yet: start it "
-                                 "with lamina.Input(shape=...) or build it")
-        return self._auto_input
-
-    @property
-    def outputs(self) -> list:
-        """``[output]``: the symbolic output of the model's last layer, once built."""
-        return [self.output]
-
-    @property
-    def output(self):
-        """The symbolic output of the model's last layer (``.shape`` is ``(None, …)``)."""
-        if not self.built or not self._nodes:
-            raise AttributeError(f"model {self.name!r} has no defined output yet: give it "
-                                 "layers and an input shape")
-        return self._nodes[-1]
-
     def _models(self):
         """This model and every model nested in it."""
         out = [self]
@@ -424,67 +391,6 @@ class Sequential(Trainer, Layer):
         """Number of scalar parameters."""
         self._require_built("count_params")
         return sum(int(w.size) for w in self.weights)
-
-    def get_layer(self, name=None, index=None):
-        """Returns a layer of ``layers`` by name or index (Keras's ``get_layer``).
-
-        Args:
-            name: The layer's name. Defaults to `None`.
-            index: Its index in ``model.layers``. Defaults to `None`.
-        """
-        layers = self.layers
-        if index is not None:
-            if name is not None:
-                raise ValueError(f"give get_layer a name or an index, not both (got {name!r} "
-                                 f"and {index!r})")
-            if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-                raise TypeError(f"get_layer index must be an int, got {index!r}")
-            if not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer index {index} is out of range: model "
-                                 f"{self.name!r} has {len(layers)} layers")
-            return layers[index]
-        if name is None:
-            raise ValueError("get_layer needs a name or an index")
-        for layer in layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"no layer named {name!r}: layers are "
-                         f"{', '.join(lay.name for lay in layers)}")
-
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None) -> None:
-        """Prints each layer's type, output shape and parameter count, and the totals.
-
-        Args:
-            line_length: Total width. Defaults to `None` (65).
-            print_fn: Function called with the text. Defaults to `None` (print).
-        """
-        width = line_length or 65
-        c1, c2 = int(width * 0.45), int(width * 0.33)
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        shape = self._input_shape
-        for layer in self.layers:
-            if shape is not None and not isinstance(layer, layers_mod.InputLayer):
-                shape = layer.compute_output_shape(shape)
-            out = "?" if not layer.built or shape is None else str((None, *shape))
-            params = str(layer.count_params()) if layer.built else "0 (unbuilt)"
-            rows.append((f"{layer.name} ({type(layer).__name__})", out, params))
-        lines = [f'Model: "{self.name}"', "_" * width]
-        for i, (a, b, c) in enumerate(rows):
-            # a long "name (Type)" wraps within its column, as Keras's table does
-            parts = [a] if len(a) < c1 else a.replace(" (", "\n(").split("\n")
-            wrapped = [p[k:k + c1 - 1] for p in parts for k in range(0, len(p), c1 - 1)]
-            lines.append(f"{wrapped[0]:<{c1}}{b:<{c2}}{c:>{width - c1 - c2}}")
-            lines += wrapped[1:]
-            lines.append(("=" if i == 0 else "_") * width)
-        total = sum(lay.count_params() for lay in self._layers if lay.built)
-        frozen = sum(int(w.size) for w in self.non_trainable_weights)
-        nbytes = sum(w.nbytes for w in self.weights) if self.built else 0
-        lines += [f"Total params: {total:,} ({nbytes / 1024:.2f} KB)",
-                  f"Trainable params: {total - frozen:,}", f"Non-trainable params: {frozen:,}",
-                  "_" * width]
-        text = "\n".join(lines)
-        (print_fn or print)(text)
 
     # ------------------------------------------------------------------ compile -------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -654,44 +560,6 @@ class Sequential(Trainer, Layer):
         """The core spec entries of every layer, nested models flattened (as a layer)."""
         return [entry for leaf, _ in self._leaves() for entry in leaf.core_spec()]
 
-    # ------------------------------------------------------------------ calling -------
-    def __call__(self, inputs, training=None, mask=None, **kwargs):
-        """Calls the model: on a symbolic tensor (functional API) or on data.
-
-        On ``lamina.Input(...)`` or a layer call's output it returns the symbolic output of
-        this model as a layer of the chain (the weights stay shared). On data it runs the
-        network once on all of ``inputs`` and returns a numpy array: with ``training=True``
-        dropout and noise layers are active (and BatchNormalization uses the batch
-        statistics) but nothing is updated; each such call draws new masks, and a model's
-        sequence of calls repeats with its seed.
-
-        Args:
-            inputs: A symbolic tensor, or data of shape ``(n, *input_shape)``.
-            training: Run in training mode. Defaults to `None` (inference).
-            mask: Must be None. Defaults to `None`.
-        """
-        if mask is not None or kwargs:
-            raise ValueError(f"model {self.name!r}: mask and other call arguments are not "
-                             f"supported, got mask={mask!r}, {sorted(kwargs)}")
-        if isinstance(inputs, SymbolicOutput) or getattr(inputs, "_is_input", False):
-            shape = inputs.shape[1:]
-            if not self.built:
-                self.build(shape)
-            elif tuple(shape) != self._input_shape:
-                raise ValueError(f"model {self.name!r} takes inputs of shape "
-                                 f"{self.input_shape}, got a tensor of shape {inputs.shape}")
-            return SymbolicOutput(self, inputs)
-        if training not in (None, True, False) and not isinstance(training, np.bool_):
-            raise ValueError(f"training must be True, False or None, got {training!r}")
-        if not training:
-            return self.predict_on_batch(inputs)
-        xt = self._prepare_x(inputs)
-        out = np.empty((xt.shape[0], self._out_dim()), dtype=self.dtype)
-        step = _CALL_STEP0 + self._call_count
-        self._call_count += 1
-        self._network_for("infer").forward(xt, out, True, step)
-        return out
-
     # ------------------------------------------------------------------ pickle / copy ---
     def __getstate__(self):
         """Everything but the core Network and the lock, which are rebuilt when next used."""
@@ -699,154 +567,6 @@ class Sequential(Trainer, Layer):
         state.update(_network=None, _network_kind=None, _spec=None, _leaf_key=None)
         state.pop("_call_lock", None)
         return state
-
-    # ------------------------------------------------------------------ weights -------
-    def get_weights(self) -> list:
-        """Copies of every parameter array, layer by layer (kernel, then bias)."""
-        return [w.copy() for w in self.weights]
-
-    @serialized
-    def set_weights(self, weights) -> None:
-        """Copies ``weights`` (as from ``get_weights``) into the live arrays, in place.
-
-        All arrays are checked (count, shapes, finite values) before anything is copied.
-        """
-        self._require_built("set_weights")
-        own = self.weights
-        weights = list(weights)
-        if len(weights) != len(own):
-            raise ValueError(f"model {self.name!r} has {len(own)} weight arrays, got "
-                             f"{len(weights)}")
-        checked = []
-        for layer, _ in self._leaves():
-            for w in layer.weights:
-                i = len(checked)
-                what = f"weight {i} ({layer.name} {w.name})"
-                checked.append(checked_weight(what, weights[i], w))
-        for w, new in zip(own, checked):
-            np.copyto(w, new, casting="unsafe")
-
-    @serialized
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Saves architecture, compile settings, weights and optimizer state to one file.
-
-        ``.lamina`` is lamina's zip (``config.json``, ``weights.npz``, ``optimizer.npz``);
-        ``.keras`` is Keras 3's format (Keras 3 loads it; needs h5py). Both are written
-        atomically; ``lamina.load_model`` restores them so that predictions match and
-        training resumes where it stopped.
-
-        Args:
-            filepath: Path ending in ``.lamina`` or ``.keras``.
-            overwrite: Replace an existing file. Defaults to `True`.
-        """
-        from . import saving
-
-        saving.save_model(self, filepath, overwrite=overwrite)
-
-    @serialized
-    def save_weights(self, filepath, overwrite=True) -> None:
-        """Saves the weights alone (atomically): ``.weights.npz`` or Keras's ``.weights.h5``.
-
-        Args:
-            filepath: Path ending in ``.weights.npz`` or ``.weights.h5``.
-            overwrite: Replace an existing file. Defaults to `True`.
-        """
-        from . import saving
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
-
-    @serialized
-    def load_weights(self, filepath, skip_mismatch=False) -> None:
-        """Loads weights in place from ``.weights.npz``/``.weights.h5``/``.lamina``/``.keras``
-        (or a legacy ``.h5``) file."""
-        if skip_mismatch:
-            raise ValueError("skip_mismatch=True is not supported")
-        from . import saving
-
-        saving.load_weights(self, filepath)
-
-    def export(self, filepath, format="onnx", verbose=True, **kwargs) -> None:
-        """Exports the model for serving (Keras 3's ``model.export``): an ONNX graph.
-
-        Args:
-            filepath: Target path, e.g. ``"model.onnx"``.
-            format: Only ``"onnx"`` (opset 17; needs the onnx package). Defaults to
-                `"onnx"`.
-            verbose: Print where the file went. Defaults to `True`.
-        """
-        if format != "onnx":
-            raise ValueError(f"export format {format!r} is not supported: only 'onnx'")
-        if kwargs:
-            raise TypeError(f"unexpected export arguments: {', '.join(sorted(kwargs))}")
-        from .onnx_export import export_onnx
-
-        export_onnx(self, filepath)
-        if verbose:
-            print(f"Saved the ONNX graph of {self.name!r} to {filepath}")
-
-    # ------------------------------------------------------------------ config --------
-    def get_config(self) -> dict:
-        """Returns the architecture and its hyperparameters (JSON-able)."""
-        layers = []
-        if self._input_layer is not None:
-            layers.append(layers_mod.serialize(self._input_layer))
-        elif self._input_shape is not None and not (
-                self._layers and getattr(self._layers[0], "_batch_input_shape", None)):
-            layers.append({"class_name": "InputLayer",
-                           "config": {"shape": list(self._input_shape), "name": "input_layer"}})
-        layers += [layers_mod.serialize(lay) for lay in self._layers]
-        config = {"name": self.name, "dtype": self.dtype, "seed": self.seed, "layers": layers}
-        if not self._trainable:
-            config["trainable"] = False
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        """Creates an (uncompiled) model from ``get_config()``'s output."""
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, got {type(config).__name__}")
-        unknown = set(config) - {"name", "dtype", "seed", "layers", "trainable",
-                                 "build_input_shape"}
-        if unknown:
-            raise ValueError(f"unknown Sequential config keys: {', '.join(sorted(unknown))}")
-        layer_configs = config.get("layers")
-        if not isinstance(layer_configs, list):
-            raise ValueError(f"config['layers'] must be a list, got {layer_configs!r}")
-        model = cls(name=config.get("name"), seed=config.get("seed"),
-                    dtype=config.get("dtype"), trainable=config.get("trainable", True))
-        for lc in layer_configs:
-            model.add(layers_mod.deserialize(lc))
-        bis = config.get("build_input_shape")
-        if bis is not None and not model.built:
-            model.build(bis)
-        return model
-
-    def get_compile_config(self):
-        """Returns the compile arguments (optimizer, loss, metrics, loss_weights), or None."""
-        if not self.compiled:
-            return None
-        metrics = [m if isinstance(m, str) else metrics_mod.serialize(m)
-                   for m in self._metric_ids]
-        return {"optimizer": optimizers_mod.serialize(self.optimizer),
-                "loss": None if self.loss is None else losses_mod.serialize(self.loss),
-                "metrics": metrics, "loss_weights": self.loss_weights}
-
-    def compile_from_config(self, config):
-        """Compiles from ``get_compile_config()``'s output."""
-        if not isinstance(config, dict):
-            raise TypeError(f"compile config must be a dict, got {config!r}")
-        unknown = set(config) - {"optimizer", "loss", "metrics", "loss_weights",
-                                 "weighted_metrics"}
-        if unknown:
-            raise ValueError(f"unknown compile config keys: {', '.join(sorted(unknown))}")
-        self.compile(optimizer=optimizers_mod.get(config.get("optimizer", "rmsprop")),
-                     loss=config.get("loss"), metrics=config.get("metrics"),
-                     loss_weights=config.get("loss_weights"))
-
-    def to_json(self, **kwargs) -> str:
-        """Returns the architecture as JSON (``lamina.models.model_from_json`` reads it)."""
-        return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
-                           "lamina_version": __version__}, **kwargs)
 
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name!r}, layers={len(self._layers)}, "

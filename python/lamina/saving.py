@@ -21,6 +21,7 @@ import os
 import zipfile
 
 from . import io
+from . import model_state
 from .functional import Model
 
 __all__ = ["load_model", "save_model", "save_weights", "load_weights"]
@@ -159,3 +160,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if path.endswith(".keras") and os.path.exists(path) and not _is_lamina_zip(path):
         return _keras_format().load_keras(path, compile=compile)
     return io.read_model(path, _build, compile=compile)
+
+
+def _export_onnx(model, filepath):
+    from .onnx_export import export_onnx  # needs the onnx package: imported on use
+
+    export_onnx(model, filepath)
+
+
+# The models' save / save_weights / load_weights / export methods call these (model.py does
+# not import this module, which imports the model classes).
+model_state.install_file_functions(save_model=save_model, save_weights=save_weights,
+                                 load_weights=load_weights, export=_export_onnx)

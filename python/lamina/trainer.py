@@ -34,17 +34,16 @@ import time
 
 import numpy as np
 
-from . import _core, _validation
+from . import _validation
 from . import callbacks as callbacks_mod
+from .batches import Batches
 from .callbacks.progbar_logger import format_time
+from .fit_info import fit_info, stop_info
 from ._validation import check_float, check_int
 from .optimizers.schedules import _learning_rate_at as learning_rate_at
 
 __all__ = ["Trainer"]
 
-# Rows gathered per shuffle chunk are sized to about this many bytes of features, so a
-# shuffled epoch costs one gather per chunk instead of one per batch.
-_CHUNK_BYTES = 4 << 20
 # predict / evaluate default batch: results do not depend on it (fixed-order reductions),
 # only speed does, so it is larger than Keras's 32.
 _INFER_BATCH = 1024
@@ -122,106 +121,6 @@ def _has_penalty(spec):
     return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
                for entry in layers for p in entry.get("params", ())) or any(
         entry.get("type") == "activity_regularization" for entry in layers)
-
-
-def _fit_info(model, net, x, y, sw, batch_size, val):
-    """What `lamina.diagnose` needs to know of a fit beyond its curves (History.fit_info):
-    the batch size and sample counts, and the loss and accuracy a model that learned nothing
-    gets on these training targets (`_stop_info` adds what the callbacks did). Plain
-    values only, so a model holding its history still pickles.
-
-    A network with two or more saturating hidden layers (sigmoid, tanh) also gets
-    ``grad_rms``: the RMS gradient of each Dense kernel, first to last, on up to 256
-    training rows before the first step (one core call, no update): how much smaller the
-    first layer's gradient is shows vanishing gradients in numbers.
-    """
-    from .diagnose import SATURATING, reference
-
-    info = {"batch_size": int(batch_size), "samples": int(y.shape[0]),
-            "validation_samples": 0 if val is None else int(val[0].shape[0]),
-            **reference(model.loss, y, model._out_dim())}
-    hidden = [lay for lay in model.layers if getattr(lay, "kernel", None) is not None][:-1]
-    if sum(getattr(lay, "activation", None) in SATURATING for lay in hidden) >= 2 and len(x):
-        rows = slice(0, min(256, x.shape[0]))
-        _, grads = net.gradients(x[rows], y[rows], None if sw is None else sw[rows], 0)
-        names = [p["name"] for e in model._spec["layers"] for p in e.get("params", ())]
-        info["grad_rms"] = [float(np.sqrt(np.mean(np.square(g, dtype=np.float64))))
-                            for n, g in zip(names, grads) if n == "kernel"]
-    return info
-
-
-def _stop_info(callbacks):
-    """What early stopping and TerminateOnNaN did in a fit, as plain values (1-based)."""
-    out = {"early_stopping": None, "terminate_on_nan": None}
-    for cb in callbacks:
-        if isinstance(cb, callbacks_mod.EarlyStopping):
-            stopped = cb.stopped_epoch + 1 if cb.stopped_epoch else None
-            restored = (cb.best_epoch + 1 if stopped and cb.restore_best_weights
-                        and cb.best_weights is not None else None)
-            out["early_stopping"] = {"stopped_epoch": stopped, "restored_epoch": restored}
-        elif isinstance(cb, callbacks_mod.TerminateOnNaN):
-            out["terminate_on_nan"] = {"stopped_batch": cb.stopped_batch}
-    return out
-
-
-class _Batches:
-    """Prepared training data of one fit: cast once, views per batch built once.
-
-    Without shuffling the batches are views of the (cast) data. With shuffling, each epoch
-    permutes the rows with ``_core.permutation(n, seed, key)`` and copies them, a chunk of
-    about ``_CHUNK_BYTES`` at a time, into reused C-contiguous buffers; the per-batch views
-    into those buffers are made once per fit, so a batch costs no allocation and no copy
-    call of its own.
-    """
-
-    def __init__(self, x, y, sw, batch_size, shuffle):
-        self.n = n = x.shape[0]
-        self.bs = bs = batch_size
-        self.x, self.y, self.sw = x, y, sw
-        self.steps = steps = -(-n // bs)
-        self.shuffle = shuffle
-        self.sizes = [min(bs, n - b * bs) for b in range(steps)]
-        if not shuffle:
-            self.chunk_batches = steps
-            xs, ys, ss = x, y, sw
-        else:
-            row_bytes = max(1, x.shape[1] * x.itemsize)
-            per_chunk = max(1, min(steps, _CHUNK_BYTES // (row_bytes * bs)))
-            self.chunk_batches = per_chunk
-            rows = min(n, per_chunk * bs)
-            self.xc = xs = np.empty((rows, x.shape[1]), dtype=x.dtype)
-            self.yc = ys = np.empty((rows,) + y.shape[1:], dtype=y.dtype)
-            self.sc = ss = None if sw is None else np.empty(rows, dtype=sw.dtype)
-        # Views for batch b live at offset (b % chunk_batches) * bs of the (chunk) buffers;
-        # the whole (b, x, y, sample_weight) tuple is built here so a batch yields it as is.
-        self.views = []
-        for b in range(steps):
-            lo = (b % self.chunk_batches) * bs
-            hi = lo + self.sizes[b]
-            self.views.append((b, xs[lo:hi], ys[lo:hi], None if ss is None else ss[lo:hi]))
-
-    def epoch(self, seed, key):
-        """Yields (batch index, x, y, sample_weight) for one epoch."""
-        views = self.views
-        if not self.shuffle:
-            yield from views
-            return
-        perm = _core.permutation(self.n, seed, key)
-        x, y, sw, bs, cb = self.x, self.y, self.sw, self.bs, self.chunk_batches
-        take = np.take
-        for c0 in range(0, self.steps, cb):
-            lo = c0 * bs
-            hi = min(self.n, lo + cb * bs)
-            idx = perm[lo:hi]
-            k = hi - lo
-            # The data were cast to the buffers' dtype once per fit, so this is a row copy.
-            # mode="clip" (indices are a permutation, always in range) lets numpy copy
-            # straight into `out`: ~10x faster than mode="raise" here.
-            take(x, idx, axis=0, out=self.xc[:k], mode="clip")
-            take(y, idx, axis=0, out=self.yc[:k], mode="clip")
-            if sw is not None:
-                take(sw, idx, out=self.sc[:k], mode="clip")
-            yield from views[c0:c0 + cb]
 
 
 class _Interrupt:
@@ -379,7 +278,7 @@ class Trainer:
             sw = None if sw is None else sw[:split_at]
 
         net = self._network_for("train")
-        batches = _Batches(xt, yt, sw, batch_size, bool(shuffle))
+        batches = Batches(xt, yt, sw, batch_size, bool(shuffle))
         # A model with L1/L2 penalties also logs its data loss without them (data_loss,
         # val_data_loss; `loss` keeps Keras's penalty-included value). Each step's result
         # gets the penalty the core added to it (of the weights before the update) appended,
@@ -399,7 +298,7 @@ class Trainer:
             def train_step(*args, _step=net.train_step, _net=net):
                 return (*_step(*args), _net.last_penalty)
         history.interrupted = False
-        history.fit_info = _fit_info(self, net, xt, yt, sw, batch_size, val)
+        history.fit_info = fit_info(self, net, xt, yt, sw, batch_size, val)
         self.stop_training = False
         self.history = history
 
@@ -471,7 +370,7 @@ class Trainer:
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
             cbl.on_train_end(logs)  # Keras passes the last epoch's logs
-        history.fit_info.update(_stop_info(callbacks))
+        history.fit_info.update(stop_info(callbacks))
         if history.interrupted:
             done = len(history.epoch)
             print(f"lamina: training interrupted (Ctrl-C) after {done} complete epoch(s); the "

@@ -143,7 +143,7 @@ def _child(args) -> int:
 
 def _install_split(trainer) -> dict:
     """Wraps the lamina model's train_step and the data path in timers (private API)."""
-    import lamina.trainer as trainer_mod
+    import lamina.batches as batches_mod
 
     acc = {"train_step_s": 0.0, "train_steps": 0, "gather_s": 0.0, "permutation_s": 0.0}
     model = trainer.model
@@ -164,9 +164,9 @@ def _install_split(trainer) -> dict:
             return r
 
     model._network = TimedNet(net)
-    core = trainer_mod._core
+    core = batches_mod._core
 
-    class TimedCore:  # the trainer's view of lamina._core, with the epoch shuffle timed
+    class TimedCore:  # the batches view of lamina._core, with the epoch shuffle timed
         def __getattr__(self, name):
             return getattr(core, name)
 
@@ -176,7 +176,7 @@ def _install_split(trainer) -> dict:
             acc["permutation_s"] += time.perf_counter() - t0
             return r
 
-    trainer_mod._core = TimedCore()
+    batches_mod._core = TimedCore()
     return acc
 
 

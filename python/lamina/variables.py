@@ -206,3 +206,17 @@ class Variable(np.lib.mixins.NDArrayOperatorsMixin):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}, "
                 f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
+
+
+def live_array(x):
+    """The numpy array behind a ``Variable`` (no copy: kernels then work on the live weight);
+    anything else as it is.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.zeros(2)
+        >>> live_array(Variable(a, shape=(2,), dtype="float64", name="w")) is a
+        True
+    """
+    value = getattr(x, "value", None)
+    return value if isinstance(value, np.ndarray) and not isinstance(x, np.ndarray) else x

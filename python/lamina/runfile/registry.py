@@ -78,8 +78,16 @@ def layer_types() -> dict[str, type]:
     """
     from .. import layers
 
-    return {short_name(n): c for n, c in _classes(layers, layers.Layer).items()
-            if c is not layers.InputLayer}
+    # lamina's own kinds in lamina.layers' order, then any other registered kind (a user's
+    # Layer subclass registers itself when defined); models nest, but are not run-file layers.
+    out = {short_name(n): c for n, c in _classes(layers, layers.Layer).items()
+           if c is not layers.InputLayer}
+    known = set(out.values())
+    for name, c in layers.registered().items():
+        if (c not in known and c is not layers.InputLayer and c is not layers.Layer
+                and name not in ("Sequential", "Functional")):
+            out.setdefault(short_name(name), c)
+    return out
 
 
 def optimizer_types() -> dict[str, type]:

@@ -23,5 +23,10 @@ export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 # subprocesses inherit LD_PRELOAD and the options, so they run sanitized too); benchmarks
 # and slow end-to-end runs are left to the normal job (they add time, not coverage).
 targets=$(ls tests/test_*.py | grep -E 'gemm|activation|loss|dropout|optim|network|bad_input|data|runtime|package|hypothesis|fork|concurrency' || true)
+# Deselected here (it runs in the normal job): a daemon thread inside the core at interpreter
+# exit. CPython ends such a thread with a forced unwind (pthread_exit), and ASan's
+# __asan_handle_no_return then reports a stack-buffer-overflow inside its own sigaltstack
+# interceptor (a sanitizer false positive on forced unwinds, seen in 1 of 2 CI runs).
 # shellcheck disable=SC2086
-python -m pytest -q -p no:cacheprovider -m "not slow" $targets
+python -m pytest -q -p no:cacheprovider -m "not slow" $targets \
+  --deselect "tests/test_fork.py::test_daemon_thread_inside_the_core_at_exit"

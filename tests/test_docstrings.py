@@ -27,7 +27,7 @@ MODULES += ["lamina.tune.optuna_strategy"]
 MODULES += ["lamina.hdf5", "lamina.keras_config", "lamina.keras_weights", "lamina.keras_format",
             "lamina.onnx_export"]
 
-MODULES += ["lamina.optimizer_kernels", "lamina.model_state"]
+MODULES += ["lamina.optimizer_kernels", "lamina.model_state", "lamina.sigint"]
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):

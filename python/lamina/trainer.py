@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import signal
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ from . import callbacks as callbacks_mod
 from .batches import Batches
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
+from .sigint import SigintGuard
 from ._validation import check_float, check_int
 from .optimizers.schedules import _learning_rate_at as learning_rate_at
 
@@ -123,30 +123,18 @@ def _has_penalty(spec):
         entry.get("type") == "activity_regularization" for entry in layers)
 
 
-class _Interrupt:
+class _Interrupt(SigintGuard):
     """Turns Ctrl-C during fit into a flag checked after each step (a second Ctrl-C aborts)."""
 
     def __init__(self, model):
         self.model = model
         self.hit = False
-        self._previous = None
-
-    def __enter__(self):
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
 
     def _handler(self, signum, frame):
         if self.hit:
             raise KeyboardInterrupt
         self.hit = True
         self.model.stop_training = True
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 class Trainer:

@@ -36,14 +36,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import signal
 import socket
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
 
+from ..sigint import SigintGuard
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
 __all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
@@ -230,7 +229,7 @@ def _best(values, mode):
     return min(values) if mode == "min" else max(values)
 
 
-class _CtrlC:
+class _CtrlC(SigintGuard):
     """Ctrl-C during a sweep: interrupts the trial being trained at once, but is held back
     while Optuna writes to the storage (asking, telling), so no trial is left half-written;
     the sweep then stops after that write. A second Ctrl-C always interrupts."""
@@ -238,13 +237,6 @@ class _CtrlC:
     def __init__(self):
         self.in_trial = False
         self.pending = False
-        self._previous = None
-
-    def __enter__(self):
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
 
     def _handler(self, signum, frame):
         if self.in_trial or self.pending:
@@ -254,11 +246,6 @@ class _CtrlC:
     def check(self):
         if self.pending:
             raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 class _Surplus(Exception):

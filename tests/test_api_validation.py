@@ -53,7 +53,7 @@ CASES = [
     (lambda: fit(validation_data=(X,)), ValueError, "validation_data must be"),
     (lambda: fit(validation_data=(nan_at(0, 0), Y)), ValueError,
      "validation x contains nan at row 0"),
-    (lambda: fit(steps_per_epoch=3), ValueError, "steps_per_epoch=3 is not supported"),
+    (lambda: fit(steps_per_epoch=0), ValueError, "steps_per_epoch must be >= 1, got 0"),
     (lambda: fit(callbacks=["x"]), TypeError, "'x'"),
     (lambda: lamina.layers.Dense(0), ValueError, "Dense units must be >= 1, got 0"),
     (lambda: lamina.layers.Dense(-2), ValueError, "-2"),

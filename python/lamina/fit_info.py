@@ -20,13 +20,17 @@ def fit_info(model, net, x, y, sw, batch_size, val):
     gets on these training targets (`stop_info` adds what the callbacks did). Plain
     values only, so a model holding its history still pickles.
 
+    ``x``, ``y``, ``sw`` are the prepared training arrays (a batch source's first batch);
+    ``val`` the validation data (`lamina.data_adapters.ArrayEval` or ``BatchEval``, whose
+    ``samples`` is None) or None.
+
     A network with two or more saturating hidden layers (sigmoid, tanh) also gets
     ``grad_rms``: the RMS gradient of each Dense kernel, first to last, on up to 256
     training rows before the first step (one core call, no update): how much smaller the
     first layer's gradient is shows vanishing gradients in numbers.
     """
     info = {"batch_size": int(batch_size), "samples": int(y.shape[0]),
-            "validation_samples": 0 if val is None else int(val[0].shape[0]),
+            "validation_samples": 0 if val is None else val.samples,
             **reference(model.loss, y, model._out_dim())}
     hidden = [lay for lay in model.layers if getattr(lay, "kernel", None) is not None][:-1]
     if sum(getattr(lay, "activation", None) in SATURATING for lay in hidden) >= 2 and len(x):

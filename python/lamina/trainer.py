@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _validation
 from . import callbacks as callbacks_mod
-from .batches import Batches
+from . import data_adapters
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
 from .sigint import SigintGuard
@@ -105,12 +105,13 @@ def _verbose(verbose):
     return int(verbose)
 
 
-def _inference_args(what, verbose, batch_size, steps):
-    """evaluate's and predict's checked ``(verbose, batch_size)``; ``steps`` must be None."""
+def _inference_args(x, y, verbose, batch_size):
+    """evaluate's and predict's checked ``(verbose, batch_size)`` (None for a batch source)."""
     verbose = _verbose(verbose)
-    batch_size = _INFER_BATCH if batch_size is None else check_int("batch_size", batch_size, 1)
-    if steps is not None:
-        raise ValueError(f"steps={steps!r} is not supported: {what} uses all the data")
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, 1)
+    elif not data_adapters.is_batch_source(x, y):
+        batch_size = _INFER_BATCH
     return verbose, batch_size
 
 
@@ -189,12 +190,16 @@ class Trainer:
         """Trains for ``epochs - initial_epoch`` epochs (Keras 3 semantics).
 
         Args:
-            x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once).
-                Defaults to `None` (required).
+            x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once); or a
+                source of ``(x, y)`` / ``(x, y, sample_weight)`` batches: a generator or
+                iterator, a list of batches, any iterable (a torch DataLoader) or a
+                ``lamina.utils.PyDataset`` (Keras's too), prefetched on a background thread
+                (see `lamina.data_adapters`). Defaults to `None` (required).
             y: Targets: integer labels for sparse_categorical_crossentropy, else
                 ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
             batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
-                pure SGD); the last batch may be smaller. Defaults to `None` (32).
+                pure SGD); the last batch may be smaller. Not with a batch source.
+                Defaults to `None` (32, or one pass in ``steps_per_epoch`` batches).
             epochs: Index of the last epoch (counting from ``initial_epoch``). Defaults to `1`.
             verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto" is 1.
                 Defaults to `"auto"`.
@@ -203,15 +208,19 @@ class Trainer:
                 gets only the hooks it has. Defaults to `None`.
             validation_split: Fraction in [0, 1) of the data held out for validation: the
                 LAST samples, taken before shuffling. Defaults to `0.0`.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``;
-                overrides validation_split. Defaults to `None`.
-            shuffle: Reshuffle the training samples every epoch. Defaults to `True`.
-            class_weight: ``{class index: weight}`` multiplying each sample's loss.
-                Defaults to `None`.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``,
+                or a source of such batches; overrides validation_split. Defaults to
+                `None`.
+            shuffle: Reshuffle the training samples every epoch (a PyDataset's batch
+                order; other batch sources keep their order). Defaults to `True`.
+            class_weight: ``{class index: weight}`` multiplying each sample's loss (not
+                with a generator, as in Keras). Defaults to `None`.
             sample_weight: Per-sample loss weights, shape ``(n,)``. Defaults to `None`.
             initial_epoch: Epoch to start at (for resuming). Defaults to `0`.
-            steps_per_epoch: Must be None (a whole pass per epoch). Defaults to `None`.
-            validation_steps: Must be None. Defaults to `None`.
+            steps_per_epoch: Batches per epoch; the next epoch continues where the last
+                one stopped (Keras 3 semantics, see `lamina.data_adapters`). Defaults to
+                `None` (one pass over the data).
+            validation_steps: Batches per validation. Defaults to `None` (one pass).
             validation_batch_size: Batch size for validation. Defaults to `None`
                 (batch_size).
             validation_freq: Validate every this many epochs. Defaults to `1`.
@@ -224,7 +233,8 @@ class Trainer:
         self._require_compiled("fit")
         epochs = check_int("epochs", epochs, minimum=0)
         initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
-        batch_size = 32 if batch_size is None else check_int("batch_size", batch_size, 1)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1)
         verbose = _verbose(verbose)
         validation_split = check_float("validation_split", validation_split, 0.0, 1.0,
                                        max_open=True)
@@ -232,41 +242,16 @@ class Trainer:
         if validation_batch_size is not None:
             validation_batch_size = check_int("validation_batch_size", validation_batch_size,
                                               1)
-        for arg, value in (("steps_per_epoch", steps_per_epoch),
-                           ("validation_steps", validation_steps)):
-            if value is not None:
-                raise ValueError(f"{arg}={value!r} is not supported: lamina trains on in-memory"
-                                 " arrays, one full pass per epoch")
         if shuffle not in (True, False) and not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         callbacks = list(callbacks or [])
 
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
-                    2, 3):
-                what = type(validation_data).__name__
-                if isinstance(validation_data, (tuple, list)):
-                    what += f" of length {len(validation_data)}"
-                raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight_val), got a {what}")
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            val = self._prepare_xy(vx, vy, vsw, prefix="validation ")
-        elif validation_split > 0.0:
-            n = xt.shape[0]
-            split_at = int(math.floor(n * (1.0 - validation_split)))
-            if split_at < 1 or split_at >= n:
-                raise ValueError(f"validation_split={validation_split} leaves {split_at} "
-                                 f"training and {n - split_at} validation samples out of {n}: "
-                                 "both need at least one")
-            val = (xt[split_at:], yt[split_at:], None if sw is None else sw[split_at:])
-            xt, yt = xt[:split_at], yt[:split_at]
-            sw = None if sw is None else sw[:split_at]
-
+        batches, (xt, yt, sw), batch_size, val = data_adapters.train_data(
+            self, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
+            validation_split if validation_data is None else 0.0, epochs - initial_epoch)
+        val = data_adapters.validation_data_source(
+            self, validation_data, validation_steps, validation_batch_size) or val
         net = self._network_for("train")
-        batches = Batches(xt, yt, sw, batch_size, bool(shuffle))
         # A model with L1/L2 penalties also logs its data loss without them (data_loss,
         # val_data_loss; `loss` keeps Keras's penalty-included value). Each step's result
         # gets the penalty the core added to it (of the weights before the update) appended,
@@ -287,6 +272,8 @@ class Trainer:
                 return (*_step(*args), _net.last_penalty)
         history.interrupted = False
         history.fit_info = fit_info(self, net, xt, yt, sw, batch_size, val)
+        if isinstance(batches, data_adapters.BatchData):
+            history.fit_info["samples"] = None  # a batch source's size is not known ahead
         self.stop_training = False
         self.history = history
 
@@ -349,7 +336,7 @@ class Trainer:
                 logs = self._epoch_logs(results, sizes, metric_names, penalized)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     cbl.on_test_begin()
-                    vlogs = self._evaluate_prepared(*val, validation_batch_size or batch_size,
+                    vlogs = self._evaluate_prepared(val, validation_batch_size or batch_size,
                                                     cbl)
                     if penalized:  # the weights' penalty, constant over the evaluation
                         vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
@@ -384,18 +371,19 @@ class Trainer:
         return logs
 
     # ------------------------------------------------------------------ evaluate ------
-    def _evaluate_prepared(self, xt, yt, sw, batch_size, cbl=None):
+    def _evaluate_prepared(self, data, batch_size, cbl=None):
         net = self._network_for("train")
-        n = xt.shape[0]
+        n = 0
         loss_sum = w_sum = 0.0
         msums = [0.0] * len(self._metrics)
         evaluate = net.evaluate
         hooks = cbl is not None and cbl.has_test_batch_hooks
-        for b, s in enumerate(range(0, n, batch_size)):
-            e = min(n, s + batch_size)
+        for b, (xb, yb, swb) in enumerate(data.batches(batch_size)):
+            s, e = n, n + xb.shape[0]
+            n = e
             if hooks:
                 cbl.on_test_batch_begin(b, {"size": e - s})
-            r = evaluate(xt[s:e], yt[s:e], None if sw is None else sw[s:e])
+            r = evaluate(xb, yb, swb)
             loss_sum += r[0] * (e - s)
             w_sum += r[1]
             for j in range(len(msums)):
@@ -413,13 +401,14 @@ class Trainer:
         """Returns the loss and metrics on data (no dropout, no update).
 
         Args:
-            x: Inputs. Defaults to `None` (required).
+            x: Inputs, or a source of ``(x, y)`` / ``(x, y, sample_weight)`` batches (as
+                in `fit`). Defaults to `None` (required).
             y: Targets. Defaults to `None` (required).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
             sample_weight: Per-sample loss weights. Defaults to `None`.
-            steps: Must be None. Defaults to `None`.
+            steps: Batches to evaluate. Defaults to `None` (all).
             callbacks: Callbacks with test hooks. Defaults to `None`.
             return_dict: Return ``{"loss": ..., metric: ...}``. Defaults to `False`.
 
@@ -427,16 +416,16 @@ class Trainer:
             The loss (no metrics), ``[loss, *metrics]``, or a dict.
         """
         self._require_compiled("evaluate")
-        verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        params = {"verbose": verbose, "epochs": 1, "steps": -(-xt.shape[0] // batch_size)}
+        verbose, batch_size = _inference_args(x, y, verbose, batch_size)
+        data = data_adapters.eval_data(self, x, y, sample_weight, batch_size, steps)
+        params = {"verbose": verbose, "epochs": 1, "steps": data.num_steps(batch_size)}
         cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
         cbl.on_test_begin()
         t0 = time.perf_counter()
-        logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
+        logs = self._evaluate_prepared(data, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
-            print(f"{xt.shape[0]} samples - {format_time(time.perf_counter() - t0)}"
+            print(f"{data.seen} samples - {format_time(time.perf_counter() - t0)}"
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return self._as_result(logs, return_dict)
 
@@ -446,33 +435,44 @@ class Trainer:
         """Returns the network's outputs for ``x`` (no dropout), shape ``(n, outputs)``.
 
         Args:
-            x: Inputs, shape ``(n, *input_shape)``.
+            x: Inputs, shape ``(n, *input_shape)``, or a source of ``x`` (or ``(x,)``,
+                ``(x, y)``) batches (as in `fit`).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
-            steps: Must be None. Defaults to `None`.
+            steps: Batches to predict. Defaults to `None` (all).
             callbacks: Callbacks with predict hooks. Defaults to `None`.
         """
-        verbose, batch_size = _inference_args("predict", verbose, batch_size, steps)
+        verbose, batch_size = _inference_args(x, None, verbose, batch_size)
         t0 = time.perf_counter()
-        xt = self._prepare_x(x)
+        if data_adapters.is_batch_source(x, None):  # builds the model from its first batch
+            xs, n, steps = data_adapters.predict_batches(self, x, steps), None, steps
+        else:
+            xt = self._prepare_x(x)
+            n = xt.shape[0]
+            if steps is not None:  # Keras: the first `steps` batches
+                n = min(n, check_int("steps", steps, 1) * batch_size)
+            xs = (xt[s:s + batch_size] for s in range(0, n, batch_size))
+            steps = -(-n // batch_size)
         net = self._network_for("infer")
-        n = xt.shape[0]
-        out = np.empty((n, self._out_dim()), dtype=self.dtype)
+        outs = []
         predict = net.predict
-        params = {"verbose": verbose, "epochs": 1, "steps": -(-n // batch_size)}
+        params = {"verbose": verbose, "epochs": 1, "steps": steps}
         cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
         hooks = cbl.has_predict_batch_hooks
         cbl.on_predict_begin()
-        for b, s in enumerate(range(0, n, batch_size)):
+        for b, xb in enumerate(xs):
             if hooks:
-                cbl.on_predict_batch_begin(b, {"size": min(batch_size, n - s)})
-            predict(xt[s:s + batch_size], out[s:s + batch_size])
+                cbl.on_predict_batch_begin(b, {"size": xb.shape[0]})
+            out = np.empty((xb.shape[0], self._out_dim()), dtype=self.dtype)
+            predict(xb, out)
+            outs.append(out)
             if hooks:
-                cbl.on_predict_batch_end(b, {"outputs": out[s:s + batch_size]})
+                cbl.on_predict_batch_end(b, {"outputs": out})
         cbl.on_predict_end()
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
         if verbose:
-            print(f"{n} samples - {format_time(time.perf_counter() - t0)}")
+            print(f"{out.shape[0]} samples - {format_time(time.perf_counter() - t0)}")
         return out
 
     @serialized

@@ -13,7 +13,9 @@ import random
 
 import numpy as np
 
-__all__ = ["set_random_seed", "to_categorical"]
+from .py_dataset import PyDataset, Sequence
+
+__all__ = ["set_random_seed", "to_categorical", "PyDataset", "Sequence"]
 
 # Models created without a seed draw one from here; set_random_seed makes the draws
 # reproducible, otherwise they come from OS entropy.

@@ -1,7 +1,8 @@
 """lamina: Keras-style dense networks on the CPU, with the hot paths in a C++ core.
 
 ``import lamina as keras`` runs a Keras 3 MLP script: ``Sequential``, ``Input``, ``layers``,
-``optimizers``, ``losses``, ``metrics``, ``callbacks``, ``utils``, ``models``, ``datasets``.
+``optimizers``, ``losses``, ``metrics``, ``callbacks``, ``utils``, ``models``, ``datasets``,
+``backend``.
 
 Example:
     >>> import lamina
@@ -25,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
                metrics, models, optimizers, regularizers, saving, utils)
+from . import backend
 from .io import ModelFileError
 from .variables import Variable
 from .layers import Input
@@ -41,6 +43,7 @@ __all__ = [
     "Sequential",
     "Variable",
     "activations",
+    "backend",
     "callbacks",
     "config",
     "cpu_info",

@@ -15,6 +15,7 @@ import json
 from .functional import Model
 from .model import Sequential
 from .saving import load_model
+from .utils import draw_seed
 
 __all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config", "clone_model"]
 
@@ -62,13 +63,52 @@ def model_from_json(json_string: str, custom_objects=None):
     return model_from_config(config, custom_objects)
 
 
-def clone_model(model):
-    """Returns a new model with the same architecture and fresh weights (same seed).
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """Returns a new model with the same architecture and fresh weights (as Keras 3).
+
+    The clone is built from ``model.get_config()`` with a new seed for the model and every
+    nested model (drawn like an unseeded model's, so reproducible after
+    ``lamina.utils.set_random_seed``): its weights are newly initialized, not copied. It
+    is not compiled. Layer seeds set explicitly (e.g. ``Dropout(seed=...)``) are kept.
+
+    Args:
+        model: A ``Sequential`` or functional ``Model``.
+        input_tensors: Must be None (lamina models keep their own inputs). Defaults to
+            `None`.
+        clone_function: Must be None. Defaults to `None`.
+        call_function: Must be None. Defaults to `None`.
+        recursive: Accepted for Keras scripts; nested models are always cloned. Defaults
+            to `False`.
+        **kwargs: No other argument is accepted.
 
     Example:
         >>> import lamina
         >>> m = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
-        >>> clone_model(m).count_params()
-        3
+        >>> c = clone_model(m)
+        >>> c.count_params(), (c.get_weights()[0] == m.get_weights()[0]).all()
+        (3, False)
     """
-    return type(model).from_config(model.get_config())
+    for arg, value in (("input_tensors", input_tensors), ("clone_function", clone_function),
+                       ("call_function", call_function)):
+        if value is not None:
+            raise ValueError(f"clone_model({arg}={value!r}) is not supported: lamina clones "
+                             "the whole model from its config")
+    if kwargs:
+        raise TypeError(f"clone_model got unexpected arguments: {', '.join(sorted(kwargs))}")
+    return type(model).from_config(_fresh_seeds(model.get_config()))
+
+
+def _fresh_seeds(config):
+    """``config`` with a newly drawn seed for the model and each nested model."""
+    config = dict(config)
+    if "seed" in config:
+        config["seed"] = draw_seed()
+    layers = config.get("layers")
+    if isinstance(layers, list):
+        config["layers"] = [
+            {**entry, "config": _fresh_seeds(entry["config"])}
+            if isinstance(entry, dict) and entry.get("class_name") in ("Sequential", "Functional")
+            and isinstance(entry.get("config"), dict) else entry
+            for entry in layers]
+    return config

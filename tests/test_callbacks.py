@@ -127,6 +127,30 @@ def test_model_checkpoint_bad_paths():
         lamina.callbacks.ModelCheckpoint("x.h5")
 
 
+def test_model_checkpoint_save_freq_counts_batches_across_epochs(tmp_path):
+    x, y = make_data(n=80)  # 10 batches of 8 per epoch
+    model = make_model()
+    ck = lamina.callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch}-{batch}.weights.npz"),
+                                          save_weights_only=True, save_freq=3)
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[ck])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"w-{e}-{b}.weights.npz" for e, b in [(1, 3), (1, 6), (1, 9), (2, 2), (2, 5), (2, 8)])
+    ref = make_model()  # the weights after 18 steps: a pass and 8 more batches
+    ref.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    ref.fit(x[:64], y[:64], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    saved = make_model(seed=99)
+    saved.load_weights(ck.last_saved)
+    assert same_weights(ref, saved)
+
+
+def test_model_checkpoint_bad_save_freq_names_the_value():
+    for bad in ("batch", 0, 2.5, True):
+        with pytest.raises(ValueError, match=f"save_freq={bad!r}"):
+            lamina.callbacks.ModelCheckpoint("x.lamina", save_freq=bad)
+    epoch_ck = lamina.callbacks.ModelCheckpoint("x.lamina")
+    assert cb_mod.CallbackList([epoch_ck], None, {}).has_train_batch_hooks is False
+
+
 def test_reduce_lr_on_plateau_changes_the_rate_the_core_sees():
     x, y = make_data()
     rl = lamina.callbacks.ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=1,

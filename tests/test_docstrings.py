@@ -49,3 +49,4 @@ MODULES += [f"lamina.layers.{m}" for m in (
     "activation", "prelu", "preprocessing_normalization", "gaussian_noise", "gaussian_dropout",
     "alpha_dropout", "activity_regularization", "reshape", "dropout")]
 MODULES += ["lamina.data_adapters", "lamina.prefetch", "lamina.py_dataset", "lamina.backend"]
+MODULES += ["lamina.optimizers.ema"]

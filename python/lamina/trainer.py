@@ -40,6 +40,7 @@ from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
 from .sigint import SigintGuard
 from ._validation import check_float, check_int
+from .optimizers import ema
 from .optimizers.schedules import _learning_rate_at as learning_rate_at
 
 __all__ = ["Trainer"]
@@ -270,6 +271,8 @@ class Trainer:
         if penalized:
             def train_step(*args, _step=net.train_step, _net=net):
                 return (*_step(*args), _net.last_penalty)
+        if opt.use_ema:  # the weights' moving average after each step (Keras's use_ema)
+            train_step = ema.wrap_step(train_step, opt, ema.trained_arrays(self._spec))
         history.interrupted = False
         history.fit_info = fit_info(self, net, xt, yt, sw, batch_size, val)
         if isinstance(batches, data_adapters.BatchData):
@@ -344,6 +347,8 @@ class Trainer:
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
+            if opt.use_ema and epochs > initial_epoch:  # Keras's finalize_variable_values
+                ema.finalize(opt, ema.trained_arrays(self._spec))
             cbl.on_train_end(logs)  # Keras passes the last epoch's logs
         history.fit_info.update(stop_info(callbacks))
         if history.interrupted:
@@ -505,6 +510,8 @@ class Trainer:
         net = self._network_for("train")
         opt = self.optimizer
         r = net.train_step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)
+        if opt.use_ema:
+            ema.update(opt, ema.trained_arrays(self._spec), opt.iterations)
         opt.iterations += 1
         return self._batch_result(r, xt.shape[0], return_dict)
 

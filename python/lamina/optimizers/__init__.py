@@ -92,7 +92,17 @@ class Optimizer:
         clipvalue: Clip each gradient element to ``[-clipvalue, clipvalue]``. Defaults to
             `None`.
         global_clipnorm: Clip all gradients together to this L2 norm. Defaults to `None`.
+        use_ema: Keep an exponential moving average of the weights and give the model the
+            averages at the end of ``fit`` (see `lamina.optimizers.ema`). Defaults to
+            `False`.
+        ema_momentum: The average's momentum, in [0, 1]. Defaults to `0.99`.
+        ema_overwrite_frequency: Set the weights to their averages every this many steps.
+            Defaults to `None` (only at the end of ``fit``).
+        loss_scale_factor: Must be None (or 1). Defaults to `None`.
+        gradient_accumulation_steps: Must be None (or 1). Defaults to `None`.
         name: Name. Defaults to `None` (the class's default name).
+
+    Every subclass takes these as keyword arguments too.
 
     Example:
         >>> opt = get("adam"); isinstance(opt, Optimizer), opt.name
@@ -109,8 +119,17 @@ class Optimizer:
         if kwargs:
             raise TypeError(f"unexpected arguments for {type(self).__name__}: "
                             f"{', '.join(sorted(kwargs))}")
-        if use_ema:
-            raise ValueError("use_ema=True is not supported by lamina")
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = _number("ema_momentum", ema_momentum, 0.0, 1.0)
+        if ema_overwrite_frequency is not None and (
+                isinstance(ema_overwrite_frequency, bool)
+                or not isinstance(ema_overwrite_frequency, (int, np.integer))
+                or ema_overwrite_frequency < 1):
+            raise ValueError(f"ema_overwrite_frequency must be None or an int >= 1, got "
+                             f"{ema_overwrite_frequency!r}")
+        self.ema_overwrite_frequency = (None if ema_overwrite_frequency is None
+                                        else int(ema_overwrite_frequency))
+        self.ema_averages = None  # the weights' averages (lamina.optimizers.ema)
         if loss_scale_factor not in (None, 1, 1.0):
             raise ValueError(f"loss_scale_factor={loss_scale_factor!r} is not supported")
         if gradient_accumulation_steps not in (None, 1):
@@ -189,6 +208,7 @@ class Optimizer:
         self.slots = slots
         self.iterations = 0
         self.optimizer_state[...] = 1.0
+        self.ema_averages = None
 
     @property
     def built(self) -> bool:
@@ -217,9 +237,13 @@ class Optimizer:
     def get_config(self) -> dict:
         """Returns the hyperparameters (the current learning rate, or the schedule's config)."""
         lr = (schedules.serialize(self._schedule) if self._schedule is not None else self._lr)
-        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, **self._extra_config()}
+        config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                  "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                  "clipvalue": self.clipvalue, **self._extra_config()}
+        if self.use_ema:  # Keras's keys, written when set (older lamina configs lack them)
+            config.update(use_ema=True, ema_momentum=self.ema_momentum,
+                          ema_overwrite_frequency=self.ema_overwrite_frequency)
+        return config
 
     def _extra_config(self) -> dict:
         return {}

@@ -86,7 +86,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         >>> import lamina
         >>> m = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
         >>> c = clone_model(m)
-        >>> c.count_params(), (c.get_weights()[0] == m.get_weights()[0]).all()
+        >>> c.count_params(), bool((c.get_weights()[0] == m.get_weights()[0]).all())
         (3, False)
     """
     for arg, value in (("input_tensors", input_tensors), ("clone_function", clone_function),

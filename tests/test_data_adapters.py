@@ -2,6 +2,8 @@
 evaluate / predict, steps_per_epoch and validation_steps (Keras 3 semantics), and the
 prefetch thread (never left behind, errors propagate unchanged)."""
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -159,8 +161,14 @@ def test_endless_pydataset_needs_steps_per_epoch():
 
     with pytest.raises(ValueError, match="endless.*steps_per_epoch"):
         make_model().fit(Endless(), verbose=0)
-    h = make_model().fit(Endless(), steps_per_epoch=3, epochs=2, verbose=0)
-    assert len(h.history["loss"]) == 2
+    with pytest.raises(ValueError, match="endless.*validation_steps"):
+        make_model().fit(X, Y, validation_data=Endless(), verbose=0)
+    with pytest.raises(ValueError, match=r"endless.*pass steps$"):
+        make_model().evaluate(Endless(), verbose=0)
+    h = make_model().fit(Endless(), steps_per_epoch=3, epochs=2, verbose=0,
+                         validation_data=Endless(), validation_steps=2)
+    assert len(h.history["val_loss"]) == 2
+    assert make_model().evaluate(Endless(), steps=2, verbose=0)[1] >= 0.0
 
 
 def test_exhausted_generator_warns_and_stops_training():
@@ -263,6 +271,38 @@ def test_keyboard_interrupt_in_the_generator_propagates_and_the_thread_is_gone()
     assert no_prefetch_thread()
 
 
+def ctrl_c_at(index):
+    """Batches of two epochs; SIGINT is sent (from the prefetch thread) before batch
+    ``index``."""
+    for i, b in enumerate(batches(epochs=2)):
+        if i == index:
+            os.kill(os.getpid(), signal.SIGINT)
+        yield b
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="the test runner owns SIGINT")
+def test_ctrl_c_stops_a_generator_fit_cleanly_and_twice_aborts_it():
+    model = make_model()
+    h = model.fit(ctrl_c_at(9), steps_per_epoch=7, epochs=2, verbose=0)
+    assert h.interrupted and h.epoch == [0]
+    # the flag is checked after each step; the generator runs up to 3 batches ahead
+    assert 8 <= model.optimizer.iterations <= 10
+    assert no_prefetch_thread()
+
+
+    class CtrlCTwice(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # the handler sets the stop flag
+                os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C aborts
+
+    with pytest.raises(KeyboardInterrupt):
+        make_model().fit(batches(), verbose=0, callbacks=[CtrlCTwice()])
+    assert no_prefetch_thread()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_step_or_callback_failure_and_early_stop_leave_no_thread():
     class Stop(lamina.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -311,3 +351,11 @@ def test_batch_source_detection():
     assert not data_adapters.is_batch_source(X)
     assert not data_adapters.is_batch_source(X.tolist())
     assert not data_adapters.is_batch_source(None)
+
+
+def test_progress_line_of_a_source_of_unknown_length(capsys):
+    make_model().fit(batches(), verbose=2)
+    line = capsys.readouterr().out.splitlines()[1]  # after "Epoch 1/1"
+    assert "loss:" in line and "/" not in line.split(" - ")[0]
+    make_model().fit(list(batches()), verbose=2)  # a list's length is its number of batches
+    assert "7/7" in capsys.readouterr().out

@@ -116,10 +116,11 @@ class BatchStream:
         steps: Batches per epoch (``steps_per_epoch``), or None for one pass.
         shuffle: Reshuffle a PyDataset's batch order every pass (the other sources keep
             their order).
+        steps_arg: The argument that sets ``steps``, for messages.
     """
 
-    def __init__(self, x, name, steps, shuffle):
-        self.x, self.name, self.steps = x, name, steps
+    def __init__(self, x, name, steps, shuffle, steps_arg):
+        self.x, self.name, self.steps, self.steps_arg = x, name, steps, steps_arg
         self.shuffle = bool(shuffle)
         self.what = f"{name} ({describe(x)})"
         if is_py_dataset(x):
@@ -128,7 +129,7 @@ class BatchStream:
             self.num_batches = None if nb is None else check_int(f"{name}.num_batches", nb, 0)
             if self.num_batches is None and steps is None:
                 raise ValueError(f"{self.what} is endless (num_batches is None): pass "
-                                 f"{'steps_per_epoch' if name == 'x' else name + ' steps'}")
+                                 f"{steps_arg}")
             self.workers = int(getattr(x, "workers", 1) or 1)
             self.depth = int(getattr(x, "max_queue_size", 10) or 10)
         else:
@@ -244,7 +245,8 @@ class BatchData(_Prepared):
         super().__init__(stream, prepare)
         self.model = model
         self.epochs_left = epochs
-        self.steps = stream.steps if stream.steps is not None else stream.num_batches
+        self.steps = stream.steps or stream.num_batches or (
+            len(stream.x) if isinstance(stream.x, (list, tuple)) else None)
         self.sizes = []
 
     def epoch(self, seed, key):
@@ -335,7 +337,8 @@ class BatchEval(_Prepared):
 
     def __init__(self, stream, prepare):
         super().__init__(stream, prepare)
-        self.steps = stream.steps if stream.steps is not None else stream.num_batches
+        self.steps = stream.steps or stream.num_batches or (
+            len(stream.x) if isinstance(stream.x, (list, tuple)) else None)
         self.seen = 0  # rows of the last evaluation
 
     def num_steps(self, batch_size=None):
@@ -347,11 +350,16 @@ class BatchEval(_Prepared):
         stream = self.stream
         if stream.kind == "iterator" and stream.exhausted:
             raise ValueError(_no_batch(stream))
+        dataset = stream.x if stream.kind == "dataset" else None
+        if dataset is not None:
+            getattr(dataset, "on_epoch_begin", lambda: None)()
         got = self.seen = 0
         for got, batch in enumerate(self._batches(0, 0, "batch"), 1):
             self.seen += batch[0].shape[0]
             yield batch
         stream.end_epoch(got, True)
+        if dataset is not None:
+            getattr(dataset, "on_epoch_end", lambda: None)()
         if got == 0:
             raise ValueError(_no_batch(stream))
         if stream.ran_out:
@@ -359,9 +367,8 @@ class BatchEval(_Prepared):
 
 
 def _no_batch(stream):
-    steps = "validation_steps" if stream.name == "validation_data" else "steps"
     return (f"{stream.what} has no batch left for this evaluation: a generator is read once; "
-            f"pass {steps} and a generator that yields that many batches per evaluation (e.g. "
+            f"pass {stream.steps_arg} and a generator that yields that many batches per evaluation (e.g. "
             "one that loops forever), or a re-iterable source (a list, a PyDataset)")
 
 
@@ -414,7 +421,7 @@ def train_data(model, x, y, sample_weight, class_weight, batch_size, shuffle,
             raise ValueError(f"class_weight is not supported when x is {describe(x)} (as in "
                              "Keras): yield (x, y, sample_weight) batches instead, got "
                              f"class_weight={_short(class_weight)}")
-        stream = BatchStream(x, "x", steps_per_epoch, shuffle)
+        stream = BatchStream(x, "x", steps_per_epoch, shuffle, "steps_per_epoch")
         prepare = _preparer(model, class_weight, "")
         first = prepare(stream.first(), f"batch 0 of {stream.what}")
         data = BatchData(stream, prepare, model, epochs)
@@ -450,7 +457,8 @@ def validation_data_source(model, validation_data, validation_steps, validation_
             raise ValueError(f"validation_batch_size={_short(validation_batch_size)} must not "
                              f"be passed when validation_data is {describe(validation_data)}:"
                              " the source yields whole batches")
-        stream = BatchStream(validation_data, "validation_data", validation_steps, False)
+        stream = BatchStream(validation_data, "validation_data", validation_steps, False,
+                             "validation_steps")
         return BatchEval(stream, _preparer(model, None, "validation "))
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         what = type(validation_data).__name__
@@ -473,7 +481,7 @@ def eval_data(model, x, y, sample_weight, batch_size, steps):
             raise ValueError(f"batch_size={_short(batch_size)} must not be passed when x is "
                              f"{describe(x)}: the source yields whole batches")
         _refuse_with_source(x, "x", y=y, sample_weight=sample_weight)
-        stream = BatchStream(x, "x", steps, False)
+        stream = BatchStream(x, "x", steps, False, "steps")
         prepare = _preparer(model, None, "")
         prepare(stream.first(), f"batch 0 of {stream.what}")  # builds and checks the model
         return BatchEval(stream, prepare)
@@ -485,7 +493,7 @@ def predict_batches(model, x, steps):
     """predict's batches of a batch source: an iterator of prepared ``x`` arrays. The first
     batch is read (and builds the model) before this returns."""
     steps = _steps("steps", steps)
-    stream = BatchStream(x, "x", steps, False)
+    stream = BatchStream(x, "x", steps, False, "steps")
 
     def prepare(raw, where):
         xb, _, _ = _unpack(raw, where, False)

@@ -44,6 +44,7 @@ class ProgbarLogger(Callback):
         self._t0 = 0.0
         self._last = 0.0
         self._line = ""
+        self._seen = 0  # batches of the epoch so far (the count when steps are unknown)
 
     def set_params(self, params):
         super().set_params(params)
@@ -57,6 +58,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = self._last = time.perf_counter()
+        self._seen = 0
         epochs = self.params.get("epochs")
         out = self._out()
         if self.verbose == 1:
@@ -73,7 +75,8 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
-        steps = self.params.get("steps") or 0
+        steps = self.params.get("steps") or 0  # 0: unknown (a generator without steps)
+        self._seen = batch + 1
         if now - self._last < 0.1 and batch + 1 < steps:
             return
         self._last = now
@@ -88,12 +91,13 @@ class ProgbarLogger(Callback):
         elapsed = now - self._t0
         eta = elapsed / (batch + 1) * (steps - batch - 1) if steps else 0.0
         bar = "=" * done + "." * (width - done)
-        self._line = f"\r{batch + 1}/{steps} [{bar}] ETA {eta:.0f}s - {text}"
+        self._line = (f"\r{batch + 1}/{steps} [{bar}] ETA {eta:.0f}s - {text}" if steps else
+                      f"\r{batch + 1}/Unknown - {text}")
         print(self._line, end="", file=self._out(), flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._t0
-        steps = self.params.get("steps") or 1
+        steps = self.params.get("steps") or self._seen  # 0: unknown and not counted
         text = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
         if self._bar is not None:
             self._bar.update(steps - self._bar.n)
@@ -102,7 +106,7 @@ class ProgbarLogger(Callback):
             self._bar = None
             return
         line = (f"{steps}/{steps} - {format_time(elapsed)} {format_time(elapsed / steps)}/step - "
-                f"{text}")
+                f"{text}" if steps else f"{format_time(elapsed)} - {text}")
         if self.verbose == 1:  # overwrite the bar, padding over its leftovers
             line = "\r" + line.ljust(len(self._line) - 1)
         print(line, file=self._out(), flush=True)

@@ -197,6 +197,23 @@ def test_validation_steps_continue_and_exhausted_validation_names_the_argument()
         make_model().fit(X, Y, epochs=2, verbose=0, validation_data=batches())
 
 
+def test_validation_steps_with_arrays_continue_across_validations():
+    # 20 validation rows in batches of 8: validations take batches (0, 1), then 2 alone
+    # (the pass ran out: warning), then (0, 1) again, as Keras keeps its validation iterator
+    vx, vy = X[:20], Y[:20]
+
+    class Val(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            rows = [slice(0, 16), slice(16, 20), slice(0, 16)][epoch]
+            want = self.model.evaluate(vx[rows], vy[rows], batch_size=BS, verbose=0)
+            assert logs["val_loss"] == want[0], epoch
+
+    with pytest.warns(UserWarning, match="ran out of data"):
+        h = make_model().fit(X, Y, epochs=3, verbose=0, validation_data=(vx, vy),
+                             validation_batch_size=BS, validation_steps=2, callbacks=[Val()])
+    assert len(h.history["val_loss"]) == 3
+
+
 # ---------------------------------------------------------------- bad input -----------
 def bad_shape():
     yield X[:8], Y[:8]

@@ -303,7 +303,9 @@ class ArraySteps:
 
 
 class ArrayEval:
-    """Prepared evaluation arrays, batch by batch (``steps`` batches at most)."""
+    """Prepared evaluation arrays, batch by batch. With ``steps``, each evaluation takes the
+    next ``steps`` batches and the next evaluation continues (Keras 3 keeps fit's
+    validation iterator), a pass that runs out ending the evaluation with a warning."""
 
     def __init__(self, x, y, sw, batch_size=None, steps=None):
         self.x, self.y, self.sw = x, y, sw
@@ -311,22 +313,28 @@ class ArrayEval:
         self.steps = steps
         self.samples = x.shape[0]
         self.seen = 0  # rows of the last evaluation
+        self._next = 0  # the batch the next evaluation starts at (with steps)
 
     def num_steps(self, batch_size=None):
-        """Batches of one evaluation."""
+        """Batches of the next evaluation."""
         nb = -(-self.samples // (self.batch_size or batch_size))
-        return nb if self.steps is None else min(nb, self.steps)
+        return nb if self.steps is None else min(nb - self._next, self.steps)
 
     def batches(self, batch_size=None):
         """Yields ``(x, y, sample_weight)`` slices of ``batch_size`` rows."""
         bs = self.batch_size or batch_size
         x, y, sw, n = self.x, self.y, self.sw, self.samples
-        if self.steps is not None and self.steps > -(-n // bs):
-            warnings.warn(RAN_OUT, UserWarning, stacklevel=2)
+        nb = -(-n // bs)
+        first = self._next if self.steps is not None else 0
+        take = self.num_steps(batch_size)
+        if self.steps is not None:
+            if take < self.steps:
+                warnings.warn(RAN_OUT, UserWarning, stacklevel=2)
+            self._next = 0 if first + take >= nb else first + take
         self.seen = 0
-        for b in range(self.num_steps(batch_size)):
+        for b in range(first, first + take):
             s, e = b * bs, min(n, (b + 1) * bs)
-            self.seen = e
+            self.seen += e - s
             yield x[s:e], y[s:e], None if sw is None else sw[s:e]
 
 

@@ -133,6 +133,13 @@ def test_steps_per_epoch_alone_sets_one_pass_per_epoch():
     assert ha.params["steps"] == 5
 
 
+def test_list_of_batches_with_steps_per_epoch_of_its_length_repeats_without_warning():
+    a, b = make_model(seed=2), make_model(seed=2)
+    ha = a.fit(list(batches()), steps_per_epoch=7, epochs=3, verbose=0)
+    hb = b.fit(X, Y, batch_size=BS, epochs=3, shuffle=False, verbose=0)
+    assert same_weights(a, b) and ha.history == hb.history
+
+
 def test_pydataset_steps_per_epoch_and_epoch_hooks():
     ds = Batches()
     model = make_model()

@@ -207,11 +207,12 @@ class BatchStream:
                 self.ran_out = True
             if self.kind == "iterator":
                 self.exhausted = True
-        elif self.kind == "iterator" and more_epochs:
-            try:  # does the one-shot source have a batch for the next epoch?
+        elif more_epochs:
+            try:  # is there a batch left for the next epoch?
                 self._pending.append(next(self._it))
-            except StopIteration:
-                self.exhausted = True
+            except StopIteration:  # a re-iterable starts a new pass; a generator is done
+                self._it = None
+                self.exhausted = self.kind == "iterator"
         return self.kind == "iterator" and self.exhausted
 
 

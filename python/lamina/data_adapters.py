@@ -76,7 +76,7 @@ def describe(x) -> str:
         return f"a PyDataset ({type(x).__name__})"
     if isinstance(x, (list, tuple)):
         return f"a {type(x).__name__} of batches"
-    if iter(x) is x:
+    if hasattr(x, "__next__"):
         return "a generator" if hasattr(x, "gi_frame") else f"an iterator ({type(x).__name__})"
     return f"an iterable ({type(x).__name__})"
 
@@ -133,7 +133,7 @@ class BatchStream:
             self.workers = int(getattr(x, "workers", 1) or 1)
             self.depth = int(getattr(x, "max_queue_size", 10) or 10)
         else:
-            self.kind = "iterator" if iter(x) is x else "iterable"
+            self.kind = "iterator" if hasattr(x, "__next__") else "iterable"
             self.num_batches = None
             self.workers, self.depth = 1, _DEPTH
         self._order = None  # a PyDataset's batch order in the current pass

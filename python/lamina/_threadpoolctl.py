@@ -14,11 +14,8 @@ threadpoolctl stays optional: without it there is nothing that could call it, an
 registers itself whenever it is importable (threadpoolctl >= 3.4 has ``register``).
 
 Example:
-    >>> import lamina
-    >>> threadpoolctl = __import__("pytest").importorskip("threadpoolctl")
-    >>> with threadpoolctl.threadpool_limits(1, user_api="lamina"):
-    ...     lamina.get_num_threads()
-    1
+    >>> register() is register()  # once per process; False without threadpoolctl
+    True
 """
 
 from __future__ import annotations

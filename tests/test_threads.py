@@ -14,19 +14,18 @@ from lamina import _core
 
 from conftest import run_python
 
-threadpoolctl = pytest.importorskip("threadpoolctl")
-if not hasattr(threadpoolctl, "register"):  # pragma: no cover - threadpoolctl < 3.4
-    pytest.skip("threadpoolctl without register(): lamina cannot join it",
-                allow_module_level=True)
+
+@pytest.fixture
+def threadpoolctl():
+    tpc = pytest.importorskip("threadpoolctl")
+    if not hasattr(tpc, "register"):  # pragma: no cover - threadpoolctl < 3.4
+        pytest.skip("threadpoolctl without register(): lamina cannot join it")
+    return tpc
 
 
-def _lamina_infos():
-    return [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "lamina"]
-
-
-def test_threadpool_info_lists_lamina(threads):
+def test_threadpool_info_lists_lamina(threads, threadpoolctl):
     threads(3)
-    infos = _lamina_infos()
+    infos = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "lamina"]
     assert len(infos) == 1, threadpoolctl.threadpool_info()
     info = infos[0]
     assert info["internal_api"] == "lamina" and info["num_threads"] == 3
@@ -34,7 +33,7 @@ def test_threadpool_info_lists_lamina(threads):
     assert info["version"] == lamina.__version__
 
 
-def test_threadpool_limits_one_brings_lamina_to_one_thread_and_back(threads):
+def test_threadpool_limits_one_brings_lamina_to_one_thread_and_back(threads, threadpoolctl):
     threads(3)
     with threadpoolctl.threadpool_limits(1):
         assert lamina.get_num_threads() == 1
@@ -44,7 +43,7 @@ def test_threadpool_limits_one_brings_lamina_to_one_thread_and_back(threads):
     assert lamina.get_num_threads() == 3
 
 
-def test_threadpool_limits_by_user_api(threads):
+def test_threadpool_limits_by_user_api(threads, threadpoolctl):
     threads(3)
     with threadpoolctl.threadpool_limits(2, user_api="lamina"):
         assert lamina.get_num_threads() == 2
@@ -56,7 +55,7 @@ def test_threadpool_limits_by_user_api(threads):
     assert lamina.get_num_threads() == 3
 
 
-def test_threadpool_controller_limit_and_wrap(threads):
+def test_threadpool_controller_limit_and_wrap(threads, threadpoolctl):
     threads(2)
     controller = threadpoolctl.ThreadpoolController()
     lam = controller.select(user_api="lamina")
@@ -70,6 +69,14 @@ def test_threadpool_controller_limit_and_wrap(threads):
         return lamina.get_num_threads()
 
     assert inside() == 1 and lamina.get_num_threads() == 2
+
+
+def test_lamina_imports_without_threadpoolctl():
+    proc = run_python("import sys; sys.modules['threadpoolctl'] = None; import lamina; "
+                      "from lamina import _threadpoolctl as t; "
+                      "print(t._registered, t.register(), lamina.get_num_threads() >= 1)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False", "True"]
 
 
 def test_c_entry_points_clamp_and_never_throw(threads):

@@ -5,6 +5,37 @@
 
 #include <pybind11/stl.h>
 
+// C entry points for threadpoolctl: lamina.runtime registers a threadpoolctl controller that
+// finds this extension among the loaded shared libraries and calls these through ctypes, so
+// `threadpool_limits(n)` (and joblib, scikit-learn, Dask code that uses it) limits lamina's
+// pool as it limits BLAS and OpenMP. The extension is built with hidden visibility: these two
+// are exported by name. They never throw (a C caller could not catch it).
+#if defined(_WIN32)
+#define LAMINA_C_API extern "C" __declspec(dllexport)
+#else
+#define LAMINA_C_API extern "C" __attribute__((visibility("default")))
+#endif
+
+// Threads the core uses (>= 1).
+LAMINA_C_API int lamina_get_num_threads() noexcept {
+  try {
+    return lamina::num_threads();
+  } catch (...) {
+    return 1;
+  }
+}
+
+// Sets the threads the core uses, clamped to [1, MAX_THREADS]; returns the count now in use,
+// or -1 when the pool could not be resized (the count is then unchanged).
+LAMINA_C_API int lamina_set_num_threads(int n) noexcept {
+  try {
+    lamina::set_num_threads(n < 1 ? 1 : (n > lamina::kMaxThreads ? lamina::kMaxThreads : n));
+    return lamina::num_threads();
+  } catch (...) {
+    return -1;
+  }
+}
+
 namespace lamina::bind {
 
 py::dict caches_dict(const CacheSizes& c) {

@@ -45,6 +45,7 @@ def run_python(code: str, env_extra: dict | None = None, timeout: float = 120):
     env = dict(os.environ)
     env.pop("LAMINA_ISA", None)
     env.pop("LAMINA_NUM_THREADS", None)
+    env.pop("OMP_NUM_THREADS", None)  # it sets the default thread count when LAMINA_* is unset
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=timeout)

@@ -50,3 +50,4 @@ MODULES += [f"lamina.layers.{m}" for m in (
     "alpha_dropout", "activity_regularization", "reshape", "dropout")]
 MODULES += ["lamina.data_adapters", "lamina.prefetch", "lamina.py_dataset", "lamina.backend"]
 MODULES += ["lamina.optimizers.ema"]
+MODULES += ["lamina.feature_names", "lamina._threadpoolctl"]

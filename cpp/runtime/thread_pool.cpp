@@ -239,12 +239,23 @@ class Pool {
   std::exception_ptr error_;
 };
 
+// A thread count from the environment: a whole number in [1, kMaxThreads], else 0.
+// OMP_NUM_THREADS may list one count per nesting level ("4,2"): its first one counts, as in
+// OpenMP.
+int env_threads(const char* name, bool first_of_list) {
+  const char* env = std::getenv(name);
+  if (env == nullptr) return 0;
+  char* end = nullptr;
+  const long v = std::strtol(env, &end, 10);
+  const bool ends = end != env && (*end == '\0' || (first_of_list && *end == ','));
+  return ends && v >= 1 && v <= kMaxThreads ? static_cast<int>(v) : 0;
+}
+
 int default_threads() {
-  if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
-    char* end = nullptr;
-    const long v = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && v >= 1 && v <= kMaxThreads) return static_cast<int>(v);
-  }
+  // LAMINA_NUM_THREADS first; when it is unset (or invalid), OMP_NUM_THREADS, which joblib's
+  // loky workers and Dask's nannies set to each worker's share of the cores.
+  if (const int n = env_threads("LAMINA_NUM_THREADS", false)) return n;
+  if (const int n = env_threads("OMP_NUM_THREADS", true)) return n;
   const int cores = usable_cores();
   return cores < kMaxThreads ? cores : kMaxThreads;
 }

@@ -435,7 +435,7 @@ def train_data(model, x, y, sample_weight, class_weight, batch_size, shuffle,
         first = prepare(stream.first(), f"batch 0 of {stream.what}")
         data = BatchData(stream, prepare, model, epochs)
         return data, first, first[0].shape[0], None
-    xt, yt, sw = model._prepare_xy(x, y, sample_weight, class_weight)
+    xt, yt, sw = model._prepare_xy(x, y, sample_weight, class_weight, fit=True)
     val = None
     if validation_split > 0.0:
         n = xt.shape[0]

@@ -48,7 +48,7 @@ import zlib
 
 import numpy as np
 
-from . import initializers
+from . import feature_names, initializers
 from ._validation import first_nonfinite
 from ._version import __version__
 
@@ -246,6 +246,8 @@ def save_model(model, filepath, overwrite=True):
         "compile_config": model.get_compile_config(),
         "optimizer_iterations": model.optimizer.iterations if compiled else 0,
     }
+    if feature_names.to_config(model) is not None:  # fitted on a DataFrame: its columns
+        config["feature_names_in"] = feature_names.to_config(model)
     members = {"config.json": json.dumps(config, indent=1, allow_nan=False).encode(),
                "weights.npz": _npz_bytes(_weights_dict(model))}
     if compiled:
@@ -533,6 +535,7 @@ def read_model(filepath, build, compile=True):
                 RecursionError) as exc:
             what = "nested too deeply" if isinstance(exc, RecursionError) else exc
             raise ModelFileError(f"{path!r}: invalid model config: {what}") from None
+        feature_names.from_config(model, config.get("feature_names_in"), path, ModelFileError)
         expected = _expected(_weights_dict(model))
         data = _read_member(zf, path, "weights.npz", _npz_limit(expected))
         _copy_weights(model, _read_npz(data, path, "weights.npz", expected), path)

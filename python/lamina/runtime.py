@@ -14,21 +14,41 @@ ISA_LEVELS = ("generic", "avx2", "avx512")
 MAX_THREADS = _core.MAX_THREADS
 
 
-def _num_threads_env_problem(value):
-    """Why ``LAMINA_NUM_THREADS=value`` is ignored ("" when the core honours it)."""
-    if not value:
-        return ""
-    # The core parses it with strtol: optional leading space and sign, then digits only.
+def _env_threads(value, first_of_list=False):
+    """The thread count an environment value gives the core, or None when it gives none.
+
+    The core parses it with strtol: optional leading space and sign, then digits only (for
+    ``OMP_NUM_THREADS``, the first entry of a comma-separated list, as in OpenMP).
+    """
+    if first_of_list and "," in value:
+        value = value.split(",", 1)[0]
     if re.fullmatch(r"\s*[+-]?[0-9]+", value) and 1 <= int(value) <= MAX_THREADS:
+        return int(value)
+    return None
+
+
+def _default_source():
+    """What set the core's default thread count (for the warnings below)."""
+    if _env_threads(os.environ.get("OMP_NUM_THREADS", ""), first_of_list=True):
+        return "OMP_NUM_THREADS"
+    return "the usable cores"
+
+
+def _num_threads_env_problem(value, name="LAMINA_NUM_THREADS"):
+    """Why ``name=value`` is ignored ("" when the core honours it or it is empty)."""
+    if not value or _env_threads(value, first_of_list=name == "OMP_NUM_THREADS"):
         return ""
-    return (f"LAMINA_NUM_THREADS={value!r} is not a whole number in [1, {MAX_THREADS}]; "
-            f"using {_core.get_num_threads()} threads (the usable cores)")
+    source = "the usable cores" if name == "OMP_NUM_THREADS" else _default_source()
+    return (f"{name}={value!r} is not a whole number in [1, {MAX_THREADS}]; "
+            f"using {_core.get_num_threads()} threads ({source})")
 
 
 for _problem in (_core.isa_env_problem(), _core.caches_env_problem()):
     if _problem:
         warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 _problem = _num_threads_env_problem(os.environ.get("LAMINA_NUM_THREADS", ""))
+if not _problem and not os.environ.get("LAMINA_NUM_THREADS"):
+    _problem = _num_threads_env_problem(os.environ.get("OMP_NUM_THREADS", ""), "OMP_NUM_THREADS")
 if _problem:
     warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 
@@ -78,9 +98,13 @@ def set_num_threads(n: int) -> None:
     a fixed order.
 
     Args:
-        n: Threads, from 1 to ``MAX_THREADS`` (1024). The default at import is
-            ``LAMINA_NUM_THREADS`` if set (an invalid value warns and is ignored), else the
-            number of usable cores.
+        n: Threads, from 1 to ``MAX_THREADS`` (1024). The default at import is, in this
+            order: ``LAMINA_NUM_THREADS`` if set; else ``OMP_NUM_THREADS`` (its first entry),
+            which joblib's loky workers and Dask's nannies set to each worker's share of the
+            cores; else the number of usable cores. An invalid value warns and is ignored.
+            ``threadpoolctl.threadpool_limits`` changes it too (lamina registers its pool
+            with threadpoolctl when that is installed; ``threadpool_info()`` lists it with
+            ``user_api="lamina"``).
 
     Raises:
         ValueError: ``n`` is outside [1, ``MAX_THREADS``]; the thread count is unchanged.
@@ -108,6 +132,19 @@ def set_isa(level: str) -> None:
     if level not in ISA_LEVELS:
         raise ValueError(f"ISA level {level!r} is not one of {', '.join(ISA_LEVELS)}")
     _core.set_isa(level)
+
+
+def thread_share(n_workers: int) -> int:
+    """Each worker's share of this process's usable cores: ``cores // n_workers``, at least 1.
+
+    What a sweep's trials (and joblib's loky workers, through ``OMP_NUM_THREADS``) get when
+    ``n_workers`` run at once on this machine, so they do not oversubscribe the CPU.
+
+    Example:
+        >>> thread_share(10 ** 6)
+        1
+    """
+    return max(1, _core.usable_cores() // max(1, int(n_workers)))
 
 
 # The core's thread count is process-wide: blocks that pin it at once in one process (sweep
@@ -145,3 +182,9 @@ def _pinned_threads(threads):
             _pin_state["depth"] -= 1
             if _pin_state["depth"] == 0:
                 set_num_threads(_pin_state["saved"])
+
+
+# threadpoolctl (when installed) limits lamina's pool as it limits BLAS: see _threadpoolctl.
+from ._threadpoolctl import register as _register_threadpoolctl  # noqa: E402
+
+_register_threadpoolctl()

@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from . import _validation
+from . import _validation, feature_names
 from . import callbacks as callbacks_mod
 from . import data_adapters
 from .callbacks.progbar_logger import format_time
@@ -145,16 +145,17 @@ class Trainer:
     Mixed into the model classes (see the module docstring for what a model provides).
     """
 
-    def _prepare_x(self, x, name="x"):
+    def _prepare_x(self, x, name="x", fit=False):
+        x = feature_names.align(self, x, name, fit)  # DataFrame columns, by name
         arr = _validation.features(name, x, self._input_shape)
         if not self.built:
             self.build(arr.shape[1:])
         return _validation.cast_finite(name, arr.reshape(arr.shape[0], -1), self.dtype)
 
-    def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix=""):
+    def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix="", fit=False):
         if y is None:
             raise ValueError(f"{prefix}y is None: fit/evaluate need targets")
-        xt = self._prepare_x(x, f"{prefix}x")
+        xt = self._prepare_x(x, f"{prefix}x", fit)
         self._network_for("train")
         yt = _validation.targets(f"{prefix}y", y, self.loss.core_name, self._out_dim(),
                                  self.dtype)
@@ -506,7 +507,7 @@ class Trainer:
             The batch's loss (computed before the update), ``[loss, *metrics]`` or a dict.
         """
         self._require_compiled("train_on_batch")
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight, fit=True)
         net = self._network_for("train")
         opt = self.optimizer
         r = net.train_step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)

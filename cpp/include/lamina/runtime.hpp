@@ -93,8 +93,9 @@ BuildInfo build_info();
 // Most threads a pool may have: more than any machine lamina targets has cores, and far below
 // the point where creating them exhausts the process's thread or memory limits.
 constexpr int kMaxThreads = 1024;
-// Threads the pool uses (caller included), >= 1. Default: LAMINA_NUM_THREADS if set, else the
-// usable cores (sched affinity).
+// Threads the pool uses (caller included), >= 1. Default: LAMINA_NUM_THREADS if set, else
+// OMP_NUM_THREADS (its first entry) if set, else the usable cores (sched affinity); a value
+// that is not a whole number in [1, kMaxThreads] counts as unset.
 int num_threads();
 // Resizes the pool; 1 <= n <= kMaxThreads, else throws std::invalid_argument. Safe after
 // fork(): the child gets a fresh pool of the parent's size.

@@ -404,7 +404,10 @@ _PARAMS_DOC = """
             dropout and the hold-out split. Defaults to `None`.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch. Defaults to `0`.
         n_threads: Threads of lamina's core while fitting and predicting (restored after);
-            None leaves the process setting. Defaults to `None`.
+            None leaves the process setting, which in a joblib worker
+            (``GridSearchCV(n_jobs=k)``, loky) is the worker's share of the cores
+            (``OMP_NUM_THREADS`` = cores // k) and follows ``threadpoolctl`` limits.
+            Defaults to `None`.
         dtype: "float32" or "float64" network. Defaults to `"float32"`.
 
     Attributes:
@@ -414,5 +417,7 @@ _PARAMS_DOC = """
         validation_loss_curve_: Validation loss per epoch (empty without a hold-out).
         n_iter_: Epochs run so far.
         n_features_in_: Number of features seen in ``fit``.
-        feature_names_in_: Column names seen in ``fit`` (only when X had string column names).
+        feature_names_in_: Column names seen in ``fit`` (only when X had string column names);
+            ``predict`` / ``score`` refuse a DataFrame with other columns or another order
+            (scikit-learn's rule).
 """

@@ -18,8 +18,9 @@ key=value`` does, trains it with the same code ``lamina train`` runs
 Trials run through joblib: in this process (``backend="sequential"``), in local processes
 (``"loky"``, the default), on the Dask cluster of the active ``distributed.Client`` or of
 ``scheduler="tcp://…"`` (``"dask"``), or on Ray (``"ray"``, through Ray's joblib backend).
-Each trial pins lamina's core to its thread share (1 thread when several trials run at
-once), so workers never oversubscribe the CPU.
+Each trial pins lamina's core to its thread share (when several trials run at once: a local
+worker gets ``cores // n_jobs`` threads, at least 1; a Dask or Ray task slot gets 1), so
+workers never oversubscribe the CPU.
 A trial that fails (bad combination, NaN loss) is reported with its error and never stops
 the sweep; on loky, neither does a trial that kills its worker process (a native crash, the
 OOM killer): the trials left then run one at a time and that one becomes a failed row.
@@ -115,8 +116,10 @@ def search(
             every worker slot). Defaults to `-1`.
         seed: Seed of the random strategy's draws (each trial trains with the run's own
             seed, so trials differ only by their hyperparameters). Defaults to `0`.
-        threads_per_trial: Threads of lamina's core inside each trial. None: 1 when
-            several trials run at once, else lamina's current setting. Defaults to `None`.
+        threads_per_trial: Threads of lamina's core inside each trial. None: each local
+            worker's share of the cores (``cores // n_jobs``, at least 1; 1 on Dask and Ray)
+            when several trials run at once, else lamina's current setting.
+            Defaults to `None`.
         scheduler: Dask: a scheduler address (``"tcp://host:8786"``) to connect to instead
             of the active client; Ray: the cluster address for ``ray.init``.
             Defaults to `None`.

@@ -11,6 +11,7 @@ import os
 import socket
 import time
 
+from ..runtime import thread_share
 from .trials import run_trial
 
 __all__ = ["effective_jobs", "run_parallel", "run_loky", "run_dask", "run_ray"]
@@ -33,8 +34,10 @@ def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> l
     """Runs one trial per point on a joblib backend (loky, threading, multiprocessing), the
     Dask cluster (``scheduler`` or the active client) or Ray; returns the rows in order.
 
-    Each trial pins lamina's core to ``threads`` (1 when several trials run at once and
-    ``threads`` is None), so the workers do not oversubscribe the CPU.
+    Each trial pins lamina's core to ``threads``; when several trials run at once and
+    ``threads`` is None, a local worker's share of the cores (``cores // n_jobs``, at
+    least 1) and 1 on Dask and Ray (one task slot), so the workers do not oversubscribe the
+    CPU.
     """
     try:
         import joblib
@@ -84,7 +87,8 @@ def run_parallel(run, points, backend, n_jobs, threads, scheduler, verbose) -> l
             concurrent = jobs > 1
             cfg = {"backend": backend}
         if threads is None and concurrent:
-            threads = 1
+            # local workers: each its share of the cores; a Dask or Ray task slot: one core
+            threads = thread_share(jobs) if backend not in ("dask", "ray") else 1
         if backend == "dask":
             return run_dask(client or distributed.get_client(), run, points, threads)
         if backend == "ray":

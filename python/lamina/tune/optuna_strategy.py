@@ -17,8 +17,11 @@ space entry              Optuna distribution
 =======================  ===============================================================
 
 Each trial trains with ``lamina train``'s code plus a callback that reports the run's
-metric to Optuna after every epoch (step = epochs trained) and raises ``TrialPruned`` when
-the pruner says so; a pruned trial is a row with status "pruned" and the epochs it trained.
+metric to Optuna after every epoch (step = epochs trained; the value is the best so far,
+which is what trials are ranked by) and raises ``TrialPruned`` when the pruner says so,
+except after the last epoch; a pruned trial is a row with status "pruned" and the epochs it
+trained. Hyperband's largest resource is the run's ``training.epochs`` (when the space does
+not vary it).
 Trials are asked and told one at a time, so any number of processes (``lamina tune
 --storage URL --study-name NAME`` started several times, on one machine or many) fill one
 study up to ``n_trials`` finished trials between them, and a sweep stopped with Ctrl-C
@@ -149,14 +152,27 @@ def _sampler(optuna, strategy, seed, grid):
     return optuna.samplers.GridSampler(grid, seed=seed)
 
 
-def _pruner(optuna, pruner):
+def _pruner(optuna, pruner, max_epochs=None):
     if pruner in (None, "none"):
         return optuna.pruners.NopPruner()
     if pruner == "median":
         return optuna.pruners.MedianPruner()
     if pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner()
+        # With the run's epochs known, Hyperband's brackets exist from the first trial on;
+        # "auto" waits for a finished trial and then takes its last step + 1 (an extra
+        # bracket whose last rung falls on the final epoch).
+        return optuna.pruners.HyperbandPruner(max_resource=max_epochs or "auto")
     raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
+
+
+def _max_epochs(run, space):
+    """The epochs every trial of a run-file sweep trains at most (None when the space varies
+    them or the run is a callable)."""
+    if callable(run) or any(k == "training.epochs" for k in space):
+        return None
+    from ..runfile import load_run
+
+    return int(load_run(copy.deepcopy(dict(run)))["training"]["epochs"])
 
 
 class PruningCallback:
@@ -167,21 +183,33 @@ class PruningCallback:
     Keras): the step reported is the number of epochs trained. It records the epoch logs (so
     a pruned trial keeps its curves) and, when ``fit`` was stopped by Ctrl-C, raises
     ``KeyboardInterrupt`` from ``on_train_end`` so the trial is not mistaken for a finished
-    one.
+    one. The last epoch of ``fit`` is reported but never pruned: stopping then saves no
+    training and would throw a finished trial away.
 
     Args:
         trial: The ``optuna.Trial``.
         metric: The log key to report. Defaults to `"val_loss"`.
+        mode: None reports each epoch's value (as Keras's callback does); "min" or "max"
+            report the best value so far, which is what ``lamina tune`` ranks a trial by
+            (its best epoch), so a trial whose metric passed its best before a rung is
+            judged by that best. Defaults to `None`.
     """
 
-    def __init__(self, trial, metric="val_loss"):
+    def __init__(self, trial, metric="val_loss", mode=None):
+        if mode not in (None, "min", "max"):
+            raise ValueError(f"mode must be None, 'min' or 'max', got {mode!r}")
         self.trial = trial
         self.metric = metric
+        self.mode = mode
         self.curves = {}
         self.model = None
+        self.params = {}
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        self.params = dict(params or {})
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -190,8 +218,13 @@ class PruningCallback:
         value = logs.get(self.metric)
         if value is None:
             return
-        step = len(self.curves[self.metric])
+        seen = self.curves[self.metric]
+        step = len(seen)
+        if self.mode is not None:
+            value = _best(seen, self.mode)
         self.trial.report(float(value), step)
+        if epoch + 1 >= self.params.get("epochs", float("inf")):
+            return  # the last epoch: nothing left to save
         if self.trial.should_prune():
             import optuna
 
@@ -301,7 +334,7 @@ def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
     optuna = import_optuna()
     params = {k: decode(_suggest(trial, k, dist)) for k, (dist, decode) in encoded.items()}
     trial.set_user_attr("lamina_params", params)
-    reporter = PruningCallback(trial, metric)
+    reporter = PruningCallback(trial, metric, mode)
     old_threads = lamina.get_num_threads()
     attrs = {"pid": os.getpid(), "host": socket.gethostname()}
     t0 = time.perf_counter()
@@ -353,7 +386,7 @@ def _worker(run, space, n_trials, strategy, seed, metric, mode, threads, storage
     optuna = import_optuna()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
-                              pruner=_pruner(optuna, pruner))
+                              pruner=_pruner(optuna, pruner, _max_epochs(run, space)))
     _run_loop(study, run, space, n_trials, strategy, seed, metric, mode, threads)
 
 
@@ -432,7 +465,7 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
             study_name=study_name, storage=open_storage(storage), load_if_exists=True,
             direction="minimize" if mode == "min" else "maximize",
             sampler=_sampler(optuna, strategy, seed, None) if strategy != "grid" else None,
-            pruner=_pruner(optuna, pruner))
+            pruner=_pruner(optuna, pruner, _max_epochs(run, space)))
         known = study.user_attrs.get("lamina_metric")
         if known is not None and known != metric:
             raise ValueError(f"study {study_name!r} ranks trials by {known!r}, not {metric!r}: "
@@ -445,7 +478,9 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
         else:
             import joblib
 
-            threads = 1 if threads is None else threads
+            from ..runtime import thread_share
+
+            threads = thread_share(workers) if threads is None else threads
             with joblib.parallel_config(backend=backend, n_jobs=workers):
                 joblib.Parallel()(
                     joblib.delayed(_worker)(run, space, n_trials, strategy, seed, metric, mode,

@@ -14,7 +14,8 @@ import numpy as np
 
 from .trials import resolve_trial_run
 
-__all__ = ["SearchResult", "metric_mode", "rank", "format_table", "write_outputs"]
+__all__ = ["SearchResult", "metric_mode", "rank", "format_table", "retrain_note",
+           "write_outputs"]
 
 
 class SearchResult(list):
@@ -33,6 +34,12 @@ class SearchResult(list):
         best_params: Its key path -> value dict.
         best_run: The resolved run (``lamina.runfile.Run``) with the best params applied, ready
             for ``lamina train`` (``best_run.save("best.toml")``); None for callable runs.
+            Trials are ranked by their best epoch, so it trains that many epochs
+            (``training.epochs = best_epoch``): retraining it reproduces the ranked metric
+            (training is deterministic for a given seed). A metric without a value per
+            epoch (``test_*``) keeps the run's epochs.
+        retrain_epochs: The epochs ``best_run`` trains when they were set to the best trial's
+            best epoch, else None (the run's own setting).
         df: A pandas DataFrame of the rows without curves, or None without pandas.
     """
 
@@ -44,8 +51,13 @@ class SearchResult(list):
         self.best = self[0] if self and self[0]["status"] == "ok" else None
         self.best_params = None if self.best is None else {k: self.best[k] for k in self.keys}
         self.best_run = None
+        self.retrain_epochs = None
         if self.best is not None and base_run is not None:
-            self.best_run = resolve_trial_run(base_run, self.best_params)
+            params = dict(self.best_params)
+            self.retrain_epochs = _best_epoch_to_retrain(self.best, metric)
+            if self.retrain_epochs is not None:
+                params["training.epochs"] = self.retrain_epochs
+            self.best_run = resolve_trial_run(base_run, params)
         self.df = self.to_dataframe(required=False)
 
     def table(self) -> list[dict]:
@@ -69,6 +81,36 @@ class SearchResult(list):
         path = Path(path)
         self.best_run.save(path)
         return path
+
+
+def _best_epoch_to_retrain(row, metric):
+    """The trial's best epoch when ``metric`` has a value for every epoch it trained (so
+    training that many epochs ends on the ranked value), else None."""
+    curves = row.get("curves") or {}
+    trained = len(curves.get("loss", ()))
+    vals = curves.get(metric) or ()
+    if row.get("best_epoch") is None or trained == 0 or len(vals) != trained:
+        return None
+    return int(row["best_epoch"])
+
+
+def retrain_note(result) -> str:
+    """One line saying how many epochs ``best_run`` trains and why ("" without a best run).
+
+    Example:
+        >>> class R: best_run, retrain_epochs, best, metric = None, None, None, "val_loss"
+        >>> retrain_note(R())
+        ''
+    """
+    if result.best_run is None:
+        return ""
+    best = result.best
+    if result.retrain_epochs is None:
+        return (f"best_run trains the run's {result.best_run['training']['epochs']} epochs "
+                f"({result.metric} has no value per epoch to choose one by)")
+    return (f"best_run trains {result.retrain_epochs} epochs: trial {best['trial']}'s best "
+            f"{result.metric} epoch (it trained {best['epochs']}), so retraining reproduces "
+            f"{result.metric}={_fmt(best[result.metric])}")
 
 
 def metric_mode(metric: str, mode: str) -> str:
@@ -167,6 +209,9 @@ def format_table(result: SearchResult, max_rows: int = 20) -> str:
             f"best: trial {result.best['trial']} "
             f"({result.metric}={_fmt(result.best[result.metric])}): {best}"
         )
+    note = retrain_note(result)
+    if note:
+        lines.append(note)
     return "\n".join(lines)
 
 

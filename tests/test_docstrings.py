@@ -48,3 +48,5 @@ MODULES += ["lamina.examples", "lamina.callbacks.tensorboard", "lamina.tune.tens
 MODULES += [f"lamina.layers.{m}" for m in (
     "activation", "prelu", "preprocessing_normalization", "gaussian_noise", "gaussian_dropout",
     "alpha_dropout", "activity_regularization", "reshape", "dropout")]
+MODULES += ["lamina.ops", "lamina.ops.tape", "lamina.ops.numpy_ops", "lamina.ops.array_ops",
+            "lamina.ops.nn", "lamina.kernels", "lamina.custom_loss", "lamina.loss_functions"]

@@ -90,7 +90,7 @@ def test_clipping_batch_norm_and_state_match(opt):
 
 
 def test_reductions_and_loss_subclass_match_the_core():
-    for reduction in ("sum", "mean_with_sample_weight", "sum_over_batch_size"):
+    for reduction in ("sum", "mean_with_sample_weight", "sum_over_batch_size", None):
         class Custom(losses.Loss):
             def call(self, y_true, y_pred):
                 return ops.mean(ops.square(y_pred - y_true), axis=-1)
@@ -177,3 +177,16 @@ def test_run_file_refuses_unknown_loss_names():
     from lamina.runfile import registry
     assert registry.canonical_loss("my_custom_loss") is None
     assert registry.canonical_loss("log_cosh") == "log_cosh"
+
+
+def test_integer_labels_without_a_sparse_metric():
+    """A Python loss gets one label per sample when y is (n,) for several outputs."""
+    model, _ = _model("float64")
+    model.compile(optimizer="adam", loss=MySparseCCE())
+    ref, _ = _model("float64")
+    ref.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(X, LABELS, epochs=2, verbose=0)
+    ref.fit(X, LABELS, epochs=2, verbose=0)
+    _same_weights(model, ref, 1e-10)
+    with pytest.raises(ValueError, match="label 7"):
+        model.fit(X, np.full(64, 7), epochs=1, verbose=0)

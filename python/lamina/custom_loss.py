@@ -90,7 +90,7 @@ def loss_and_gradient(call, y_true, y_pred, sample_weight, reduction):
         y_true: The batch's targets (cast to float64 as Keras casts them to the loss dtype).
         y_pred: The network outputs (m, n).
         sample_weight: (m,) or None.
-        reduction: As ``reduce_values``; None sums (fit needs a scalar).
+        reduction: As ``reduce_values``; None averages (fit needs a scalar, as Keras).
 
     Returns:
         ``(value, grad)``: a float and a float64 array shaped like ``y_pred``.
@@ -104,8 +104,8 @@ def loss_and_gradient(call, y_true, y_pred, sample_weight, reduction):
     if yt.dtype.kind != "f" or yt.dtype != np.float64:
         yt = yt.astype(np.float64)
     total = reduce_values(call(yt, yp), sample_weight, reduction)
-    if np.ndim(total) != 0:  # reduction None: Keras's fit sums what is left
-        total = npo.sum(total)
+    if np.ndim(total) != 0:  # reduction None: Keras's fit averages what is left
+        total = npo.mean(total)
     if isinstance(total, tape.Tensor):
         value = float(total.value)
     else:
@@ -160,7 +160,7 @@ class CustomLossNetwork:
         yp = np.asarray(out, dtype=np.float64)
         total = reduce_values(self.loss.call(np.asarray(y, dtype=np.float64), yp),
                               sample_weight, self.loss.reduction)
-        return (float(np.sum(np.asarray(total))) + r[0], *r[1:])
+        return (float(np.mean(np.asarray(total))) + r[0], *r[1:])
 
     def gradients(self, x, y, sample_weight, step):
         """``(loss, [gradient of each parameter tensor])`` with the masks of ``step``."""

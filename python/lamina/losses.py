@@ -122,7 +122,8 @@ class Loss:
                 "delta": float(self.delta)}
         if self.label_smoothing:
             spec["label_smoothing"] = float(self.label_smoothing)
-        if self.reduction not in ("sum_over_batch_size", "mean"):
+        # None / "none": fit averages the unreduced values (Keras 3's compile does the same)
+        if self.reduction not in ("sum_over_batch_size", "mean", None, "none"):
             spec["reduction"] = self.reduction
         return spec
 

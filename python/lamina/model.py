@@ -482,11 +482,20 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             raise ValueError(f"model {self.name!r} was compiled without a loss, so {what} "
                              "cannot run: compile(loss=...)")
 
-    def _targets_name(self):
-        """The loss name that says how targets are checked: the compiled loss's, or for a
-        Python loss "sparse_categorical_crossentropy" (int labels) when a sparse metric is
-        compiled, else "mean_squared_error" ((n, outputs) floats)."""
+    def _targets_name(self, y=None):
+        """The loss name that says how targets ``y`` are checked: the compiled loss's, or for
+        a Python loss "sparse_categorical_crossentropy" (int labels) when a sparse metric is
+        compiled or ``y`` is one label per sample for several outputs, else
+        "mean_squared_error" ((n, outputs) floats)."""
         self._network_for("train")
+        if y is not None and not losses_mod.is_fused(self.loss):
+            shape = np.shape(y)
+            labels = self._out_dim() > 1 and (len(shape) == 1 or (
+                len(shape) == 2 and shape[1] == 1))
+            if labels != (self._spec["loss"]["name"] == "sparse_categorical_crossentropy"):
+                self.__dict__["_labels_seen"] = labels
+                self._network = self._network_kind = None  # rebuilt for these targets
+                self._network_for("train")
         return self._spec["loss"]["name"]
 
     def _out_dim(self):
@@ -519,8 +528,8 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             self._metrics = self._resolve_metrics(out_dim)
             external = not losses_mod.is_fused(loss)
             sparse_loss = loss.core_name == "sparse_categorical_crossentropy" or (
-                external and any(m.core_name in metrics_mod.SPARSE_METRICS
-                                 for m in self._metrics))
+                external and (self.__dict__.get("_labels_seen", False) or any(
+                    m.core_name in metrics_mod.SPARSE_METRICS for m in self._metrics)))
             for m in self._metrics:
                 if (m.core_name in metrics_mod.SPARSE_METRICS) != sparse_loss:
                     raise ValueError(

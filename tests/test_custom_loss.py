@@ -162,6 +162,12 @@ def test_save_load_registered_and_refused(tmp_path):
     assert loaded.evaluate(X, Y_REG, verbose=0) == pytest.approx(
         model.evaluate(X, Y_REG, verbose=0), rel=1e-12)
     loaded.fit(X, Y_REG, epochs=1, verbose=0)
+    pytest.importorskip("h5py")
+    model.save(tmp_path / "m.keras")  # Keras's format keeps the registered name too
+    from_keras = lamina.models.load_model(tmp_path / "m.keras")
+    assert from_keras.loss.fn is scaled_mse
+    assert from_keras.evaluate(X, Y_REG, verbose=0) == pytest.approx(
+        model.evaluate(X, Y_REG, verbose=0), rel=1e-12)
 
     anonymous, _ = _model("float64")
     anonymous.compile(optimizer="adam", loss=lambda t, p: ops.mean(ops.abs(p - t), axis=-1))

@@ -146,6 +146,9 @@ OTHERS = [
      + A * 1.5 + np.abs(A)),
     ("numpy_ufuncs", lambda x: np.exp(x) + np.mean(np.square(x), axis=-1, keepdims=True),
      np.exp(A) + np.mean(A * A, axis=-1, keepdims=True)),
+    ("sort", lambda x: ops.sort(x, axis=0), np.sort(A, axis=0)),
+    ("top_k", lambda x: ops.top_k(x, 2)[0], -np.sort(-A, axis=-1)[:, :2]),
+    ("erf", lambda x: ops.erf(x), np.vectorize(math.erf)(A)),
     ("tensor_methods", lambda x: x.sum(axis=0) + x.mean() + x.T.reshape(12).max(),
      A.sum(0) + A.mean() + A.max()),
 ]
@@ -178,6 +181,10 @@ def test_plain_results_and_helpers():
     assert isinstance(ops.convert_to_numpy(Tensor(A)), np.ndarray)
     assert ops.is_tensor(A) and ops.is_tensor(Tensor(A)) and not ops.is_tensor(1.0)
     assert ops.stop_gradient(Tensor(A)) is A
+    np.testing.assert_array_equal(ops.argsort(A), np.argsort(A, axis=-1))
+    np.testing.assert_array_equal(ops.in_top_k(LABELS, A, 2), [
+        LABELS[i] in np.argsort(-A[i])[:2] for i in range(3)])
+    np.testing.assert_array_equal(ops.isclose(A, A + 1e-12), np.ones((3, 4), bool))
 
 
 def test_matmul_keeps_the_kernel_on_arrays():

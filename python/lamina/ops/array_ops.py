@@ -367,3 +367,87 @@ def is_tensor(x):
         x: Anything.
     """
     return isinstance(x, (np.ndarray, Tensor))
+
+
+# ---- sorting and selection (metrics' helpers) --------------------------------------------
+
+@_public
+def sort(x, axis=-1):
+    """Sorted along ``axis`` (``keras.ops.sort``); the gradient follows each entry.
+
+    Args:
+        x: A tensor or array.
+        axis: The axis. Defaults to `-1`.
+    """
+    order = np.argsort(value(x), axis=axis, kind="stable")
+    return take_along_axis(x, order, axis=axis)
+
+
+@_public
+def argsort(x, axis=-1):
+    """Indices that sort ``x`` along ``axis`` (``keras.ops.argsort``). No gradient.
+
+    Args:
+        x: A tensor or array.
+        axis: The axis. Defaults to `-1`.
+    """
+    return record("argsort", np.argsort(value(x), axis=axis, kind="stable"), (x,), None)
+
+
+@_public
+def top_k(x, k, sorted=True):  # noqa: A002 - keras.ops's name
+    """The ``k`` largest entries of the last axis and their indices (``keras.ops.top_k``);
+    the values carry the gradient.
+
+    Args:
+        x: A tensor or array.
+        k: How many.
+        sorted: Largest first (always true here). Defaults to `True`.
+    """
+    idx = np.argsort(-value(x), axis=-1, kind="stable")[..., :int(k)]
+    return take_along_axis(x, idx, axis=-1), idx
+
+
+@_public
+def in_top_k(targets, predictions, k):
+    """Whether each target label is among the ``k`` largest predictions
+    (``keras.ops.in_top_k``). No gradient.
+
+    Args:
+        targets: Integer labels (n,).
+        predictions: Scores (n, classes).
+        k: How many.
+    """
+    p = value(predictions)
+    t = value(targets).astype(np.int64)
+    own = p[np.arange(p.shape[0]), t]
+    return record("in_top_k", np.sum(p > own[:, None], axis=-1) < int(k), (predictions,), None)
+
+
+@_public
+def erf(x):
+    """The error function (``keras.ops.erf``).
+
+    Args:
+        x: A tensor or array.
+    """
+    import math
+    xv = value(x)
+    y = np.vectorize(math.erf, otypes=[np.float64])(xv).astype(
+        xv.dtype if xv.dtype.kind == "f" else np.float64)
+    return record("erf", y, (x,), lambda g: (g * 2 / math.sqrt(math.pi) * np.exp(-xv * xv),))
+
+
+@_public
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """Element-wise closeness (``keras.ops.isclose``). No gradient.
+
+    Args:
+        x1: A tensor or array.
+        x2: A tensor or array.
+        rtol: Relative tolerance. Defaults to `1e-5`.
+        atol: Absolute tolerance. Defaults to `1e-8`.
+        equal_nan: Whether NaN equals NaN. Defaults to `False`.
+    """
+    return record("isclose", np.isclose(value(x1), value(x2), rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan), (x1, x2), None)

@@ -196,3 +196,37 @@ def test_integer_labels_without_a_sparse_metric():
     _same_weights(model, ref, 1e-10)
     with pytest.raises(ValueError, match="label 7"):
         model.fit(X, np.full(64, 7), epochs=1, verbose=0)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_same_custom_loss_code_trains_like_keras():
+    """One loss written against `ops`, run with keras.ops in Keras and lamina.ops in lamina:
+    the same loss curve and weights from the same initial weights."""
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":  # pragma: no cover
+        pytest.skip("runs Keras on its torch backend")
+
+    def make_loss(K):
+        class WeightedSquaredLog(K.losses.Loss):
+            def call(self, y_true, y_pred):
+                p = K.ops.clip(y_pred, 1e-7, 1.0)
+                return K.ops.mean(K.ops.square(K.ops.log(p) - K.ops.log1p(y_true)), axis=-1)
+        return WeightedSquaredLog(reduction="sum_over_batch_size")
+
+    x = (RNG.normal(size=(48, 5))).astype("float32")
+    y = RNG.uniform(0.0, 1.0, size=(48, 3)).astype("float32")
+    models = []
+    for K in (lamina, keras):
+        m = K.Sequential([K.Input((5,)), K.layers.Dense(8, activation="tanh"),
+                          K.layers.Dense(3, activation="sigmoid")])
+        m.compile(optimizer=K.optimizers.Adam(0.01), loss=make_loss(K))
+        models.append(m)
+    lam, ker = models
+    ker.set_weights(lam.get_weights())
+    h_lam = lam.fit(x, y, batch_size=16, epochs=5, shuffle=False, verbose=0)
+    h_ker = ker.fit(x, y, batch_size=16, epochs=5, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h_lam.history["loss"], h_ker.history["loss"], rtol=1e-5)
+    for a, b in zip(lam.get_weights(), ker.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

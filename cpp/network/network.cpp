@@ -628,7 +628,8 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
   const std::int64_t n = output_dim;
   // Loss on the logits when fused (fusion 1).
   const T* pred = fused ? last.preact() : last.out;
-  const double scale = inverse_divisor(m, weight_sum(m, t));
+  const double scale = inverse_divisor(
+      m, loss.reduction == Reduction::mean_with_sample_weight ? weight_sum(m, t) : 0.0);
   T* grad = want_grad ? g0 : nullptr;
   double lsum = 0.0;
   if (external) {

@@ -17,7 +17,7 @@ using ops::Mat;
 
 std::vector<std::string> loss_names() {
   std::vector<std::string> v;
-  for (int i = 0; i <= static_cast<int>(Loss::sparse_categorical_crossentropy); ++i)
+  for (int i = 0; i <= static_cast<int>(kLastLoss); ++i)
     v.emplace_back(loss_name(static_cast<Loss>(i)));
   v.emplace_back("mse");
   v.emplace_back("mae");
@@ -75,8 +75,12 @@ const void* check_weights(const py::object& sw_obj, const py::array& pred, std::
 
 double do_loss(const py::array& y_true, const py::array& pred, const std::string& name,
                bool from_logits, double delta, const py::object& sw_obj, double scale,
-               const py::object& grad_obj) {
+               const py::object& grad_obj, double label_smoothing) {
   LossParams p;
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    throw py::value_error("label_smoothing must be in [0, 1], got " +
+                          std::to_string(label_smoothing));
+  p.label_smoothing = label_smoothing;
   if (!parse_loss(name.c_str(), &p.kind))
     throw py::value_error("unknown loss '" + name + "'; accepted: " + join(loss_names()));
   p.from_logits = from_logits;
@@ -200,7 +204,7 @@ void register_losses(py::module_& m) {
   m.def("metric_names", &metric_names, "Metric names the core accepts.");
   m.def("loss_forward_backward", &do_loss, py::arg("y_true"), py::arg("y_pred"),
         py::arg("name"), py::arg("from_logits"), py::arg("delta"), py::arg("sample_weight"),
-        py::arg("scale"), py::arg("grad"),
+        py::arg("scale"), py::arg("grad"), py::arg("label_smoothing") = 0.0,
         "Returns sum_i sw_i l_i (double); writes scale * sw_i * dl_i/dy_pred into grad when "
         "not None. y_true: float (m, n) like y_pred, or int32/int64 labels (m,) for "
         "sparse_categorical_crossentropy.");

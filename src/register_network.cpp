@@ -298,6 +298,28 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
                           ")");
   s.loss.from_logits = get_bool(ld, "from_logits", "spec['loss']");
   s.loss.delta = get_float(ld, "delta", "spec['loss']");
+  if (ld.contains("label_smoothing")) {
+    s.loss.label_smoothing = get_float(ld, "label_smoothing", "spec['loss']");
+    if (!(s.loss.label_smoothing >= 0.0 && s.loss.label_smoothing <= 1.0))
+      throw py::value_error("spec['loss']['label_smoothing'] must be in [0, 1], got " +
+                            repr_of(ld["label_smoothing"]));
+    if (s.loss.label_smoothing != 0.0 && s.loss.kind != Loss::binary_crossentropy &&
+        s.loss.kind != Loss::categorical_crossentropy)
+      throw py::value_error("spec['loss']['label_smoothing'] applies to binary_crossentropy and "
+                            "categorical_crossentropy, not " + lname);
+  }
+  if (ld.contains("reduction")) {
+    const std::string r = get_str(ld, "reduction", "spec['loss']");
+    if (r == "sum_over_batch_size" || r == "mean")
+      s.loss.reduction = Reduction::sum_over_batch_size;
+    else if (r == "sum")
+      s.loss.reduction = Reduction::sum;
+    else if (r == "mean_with_sample_weight")
+      s.loss.reduction = Reduction::mean_with_sample_weight;
+    else
+      throw py::value_error("spec['loss']['reduction'] must be 'sum_over_batch_size', 'mean', "
+                            "'sum' or 'mean_with_sample_weight', got '" + r + "'");
+  }
   if (s.loss.kind == Loss::huber && !(s.loss.delta > 0.0))
     throw py::value_error("spec['loss']['delta'] must be > 0 for huber, got " +
                           repr_of(ld["delta"]));
@@ -369,6 +391,7 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
     }
     s.seed = v;
   }
+  if (spec.contains("external_loss")) s.external_loss = get_bool(spec, "external_loss", where);
 
   py::object lay = get(spec, "layers", where);
   if (!py::isinstance<py::list>(lay) && !py::isinstance<py::tuple>(lay))
@@ -454,12 +477,10 @@ py::array check_x(const PyNetwork& self, const py::handle& xo) {
   return x;
 }
 
+// y and sample_weight of a batch of b.m rows into b.
 template <class T>
-Batch<T> check_batch(const PyNetwork& self, const py::handle& xo, const py::handle& yo,
-                     const py::handle& swo) {
-  Batch<T> b;
-  b.x = check_x<T>(self, xo);
-  b.m = b.x.shape(0);
+void check_targets(const PyNetwork& self, Batch<T>& b, const py::handle& yo,
+                   const py::handle& swo) {
   if (self.sparse) {
     if (!py::isinstance<py::array>(yo))
       throw py::value_error("y must be a numpy array of int64 labels, got " +
@@ -493,7 +514,34 @@ Batch<T> check_batch(const PyNetwork& self, const py::handle& xo, const py::hand
                             ",), got " + shape_str(b.sw));
     b.t.sw = static_cast<const T*>(b.sw.data());
   }
+}
+
+template <class T>
+Batch<T> check_batch(const PyNetwork& self, const py::handle& xo, const py::handle& yo,
+                     const py::handle& swo) {
+  Batch<T> b;
+  b.x = check_x<T>(self, xo);
+  b.m = b.x.shape(0);
+  check_targets<T>(self, b, yo, swo);
   return b;
+}
+
+// An (m, output_dim) array the core writes (out) or reads (dy), not sharing memory with x or
+// the network's arrays.
+template <class T>
+py::array check_rows(const PyNetwork& self, const py::handle& oo, const char* name,
+                     std::int64_t m, const py::array* x, bool write) {
+  py::array out = batch_array<T>(oo, name, 2);
+  if (out.shape(0) != m || out.shape(1) != self.out_dim)
+    throw py::value_error(std::string(name) + " must have shape (" + std::to_string(m) + ", " +
+                          std::to_string(self.out_dim) + "), got " + shape_str(out));
+  if (write && !out.writeable()) throw py::value_error(std::string(name) + " must be writeable");
+  const Extent eo = extent_of(out, name);
+  if (x != nullptr && overlaps(eo, extent_of(*x, "x")))
+    throw py::value_error(std::string(name) + " and x share memory");
+  for (const Extent& e : self.param_extents)
+    if (overlaps(eo, e)) throw py::value_error(std::string(name) + " shares memory with " + e.what);
+  return out;
 }
 
 py::tuple results_tuple(const std::vector<double>& r) {
@@ -526,16 +574,79 @@ py::tuple train_step_t(PyNetwork& self, const py::handle& x, const py::handle& y
 
 template <class T>
 py::tuple evaluate_t(PyNetwork& self, const py::handle& x, const py::handle& y,
-                     const py::handle& sw) {
+                     const py::handle& sw, const py::handle& oo) {
   Batch<T> b = check_batch<T>(self, x, y, sw);
+  py::array outputs;
+  T* op = nullptr;
+  if (!oo.is_none()) {
+    outputs = check_rows<T>(self, oo, "outputs", b.m, &b.x, true);
+    op = static_cast<T*>(outputs.mutable_data());
+  }
   std::vector<double> out;
   {
     ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
-    net_of<T>(self).evaluate(b.m, static_cast<const T*>(b.x.data()), b.t, self.results.data());
+    net_of<T>(self).evaluate(b.m, static_cast<const T*>(b.x.data()), b.t, self.results.data(),
+                             op);
     out = self.results;
   }
   return results_tuple(out);
+}
+
+template <class T>
+void forward_train_t(PyNetwork& self, const py::handle& xo, const py::handle& oo,
+                     std::int64_t iteration, bool update_state) {
+  py::array x = check_x<T>(self, xo);
+  py::array out = check_rows<T>(self, oo, "out", x.shape(0), &x, true);
+  ReleaseGil nogil;
+  std::lock_guard<std::mutex> lock(self.mu);
+  net_of<T>(self).forward_train(x.shape(0), static_cast<const T*>(x.data()), iteration,
+                                static_cast<T*>(out.mutable_data()), update_state);
+}
+
+template <class T>
+py::tuple backward_update_t(PyNetwork& self, const py::handle& yo, const py::handle& swo,
+                            const py::handle& dyo, double lr, std::int64_t iteration) {
+  py::array dyc = batch_array<T>(dyo, "dy", 2);
+  Batch<T> b;
+  b.m = dyc.shape(0);
+  py::array dy = check_rows<T>(self, dyo, "dy", b.m, nullptr, false);
+  check_targets<T>(self, b, yo, swo);
+  std::vector<double> out;
+  {
+    ReleaseGil nogil;
+    std::lock_guard<std::mutex> lock(self.mu);
+    net_of<T>(self).backward_update(b.m, b.t, static_cast<const T*>(dy.data()), lr, iteration,
+                                    self.results.data());
+    out = self.results;
+  }
+  return results_tuple(out);
+}
+
+template <class T>
+py::tuple backward_gradients_t(PyNetwork& self, const py::handle& yo, const py::handle& swo,
+                               const py::handle& dyo) {
+  py::array dyc = batch_array<T>(dyo, "dy", 2);
+  Batch<T> b;
+  b.m = dyc.shape(0);
+  py::array dy = check_rows<T>(self, dyo, "dy", b.m, nullptr, false);
+  check_targets<T>(self, b, yo, swo);
+  py::list grads;
+  std::vector<T*> ptrs;
+  for (const auto& shape : self.param_shapes) {
+    py::array_t<T> g(shape);
+    ptrs.push_back(g.mutable_data());
+    grads.append(g);
+  }
+  std::vector<double> out;
+  {
+    ReleaseGil nogil;
+    std::lock_guard<std::mutex> lock(self.mu);
+    net_of<T>(self).backward_gradients(b.m, b.t, static_cast<const T*>(dy.data()),
+                                       self.results.data(), ptrs.data());
+    out = self.results;
+  }
+  return py::make_tuple(out[0], grads);
 }
 
 template <class T>
@@ -621,11 +732,50 @@ void register_network(py::module_& m) {
            py::arg("iteration"),
            "One training step in place; returns (loss, weight_sum, metric_sum_0, ...).")
       .def("evaluate",
-           [](PyNetwork& self, const py::object& x, const py::object& y, const py::object& sw) {
-             return self.f64 ? evaluate_t<double>(self, x, y, sw) : evaluate_t<float>(self, x, y, sw);
+           [](PyNetwork& self, const py::object& x, const py::object& y, const py::object& sw,
+              const py::object& outputs) {
+             return self.f64 ? evaluate_t<double>(self, x, y, sw, outputs)
+                             : evaluate_t<float>(self, x, y, sw, outputs);
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
-           "Loss and metric sums without dropout and without update.")
+           py::arg("outputs") = py::none(),
+           "Loss and metric sums without dropout and without update; the network outputs "
+           "into `outputs` (m, output_dim) when given.")
+      .def("forward_train",
+           [](PyNetwork& self, const py::object& x, const py::object& out,
+              std::int64_t iteration, bool update_state) {
+             if (iteration < 0)
+               throw py::value_error("iteration must be >= 0, got " + std::to_string(iteration));
+             if (self.f64)
+               forward_train_t<double>(self, x, out, iteration, update_state);
+             else
+               forward_train_t<float>(self, x, out, iteration, update_state);
+           },
+           py::arg("x"), py::arg("out"), py::arg("iteration"), py::arg("update_state") = true,
+           "First half of a step with an external loss: the training forward of train_step "
+           "(masks of `iteration`), outputs into out; activations kept for backward_update.")
+      .def("backward_update",
+           [](PyNetwork& self, const py::object& y, const py::object& sw, const py::object& dy,
+              double lr, std::int64_t iteration) {
+             if (!std::isfinite(lr))
+               throw py::value_error("learning_rate must be finite, got " + repr_of(py::float_(lr)));
+             if (iteration < 1)
+               throw py::value_error("iteration must be >= 1 (1-based), got " +
+                                     std::to_string(iteration));
+             return self.f64 ? backward_update_t<double>(self, y, sw, dy, lr, iteration)
+                             : backward_update_t<float>(self, y, sw, dy, lr, iteration);
+           },
+           py::arg("y"), py::arg("sample_weight"), py::arg("dy"), py::arg("learning_rate"),
+           py::arg("iteration"),
+           "Second half: backward from dy = dL/d(outputs), penalties, clipping, update; returns "
+           "(penalty, weight_sum, metric_sum_0, ...).")
+      .def("backward_gradients",
+           [](PyNetwork& self, const py::object& y, const py::object& sw, const py::object& dy) {
+             return self.f64 ? backward_gradients_t<double>(self, y, sw, dy)
+                             : backward_gradients_t<float>(self, y, sw, dy);
+           },
+           py::arg("y"), py::arg("sample_weight"), py::arg("dy"),
+           "backward_update without the update: (penalty, [g_kernel0, g_bias0, ...]).")
       .def("predict",
            [](PyNetwork& self, const py::object& x, const py::object& out) {
              if (self.f64)
@@ -664,6 +814,9 @@ void register_network(py::module_& m) {
       .def_property_readonly("input_dim", [](const PyNetwork& s) { return s.in_dim; })
       .def_property_readonly("output_dim", [](const PyNetwork& s) { return s.out_dim; })
       .def_property_readonly("num_params", [](const PyNetwork& s) { return s.n_params; })
+      .def_property_readonly("external_loss", [](const PyNetwork& s) {
+        return s.f64 ? s.nd->external_loss() : s.nf->external_loss();
+      }, "Whether the loss is computed outside the core (forward_train + backward_update).")
       .def_property_readonly("dtype", [](const PyNetwork& s) {
         return std::string(s.f64 ? "float64" : "float32");
       })

@@ -51,3 +51,5 @@ MODULES += [f"lamina.layers.{m}" for m in (
 MODULES += ["lamina.data_adapters", "lamina.prefetch", "lamina.py_dataset", "lamina.backend"]
 MODULES += ["lamina.optimizers.ema"]
 MODULES += ["lamina.feature_names", "lamina._threadpoolctl"]
+MODULES += ["lamina.ops", "lamina.ops.tape", "lamina.ops.numpy_ops", "lamina.ops.array_ops",
+            "lamina.ops.nn", "lamina.kernels", "lamina.custom_loss", "lamina.loss_functions"]

@@ -486,7 +486,7 @@ BAD_SPECS = [
     (lambda s: s["layers"][2]["params"][1].update(slots=[s["layers"][2]["params"][1]["value"]] * 2),
      "share memory"),
     (lambda s: s["layers"][1].update(rate=1.0), "1.0"),
-    (lambda s: s["loss"].update(name="hinge"), "hinge"),
+    (lambda s: s["loss"].update(name="focal"), "focal"),
     (lambda s: s["loss"].pop("delta"), "delta"),
     (lambda s: s["optimizer"].update(name="lbfgs"), "lbfgs"),
     (lambda s: s["optimizer"].update(beta_1=1.0), "beta_1"),
@@ -763,7 +763,7 @@ def test_bad_params_raise_naming_the_value(fn, text):
 
 
 @pytest.mark.parametrize("fn,text", [
-    (lambda s: s["loss"].update(name="hinge"),
+    (lambda s: s["loss"].update(name="focal"),
      "(accepted: mean_squared_error (mse), mean_absolute_error (mae), huber,"),
     (lambda s: s["optimizer"].update(name="lbfgs"),
      "(accepted: sgd, rmsprop, adam, adamw, adagrad, adamax, nadam)"),

@@ -227,7 +227,7 @@ def test_bad_overrides(text, key, words):
     ({"training": {"validation_split": 1.0}}, "training.validation_split", ["in [0, 1)"]),
     ({"training": {"validation_split": 0, "early_stopping": True}},
      "training.early_stopping.monitor", ["validation_split"]),
-    ({"training": {"loss": "hinge"}}, "training.loss", ["sparse_categorical_crossentropy"]),
+    ({"training": {"loss": "focal"}}, "training.loss", ["sparse_categorical_crossentropy"]),
     ({"training": {"metrics": ["accuracy", "f1"]}}, "training.metrics[1]", ["not one of"]),
     ({"training": {"metrics": ["categorical_accuracy"]}}, "training.metrics[0]",
      ["needs one-hot targets", "sparse_categorical_accuracy"]),

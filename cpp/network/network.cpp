@@ -348,6 +348,8 @@ struct Network<T>::Impl final : net::GradSink<T> {
   LossParams loss_used;   // from_logits when fused
   bool fused = false;
   bool sparse = false;
+  bool external = false;          // the caller computes the loss (forward_train / backward_update)
+  std::int64_t pending_rows = 0;  // rows of the last forward_train, until backward_update
   OptimParams opt;
   double global_clipnorm = 0.0;
   double* opt_state = nullptr;
@@ -375,6 +377,39 @@ struct Network<T>::Impl final : net::GradSink<T> {
   const T* output() const { return layers.back()->out; }
   // Loss value sum (grad into g0 scaled by 1/m when want_grad) + metric sums into out[2..].
   double loss_and_metrics(std::int64_t m, const Targets<T>& t, bool want_grad, double* out);
+  double weight_sum(std::int64_t m, const Targets<T>& t) const {
+    if (t.sw == nullptr) return static_cast<double>(m);
+    double w = 0.0;
+    for (std::int64_t i = 0; i < m; ++i) w += static_cast<double>(t.sw[i]);
+    return w;
+  }
+  // 1 / the reduction's denominator of sum_i sw_i l_i (Keras: m, 1 or sum_i sw_i; a zero
+  // weight sum gives 0, as Keras's divide_no_nan).
+  double inverse_divisor(std::int64_t m, double wsum) const {
+    switch (loss.reduction) {
+      case Reduction::sum: return 1.0;
+      case Reduction::mean_with_sample_weight: return wsum != 0.0 ? 1.0 / wsum : 0.0;
+      case Reduction::sum_over_batch_size: break;
+    }
+    return 1.0 / static_cast<double>(m);
+  }
+  // The batch loss from sum_i sw_i l_i (divided, not multiplied by the inverse: the same
+  // rounding as before reductions existed).
+  double reduce_loss(double lsum, std::int64_t m, double wsum) const {
+    switch (loss.reduction) {
+      case Reduction::sum: return lsum;
+      case Reduction::mean_with_sample_weight: return wsum != 0.0 ? lsum / wsum : 0.0;
+      case Reduction::sum_over_batch_size: break;
+    }
+    return lsum / static_cast<double>(m);
+  }
+  // Metric sums of the last forward's outputs into out[2..], sum of weights into out[1].
+  void metrics_into(std::int64_t m, const Targets<T>& t, double* out);
+  // The optimizer side of a training step: run(up) does forward / loss / backward (with the
+  // update fused into backward when `up` is not null); then clipping and the update of what
+  // was not fused, and Nadam's u-product.
+  template <class Run>
+  void optimize(double learning_rate, std::int64_t iteration, Run&& run);
   // Backward pass; with `up` (train_step on element-wise rules) each parameter tensor is
   // updated as soon as its gradient is complete (grad_epilogue / grad_done); a layer's dX
   // gemm runs before its parameter gradients so it still sees the old weights.
@@ -476,6 +511,7 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
     throw std::invalid_argument("nadam needs optimizer_state (its u-product)");
   metrics = s.metrics;
   seed = s.seed;
+  external = s.external_loss;
   sparse = loss.kind == Loss::sparse_categorical_crossentropy;
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     const Metric mk = metrics[k].kind;
@@ -513,7 +549,7 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
 
   // Fusion 1: the final softmax / sigmoid with the crossentropy.
   Layer& last = *layers.back();
-  if (!loss.from_logits &&
+  if (!external && !loss.from_logits &&
       ((last.act == Activation::softmax && (loss.kind == Loss::categorical_crossentropy ||
                                             loss.kind == Loss::sparse_categorical_crossentropy)) ||
        (last.act == Activation::sigmoid && loss.kind == Loss::binary_crossentropy))) {
@@ -592,22 +628,34 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
   const std::int64_t n = output_dim;
   // Loss on the logits when fused (fusion 1).
   const T* pred = fused ? last.preact() : last.out;
-  const double scale = 1.0 / static_cast<double>(m);
+  const double scale = inverse_divisor(
+      m, loss.reduction == Reduction::mean_with_sample_weight ? weight_sum(m, t) : 0.0);
   T* grad = want_grad ? g0 : nullptr;
-  double lsum;
-  if (fused && last.act == Activation::softmax) {
+  double lsum = 0.0;
+  if (external) {
+    // the caller computes the loss
+  } else if (fused && last.act == Activation::softmax) {
     // The forward pass already computed softmax(logits) into last.out: no exp here.
     if (sparse)
       lsum = softmax_crossentropy_sparse<T, std::int64_t>(m, n, pred, n, last.out, n, t.labels,
                                                            t.sw, scale, grad, n);
     else
-      lsum = softmax_crossentropy<T>(m, n, pred, n, last.out, n, t.y, n, t.sw, scale, grad, n);
+      lsum = softmax_crossentropy<T>(m, n, pred, n, last.out, n, t.y, n, t.sw, scale, grad, n,
+                                     loss.label_smoothing);
   } else if (sparse) {
     lsum = loss_forward_backward_sparse<T, std::int64_t>(loss_used, m, n, pred, n, t.labels, t.sw,
                                                           scale, grad, n);
   } else {
     lsum = loss_forward_backward<T>(loss_used, m, n, pred, n, t.y, n, t.sw, scale, grad, n);
   }
+  metrics_into(m, t, out);
+  return lsum;
+}
+
+template <class T>
+void Network<T>::Impl::metrics_into(std::int64_t m, const Targets<T>& t, double* out) {
+  const Layer& last = *layers.back();
+  const std::int64_t n = output_dim;
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     if (sparse)
       out[2 + k] += metric_sum_sparse<T, std::int64_t>(metrics[k], m, n, last.out, n, t.labels,
@@ -615,14 +663,7 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
     else
       out[2 + k] += metric_sum<T>(metrics[k], m, n, last.out, n, t.y, n, t.sw);
   }
-  double wsum = 0.0;
-  if (t.sw != nullptr) {
-    for (std::int64_t i = 0; i < m; ++i) wsum += static_cast<double>(t.sw[i]);
-  } else {
-    wsum = static_cast<double>(m);
-  }
-  out[1] += wsum;
-  return lsum;
+  out[1] += weight_sum(m, t);
 }
 
 template <class T>
@@ -730,7 +771,7 @@ void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
   // The penalties: of the trainable weights (before the update) and of the activities
   // (layer.hpp: activity_sum, per-batch sums) — together what separates loss from data loss.
   last_penalty = penalties() + activity() / static_cast<double>(m);
-  out[0] = lsum / static_cast<double>(m) + last_penalty;
+  out[0] = reduce_loss(lsum, m, out[1]) + last_penalty;
   backward(m, up);
 }
 
@@ -760,34 +801,32 @@ template <class T>
 double Network<T>::last_penalty() const { return impl_->last_penalty; }
 
 template <class T>
-void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
-                            double learning_rate, std::int64_t iteration, double* out) {
-  Impl& s = *impl_;
-  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
-  typename Impl::Update up;
+template <class Run>
+void Network<T>::Impl::optimize(double learning_rate, std::int64_t iteration, Run&& run) {
+  Update up;
   up.lr = learning_rate;
   up.iteration = iteration;
-  up.u0 = s.opt_state != nullptr ? *s.opt_state : 1.0;
+  up.u0 = opt_state != nullptr ? *opt_state : 1.0;
   // Every tensor sees the Nadam u-product of the previous step; it advances once per step.
   double u_after = up.u0;
-  if (s.global_clipnorm == 0.0 && s.opt.clipnorm == 0.0) {
+  if (global_clipnorm == 0.0 && opt.clipnorm == 0.0) {
     // Element-wise rules: the update is fused into the backward pass.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up, true);
-    if (s.opt.kind == Optimizer::nadam)
-      optim_update<T>(s.opt, learning_rate, iteration, 1.0, 0, nullptr, nullptr, nullptr,
+    run(&up);
+    if (opt.kind == Optimizer::nadam)
+      optim_update<T>(opt, learning_rate, iteration, 1.0, 0, nullptr, nullptr, nullptr,
                       nullptr, nullptr, &u_after);
   } else {
     // Norm-based clipping needs every gradient first.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr, true);
+    run(static_cast<const Update*>(nullptr));
     double grad_scale = 1.0;
-    if (s.global_clipnorm > 0.0) {
+    if (global_clipnorm > 0.0) {
       double sq = 0.0;  // of the penalised gradients, as Keras measures it
-      for (const auto& pe : s.params)
+      for (const auto& pe : params)
         if (pe.p->trainable) sq += grad_sq_sum<T>(pe.p->n, pe.p->g, pe.p->w, pe.p->l1, pe.p->l2);
       const double norm = std::sqrt(sq);
-      grad_scale = s.global_clipnorm / std::max(norm, s.global_clipnorm);  // NaN stays NaN
+      grad_scale = global_clipnorm / std::max(norm, global_clipnorm);  // NaN stays NaN
     }
-    for (auto& pe : s.params) {
+    for (auto& pe : params) {
       auto& p = *pe.p;
       if (!p.trainable) continue;
       u_after = up.u0;
@@ -795,12 +834,93 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
                       p.slots[1], p.slots[2], &u_after);
     }
   }
-  if (s.opt_state != nullptr && s.opt.kind == Optimizer::nadam) *s.opt_state = u_after;
+  if (opt_state != nullptr && opt.kind == Optimizer::nadam) *opt_state = u_after;
 }
 
 template <class T>
-void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out) {
+void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
+                            double learning_rate, std::int64_t iteration, double* out) {
   Impl& s = *impl_;
+  if (s.external)
+    throw std::logic_error("this network's loss is external: train with forward_train + "
+                           "backward_update");
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.pending_rows = 0;
+  s.optimize(learning_rate, iteration, [&](const typename Impl::Update* up) {
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, up, true);
+  });
+}
+
+template <class T>
+void Network<T>::forward_train(std::int64_t m, const T* x, std::int64_t iteration, T* outputs,
+                               bool update_state) {
+  Impl& s = *impl_;
+  if (!s.external)
+    throw std::logic_error("forward_train / backward_update need a network built with "
+                           "external_loss; this one computes its loss in train_step");
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.pending_rows = 0;
+  s.ensure(m);
+  s.forward(m, x, true, static_cast<std::uint64_t>(iteration), update_state);
+  std::memcpy(outputs, s.output(), static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
+  s.pending_rows = m;
+}
+
+template <class T>
+void Network<T>::backward_update(std::int64_t m, const Targets<T>& t, const T* dy,
+                                 double learning_rate, std::int64_t iteration, double* out) {
+  Impl& s = *impl_;
+  if (s.pending_rows == 0 || s.pending_rows != m)
+    throw std::logic_error("backward_update needs the forward_train of the same batch first (" +
+                           std::to_string(m) + " rows, last forward_train: " +
+                           std::to_string(s.pending_rows) + ")");
+  s.pending_rows = 0;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.optimize(learning_rate, iteration, [&](const typename Impl::Update* up) {
+    for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
+    s.metrics_into(m, t, out);
+    s.last_penalty = s.penalties() + s.activity() / static_cast<double>(m);
+    out[0] = s.last_penalty;
+    std::memcpy(s.g0, dy, static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
+    s.backward(m, up);
+  });
+}
+
+template <class T>
+void Network<T>::backward_gradients(std::int64_t m, const Targets<T>& t, const T* dy,
+                                    double* out, T* const* grads) {
+  Impl& s = *impl_;
+  if (s.pending_rows == 0 || s.pending_rows != m)
+    throw std::logic_error("backward_gradients needs the forward_train of the same batch "
+                           "first (" + std::to_string(m) + " rows, last forward_train: " +
+                           std::to_string(s.pending_rows) + ")");
+  s.pending_rows = 0;
+  ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
+  s.metrics_into(m, t, out);
+  s.last_penalty = s.penalties() + s.activity() / static_cast<double>(m);
+  out[0] = s.last_penalty;
+  std::memcpy(s.g0, dy, static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
+  s.backward(m, nullptr);
+  s.add_penalty_grads();
+  for (std::size_t i = 0; i < s.params.size(); ++i) {
+    const auto& p = *s.params[i].p;
+    const std::size_t bytes = static_cast<std::size_t>(p.n) * sizeof(T);
+    if (p.trainable)
+      std::memcpy(grads[i], p.g, bytes);
+    else
+      std::memset(grads[i], 0, bytes);
+  }
+}
+
+template <class T>
+bool Network<T>::external_loss() const { return impl_->external; }
+
+template <class T>
+void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out,
+                          T* outputs) {
+  Impl& s = *impl_;
+  s.pending_rows = 0;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
   const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, net::kChunkRows));
@@ -815,14 +935,18 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     s.forward(rows, x + i0 * s.input_dim, false, 0);
     lsum += s.loss_and_metrics(rows, tc, false, out);
     activity_sum += s.activity();
+    if (outputs != nullptr)
+      std::memcpy(outputs + i0 * s.output_dim, s.output(),
+                  static_cast<std::size_t>(rows * s.output_dim) * sizeof(T));
   }
   s.last_penalty = s.penalties() + activity_sum / static_cast<double>(m);
-  out[0] = lsum / static_cast<double>(m) + s.last_penalty;
+  out[0] = s.reduce_loss(lsum, m, out[1]) + s.last_penalty;
 }
 
 template <class T>
 void Network<T>::predict(std::int64_t m, const T* x, T* out) {
   Impl& s = *impl_;
+  s.pending_rows = 0;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   const std::int64_t chunk = m <= s.cap ? m : std::max(s.cap, std::min(m, net::kChunkRows));
   s.ensure(chunk);
@@ -842,6 +966,7 @@ void Network<T>::forward(std::int64_t m, const T* x, bool training, std::uint64_
   }
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
+  s.pending_rows = 0;
   s.ensure(m);
   s.forward(m, x, true, step, /*update_state=*/false);
   std::memcpy(out, s.output(), static_cast<std::size_t>(m * s.output_dim) * sizeof(T));
@@ -851,6 +976,9 @@ template <class T>
 void Network<T>::gradients(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
                            double* out, T* const* grads) {
   Impl& s = *impl_;
+  if (s.external)
+    throw std::logic_error("this network's loss is external: gradients() needs the core's loss");
+  s.pending_rows = 0;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   s.run_step(m, x, t, step, out, nullptr, false);
   s.add_penalty_grads();

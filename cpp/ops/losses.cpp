@@ -19,6 +19,15 @@
 //                    d_k = (g_k + sum_{j inside} y_j) / S, g_k = inside_k ? -y_k / q_k : 0
 //     from_logits:   l = sum_j y_j (lse(x) - x_j), d_k = softmax(x)_k sum_j y_j - y_k
 // - sparse_categorical_crossentropy: the categorical one with y = one_hot(label).
+// - label_smoothing ls (binary / categorical): y -> y (1 - ls) + ls / K, K = 2 / n.
+// - log_cosh: mean_j e + softplus(-2 e) - log 2, e = p - y     d = tanh(e) / n
+// - kl_divergence: sum_j cy log(cy / cp), c = clip(., eps, 1)  d = -cy / cp inside, else 0
+// - poisson: mean_j p - y log(p + eps)                         d = (1 - y / (p + eps)) / n
+// - hinge / squared_hinge: h = 1 - y p (y in {0,1} over the whole batch -> 2 y - 1),
+//     mean_j max(h, 0) (squared); the gradient passes where h >= 0 (TensorFlow's tie rule)
+// - categorical_hinge: max(max_j (1 - y_j) p_j - sum_j y_j p_j + 1, 0), ties of the max
+//     share its gradient
+// - cosine_similarity: -sum_j a_j b_j, a = y / |y|, b = p / |p|, |x| = sqrt(max(x.x, 1e-12))
 // eps = T(1e-7) and 1 - eps rounded to T, as Keras clips in the prediction's dtype.
 //
 // grad may alias pred (same rows, same ld): every row reads pred[i, j] before writing grad[i, j].
@@ -29,6 +38,7 @@
 #include "lamina/losses.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -48,6 +58,16 @@ constexpr ops_detail::NamedValue<Loss> kLossNames[] = {
     {"binary_crossentropy", Loss::binary_crossentropy},
     {"categorical_crossentropy", Loss::categorical_crossentropy},
     {"sparse_categorical_crossentropy", Loss::sparse_categorical_crossentropy},
+    {"log_cosh", Loss::log_cosh},
+    {"logcosh", Loss::log_cosh},
+    {"kl_divergence", Loss::kl_divergence},
+    {"kld", Loss::kl_divergence},
+    {"kullback_leibler_divergence", Loss::kl_divergence},
+    {"poisson", Loss::poisson},
+    {"hinge", Loss::hinge},
+    {"squared_hinge", Loss::squared_hinge},
+    {"categorical_hinge", Loss::categorical_hinge},
+    {"cosine_similarity", Loss::cosine_similarity},
 };
 
 template <class T>
@@ -63,10 +83,23 @@ inline double sigmoid_d(double x) {
 }
 
 // Per-row kernels: return l_i; write g * d l_i / d pred_ij to gr when gr != nullptr.
+// Hinge labels: y in {0, 1} over the whole batch are mapped to -1 / +1 (Keras 3).
+template <class T>
+bool all_binary(std::int64_t m, std::int64_t n, const T* y, std::int64_t ldy) {
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j)
+      if (y[i * ldy + j] != T(0) && y[i * ldy + j] != T(1)) return false;
+  return true;
+}
+
 template <class T>
 double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, double g,
-                 T* gr) {
+                 T* gr, bool binary = false) {
   const double inv_n = 1.0 / static_cast<double>(n);
+  const double ls = p.label_smoothing;
+  // Smoothed targets: y (1 - ls) + ls / K (K = n classes, 2 for binary crossentropy).
+  const double ls_add = ls * (p.kind == Loss::binary_crossentropy ? 0.5 : inv_n);
+  auto ys = [&](std::int64_t j) { return static_cast<double>(yr[j]) * (1.0 - ls) + ls_add; };
   double l = 0.0;
   switch (p.kind) {
     case Loss::mean_squared_error:
@@ -96,14 +129,14 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
     case Loss::binary_crossentropy:
       if (p.from_logits) {
         for (std::int64_t j = 0; j < n; ++j) {
-          const double x = pr[j], z = yr[j];
+          const double x = pr[j], z = ys(j);
           l += (x > 0.0 ? x : 0.0) - x * z + std::log1p(std::exp(-std::fabs(x)));
           if (gr) gr[j] = static_cast<T>(g * (sigmoid_d(x) - z) * inv_n);
         }
       } else {
         const Clip<T> c;
         for (std::int64_t j = 0; j < n; ++j) {
-          const double q = pr[j], z = yr[j];
+          const double q = pr[j], z = ys(j);
           const double cq = q < c.lo ? c.lo : (q > c.hi ? c.hi : q);
           l -= z * std::log(cq) + (1.0 - z) * std::log(1.0 - cq);
           if (gr) {
@@ -122,8 +155,8 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
           const double x = pr[j];  // read before gr[j] is written (grad may alias pred)
           const double e = std::exp(x - m);
           s += e;
-          ysum += yr[j];
-          yx += static_cast<double>(yr[j]) * x;
+          ysum += ys(j);
+          yx += ys(j) * x;
           if (gr) gr[j] = static_cast<T>(e);  // kept for the gradient: one exp per element
         }
         const double lse = m + std::log(s);
@@ -131,7 +164,7 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
         if (gr) {
           const double inv_s = 1.0 / s;
           for (std::int64_t j = 0; j < n; ++j)
-            gr[j] = static_cast<T>(g * (static_cast<double>(gr[j]) * inv_s * ysum - yr[j]));
+            gr[j] = static_cast<T>(g * (static_cast<double>(gr[j]) * inv_s * ysum - ys(j)));
         }
       } else {
         const Clip<T> c;
@@ -142,14 +175,14 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
         for (std::int64_t j = 0; j < n; ++j) {
           const double q = pr[j] * inv_s;
           const double cq = q < c.lo ? c.lo : (q > c.hi ? c.hi : q);
-          if (yr[j] != T(0)) l -= yr[j] * std::log(cq);
-          if (q >= c.lo && q <= c.hi) y_inside += yr[j];
+          if (ys(j) != 0.0) l -= ys(j) * std::log(cq);
+          if (q >= c.lo && q <= c.hi) y_inside += ys(j);
         }
         if (gr) {
           for (std::int64_t j = 0; j < n; ++j) {
             const double q = pr[j] * inv_s;
             const bool inside = q >= c.lo && q <= c.hi;
-            const double gk = inside ? -static_cast<double>(yr[j]) / q : 0.0;
+            const double gk = inside ? -ys(j) / q : 0.0;
             gr[j] = static_cast<T>(g * (gk + y_inside) * inv_s);
           }
         }
@@ -157,6 +190,93 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
       return l;
     case Loss::sparse_categorical_crossentropy:
       break;  // dense targets are not accepted for it (the caller one-hots or uses _sparse)
+    case Loss::log_cosh:
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);
+        // log(cosh(e)) = e + softplus(-2 e) - log 2, stable for large |e|
+        const double a = -2.0 * e;
+        l += e + (a > 0.0 ? a : 0.0) + std::log1p(std::exp(-std::fabs(a))) - std::log(2.0);
+        if (gr) gr[j] = static_cast<T>(g * std::tanh(e) * inv_n);
+      }
+      return l * inv_n;
+    case Loss::kl_divergence: {
+      const Clip<T> c;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double q = pr[j], z = yr[j];
+        const double cz = z < c.lo ? c.lo : (z > 1.0 ? 1.0 : z);
+        const double cq = q < c.lo ? c.lo : (q > 1.0 ? 1.0 : q);
+        l += cz * std::log(cz / cq);
+        if (gr) gr[j] = static_cast<T>(q >= c.lo && q <= 1.0 ? -g * cz / cq : 0.0);
+      }
+      return l;
+    }
+    case Loss::poisson: {
+      const double eps = 1e-7;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double q = pr[j], z = yr[j];
+        l += q - z * std::log(q + eps);
+        if (gr) gr[j] = static_cast<T>(g * (1.0 - z / (q + eps)) * inv_n);
+      }
+      return l * inv_n;
+    }
+    case Loss::hinge:
+    case Loss::squared_hinge: {
+      const bool sq = p.kind == Loss::squared_hinge;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double z = binary ? 2.0 * static_cast<double>(yr[j]) - 1.0 : yr[j];
+        const double h = 1.0 - z * static_cast<double>(pr[j]);
+        const double hp = h > 0.0 ? h : 0.0;
+        l += sq ? hp * hp : hp;
+        // max(h, 0) passes its gradient where h >= 0 (TensorFlow's rule at the tie)
+        if (gr) gr[j] = static_cast<T>(h >= 0.0 ? g * (sq ? -2.0 * hp * z : -z) * inv_n : 0.0);
+      }
+      return l * inv_n;
+    }
+    case Loss::categorical_hinge: {
+      double pos = 0.0, neg = -std::numeric_limits<double>::infinity();
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double z = yr[j], q = pr[j];
+        pos += z * q;
+        const double v = (1.0 - z) * q;
+        neg = v > neg ? v : neg;
+      }
+      const double h = neg - pos + 1.0;
+      if (gr) {
+        // d/dp_k = -y_k + (1 - y_k) [k attains the max] / (number attaining it) where h >= 0
+        std::int64_t ties = 0;
+        for (std::int64_t j = 0; j < n; ++j)
+          if ((1.0 - static_cast<double>(yr[j])) * static_cast<double>(pr[j]) == neg) ++ties;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double z = yr[j];
+          const bool top = (1.0 - z) * static_cast<double>(pr[j]) == neg;
+          const double d = -z + (top ? (1.0 - z) / static_cast<double>(ties) : 0.0);
+          gr[j] = static_cast<T>(h >= 0.0 ? g * d : 0.0);
+        }
+      }
+      return h > 0.0 ? h : 0.0;
+    }
+    case Loss::cosine_similarity: {
+      double yy = 0.0, pp = 0.0, yp = 0.0;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double z = yr[j], q = pr[j];
+        yy += z * z;
+        pp += q * q;
+        yp += z * q;
+      }
+      const double ry = 1.0 / std::sqrt(yy > 1e-12 ? yy : 1e-12);
+      const double rp = 1.0 / std::sqrt(pp > 1e-12 ? pp : 1e-12);
+      const double cos = yp * ry * rp;
+      if (gr) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          // l = -sum_j a_j b_j, a = y ry, b = p rp; rp depends on p only while pp > 1e-12
+          const double a = static_cast<double>(yr[j]) * ry;
+          const double b = static_cast<double>(pr[j]) * rp;
+          const double d = pp > 1e-12 ? -(a - cos * b) * rp : -a * rp;
+          gr[j] = static_cast<T>(g * d);
+        }
+      }
+      return -cos;
+    }
   }
   return 0.0;
 }
@@ -260,10 +380,12 @@ double loss_forward_backward(const LossParams& p, std::int64_t m, std::int64_t n
     throw std::invalid_argument(
         "sparse_categorical_crossentropy takes integer labels: use loss_forward_backward_sparse");
   if (m <= 0 || n <= 0) return 0.0;
+  const bool binary = (p.kind == Loss::hinge || p.kind == Loss::squared_hinge) &&
+                      all_binary<T>(m, n, y, ldy);
   return reduce_rows(m, n, [&](std::int64_t i) {
     const double w = sw ? static_cast<double>(sw[i]) : 1.0;
     const double l = row_dense<T>(p, n, pred + i * ldp, y + i * ldy, scale * w,
-                                  grad ? grad + i * ldg : nullptr);
+                                  grad ? grad + i * ldg : nullptr, binary);
     return w * l;
   });
 }
@@ -288,24 +410,27 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
 template <class T>
 double softmax_crossentropy(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
                             const T* probs, std::int64_t ldq, const T* y, std::int64_t ldy,
-                            const T* sw, double scale, T* grad, std::int64_t ldg) {
+                            const T* sw, double scale, T* grad, std::int64_t ldg,
+                            double ls) {
   if (m <= 0 || n <= 0) return 0.0;
+  const double ls_add = ls / static_cast<double>(n);
   return reduce_rows(m, n, [&](std::int64_t i) {
     const T* xr = x + i * ldx;
     const T* qr = probs + i * ldq;
     const T* yr = y + i * ldy;
+    auto ys = [&](std::int64_t j) { return static_cast<double>(yr[j]) * (1.0 - ls) + ls_add; };
     const double w = sw ? static_cast<double>(sw[i]) : 1.0;
     double sy = 0.0, syx = 0.0;
     for (std::int64_t j = 0; j < n; ++j) {
-      sy += yr[j];
-      syx += static_cast<double>(yr[j]) * static_cast<double>(xr[j]);
+      sy += ys(j);
+      syx += ys(j) * static_cast<double>(xr[j]);
     }
     const double l = sy * row_lse_from_probs(n, xr, qr) - syx;
     if (grad) {
       T* gr = grad + i * ldg;
       const double g = scale * w;
       for (std::int64_t j = 0; j < n; ++j)
-        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) * sy - static_cast<double>(yr[j])));
+        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) * sy - ys(j)));
     }
     return w * l;
   });
@@ -335,11 +460,11 @@ double softmax_crossentropy_sparse(std::int64_t m, std::int64_t n, const T* x, s
 template double softmax_crossentropy<float>(std::int64_t, std::int64_t, const float*,
                                             std::int64_t, const float*, std::int64_t,
                                             const float*, std::int64_t, const float*, double,
-                                            float*, std::int64_t);
+                                            float*, std::int64_t, double);
 template double softmax_crossentropy<double>(std::int64_t, std::int64_t, const double*,
                                              std::int64_t, const double*, std::int64_t,
                                              const double*, std::int64_t, const double*, double,
-                                             double*, std::int64_t);
+                                             double*, std::int64_t, double);
 template double softmax_crossentropy_sparse<float, std::int64_t>(
     std::int64_t, std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
     const std::int64_t*, const float*, double, float*, std::int64_t);

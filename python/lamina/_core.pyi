@@ -35,13 +35,17 @@ class Network:
                  "state": []},  # without bias: the kernel entry only
                 {"type": "dropout", "rate": float in [0, 1)},  # no params
                 {"type": "activation", "activation": str, "alpha": float}],
-            "loss": {"name": str, "from_logits": bool, "delta": float},
+            "loss": {"name": str, "from_logits": bool, "delta": float,
+                     "label_smoothing": float in [0, 1] (optional; binary / categorical
+                     crossentropy), "reduction": "sum_over_batch_size" | "mean" | "sum" |
+                     "mean_with_sample_weight" (optional)},
             "optimizer": {"name", "momentum", "nesterov", "rho", "centered", "beta_1",
                           "beta_2", "epsilon", "amsgrad", "weight_decay", "clipnorm",
                           "clipvalue", "global_clipnorm"},  # every key; 0.0 = off
             "optimizer_state": (1,) float64 array (Nadam's u-product, start 1.0; live),
             "metrics": [{"name": str, "threshold": float, "k": int}],
-            "seed": int}  # dropout mask = f(seed, step, layer index in "layers", element)
+            "seed": int,  # dropout mask = f(seed, step, layer index in "layers", element)
+            "external_loss": bool}  # optional: the caller computes the loss (see below)
     param(name, shape) = {"name": str, "value": C-contiguous writeable array of dtype with
             that shape (LIVE: updated in place), "trainable": bool, "l1": float >= 0,
             "l2": float >= 0, "slots": [array like value] * n_slots}
@@ -82,12 +86,28 @@ class Network:
     softmax/sigmoid with the matching crossentropy (from_logits=False) is computed as the
     fused logits form. Calls release the GIL and serialize on a mutex; bad arguments raise
     ValueError.
+
+    With "external_loss" (a Python loss, lamina.custom_loss) the loss entry only says whether
+    y is int64 labels; train_step and gradients raise RuntimeError, and a step is
+    forward_train (the training forward of train_step(iteration): same masks, state updated)
+    then backward_update(y, sw, dy = dL/d outputs of the reduced batch loss, lr, iteration),
+    which runs metrics, penalties, backward, clipping and the update and returns (penalty,
+    weight_sum, metric_sum_0, ...); backward_gradients is the same without the update.
+    evaluate then reports the penalties only as its loss, and writes the outputs into
+    `outputs` when given.
     """
 
     def __init__(self, spec: dict[str, Any]) -> None: ...
     def train_step(self, x: Any, y: Any, sample_weight: Any, learning_rate: float,
                    iteration: int) -> tuple[float, ...]: ...
-    def evaluate(self, x: Any, y: Any, sample_weight: Any = None) -> tuple[float, ...]: ...
+    def evaluate(self, x: Any, y: Any, sample_weight: Any = None,
+                 outputs: Any = None) -> tuple[float, ...]: ...
+    def forward_train(self, x: Any, out: Any, iteration: int,
+                      update_state: bool = True) -> None: ...
+    def backward_update(self, y: Any, sample_weight: Any, dy: Any, learning_rate: float,
+                        iteration: int) -> tuple[float, ...]: ...
+    def backward_gradients(self, y: Any, sample_weight: Any,
+                           dy: Any) -> tuple[float, list[Any]]: ...
     def predict(self, x: Any, out: Any) -> None: ...
     def forward(self, x: Any, out: Any, training: bool, step: int) -> None: ...
     def gradients(self, x: Any, y: Any, sample_weight: Any,
@@ -104,6 +124,8 @@ class Network:
     def capacity(self) -> int: ...
     @property
     def last_penalty(self) -> float: ...  # L1/L2 term of the last call's loss (0.0 before)
+    @property
+    def external_loss(self) -> bool: ...
 # ---- gemm ----
 def matmul(
     a: Any,
@@ -176,7 +198,7 @@ def loss_names() -> list[str]: ...
 def metric_names() -> list[str]: ...
 def loss_forward_backward(
     y_true: Any, y_pred: Any, name: str, from_logits: bool, delta: float,
-    sample_weight: Any | None, scale: float, grad: Any | None,
+    sample_weight: Any | None, scale: float, grad: Any | None, label_smoothing: float = 0.0,
 ) -> float: ...
 def metric_sum(
     y_true: Any, y_pred: Any, name: str, threshold: float, k: int,

@@ -134,7 +134,8 @@ def _keras_object(module, obj):
     if isinstance(lr, dict) and "module" not in lr:
         config["learning_rate"] = _envelope("keras.optimizers.schedules", lr["class_name"],
                                             dict(lr.get("config") or {}))
-    return _envelope(module, obj["class_name"], config)
+    extra = {"registered_name": obj["registered_name"]} if obj.get("registered_name") else {}
+    return _envelope(module, obj["class_name"], config, **extra)  # a custom loss keeps its name
 
 
 def compile_to_keras(model):
@@ -302,6 +303,7 @@ def model_from_keras(entry, where="config.json", seed=None):
 
 
 def _plain_loss(loss):
+    registered = loss.get("registered_name") if isinstance(loss, dict) else None
     loss = _strip(loss)
     if isinstance(loss, dict):
         cfg = dict(loss.get("config") or {})
@@ -310,6 +312,8 @@ def _plain_loss(loss):
         if cfg.get("dtype") is None:
             cfg.pop("dtype", None)
         loss = {"class_name": loss.get("class_name"), "config": cfg}
+        if isinstance(registered, str) and ">" in registered:  # a registered custom loss
+            loss["registered_name"] = registered
     return loss
 
 

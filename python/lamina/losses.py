@@ -1,9 +1,14 @@
-"""Losses with Keras 3 names, arguments and reduction ("sum_over_batch_size").
+"""Losses with Keras 3 names, arguments and reductions.
 
-Training computes the loss in the C++ core; these classes say which loss and with which
+The built-in losses train fused in the C++ core; these classes say which loss and with which
 arguments, and calling one computes the same value in numpy (float64), e.g. to check a
-model. The per-sample functions (``mean_squared_error(y_true, y_pred)`` …) return one loss per
-sample like Keras's.
+model. The per-sample functions (``mean_squared_error(y_true, y_pred)`` …, in
+``lamina.loss_functions``) return one loss per sample like Keras's.
+
+A custom loss is any ``fn(y_true, y_pred)`` or a ``Loss`` subclass with
+``call(y_true, y_pred)``, written with ``lamina.ops`` (or operators on its arguments): fit
+runs the network in the core, the loss and its gradient in Python (``lamina.custom_loss``),
+then backward and the update in the core.
 
 Example:
     >>> import numpy as np
@@ -18,207 +23,116 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
 from ._validation import config_repr, from_class_config
+from .loss_functions import (EPSILON, binary_crossentropy, categorical_crossentropy,  # noqa: F401
+                             categorical_hinge, cosine_similarity, hinge, huber, kl_divergence,
+                             log_cosh, mean_absolute_error, mean_squared_error, poisson,
+                             sparse_categorical_crossentropy, squared_hinge)
+from .custom_loss import reduce_values
 
 __all__ = [
-    "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error",
-    "mean_absolute_error", "huber", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "mse", "mae", "get", "serialize", "deserialize",
-    "ALL_LOSSES",
+    "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "LogCosh", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
+    "CosineSimilarity", "mean_squared_error", "mean_absolute_error", "huber",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+    "cosine_similarity", "mse", "mae", "get", "serialize", "deserialize",
+    "register_keras_serializable", "is_fused", "ALL_LOSSES", "REDUCTIONS",
 ]
 
-EPSILON = 1e-7
-# Names the core understands (cpp/include/lamina/losses.hpp).
+# Names the core understands (cpp/ops/losses.cpp's name table).
 ALL_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy",
-              "categorical_crossentropy", "sparse_categorical_crossentropy")
+              "categorical_crossentropy", "sparse_categorical_crossentropy", "log_cosh",
+              "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+              "cosine_similarity")
+#: Keras 3's reductions ("mean" is "sum_over_batch_size"; "auto" is accepted as it).
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
-def _arrays(y_true, y_pred):
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
-    if y_true.shape != y_pred.shape and y_true.size == y_pred.size:
-        y_true = y_true.reshape(y_pred.shape)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true shape {y_true.shape} does not match y_pred shape "
-                         f"{y_pred.shape}")
-    return y_true, y_pred
-
-
-def mean_squared_error(y_true, y_pred):
-    """Per-sample ``mean((y_true - y_pred) ** 2)`` over the last axis.
-
-    Args:
-        y_true: Targets, shape ``(n, d)``.
-        y_pred: Predictions, same shape.
-
-    Example:
-        >>> mean_squared_error([[0.0, 0.0]], [[1.0, 3.0]]).tolist()
-        [5.0]
-    """
-    y_true, y_pred = _arrays(y_true, y_pred)
-    return np.mean(np.square(y_pred - y_true), axis=-1)
-
-
-def mean_absolute_error(y_true, y_pred):
-    """Per-sample ``mean(|y_true - y_pred|)`` over the last axis.
-
-    Args:
-        y_true: Targets, shape ``(n, d)``.
-        y_pred: Predictions, same shape.
-
-    Example:
-        >>> mean_absolute_error([[0.0, 0.0]], [[1.0, -3.0]]).tolist()
-        [2.0]
-    """
-    y_true, y_pred = _arrays(y_true, y_pred)
-    return np.mean(np.abs(y_pred - y_true), axis=-1)
-
-
-def huber(y_true, y_pred, delta=1.0):
-    """Per-sample Huber loss: quadratic for errors up to ``delta``, linear beyond.
-
-    Args:
-        y_true: Targets, shape ``(n, d)``.
-        y_pred: Predictions, same shape.
-        delta: Where the loss turns linear. Defaults to `1.0`.
-
-    Example:
-        >>> huber([[0.0]], [[3.0]]).tolist()
-        [2.5]
-    """
-    y_true, y_pred = _arrays(y_true, y_pred)
-    err = np.abs(y_pred - y_true)
-    quad = np.minimum(err, delta)
-    return np.mean(0.5 * quad ** 2 + delta * (err - quad), axis=-1)
-
-
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    """Per-sample binary crossentropy, averaged over the last axis.
-
-    Args:
-        y_true: Targets in [0, 1], shape ``(n, d)``.
-        y_pred: Probabilities (clipped to ``[1e-7, 1 - 1e-7]``) or logits.
-        from_logits: Whether ``y_pred`` holds logits. Defaults to `False`.
-
-    Example:
-        >>> round(float(binary_crossentropy([[1.0]], [[0.5]])[0]), 4)
-        0.6931
-    """
-    y_true, y_pred = _arrays(y_true, y_pred)
-    if from_logits:
-        z = y_pred
-        per = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
-    else:
-        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
-        per = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    return np.mean(per, axis=-1)
-
-
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    """Per-sample categorical crossentropy with one-hot (or soft) targets.
-
-    Args:
-        y_true: Targets, shape ``(n, k)``, rows summing to 1.
-        y_pred: Probabilities (normalized, then clipped to ``[1e-7, 1 - 1e-7]``) or logits.
-        from_logits: Whether ``y_pred`` holds logits. Defaults to `False`.
-
-    Example:
-        >>> round(float(categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]])[0]), 4)
-        0.6931
-    """
-    y_true, y_pred = _arrays(y_true, y_pred)
-    if from_logits:
-        s = y_pred - y_pred.max(axis=-1, keepdims=True)
-        logp = s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-    else:
-        p = y_pred / y_pred.sum(axis=-1, keepdims=True)
-        logp = np.log(np.clip(p, EPSILON, 1 - EPSILON))
-    return -np.sum(y_true * logp, axis=-1)
-
-
-def _labels(y_true, n_classes):
-    y = np.asarray(y_true)
-    if y.ndim >= 1 and y.shape[-1] == 1 and y.ndim > 1:
-        y = y[..., 0]
-    frac = np.flatnonzero(np.floor(y) != y)
-    if frac.size:
-        raise ValueError(f"sparse_categorical_crossentropy needs integer labels, got "
-                         f"{y.flat[frac[0]]} at position {frac[0]}")
-    y = y.astype(np.int64)
-    bad = np.flatnonzero((y < 0) | (y >= n_classes))
-    if bad.size:
-        raise ValueError(f"label {y.flat[bad[0]]} at position {bad[0]} is outside "
-                         f"[0, {n_classes})")
-    return y
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    """Per-sample crossentropy with integer class labels.
-
-    Args:
-        y_true: Labels in ``[0, k)``, shape ``(n,)`` or ``(n, 1)``.
-        y_pred: Probabilities or logits, shape ``(n, k)``.
-        from_logits: Whether ``y_pred`` holds logits. Defaults to `False`.
-
-    Example:
-        >>> round(float(sparse_categorical_crossentropy([1], [[0.5, 0.5]])[0]), 4)
-        0.6931
-    """
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y = _labels(y_true, y_pred.shape[-1])
-    onehot = np.zeros_like(y_pred)
-    onehot[np.arange(y.shape[0]), y] = 1.0
-    return categorical_crossentropy(onehot, y_pred, from_logits=from_logits)
-
-
-mse = MSE = mean_squared_error
-mae = MAE = mean_absolute_error
+def _reduction(reduction):
+    if reduction == "auto":
+        return "sum_over_batch_size"
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction {reduction!r} is not one of Keras's: "
+                         f"{', '.join(repr(r) for r in REDUCTIONS)}")
+    return reduction
 
 
 class Loss:
-    """Base class: a named loss with arguments; ``loss(y_true, y_pred, sample_weight)``.
+    """Base class: a named loss; subclasses implement ``call(y_true, y_pred)``.
 
-    The value is Keras's "sum_over_batch_size" reduction: ``sum_i w_i * l_i / n``.
+    ``loss(y_true, y_pred, sample_weight)`` returns ``call``'s per-sample values weighted and
+    reduced: "sum_over_batch_size" (Keras's default, also "mean") is ``sum_i w_i l_i / n``.
+
+    Args:
+        name: Name. Defaults to `None` (the class's).
+        reduction: "sum_over_batch_size", "mean", "sum", "mean_with_sample_weight" or
+            None. Defaults to `"sum_over_batch_size"`.
+        dtype: Accepted for Keras compatibility (lamina computes losses in float64).
+            Defaults to `None`.
 
     Example:
         >>> loss = get("mae"); isinstance(loss, Loss), loss([[0.0], [0.0]], [[1.0], [3.0]], [1, 0])
         (True, 0.5)
+        >>> from lamina import ops
+        >>> class MyMSE(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return ops.mean(ops.square(y_pred - y_true), axis=-1)
+        >>> MyMSE()([[0.0], [0.0]], [[1.0], [3.0]]), MyMSE().name
+        (5.0, 'my_mse')
     """
 
     name = "loss"
     core_name = ""
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
-        if reduction not in ("sum_over_batch_size", "auto", None):
-            raise ValueError(f"reduction {reduction!r} is not supported: lamina reduces losses "
-                             "with 'sum_over_batch_size' (Keras's default)")
+        self.reduction = _reduction(reduction)
         if name is not None:
             self.name = str(name)
+        elif "name" not in type(self).__dict__ and not type(self).core_name:
+            snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type(self).__name__)
+            self.name = re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower()  # Keras's
+        self.dtype = dtype
         self.from_logits = False
         self.delta = 1.0
+        self.label_smoothing = 0.0
 
-    def per_sample(self, y_true, y_pred):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def call(self, y_true, y_pred):
+        """The per-sample losses (subclasses implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """Returns ``sum_i w_i * l_i / n`` as a Python float (float64 arithmetic)."""
-        per = np.asarray(self.per_sample(y_true, y_pred), dtype=np.float64).reshape(-1)
-        if sample_weight is not None:
-            per = per * np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        return float(per.sum() / max(per.shape[0], 1))
+        """Returns the weighted, reduced loss as a Python float (float64 arithmetic)."""
+        if is_fused(self):
+            values = np.asarray(self.call(y_true, y_pred), dtype=np.float64)
+        else:
+            values = self.call(np.asarray(y_true, dtype=np.float64),
+                               np.asarray(y_pred, dtype=np.float64))
+        out = reduce_values(values, sample_weight, self.reduction)
+        return float(np.asarray(out)) if np.ndim(out) == 0 else np.asarray(out)
 
     def core_spec(self) -> dict:
         """Returns the loss entry of the core's network spec."""
-        return {"name": self.core_name, "from_logits": bool(self.from_logits),
+        spec = {"name": self.core_name, "from_logits": bool(self.from_logits),
                 "delta": float(self.delta)}
+        if self.label_smoothing:
+            spec["label_smoothing"] = float(self.label_smoothing)
+        # None / "none": fit averages the unreduced values (Keras 3's compile does the same)
+        if self.reduction not in ("sum_over_batch_size", "mean", None, "none"):
+            spec["reduction"] = self.reduction
+        return spec
 
     def get_config(self) -> dict:
         """Returns the constructor arguments as a dict."""
-        return {"name": self.name}
+        config = {"name": self.name}
+        if self.reduction != "sum_over_batch_size":
+            config["reduction"] = self.reduction
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
@@ -228,13 +142,45 @@ class Loss:
     __repr__ = config_repr
 
 
+class LossFunctionWrapper(Loss):
+    """A loss from a function ``fn(y_true, y_pred, **kwargs)`` (Keras's wrapper).
+
+    Args:
+        fn: The per-sample function, written with ``lamina.ops`` to be trainable.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+        name: Name. Defaults to `None` (fn's ``__name__``).
+        dtype: As ``Loss``. Defaults to `None`.
+        **kwargs: Passed to ``fn``.
+
+    Example:
+        >>> LossFunctionWrapper(lambda t, p: (p - t) ** 2)([[1.0], [2.0]], [[1.0], [4.0]])
+        2.0
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper needs a callable, got {fn!r}")
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        from .custom_loss import same_rank
+        y_true, y_pred = same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.fn_kwargs)
+        return config
+
+
 class MeanSquaredError(Loss):
     """Mean of squared errors.
 
     Args:
         name: Name. Defaults to `"mean_squared_error"`.
-        reduction: Only "sum_over_batch_size" (Keras's default). Defaults to
-            `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> MeanSquaredError()([[0.0], [0.0]], [[1.0], [3.0]])
@@ -243,7 +189,7 @@ class MeanSquaredError(Loss):
 
     name = core_name = "mean_squared_error"
 
-    def per_sample(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         return mean_squared_error(y_true, y_pred)
 
 
@@ -252,7 +198,7 @@ class MeanAbsoluteError(Loss):
 
     Args:
         name: Name. Defaults to `"mean_absolute_error"`.
-        reduction: Only "sum_over_batch_size". Defaults to `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> MeanAbsoluteError()([[0.0]], [[-2.0]])
@@ -261,7 +207,7 @@ class MeanAbsoluteError(Loss):
 
     name = core_name = "mean_absolute_error"
 
-    def per_sample(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         return mean_absolute_error(y_true, y_pred)
 
 
@@ -271,7 +217,7 @@ class Huber(Loss):
     Args:
         delta: Where the loss turns linear, > 0. Defaults to `1.0`.
         name: Name. Defaults to `"huber_loss"`.
-        reduction: Only "sum_over_batch_size". Defaults to `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> Huber(delta=1.0)([[0.0]], [[3.0]])
@@ -288,31 +234,42 @@ class Huber(Loss):
             raise ValueError(f"Huber delta must be a finite number > 0, got {delta!r}")
         self.delta = delta
 
-    def per_sample(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         return huber(y_true, y_pred, self.delta)
 
     def get_config(self):
-        return {"delta": self.delta, "name": self.name}
+        return {"delta": self.delta, **super().get_config()}
 
 
 class _CrossentropyBase(Loss):
-    def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size",
-                 dtype=None, **kwargs):
+    smoothable = True
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
+                 reduction="sum_over_batch_size", dtype=None, ignore_class=None):
         super().__init__(name, reduction, dtype)
         if not isinstance(from_logits, (bool, np.bool_)):
             raise TypeError(f"from_logits must be a bool, got {from_logits!r}")
-        for key in ("label_smoothing", "axis", "ignore_class"):
-            value = kwargs.pop(key, None)
-            if value not in (None, 0, 0.0, -1):
-                raise ValueError(f"{key}={value!r} is not supported by lamina's "
-                                 f"{type(self).__name__}")
-        if kwargs:
-            raise TypeError(f"unexpected arguments for {type(self).__name__}: "
-                            f"{', '.join(sorted(kwargs))}")
+        if axis not in (-1, 1):
+            raise ValueError(f"axis={axis!r} is not supported by lamina's "
+                             f"{type(self).__name__}: the class axis is the last (-1)")
+        if ignore_class is not None:
+            raise ValueError(f"ignore_class={ignore_class!r} is not supported by lamina's "
+                             f"{type(self).__name__}")
+        ls = float(label_smoothing)
+        if ls and not self.smoothable:
+            raise ValueError(f"label_smoothing={label_smoothing!r} is not an argument of "
+                             f"{type(self).__name__} (Keras 3 smooths only the binary and "
+                             "categorical crossentropies)")
+        if not 0.0 <= ls <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
         self.from_logits = bool(from_logits)
+        self.label_smoothing = ls
 
     def get_config(self):
-        return {"from_logits": self.from_logits, "name": self.name}
+        config = {"from_logits": self.from_logits}
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return {**config, **super().get_config()}
 
 
 class BinaryCrossentropy(_CrossentropyBase):
@@ -320,8 +277,11 @@ class BinaryCrossentropy(_CrossentropyBase):
 
     Args:
         from_logits: Whether predictions are logits (no sigmoid applied). Defaults to `False`.
+        label_smoothing: In [0, 1]: targets become ``y * (1 - ls) + 0.5 * ls``. Defaults to
+            `0.0`.
+        axis: The class axis; -1 only. Defaults to `-1`.
         name: Name. Defaults to `"binary_crossentropy"`.
-        reduction: Only "sum_over_batch_size". Defaults to `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> round(BinaryCrossentropy(from_logits=True)([[1.0]], [[0.0]]), 4)
@@ -330,8 +290,8 @@ class BinaryCrossentropy(_CrossentropyBase):
 
     name = core_name = "binary_crossentropy"
 
-    def per_sample(self, y_true, y_pred):
-        return binary_crossentropy(y_true, y_pred, self.from_logits)
+    def call(self, y_true, y_pred):
+        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
 
 class CategoricalCrossentropy(_CrossentropyBase):
@@ -339,8 +299,11 @@ class CategoricalCrossentropy(_CrossentropyBase):
 
     Args:
         from_logits: Whether predictions are logits (no softmax applied). Defaults to `False`.
+        label_smoothing: In [0, 1]: targets become ``y * (1 - ls) + ls / classes``. Defaults
+            to `0.0`.
+        axis: The class axis; -1 only. Defaults to `-1`.
         name: Name. Defaults to `"categorical_crossentropy"`.
-        reduction: Only "sum_over_batch_size". Defaults to `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> round(CategoricalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]]), 4)
@@ -349,17 +312,17 @@ class CategoricalCrossentropy(_CrossentropyBase):
 
     name = core_name = "categorical_crossentropy"
 
-    def per_sample(self, y_true, y_pred):
-        return categorical_crossentropy(y_true, y_pred, self.from_logits)
+    def call(self, y_true, y_pred):
+        return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
 
 class SparseCategoricalCrossentropy(_CrossentropyBase):
-    """Crossentropy for integer class labels.
+    """Crossentropy for integer class labels (Keras 3: no label smoothing).
 
     Args:
         from_logits: Whether predictions are logits (no softmax applied). Defaults to `False`.
         name: Name. Defaults to `"sparse_categorical_crossentropy"`.
-        reduction: Only "sum_over_batch_size". Defaults to `"sum_over_batch_size"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
 
     Example:
         >>> round(SparseCategoricalCrossentropy()([1], [[0.5, 0.5]]), 4)
@@ -367,14 +330,124 @@ class SparseCategoricalCrossentropy(_CrossentropyBase):
     """
 
     name = core_name = "sparse_categorical_crossentropy"
+    smoothable = False
 
-    def per_sample(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
 
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber,
-                                     BinaryCrossentropy, CategoricalCrossentropy,
-                                     SparseCategoricalCrossentropy)}
+def _simple(cls_name, loss_name, fn, doc):
+    def call(self, y_true, y_pred):
+        return fn(y_true, y_pred)
+    cls = type(cls_name, (Loss,), {"name": loss_name, "core_name": loss_name, "call": call,
+                                   "__doc__": doc, "__module__": __name__})
+    return cls
+
+
+LogCosh = _simple("LogCosh", "log_cosh", log_cosh, """log(cosh(y_pred - y_true)), averaged.
+
+    Args:
+        name: Name. Defaults to `"log_cosh"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> round(LogCosh()([[0.0]], [[1.0]]), 4)
+        0.4338
+    """)
+KLDivergence = _simple("KLDivergence", "kl_divergence", kl_divergence, """Kullback-Leibler
+    divergence ``sum(y_true * log(y_true / y_pred))`` (both clipped to ``[1e-7, 1]``).
+
+    Args:
+        name: Name. Defaults to `"kl_divergence"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> round(KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]]), 4)
+        0.1438
+    """)
+Poisson = _simple("Poisson", "poisson", poisson, """Poisson: ``y_pred - y_true *
+    log(y_pred + 1e-7)``, averaged.
+
+    Args:
+        name: Name. Defaults to `"poisson"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> round(Poisson()([[1.0]], [[1.0]]), 4)
+        1.0
+    """)
+Hinge = _simple("Hinge", "hinge", hinge, """Hinge: ``max(1 - y_true * y_pred, 0)``,
+    averaged; labels that are all 0/1 become -1/1.
+
+    Args:
+        name: Name. Defaults to `"hinge"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> Hinge()([[1.0]], [[0.25]])
+        0.75
+    """)
+SquaredHinge = _simple("SquaredHinge", "squared_hinge", squared_hinge, """Squared hinge:
+    ``max(1 - y_true * y_pred, 0) ** 2``, averaged; 0/1 labels become -1/1.
+
+    Args:
+        name: Name. Defaults to `"squared_hinge"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> SquaredHinge()([[1.0]], [[0.5]])
+        0.25
+    """)
+CategoricalHinge = _simple("CategoricalHinge", "categorical_hinge", categorical_hinge,
+                           """Categorical hinge: ``max(neg - pos + 1, 0)`` with
+    ``pos = sum(y_true * y_pred)``, ``neg = max((1 - y_true) * y_pred)``.
+
+    Args:
+        name: Name. Defaults to `"categorical_hinge"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> CategoricalHinge()([[0.0, 1.0]], [[0.5, 0.25]])
+        1.25
+    """)
+
+
+class CosineSimilarity(Loss):
+    """Negative cosine similarity of each sample's target and prediction (-1: aligned).
+
+    Args:
+        axis: The vector axis; -1 only. Defaults to `-1`.
+        name: Name. Defaults to `"cosine_similarity"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> CosineSimilarity()([[1.0, 0.0]], [[2.0, 0.0]])
+        -1.0
+    """
+
+    name = core_name = "cosine_similarity"
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
+        if axis not in (-1, 1):
+            raise ValueError(f"CosineSimilarity axis={axis!r} is not supported: the vectors "
+                             "are the outputs (axis -1)")
+        self.axis = -1
+
+    def call(self, y_true, y_pred):
+        return cosine_similarity(y_true, y_pred)
+
+    def get_config(self):
+        return {"axis": self.axis, **super().get_config()}
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_CLASSES = {c.__name__: c for c in (
+    MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge,
+    CategoricalHinge, CosineSimilarity)}
 _NAMES = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
@@ -382,19 +455,70 @@ _NAMES = {
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "log_cosh": LogCosh, "logcosh": LogCosh, "kl_divergence": KLDivergence, "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence, "poisson": Poisson, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity,
 }
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
               huber: Huber, binary_crossentropy: BinaryCrossentropy,
               categorical_crossentropy: CategoricalCrossentropy,
-              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+              log_cosh: LogCosh, kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge,
+              squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
+              cosine_similarity: CosineSimilarity}
+#: Custom losses saved files may name: "package>name" -> function or Loss subclass.
+_REGISTERED: dict = {}
+
+
+def is_fused(loss) -> bool:
+    """Whether the core computes ``loss`` itself (a built-in class whose ``call`` is not
+    overridden), rather than Python with the tape.
+
+    Example:
+        >>> is_fused(get("mse")), is_fused(get(lambda y_true, y_pred: y_pred - y_true))
+        (True, False)
+    """
+    cls = _CLASSES.get(type(loss).__name__)
+    return (bool(loss.core_name) and cls is not None and issubclass(type(loss), cls)
+            and type(loss).call is cls.call)
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Registers a custom loss (function or ``Loss`` subclass) so saved models can name it.
+
+    Args:
+        package: The package part of the registered name. Defaults to `"Custom"`.
+        name: The name. Defaults to `None` (the object's ``__name__``).
+
+    Example:
+        >>> @register_keras_serializable()
+        ... def my_mse(y_true, y_pred):
+        ...     return (y_pred - y_true) ** 2
+        >>> serialize(my_mse)["registered_name"]
+        'Custom>my_mse'
+    """
+    def decorate(obj):
+        key = f"{package}>{name or obj.__name__}"
+        _REGISTERED[key] = obj
+        obj._lamina_registered_name = key
+        return obj
+    return decorate
+
+
+def _unknown(identifier):
+    return (f"loss {identifier!r} is not supported: pass a name "
+            f"({', '.join(sorted(_NAMES))}), a lamina.losses class, or a custom loss "
+            "(a function fn(y_true, y_pred) or a Loss subclass written with lamina.ops)")
 
 
 def get(identifier) -> Loss:
-    """Resolves a loss from a name, a function of this module, a config dict or an instance.
+    """Resolves a loss from a name, a function, a config dict, a class or an instance.
 
     Args:
         identifier: "mse", "sparse_categorical_crossentropy", ``lamina.losses.huber``,
-            ``{"class_name": "Huber", "config": {"delta": 2.0}}`` or a ``Loss``.
+            ``{"class_name": "Huber", "config": {"delta": 2.0}}``, a ``Loss``, or any
+            ``fn(y_true, y_pred)`` (a custom loss).
 
     Example:
         >>> get("categorical_crossentropy")
@@ -411,23 +535,54 @@ def get(identifier) -> Loss:
                              f"{', '.join(sorted(_NAMES))}")
         return cls()
     if isinstance(identifier, dict):
-        return from_class_config("loss class", identifier, _CLASSES, _NAMES)
-    if callable(identifier) and identifier in _FUNCTIONS:
-        return _FUNCTIONS[identifier]()
-    raise ValueError(f"loss {identifier!r} is not supported: lamina computes the loss in its "
-                     f"C++ core, so pass one of {', '.join(sorted(_NAMES))} or a "
-                     "lamina.losses class")
+        return _from_dict(identifier)
+    if callable(identifier) and not isinstance(identifier, type):
+        if identifier in _FUNCTIONS:
+            return _FUNCTIONS[identifier]()
+        return LossFunctionWrapper(identifier)
+    raise ValueError(_unknown(identifier))
+
+
+def _from_dict(identifier):
+    key = identifier.get("registered_name")
+    if key is not None and key not in _REGISTERED and identifier.get("class_name") not in (
+            _CLASSES):
+        raise ValueError(
+            f"custom loss {key!r} is not registered in this process: define it and decorate "
+            "it with lamina.losses.register_keras_serializable() before loading, or load "
+            "with compile=False and compile again")
+    if key in _REGISTERED:
+        obj = _REGISTERED[key]
+        config = dict(identifier.get("config") or {})
+        if isinstance(obj, type):
+            return obj.from_config(config)
+        return LossFunctionWrapper(obj, **config)
+    return from_class_config("loss class", identifier, _CLASSES, _NAMES)
 
 
 def serialize(loss):
-    """Returns ``{"class_name": ..., "config": ...}`` for a loss.
+    """Returns ``{"class_name": ..., "config": ...}`` for a loss (a registered custom loss
+    adds its ``registered_name``; an unregistered one cannot be saved).
 
     Example:
         >>> serialize("mse")
         {'class_name': 'MeanSquaredError', 'config': {'name': 'mean_squared_error'}}
     """
     loss = get(loss)
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if is_fused(loss) or type(loss).__name__ in _CLASSES and type(loss) is _CLASSES[
+            type(loss).__name__]:
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    obj = loss.fn if isinstance(loss, LossFunctionWrapper) else type(loss)
+    key = getattr(obj, "_lamina_registered_name", None)
+    if key is None:
+        raise ValueError(
+            f"the custom loss {loss.name!r} cannot be saved by name: decorate it with "
+            "lamina.losses.register_keras_serializable() (and register it again before "
+            "loading), or save the weights only")
+    config = loss.get_config()
+    if isinstance(loss, LossFunctionWrapper):
+        config = {k: v for k, v in config.items() if k != "name" or v != obj.__name__}
+    return {"class_name": type(loss).__name__, "config": config, "registered_name": key}
 
 
 deserialize = get

@@ -30,6 +30,7 @@ import numpy as np
 from . import _core
 from . import config as config_mod
 from . import layers as layers_mod
+from . import custom_loss as custom_loss_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
@@ -401,8 +402,10 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         Args:
             optimizer: Name ("adam", "sgd" …) or ``lamina.optimizers`` instance. Defaults to
                 `"rmsprop"`.
-            loss: Name or ``lamina.losses`` instance. Defaults to `None` (must be given
-                before fit/evaluate).
+            loss: Name, ``lamina.losses`` instance, or a custom loss: any
+                ``fn(y_true, y_pred)`` or ``Loss`` subclass written with ``lamina.ops``
+                (trained through the tape: ``lamina.custom_loss``). Defaults to `None`
+                (must be given before fit/evaluate).
             loss_weights: A float (or a one-element list/dict) scaling the loss. Defaults to
                 `None` (1.0).
             metrics: List of names ("accuracy", "mae" …) or ``lamina.metrics`` instances.
@@ -479,6 +482,22 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             raise ValueError(f"model {self.name!r} was compiled without a loss, so {what} "
                              "cannot run: compile(loss=...)")
 
+    def _targets_name(self, y=None):
+        """The loss name that says how targets ``y`` are checked: the compiled loss's, or for
+        a Python loss "sparse_categorical_crossentropy" (int labels) when a sparse metric is
+        compiled or ``y`` is one label per sample for several outputs, else
+        "mean_squared_error" ((n, outputs) floats)."""
+        self._network_for("train")
+        if y is not None and not losses_mod.is_fused(self.loss):
+            shape = np.shape(y)
+            labels = self._out_dim() > 1 and (len(shape) == 1 or (
+                len(shape) == 2 and shape[1] == 1))
+            if labels != (self._spec["loss"]["name"] == "sparse_categorical_crossentropy"):
+                self.__dict__["_labels_seen"] = labels
+                self._network = self._network_kind = None  # rebuilt for these targets
+                self._network_for("train")
+        return self._spec["loss"]["name"]
+
     def _out_dim(self):
         return self.output_shape[-1]
 
@@ -507,7 +526,10 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             opt, loss = self.optimizer, self.loss
             out_dim = self._out_dim()
             self._metrics = self._resolve_metrics(out_dim)
-            sparse_loss = loss.core_name == "sparse_categorical_crossentropy"
+            external = not losses_mod.is_fused(loss)
+            sparse_loss = loss.core_name == "sparse_categorical_crossentropy" or (
+                external and (self.__dict__.get("_labels_seen", False) or any(
+                    m.core_name in metrics_mod.SPARSE_METRICS for m in self._metrics)))
             for m in self._metrics:
                 if (m.core_name in metrics_mod.SPARSE_METRICS) != sparse_loss:
                     raise ValueError(
@@ -517,7 +539,11 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                         f"{'integer labels' if sparse_loss else 'dense targets'}")
             metric_specs = [m.core_spec() for m in self._metrics]
             loss_spec = loss.core_spec()
+            if external:  # a Python loss (lamina.custom_loss); the name sets the targets
+                loss_spec = {"name": "sparse_categorical_crossentropy" if sparse_loss
+                             else "mean_squared_error", "from_logits": False, "delta": 1.0}
         else:
+            external = False
             opt = optimizers_mod.SGD()
             loss_spec = {"name": "mean_squared_error", "from_logits": False, "delta": 1.0}
             metric_specs = []
@@ -550,7 +576,11 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                 "layers": layer_specs, "loss": loss_spec, "optimizer": opt.core_spec(),
                 "optimizer_state": opt.optimizer_state, "metrics": metric_specs,
                 "seed": self._dropout_seed}
+        if external:
+            spec["external_loss"] = True
         net = _core.Network(spec)
+        if external:
+            net = custom_loss_mod.CustomLossNetwork(net, self.loss)
         self._network, self._network_kind, self._spec = net, kind, spec
         self._leaf_key = key
         self._network_generation = trainer_mod.fork_generation()

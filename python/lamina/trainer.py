@@ -156,8 +156,7 @@ class Trainer:
         if y is None:
             raise ValueError(f"{prefix}y is None: fit/evaluate need targets")
         xt = self._prepare_x(x, f"{prefix}x", fit)
-        self._network_for("train")
-        yt = _validation.targets(f"{prefix}y", y, self.loss.core_name, self._out_dim(),
+        yt = _validation.targets(f"{prefix}y", y, self._targets_name(y), self._out_dim(),
                                  self.dtype)
         sw = None
         if sample_weight is not None:

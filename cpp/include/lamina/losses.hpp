@@ -28,7 +28,19 @@ enum class Loss : int {
   binary_crossentropy,
   categorical_crossentropy,
   sparse_categorical_crossentropy,
+  log_cosh,           // mean_j log(cosh(p - y))
+  kl_divergence,      // sum_j c(y) log(c(y) / c(p)), c = clip(., eps, 1)
+  poisson,            // mean_j p - y log(p + eps)
+  hinge,              // mean_j max(1 - y p, 0), y in {0, 1} (whole batch) -> 2 y - 1
+  squared_hinge,      // mean_j max(1 - y p, 0)^2, the same label rule
+  categorical_hinge,  // max(max_j (1 - y_j) p_j - sum_j y_j p_j + 1, 0)
+  cosine_similarity,  // -sum_j l2n(y)_j l2n(p)_j, l2n(x) = x / sqrt(max(sum x^2, 1e-12))
 };
+constexpr Loss kLastLoss = Loss::cosine_similarity;
+
+// How the network reduces sum_i sw_i l_i to the batch loss (Keras 3's `reduction`):
+// divided by the batch size m, not divided, or divided by sum_i sw_i.
+enum class Reduction : int { sum_over_batch_size = 0, sum, mean_with_sample_weight };
 
 bool parse_loss(const char* name, Loss* out);
 const char* loss_name(Loss l);
@@ -39,6 +51,9 @@ struct LossParams {
   Loss kind = Loss::mean_squared_error;
   bool from_logits = false;
   double delta = 1.0;  // huber
+  double label_smoothing = 0.0;  // binary / categorical crossentropy: y (1 - ls) + ls / K
+                                 // (K = n classes; 2 for binary)
+  Reduction reduction = Reduction::sum_over_batch_size;  // the network's; kernels ignore it
 };
 
 // Dense targets (every loss but sparse_categorical_crossentropy).
@@ -65,7 +80,8 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
 template <class T>
 double softmax_crossentropy(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
                             const T* probs, std::int64_t ldq, const T* y, std::int64_t ldy,
-                            const T* sw, double scale, T* grad, std::int64_t ldg);
+                            const T* sw, double scale, T* grad, std::int64_t ldg,
+                            double label_smoothing = 0.0);
 template <class T, class L>
 double softmax_crossentropy_sparse(std::int64_t m, std::int64_t n, const T* x, std::int64_t ldx,
                                    const T* probs, std::int64_t ldq, const L* labels,

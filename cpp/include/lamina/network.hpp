@@ -44,6 +44,11 @@
 //   clipping, as Keras does (the penalty is part of the loss). global_clipnorm rescales all
 //   gradients by min(1, global_clipnorm / ||g||) with ||g|| over every trainable parameter in
 //   a fixed order; clipnorm / clipvalue / weight decay act per parameter inside optim_update.
+// - External loss (NetworkSpec::external_loss): forward_train runs the training-mode forward
+//   of train_step (same dropout masks, same state updates) and keeps every activation;
+//   backward_update then takes dL/d(outputs) from the caller and runs the rest of train_step
+//   (metrics on those outputs, penalties, backward, clipping, update). Bit-identical to
+//   train_step when dy equals the gradient the core's loss would have produced.
 // - Deterministic: fixed reduction orders everywhere, bit-identical for every thread count.
 // - Not thread-safe: the caller serializes calls (the binding holds a mutex).
 // - float and double are instantiated.
@@ -140,6 +145,11 @@ struct NetworkSpec {
   double* optimizer_state = nullptr;  // (1,) Nadam's u-product (start 1.0), updated in place
   std::vector<MetricParams> metrics;
   std::uint64_t seed = 0;  // dropout seed
+  // The loss is computed by the caller (a Python loss): train_step and gradients refuse,
+  // evaluate reports only the penalties in out[0] (and the outputs when asked), and the
+  // training step is forward_train + backward_update. `loss` then only says whether the
+  // targets are int64 labels (sparse_categorical_crossentropy) for the metrics.
+  bool external_loss = false;
 };
 
 // A batch's targets: exactly one of y (dense) / labels (sparse) is set, as the loss needs.
@@ -177,8 +187,31 @@ class Network {
   // iteration >= 1 is the optimizer step and the dropout step. out: 2 + num_metrics().
   void train_step(std::int64_t m, const T* x, const Targets<T>& t, double learning_rate,
                   std::int64_t iteration, double* out);
-  // Loss and metrics without dropout and without update. out: 2 + num_metrics().
-  void evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out);
+  // Loss and metrics without dropout and without update. out: 2 + num_metrics(). With an
+  // external loss out[0] holds the penalties only. `outputs` (m, output_dim), when not null,
+  // receives the network outputs.
+  void evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out,
+                T* outputs = nullptr);
+  // The first half of a training step whose loss the caller computes: the training-mode
+  // forward of train_step(iteration) (dropout masks of `iteration`, batch statistics, state
+  // updated), outputs (m, output_dim) into `outputs`; the activations stay for
+  // backward_update.
+  // update_state = false leaves the layers' state alone (as gradients() does).
+  void forward_train(std::int64_t m, const T* x, std::int64_t iteration, T* outputs,
+                     bool update_state = true);
+  // The second half: dy (m, output_dim) is dL/d(outputs) of the batch loss L (already
+  // reduced: sample weights and the 1/m of "sum_over_batch_size" included). Runs the metrics
+  // on the outputs of forward_train, the penalties, backward, clipping and the optimizer
+  // update exactly as train_step. out: 2 + num_metrics(); out[0] = the penalties (weights
+  // before the update) + activity penalties, to which the caller adds its loss value.
+  // Throws std::logic_error unless the last call was forward_train with the same m.
+  void backward_update(std::int64_t m, const Targets<T>& t, const T* dy, double learning_rate,
+                       std::int64_t iteration, double* out);
+  // As backward_update without the update: the gradients (penalty gradients included) into
+  // grads[i] (param_size(i); zeros for a frozen tensor), as gradients() does.
+  void backward_gradients(std::int64_t m, const Targets<T>& t, const T* dy, double* out,
+                          T* const* grads);
+  bool external_loss() const;
   // Network outputs (m, output_dim) into out (row-major, contiguous), no dropout.
   void predict(std::int64_t m, const T* x, T* out);
   // Network outputs (m, output_dim) into out with the layers in training mode (dropout and

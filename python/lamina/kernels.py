@@ -1,7 +1,9 @@
 """Low-level kernels of the C++ core, for tests and benchmarks.
 
 Each block wraps one kernel family of ``lamina._core`` with argument handling that numpy
-users expect; the training engine calls the core directly.
+users expect; the training engine calls the core directly. ``lamina.ops`` (Keras's
+``keras.ops`` names) re-exports every name here, so ``lamina.ops.activation`` and
+``lamina.ops.matmul(a, b, trans_b=True, bias=..., activation="relu")`` keep working.
 """
 
 from __future__ import annotations
@@ -220,7 +222,9 @@ def activation_grad(x, y, dy, name: str, alpha: float | None = None,
 
 #: Losses whose per-sample value averages over the outputs (the crossentropies over classes sum).
 LOSS_NAMES = ("mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy",
-              "categorical_crossentropy", "sparse_categorical_crossentropy")
+              "categorical_crossentropy", "sparse_categorical_crossentropy", "log_cosh",
+              "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+              "cosine_similarity")
 _CROSSENTROPY = {"binary_crossentropy", "categorical_crossentropy",
                  "sparse_categorical_crossentropy"}
 
@@ -260,7 +264,7 @@ def loss_names() -> list[str]:
 
 
 def loss(y_true, y_pred, name: str, from_logits: bool = False, delta: float = 1.0,
-         sample_weight=None, scale: float = 1.0):
+         sample_weight=None, scale: float = 1.0, label_smoothing: float = 0.0):
     """Computes a loss and its gradient in one pass (Keras 3 definitions).
 
     Args:
@@ -269,11 +273,15 @@ def loss(y_true, y_pred, name: str, from_logits: bool = False, delta: float = 1.
         y_pred: float32/float64 predictions (m, n) (probabilities, or logits with
             `from_logits`); rows may be strided. A 1-D array is one column (m, 1).
         name: mean_squared_error (mse), mean_absolute_error (mae), huber,
-            binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy.
+            binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+            log_cosh, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
+            cosine_similarity.
         from_logits: Whether `y_pred` holds logits (crossentropies only). Defaults to `False`.
         delta: Huber's threshold. Defaults to `1.0`.
         sample_weight: Per-sample weights (m,). Defaults to `None` (all ones).
         scale: Factor applied to the gradient (e.g. 1/m for a batch mean). Defaults to `1.0`.
+        label_smoothing: Binary / categorical crossentropy: targets become
+            ``y * (1 - ls) + ls / K`` (K = 2 / classes). Defaults to `0.0`.
 
     Returns:
         ``(total, grad)``: total = sum_i sw_i * l_i as a float (divide by m for Keras'
@@ -303,7 +311,7 @@ def loss(y_true, y_pred, name: str, from_logits: bool = False, delta: float = 1.
     sw = _weights(sample_weight, p.shape[0], p.dtype)
     grad = np.empty(p.shape, dtype=p.dtype)
     total = _core.loss_forward_backward(t, p, key, bool(from_logits), float(delta), sw,
-                                        float(scale), grad)
+                                        float(scale), grad, float(label_smoothing))
     return total, (grad.reshape(-1) if one_d else grad)
 
 

@@ -392,7 +392,7 @@ struct Network<T>::Impl final : net::GradSink<T> {
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
   // are now), then backward (fused with the update when `up` is not null).
   void run_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
-                double* out, const Update* up, bool update_state);
+                double* out, const Update* up, bool update_state, T* y_out = nullptr);
 };
 
 template <class T>
@@ -611,9 +611,10 @@ double Network<T>::Impl::loss_and_metrics(std::int64_t m, const Targets<T>& t, b
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     if (sparse)
       out[2 + k] += metric_sum_sparse<T, std::int64_t>(metrics[k], m, n, last.out, n, t.labels,
-                                                       t.sw);
+                                                       metrics[k].weighted ? t.sw : nullptr);
     else
-      out[2 + k] += metric_sum<T>(metrics[k], m, n, last.out, n, t.y, n, t.sw);
+      out[2 + k] += metric_sum<T>(metrics[k], m, n, last.out, n, t.y, n,
+                                  metrics[k].weighted ? t.sw : nullptr);
   }
   double wsum = 0.0;
   if (t.sw != nullptr) {
@@ -722,10 +723,12 @@ void Network<T>::Impl::add_penalty_grads() {
 template <class T>
 void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
                                 std::uint64_t step, double* out, const Update* up,
-                                bool update_state) {
+                                bool update_state, T* y_out) {
   ensure(m);
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step, update_state);
+  if (y_out != nullptr)  // the step's outputs, before backward reuses any buffer
+    std::memcpy(y_out, output(), static_cast<std::size_t>(m * output_dim) * sizeof(T));
   const double lsum = loss_and_metrics(m, t, true, out);
   // The penalties: of the trainable weights (before the update) and of the activities
   // (layer.hpp: activity_sum, per-batch sums) — together what separates loss from data loss.
@@ -761,7 +764,8 @@ double Network<T>::last_penalty() const { return impl_->last_penalty; }
 
 template <class T>
 void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
-                            double learning_rate, std::int64_t iteration, double* out) {
+                            double learning_rate, std::int64_t iteration, double* out,
+                            T* y_out) {
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   typename Impl::Update up;
@@ -772,13 +776,13 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
   double u_after = up.u0;
   if (s.global_clipnorm == 0.0 && s.opt.clipnorm == 0.0) {
     // Element-wise rules: the update is fused into the backward pass.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up, true);
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, &up, true, y_out);
     if (s.opt.kind == Optimizer::nadam)
       optim_update<T>(s.opt, learning_rate, iteration, 1.0, 0, nullptr, nullptr, nullptr,
                       nullptr, nullptr, &u_after);
   } else {
     // Norm-based clipping needs every gradient first.
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr, true);
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, nullptr, true, y_out);
     double grad_scale = 1.0;
     if (s.global_clipnorm > 0.0) {
       double sq = 0.0;  // of the penalised gradients, as Keras measures it
@@ -799,7 +803,8 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
 }
 
 template <class T>
-void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out) {
+void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, double* out,
+                          T* y_out) {
   Impl& s = *impl_;
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   for (std::size_t k = 0; k < 2 + s.metrics.size(); ++k) out[k] = 0.0;
@@ -813,6 +818,9 @@ void Network<T>::evaluate(std::int64_t m, const T* x, const Targets<T>& t, doubl
     tc.labels = t.labels != nullptr ? t.labels + i0 : nullptr;
     tc.sw = t.sw != nullptr ? t.sw + i0 : nullptr;
     s.forward(rows, x + i0 * s.input_dim, false, 0);
+    if (y_out != nullptr)
+      std::memcpy(y_out + i0 * s.output_dim, s.output(),
+                  static_cast<std::size_t>(rows * s.output_dim) * sizeof(T));
     lsum += s.loss_and_metrics(rows, tc, false, out);
     activity_sum += s.activity();
   }

@@ -48,3 +48,6 @@ MODULES += ["lamina.examples", "lamina.callbacks.tensorboard", "lamina.tune.tens
 MODULES += [f"lamina.layers.{m}" for m in (
     "activation", "prelu", "preprocessing_normalization", "gaussian_noise", "gaussian_dropout",
     "alpha_dropout", "activity_regularization", "reshape", "dropout")]
+MODULES += [f"lamina.metrics.{m}" for m in (
+    "base", "functions", "accuracy", "regression", "probabilistic", "confusion", "f_score")]
+MODULES += ["lamina.metric_logs"]

@@ -16,7 +16,7 @@ Example:
     ...               metrics=["accuracy"])
     >>> history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     >>> sorted(history.history)
-    ['accuracy', 'learning_rate', 'loss']
+    ['accuracy', 'loss']
     >>> model.predict(x[:3], verbose=0).shape
     (3, 2)
 """
@@ -31,7 +31,7 @@ from . import _core
 from . import config as config_mod
 from . import layers as layers_mod
 from . import losses as losses_mod
-from . import metrics as metrics_mod
+from . import metric_logs
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
@@ -131,7 +131,8 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         self.loss = None
         self.loss_weights = None
         self._metric_ids = []
-        self._metrics = []
+        self._weighted_metric_ids = []
+        self._compiled_metrics = None  # metric_logs.CompiledMetrics, set by _network_for
         self.compiled = False
         self._network = None
         self._network_kind = None
@@ -405,10 +406,12 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                 before fit/evaluate).
             loss_weights: A float (or a one-element list/dict) scaling the loss. Defaults to
                 `None` (1.0).
-            metrics: List of names ("accuracy", "mae" …) or ``lamina.metrics`` instances.
-                Defaults to `None`.
-            weighted_metrics: More metrics; lamina weights every metric by the sample
-                weights. Defaults to `None`.
+            metrics: Metrics to log, unweighted (sample and class weights do not weight
+                them): names ("accuracy", "auc", "mae" …), ``lamina.metrics`` objects,
+                losses or functions ``fn(y_true, y_pred)``. Defaults to `None`.
+            weighted_metrics: Metrics weighted by the sample and class weights; a name
+                already used by ``metrics`` is logged as ``weighted_<name>``. Defaults to
+                `None`.
             run_eagerly: Ignored. Defaults to `False`.
             steps_per_execution: Must be 1. Defaults to `1`.
             jit_compile: Ignored. Defaults to `"auto"`.
@@ -427,26 +430,15 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             lw = next(iter(lw.values() if isinstance(lw, dict) else lw))
         if lw is not None:
             lw = check_float("loss_weights", lw, minimum=0.0)
-        ids = []
-        for group in (metrics, weighted_metrics):
-            if group is None:
-                continue
-            if isinstance(group, (str, metrics_mod.Metric)) or callable(group):
-                group = [group]
-            if isinstance(group, dict):
-                raise ValueError(f"metrics as a dict is for multi-output models; pass a list, "
-                                 f"got {group!r}")
-            ids.extend(group)
-        resolved = [metrics_mod.get(m, loss=loss_obj) for m in ids]  # validates names early
-        names = [m.name for m in resolved]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup or "loss" in names:
-            raise ValueError(f"metric names must be unique and not 'loss', got {names}")
+        ids = metric_logs.flatten_ids(metrics, "metrics")
+        wids = metric_logs.flatten_ids(weighted_metrics, "weighted_metrics")
+        metric_logs.CompiledMetrics(ids, wids, loss_obj, None)  # validates names early
         self.optimizer = opt
         self.loss = loss_obj
         self.loss_weights = lw
         self._metric_ids = ids
-        self._metrics = []
+        self._weighted_metric_ids = wids
+        self._compiled_metrics = None
         self.compiled = True
         # Keras semantics: the trainable flags in force now are the ones fit obeys until the
         # next compile.
@@ -455,15 +447,16 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     @property
     def metrics_names(self) -> list:
-        """``["loss", *metric names]``."""
-        names = ["loss"]
-        if self.compiled:
-            names += [m.name for m in (self._metrics or self._resolve_metrics(None))]
-        return names
+        """Keras 3's: ``["loss", "compile_metrics"]`` once compiled with metrics, ``["loss"]``
+        without, ``[]`` before compile (the History keys name each metric)."""
+        if not self.compiled:
+            return []
+        return ["loss"] + (["compile_metrics"] if self._metric_ids or self._weighted_metric_ids
+                           else [])
 
     def _resolve_metrics(self, out_dim):
-        return [metrics_mod.get(m, loss=self.loss, output_dim=out_dim)
-                if not isinstance(m, metrics_mod.Metric) else m for m in self._metric_ids]
+        return metric_logs.CompiledMetrics(self._metric_ids, self._weighted_metric_ids,
+                                           self.loss, out_dim)
 
     def _require_built(self, what):
         if not self.built:
@@ -506,16 +499,11 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             self._require_compiled("training")
             opt, loss = self.optimizer, self.loss
             out_dim = self._out_dim()
-            self._metrics = self._resolve_metrics(out_dim)
-            sparse_loss = loss.core_name == "sparse_categorical_crossentropy"
-            for m in self._metrics:
-                if (m.core_name in metrics_mod.SPARSE_METRICS) != sparse_loss:
-                    raise ValueError(
-                        f"metric {m.name!r} ({m.core_name}) needs "
-                        f"{'integer labels' if not sparse_loss else 'one-hot targets'}, but "
-                        f"the loss {loss.core_name} takes "
-                        f"{'integer labels' if sparse_loss else 'dense targets'}")
-            metric_specs = [m.core_spec() for m in self._metrics]
+            compiled = self._resolve_metrics(out_dim)
+            compiled.check_targets(loss.core_name == "sparse_categorical_crossentropy",
+                                   loss.core_name)
+            self._compiled_metrics = compiled
+            metric_specs = compiled.core_specs()
             loss_spec = loss.core_spec()
         else:
             opt = optimizers_mod.SGD()

@@ -147,6 +147,11 @@ def test_compile_defaults_and_arguments():
     model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
     model.compile(loss="mse")
     assert isinstance(model.optimizer, lamina.optimizers.RMSprop)
+    assert model.loss == "mse"  # Keras keeps what compile was given
+    huber = lamina.losses.Huber(delta=0.5)
+    model.compile(loss=huber)
+    assert model.loss is huber
+    model.compile(loss="mse")
     model.compile(optimizer="adam", loss="mse", loss_weights=[2.0], metrics="mae")
     assert model.loss_weights == 2.0 and model.metrics_names == ["loss", "compile_metrics"]
     model.compile(optimizer="adam", loss="mse", metrics=["mae", "mae"])  # Keras: mae_1

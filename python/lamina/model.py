@@ -128,7 +128,8 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         self._input_shape = None
         self.built = False
         self.optimizer = None
-        self.loss = None
+        self.loss = None  # what compile was given (Keras keeps the user's object)
+        self._loss = None  # that loss resolved to a lamina.losses.Loss
         self.loss_weights = None
         self._metric_ids = []
         self._weighted_metric_ids = []
@@ -434,7 +435,8 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         wids = metric_logs.flatten_ids(weighted_metrics, "weighted_metrics")
         metric_logs.CompiledMetrics(ids, wids, loss_obj, None)  # validates names early
         self.optimizer = opt
-        self.loss = loss_obj
+        self.loss = loss
+        self._loss = loss_obj
         self.loss_weights = lw
         self._metric_ids = ids
         self._weighted_metric_ids = wids
@@ -456,7 +458,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     def _resolve_metrics(self, out_dim):
         return metric_logs.CompiledMetrics(self._metric_ids, self._weighted_metric_ids,
-                                           self.loss, out_dim)
+                                           self._loss, out_dim)
 
     def _require_built(self, what):
         if not self.built:
@@ -468,7 +470,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before {what}: call "
                                "model.compile(optimizer=..., loss=...)")
-        if self.loss is None:
+        if self._loss is None:
             raise ValueError(f"model {self.name!r} was compiled without a loss, so {what} "
                              "cannot run: compile(loss=...)")
 
@@ -477,7 +479,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     def _network_for(self, kind):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
-        if kind == "infer" and self.compiled and self.loss is not None:
+        if kind == "infer" and self.compiled and self._loss is not None:
             kind = "train"  # one network serves both once the model is compiled
         if self._network is not None and self._network_generation != trainer_mod.fork_generation():
             self._network = self._network_kind = None  # forked: the old one may be locked
@@ -497,7 +499,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")
         if kind == "train":
             self._require_compiled("training")
-            opt, loss = self.optimizer, self.loss
+            opt, loss = self.optimizer, self._loss
             out_dim = self._out_dim()
             compiled = self._resolve_metrics(out_dim)
             compiled.check_targets(loss.core_name == "sparse_categorical_crossentropy",

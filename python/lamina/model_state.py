@@ -175,7 +175,7 @@ class ModelState:
                               for m in ids]
                              for ids in (self._metric_ids, self._weighted_metric_ids))
         config = {"optimizer": optimizers_mod.serialize(self.optimizer),
-                  "loss": None if self.loss is None else losses_mod.serialize(self.loss),
+                  "loss": None if self._loss is None else losses_mod.serialize(self._loss),
                   "metrics": metrics, "loss_weights": self.loss_weights}
         if weighted:
             config["weighted_metrics"] = weighted
@@ -190,7 +190,8 @@ class ModelState:
         if unknown:
             raise ValueError(f"unknown compile config keys: {', '.join(sorted(unknown))}")
         self.compile(optimizer=optimizers_mod.get(config.get("optimizer", "rmsprop")),
-                     loss=config.get("loss"), metrics=config.get("metrics"),
+                     loss=None if config.get("loss") is None else losses_mod.get(config["loss"]),
+                     metrics=config.get("metrics"),
                      weighted_metrics=config.get("weighted_metrics"),
                      loss_weights=config.get("loss_weights"))
 

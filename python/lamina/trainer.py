@@ -2,12 +2,12 @@
 
 A model class mixes ``Trainer`` in (``class Sequential(Trainer)``) and provides what the
 loops need from it: ``build``, ``built``, ``dtype``, ``_input_shape``, ``optimizer``,
-``loss``, ``loss_weights``, ``_compiled_metrics`` (a ``metric_logs.CompiledMetrics``, set
-by ``_network_for``), ``_shuffle_seed``,
-``_out_dim()``, ``_require_compiled(what)`` and ``_network_for("train" | "infer")``, which
-returns the core ``Network`` that runs one step per call. Python orchestrates epochs,
-batches, shuffling, validation, callbacks and Ctrl-C here; each training batch crosses into
-the C++ core once (``lamina._core.Network.train_step``), which runs forward, loss, backward,
+``_loss`` (the resolved ``Loss``), ``loss_weights``, ``_compiled_metrics`` (a
+``metric_logs.CompiledMetrics``, set by ``_network_for``), ``_shuffle_seed``, ``_out_dim()``,
+``_require_compiled(what)`` and ``_network_for("train" | "infer")``, which returns the
+core ``Network`` that runs one step per call. Python orchestrates epochs, batches,
+shuffling, validation, callbacks and Ctrl-C here; each training batch crosses into the C++
+core once (``lamina._core.Network.train_step``), which runs forward, loss, backward,
 regularization and the optimizer update for the whole network in place on the layers'
 arrays.
 
@@ -155,7 +155,7 @@ class Trainer:
             raise ValueError(f"{prefix}y is None: fit/evaluate need targets")
         xt = self._prepare_x(x, f"{prefix}x")
         self._network_for("train")
-        yt = _validation.targets(f"{prefix}y", y, self.loss.core_name, self._out_dim(),
+        yt = _validation.targets(f"{prefix}y", y, self._loss.core_name, self._out_dim(),
                                  self.dtype)
         sw = None
         if sample_weight is not None:

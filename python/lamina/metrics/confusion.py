@@ -53,6 +53,46 @@ def _optional_int(name, value, minimum):
     return int(value)
 
 
+def prepare(y_true, y_pred, sample_weight=None, top_k=None, class_id=None,
+            label_weights=None):
+    """``(scores (n, columns), positive mask, weights or None)`` as the counts see them."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.dtype.kind != "f":
+        y_pred = y_pred.astype(np.float64)
+    if y_pred.ndim == 1:
+        y_pred = y_pred[:, None]
+    y_true = np.asarray(y_true)
+    if y_true.size != y_pred.size:
+        raise ValueError(f"y_true of shape {y_true.shape} does not match y_pred of shape "
+                         f"{y_pred.shape}")
+    n = y_pred.shape[0]
+    y_pred = y_pred.reshape(n, -1)
+    pos = y_true.reshape(n, -1) != 0
+    w = None  # per-entry weights, broadcastable to y_pred
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        w = sw.reshape(n, -1) if sw.ndim and sw.shape[0] == n else sw
+    if top_k is not None:
+        order = np.argsort(-y_pred, axis=1, kind="stable")[:, :top_k]
+        keep = np.zeros(y_pred.shape, dtype=bool)
+        np.put_along_axis(keep, order, True, axis=1)
+        y_pred = np.where(keep, y_pred, NEG_INF)
+    if class_id is not None:
+        if class_id >= y_pred.shape[1]:
+            raise ValueError(f"class_id={class_id} is not a column of y_pred with "
+                             f"{y_pred.shape[1]} columns")
+        cols = slice(class_id, class_id + 1)
+        y_pred, pos = y_pred[:, cols], pos[:, cols]
+        if w is not None and w.ndim == 2 and w.shape[1] > 1:
+            w = w[:, cols]
+    if label_weights is not None:
+        lw = np.asarray(label_weights, dtype=np.float64)
+        w = lw if w is None else w * lw
+    if w is not None:
+        w = np.broadcast_to(w, y_pred.shape)
+    return y_pred, pos, w
+
+
 def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None,
                      class_id=None, multi_label=False, label_weights=None):
     """Weighted ``(tp, fp, tn, fn)`` at each threshold (Keras's confusion-matrix update).
@@ -79,57 +119,58 @@ def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None,
         >>> [c.tolist() for c in confusion_counts([1, 0, 1], [0.9, 0.8, 0.2], [0.5])]
         [[1.0], [1.0], [0.0], [1.0]]
     """
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_pred.ndim == 1:
-        y_pred = y_pred[:, None]
-    y_true = np.asarray(y_true, dtype=np.float64)
-    if y_true.size != y_pred.size:
-        raise ValueError(f"y_true of shape {y_true.shape} does not match y_pred of shape "
-                         f"{y_pred.shape}")
-    y_true = y_true.reshape(y_pred.shape)
-    n = y_pred.shape[0]
-    y_pred = y_pred.reshape(n, -1)
-    y_true = y_true.reshape(n, -1)
-    w = np.ones_like(y_pred)
-    if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64)
-        sw = sw.reshape(n, -1) if sw.ndim and sw.shape[0] == n else sw
-        w = w * sw
-    if top_k is not None:
-        order = np.argsort(-y_pred, axis=1, kind="stable")[:, :top_k]
-        keep = np.zeros(y_pred.shape, dtype=bool)
-        np.put_along_axis(keep, order, True, axis=1)
-        y_pred = np.where(keep, y_pred, NEG_INF)
-    if class_id is not None:
-        if class_id >= y_pred.shape[1]:
-            raise ValueError(f"class_id={class_id} is not a column of y_pred with "
-                             f"{y_pred.shape[1]} columns")
-        cols = slice(class_id, class_id + 1)
-        y_pred, y_true, w = y_pred[:, cols], y_true[:, cols], w[:, cols]
-    if label_weights is not None:
-        w = w * np.asarray(label_weights, dtype=np.float64)
-    labels = y_pred.shape[1] if multi_label else 1
+    y_pred, pos, w = prepare(y_true, y_pred, sample_weight, top_k, class_id, label_weights)
     thr = np.asarray(thresholds, dtype=np.float64)
-    order = np.argsort(thr, kind="stable")
     nt = thr.size
-    # bucket b = number of thresholds strictly below the score: positive at threshold j < b
-    bucket = np.searchsorted(thr[order], y_pred, side="left")
-    col = np.broadcast_to(np.arange(y_pred.shape[1]) if multi_label else 0, y_pred.shape)
-    key = (col * (nt + 1) + bucket).ravel()
-    pos = y_true.ravel() != 0
-    wr = w.ravel() if w.shape == y_pred.shape else np.broadcast_to(w, y_pred.shape).ravel()
+    if nt == 1 and not multi_label:  # Precision / Recall / counts at one threshold
+        above = y_pred > thr[0]
+        if w is None:
+            tp, fp = np.count_nonzero(above & pos), np.count_nonzero(above & ~pos)
+            p_all = np.count_nonzero(pos)
+            n_all = pos.size - p_all
+        else:
+            tp, fp = np.sum(w[above & pos]), np.sum(w[above & ~pos])
+            p_all = np.sum(w[pos])
+            n_all = np.sum(w) - p_all
+        return tuple(np.array([float(v)]) for v in (tp, fp, n_all - fp, p_all - tp))
+    order = np.argsort(thr, kind="stable")
+    hp, hn = histograms(y_pred, pos, w, thr[order], multi_label)
+    tp, fp, tn, fn = cumulative(hp, hn)
+    if np.any(order != np.arange(nt)):
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(nt)
+        tp, fp, tn, fn = (a[:, inverse] for a in (tp, fp, tn, fn))
+    if multi_label:
+        return tp.T, fp.T, tn.T, fn.T
+    return tp[0], fp[0], tn[0], fn[0]
 
-    def below(mask):  # cumulative weight of entries at or below each threshold
-        hist = np.bincount(key[mask], weights=wr[mask], minlength=labels * (nt + 1))
-        return np.cumsum(hist.reshape(labels, nt + 1), axis=1)
 
-    cp, cn = below(pos), below(~pos)
-    fn, tn = cp[:, :nt], cn[:, :nt]
-    tp, fp = cp[:, -1:] - fn, cn[:, -1:] - tn
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(nt)
-    out = [a[:, inverse].T for a in (tp, fp, tn, fn)]
-    return tuple(a if multi_label else a[:, 0] for a in out)
+def histograms(y_pred, pos, w, thresholds, multi_label):
+    """Weight of the positive and of the negative entries per score bucket.
+
+    Bucket ``b`` of a column holds the entries with exactly ``b`` of the (sorted)
+    ``thresholds`` strictly below their score, i.e. predicted positive at thresholds
+    ``0 .. b-1``. Returns two ``(columns, len(thresholds) + 1)`` arrays (one column unless
+    ``multi_label``); summing them over batches and taking ``cumulative`` gives the counts.
+    """
+    nt = thresholds.size
+    labels = y_pred.shape[1] if multi_label else 1
+    key = np.searchsorted(thresholds, y_pred, side="left")
+    if multi_label:
+        key = key + np.arange(labels) * (nt + 1)
+    key, posr = key.ravel(), pos.ravel()
+    wr = None if w is None else w.ravel()
+    size = labels * (nt + 1)
+    both = np.bincount(key, weights=wr, minlength=size)
+    hp = np.bincount(key[posr], weights=None if wr is None else wr[posr], minlength=size)
+    return hp.reshape(labels, nt + 1).astype(np.float64), (both - hp).reshape(labels, nt + 1)
+
+
+def cumulative(hp, hn):
+    """``(tp, fp, tn, fn)``, each ``(columns, thresholds)``, from ``histograms``' output."""
+    cp, cn = np.cumsum(hp, axis=1), np.cumsum(hn, axis=1)
+    fn, tn = cp[:, :-1], cn[:, :-1]
+    return cp[:, -1:] - fn, cn[:, -1:] - tn, tn, fn
 
 
 def _div(a, b):
@@ -327,30 +368,55 @@ class AUC(Metric):
 
     def reset_state(self):
         super().reset_state()
-        shape = (self.num_thresholds, self.num_labels) if (
-            self.multi_label and self.num_labels) else (self.num_thresholds,)
         self._built = not self.multi_label or self.num_labels is not None
-        self.true_positives, self.false_positives = np.zeros(shape), np.zeros(shape)
-        self.true_negatives, self.false_negatives = np.zeros(shape), np.zeros(shape)
+        columns = self.num_labels if self.multi_label and self.num_labels else 1
+        # weight of positive / negative entries per score bucket (see histograms); the
+        # counts at each threshold are their cumulative sums, taken when read
+        self._hist_pos = np.zeros((columns, self.num_thresholds + 1))
+        self._hist_neg = np.zeros((columns, self.num_thresholds + 1))
+        self._sorted_thresholds = np.asarray(self.thresholds, dtype=np.float64)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the batch's counts at every threshold."""
-        y_pred = np.asarray(y_pred, dtype=np.float64)
+        y_pred = np.asarray(y_pred)
         if self.from_logits:
-            y_pred = 0.5 * (1.0 + np.tanh(0.5 * y_pred))  # sigmoid without overflow
-        counts = confusion_counts(
-            y_true, y_pred, self.thresholds, sample_weight, multi_label=self.multi_label,
-            label_weights=None if self.multi_label else self.label_weights)
+            y_pred = 0.5 * (1.0 + np.tanh(0.5 * y_pred.astype(np.float64)))  # sigmoid
+        scores, pos, w = prepare(y_true, y_pred, sample_weight,
+                                 label_weights=None if self.multi_label else self.label_weights)
+        hp, hn = histograms(scores, pos, w, self._sorted_thresholds, self.multi_label)
         if self.multi_label and not self._built:
-            self.num_labels = counts[0].shape[1]
+            self.num_labels = hp.shape[0]
             self.reset_state()
-        if counts[0].shape != self.true_positives.shape:
+        if hp.shape != self._hist_pos.shape:
             raise ValueError(f"AUC was built for {self.num_labels} labels, got y_pred of "
-                             f"shape {y_pred.shape}")
-        self.true_positives += counts[0]
-        self.false_positives += counts[1]
-        self.true_negatives += counts[2]
-        self.false_negatives += counts[3]
+                             f"shape {np.shape(y_pred)}")
+        self._hist_pos += hp
+        self._hist_neg += hn
+
+    def _counts(self):
+        """(tp, fp, tn, fn): (thresholds,) each, or (thresholds, labels) for multi_label."""
+        counts = cumulative(self._hist_pos, self._hist_neg)
+        return tuple(c.T if self.multi_label else c[0] for c in counts)
+
+    @property
+    def true_positives(self):
+        """Weighted true positives at each threshold."""
+        return self._counts()[0]
+
+    @property
+    def false_positives(self):
+        """Weighted false positives at each threshold."""
+        return self._counts()[1]
+
+    @property
+    def true_negatives(self):
+        """Weighted true negatives at each threshold."""
+        return self._counts()[2]
+
+    @property
+    def false_negatives(self):
+        """Weighted false negatives at each threshold."""
+        return self._counts()[3]
 
     def _by_label(self, terms):
         if not self.multi_label:
@@ -361,7 +427,7 @@ class AUC(Metric):
         return float(_div(np.sum(by_label * self.label_weights), np.sum(self.label_weights)))
 
     def _interpolated_pr(self):
-        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        tp, fp, _, fn = self._counts()
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
         dp = p[:-1] - p[1:]
@@ -376,8 +442,7 @@ class AUC(Metric):
         """The area under the curve (0.0 before any update)."""
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolated_pr()
-        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
-                          self.false_negatives)
+        tp, fp, tn, fn = self._counts()
         recall = _div(tp, tp + fn)
         if self.curve == "ROC":
             x, y = _div(fp, fp + tn), recall

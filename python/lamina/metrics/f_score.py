@@ -72,11 +72,15 @@ class FBetaScore(Metric):
         else:
             pred = y_pred > self.threshold
         pred = pred.astype(np.float64)
-        w = np.ones((y_true.shape[0], 1)) if sample_weight is None else np.asarray(
-            sample_weight, dtype=np.float64).reshape(-1, 1)
+        weighted_true = y_true
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1, 1)
+            pred, weighted_true = pred * w, y_true * w
         axis = None if self.average == "micro" else 0
-        batch = np.stack([np.sum(v * w, axis=axis) for v in (
-            pred * y_true, pred * (1 - y_true), (1 - pred) * y_true, y_true)])
+        # tp, predicted positives and support, each a (weighted) sum over the batch
+        tp = np.sum(pred * y_true, axis=axis)
+        predicted, support = np.sum(pred, axis=axis), np.sum(weighted_true, axis=axis)
+        batch = np.stack([tp, predicted - tp, support - tp, support])
         if self._counts is None:
             self._counts = np.zeros_like(batch)
         elif self._counts.shape != batch.shape:

@@ -220,8 +220,8 @@ class Trainer:
         Returns:
             The ``History``; ``history.history`` holds ``loss``, each metric and ``val_*``
             per epoch (and ``learning_rate`` when a callback such as LearningRateScheduler
-            or ReduceLROnPlateau logs it, as in Keras). Ctrl-C stops after the current step and returns it
-            (``history.interrupted`` is then True) with the model usable.
+            or ReduceLROnPlateau logs it, as in Keras). Ctrl-C stops after the current step
+            and returns it (``history.interrupted`` is then True) with the model usable.
         """
         self._require_compiled("fit")
         epochs = check_int("epochs", epochs, minimum=0)

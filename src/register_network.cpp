@@ -375,6 +375,8 @@ std::unique_ptr<Network<T>> build(PyNetwork& self, const py::dict& spec) {
     const std::int64_t k = get_int(md, "k", mw);
     if (k < 1 || k > (1 << 30)) throw py::value_error(mw + "['k'] must be >= 1, got " + std::to_string(k));
     mp.k = static_cast<int>(k);
+    // optional: False for Keras's unweighted `metrics` (sample weights do not weight them)
+    mp.weighted = md.contains("weighted") ? get_bool(md, "weighted", mw) : true;
     s.metrics.push_back(mp);
   }
 
@@ -557,16 +559,35 @@ Network<float>& net_of<float>(PyNetwork& self) { return *self.nf; }
 template <>
 Network<double>& net_of<double>(PyNetwork& self) { return *self.nd; }
 
+// The optional `outputs` array of train_step / evaluate: (m, out_dim), the network's dtype,
+// C-contiguous, writeable, sharing no memory with x or the parameters; nullptr for None.
+template <class T>
+T* check_outputs(const PyNetwork& self, const Batch<T>& b, const py::handle& oo) {
+  if (oo.is_none()) return nullptr;
+  py::array out = batch_array<T>(oo, "outputs", 2);
+  if (out.shape(0) != b.m || out.shape(1) != self.out_dim)
+    throw py::value_error("outputs must have shape (" + std::to_string(b.m) + ", " +
+                          std::to_string(self.out_dim) + "), got " + shape_str(out));
+  if (!out.writeable()) throw py::value_error("outputs must be writeable");
+  const Extent eo = extent_of(out, "outputs");
+  if (overlaps(eo, extent_of(b.x, "x"))) throw py::value_error("outputs and x share memory");
+  for (const Extent& e : self.param_extents)
+    if (overlaps(eo, e)) throw py::value_error("outputs shares memory with " + e.what);
+  return static_cast<T*>(out.mutable_data());
+}
+
 template <class T>
 py::tuple train_step_t(PyNetwork& self, const py::handle& x, const py::handle& y,
-                       const py::handle& sw, double lr, std::int64_t iteration) {
+                       const py::handle& sw, double lr, std::int64_t iteration,
+                       const py::handle& outputs) {
   Batch<T> b = check_batch<T>(self, x, y, sw);
+  T* y_out = check_outputs<T>(self, b, outputs);
   std::vector<double> out;
   {
     ReleaseGil nogil;
     std::lock_guard<std::mutex> lock(self.mu);
     net_of<T>(self).train_step(b.m, static_cast<const T*>(b.x.data()), b.t, lr, iteration,
-                               self.results.data());
+                               self.results.data(), y_out);
     out = self.results;
   }
   return results_tuple(out);
@@ -719,18 +740,19 @@ void register_network(py::module_& m) {
       .def(py::init(&make), py::arg("spec"))
       .def("train_step",
            [](PyNetwork& self, const py::object& x, const py::object& y, const py::object& sw,
-              double lr, std::int64_t iteration) {
+              double lr, std::int64_t iteration, const py::object& outputs) {
              if (!std::isfinite(lr))
                throw py::value_error("learning_rate must be finite, got " + repr_of(py::float_(lr)));
              if (iteration < 1)
                throw py::value_error("iteration must be >= 1 (1-based), got " +
                                      std::to_string(iteration));
-             return self.f64 ? train_step_t<double>(self, x, y, sw, lr, iteration)
-                             : train_step_t<float>(self, x, y, sw, lr, iteration);
+             return self.f64 ? train_step_t<double>(self, x, y, sw, lr, iteration, outputs)
+                             : train_step_t<float>(self, x, y, sw, lr, iteration, outputs);
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("learning_rate"),
-           py::arg("iteration"),
-           "One training step in place; returns (loss, weight_sum, metric_sum_0, ...).")
+           py::arg("iteration"), py::arg("outputs") = py::none(),
+           "One training step in place; returns (loss, weight_sum, metric_sum_0, ...). "
+           "outputs, when given, receives the forward pass's network outputs (m, out_dim).")
       .def("evaluate",
            [](PyNetwork& self, const py::object& x, const py::object& y, const py::object& sw,
               const py::object& outputs) {

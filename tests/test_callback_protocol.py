@@ -165,16 +165,25 @@ def test_a_learning_rate_set_by_a_callback_is_used_from_the_next_batch():
 
 def test_a_learning_rate_set_at_epoch_end_is_used_by_the_next_epoch():
     class Tenth:
+        used = []
+
         def set_model(self, model):
             self.model = model
 
         def on_epoch_end(self, epoch, logs=None):
-            self.model.optimizer.learning_rate = logs["learning_rate"] / 10
+            lr = float(self.model.optimizer.learning_rate)  # the rate this epoch used
+            self.used.append(lr)
+            self.model.optimizer.learning_rate = lr / 10
 
     x, y = make_data()
-    h = make_model(optimizer=lamina.optimizers.SGD(0.5)).fit(
-        x, y, epochs=3, verbose=0, callbacks=[Tenth()])
-    np.testing.assert_allclose(h.history["learning_rate"], [0.5, 0.05, 0.005])
+    a = make_model(optimizer=lamina.optimizers.SGD(0.5))
+    a.fit(x, y, epochs=3, batch_size=40, shuffle=False, verbose=0, callbacks=[Tenth()])
+    np.testing.assert_allclose(Tenth.used, [0.5, 0.05, 0.005])
+    b = make_model(optimizer=lamina.optimizers.SGD(0.5))
+    for lr in (0.5, 0.05, 0.005):  # the same three full-batch steps by hand
+        b.optimizer.learning_rate = lr
+        b.train_on_batch(x, y)
+    assert same_weights(a, b)
 
 
 def test_verbose_false_is_keras_verbose_0(capsys):

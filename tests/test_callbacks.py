@@ -211,8 +211,7 @@ def test_csv_logger(tmp_path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["0", "1"]
-    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                            "learning_rate"}
+    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
     make_model().fit(x, y, epochs=1, verbose=0,
                      callbacks=[lamina.callbacks.CSVLogger(path, append=True)])
     with open(path) as f:

@@ -53,3 +53,6 @@ MODULES += ["lamina.optimizers.ema"]
 MODULES += ["lamina.feature_names", "lamina._threadpoolctl"]
 MODULES += ["lamina.ops", "lamina.ops.tape", "lamina.ops.numpy_ops", "lamina.ops.array_ops",
             "lamina.ops.nn", "lamina.kernels", "lamina.custom_loss", "lamina.loss_functions"]
+MODULES += [f"lamina.metrics.{m}" for m in (
+    "base", "functions", "accuracy", "regression", "probabilistic", "confusion", "f_score")]
+MODULES += ["lamina.metric_logs"]

@@ -60,7 +60,7 @@ def test_csv_logger_writes_keras_columns(tmp_path):
                          callbacks=[keras.callbacks.CSVLogger(str(path))])
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["epoch", "accuracy", "learning_rate", "loss", "val_accuracy",
+    assert list(rows[0]) == ["epoch", "accuracy", "loss", "val_accuracy",
                              "val_loss"]  # Keras: "epoch", then the log keys sorted
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     np.testing.assert_allclose([float(r["val_loss"]) for r in rows], h.history["val_loss"],

@@ -147,10 +147,19 @@ def test_compile_defaults_and_arguments():
     model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
     model.compile(loss="mse")
     assert isinstance(model.optimizer, lamina.optimizers.RMSprop)
+    assert model.loss == "mse"  # Keras keeps what compile was given
+    huber = lamina.losses.Huber(delta=0.5)
+    model.compile(loss=huber)
+    assert model.loss is huber
+    model.compile(loss="mse")
     model.compile(optimizer="adam", loss="mse", loss_weights=[2.0], metrics="mae")
-    assert model.loss_weights == 2.0 and model.metrics_names == ["loss", "mae"]
-    with pytest.raises(ValueError, match="unique"):
-        model.compile(optimizer="adam", loss="mse", metrics=["mae", "mae"])
+    assert model.loss_weights == 2.0 and model.metrics_names == ["loss", "compile_metrics"]
+    model.compile(optimizer="adam", loss="mse", metrics=["mae", "mae"])  # Keras: mae_1
+    h = model.fit(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)
+    assert list(h.history) == ["loss", "mae", "mae_1"]
+    with pytest.raises(ValueError, match="'loss'"):
+        model.compile(optimizer="adam", loss="mse",
+                      metrics=[lamina.metrics.MeanAbsoluteError(name="loss")])
 
 
 def test_float64_via_config_floatx():

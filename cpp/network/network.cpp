@@ -427,7 +427,7 @@ struct Network<T>::Impl final : net::GradSink<T> {
   // forward + loss + metrics into out (loss includes the penalties of the weights as they
   // are now), then backward (fused with the update when `up` is not null).
   void run_step(std::int64_t m, const T* x, const Targets<T>& t, std::uint64_t step,
-                double* out, const Update* up, bool update_state);
+                double* out, const Update* up, bool update_state, T* y_out = nullptr);
 };
 
 template <class T>
@@ -659,9 +659,10 @@ void Network<T>::Impl::metrics_into(std::int64_t m, const Targets<T>& t, double*
   for (std::size_t k = 0; k < metrics.size(); ++k) {
     if (sparse)
       out[2 + k] += metric_sum_sparse<T, std::int64_t>(metrics[k], m, n, last.out, n, t.labels,
-                                                       t.sw);
+                                                       metrics[k].weighted ? t.sw : nullptr);
     else
-      out[2 + k] += metric_sum<T>(metrics[k], m, n, last.out, n, t.y, n, t.sw);
+      out[2 + k] += metric_sum<T>(metrics[k], m, n, last.out, n, t.y, n,
+                                  metrics[k].weighted ? t.sw : nullptr);
   }
   out[1] += weight_sum(m, t);
 }
@@ -763,10 +764,12 @@ void Network<T>::Impl::add_penalty_grads() {
 template <class T>
 void Network<T>::Impl::run_step(std::int64_t m, const T* x, const Targets<T>& t,
                                 std::uint64_t step, double* out, const Update* up,
-                                bool update_state) {
+                                bool update_state, T* y_out) {
   ensure(m);
   for (std::size_t k = 0; k < 2 + metrics.size(); ++k) out[k] = 0.0;
   forward(m, x, true, step, update_state);
+  if (y_out != nullptr)  // the step's outputs, before backward reuses any buffer
+    std::memcpy(y_out, output(), static_cast<std::size_t>(m * output_dim) * sizeof(T));
   const double lsum = loss_and_metrics(m, t, true, out);
   // The penalties: of the trainable weights (before the update) and of the activities
   // (layer.hpp: activity_sum, per-batch sums) — together what separates loss from data loss.
@@ -839,7 +842,8 @@ void Network<T>::Impl::optimize(double learning_rate, std::int64_t iteration, Ru
 
 template <class T>
 void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
-                            double learning_rate, std::int64_t iteration, double* out) {
+                            double learning_rate, std::int64_t iteration, double* out,
+                            T* y_out) {
   Impl& s = *impl_;
   if (s.external)
     throw std::logic_error("this network's loss is external: train with forward_train + "
@@ -847,7 +851,7 @@ void Network<T>::train_step(std::int64_t m, const T* x, const Targets<T>& t,
   ScopedFlushDenormals ftz;  // subnormals are flushed (runtime.hpp)
   s.pending_rows = 0;
   s.optimize(learning_rate, iteration, [&](const typename Impl::Update* up) {
-    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, up, true);
+    s.run_step(m, x, t, static_cast<std::uint64_t>(iteration), out, up, true, y_out);
   });
 }
 

@@ -43,7 +43,9 @@ class Network:
                           "beta_2", "epsilon", "amsgrad", "weight_decay", "clipnorm",
                           "clipvalue", "global_clipnorm"},  # every key; 0.0 = off
             "optimizer_state": (1,) float64 array (Nadam's u-product, start 1.0; live),
-            "metrics": [{"name": str, "threshold": float, "k": int}],
+            "metrics": [{"name": str, "threshold": float, "k": int,
+                         "weighted": bool (optional, True: summed with the sample weights;
+                         False: every row weight 1, Keras's unweighted `metrics`)}],
             "seed": int,  # dropout mask = f(seed, step, layer index in "layers", element)
             "external_loss": bool}  # optional: the caller computes the loss (see below)
     param(name, shape) = {"name": str, "value": C-contiguous writeable array of dtype with
@@ -81,7 +83,9 @@ class Network:
     update; backward stops at the earliest layer with a trainable parameter. No two arrays of
     the spec may share memory. train_step returns (loss, weight_sum, metric_sum_0, ...): loss
     = sum_i sw_i * l_i / m + the L1/L2 penalties of the trainable parameters (weights before
-    the update), weight_sum = sum_i sw_i, metric_sum_k = sum_i sw_i * metric_k(i). y is (m,)
+    the update), weight_sum = sum_i sw_i, metric_sum_k = sum_i sw_i * metric_k(i) (sum_i
+    metric_k(i) for an unweighted metric). train_step and evaluate write the network outputs
+    of their forward pass (m, output_dim) into `outputs` when it is given. y is (m,)
     int64 labels for sparse_categorical_crossentropy, else (m, output_dim). A final
     softmax/sigmoid with the matching crossentropy (from_logits=False) is computed as the
     fused logits form. Calls release the GIL and serialize on a mutex; bad arguments raise
@@ -99,7 +103,7 @@ class Network:
 
     def __init__(self, spec: dict[str, Any]) -> None: ...
     def train_step(self, x: Any, y: Any, sample_weight: Any, learning_rate: float,
-                   iteration: int) -> tuple[float, ...]: ...
+                   iteration: int, outputs: Any = None) -> tuple[float, ...]: ...
     def evaluate(self, x: Any, y: Any, sample_weight: Any = None,
                  outputs: Any = None) -> tuple[float, ...]: ...
     def forward_train(self, x: Any, out: Any, iteration: int,

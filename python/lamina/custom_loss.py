@@ -144,18 +144,21 @@ class CustomLossNetwork:
     def _loss(self, y, out, sw):
         return loss_and_gradient(self.loss.call, y, out, sw, self.loss.reduction)
 
-    def train_step(self, x, y, sample_weight, learning_rate, iteration):
-        """One training step; returns ``(loss, weight_sum, metric_sum_0, ...)`` as the core's."""
-        out = self._outputs(x.shape[0])
+    def train_step(self, x, y, sample_weight, learning_rate, iteration, outputs=None):
+        """One training step; returns ``(loss, weight_sum, metric_sum_0, ...)`` as the core's
+        (``outputs``, when given, receives the step's network outputs)."""
+        out = self._outputs(x.shape[0]) if outputs is None else outputs
         self.net.forward_train(x, out, iteration)
         value, grad = self._loss(y, out, sample_weight)
         dy = np.ascontiguousarray(grad, dtype=self.dtype)
         r = self.net.backward_update(y, sample_weight, dy, learning_rate, iteration)
         return (value + r[0], *r[1:])
 
-    def evaluate(self, x, y, sample_weight=None):
-        """Loss and metric sums without dropout and without update."""
-        out = np.empty((x.shape[0], self.net.output_dim), dtype=self.dtype)
+    def evaluate(self, x, y, sample_weight=None, outputs=None):
+        """Loss and metric sums without dropout and without update (``outputs``, when given,
+        receives the network outputs)."""
+        out = (np.empty((x.shape[0], self.net.output_dim), dtype=self.dtype) if outputs is None
+               else outputs)
         r = self.net.evaluate(x, y, sample_weight, out)
         yp = np.asarray(out, dtype=np.float64)
         total = reduce_values(self.loss.call(np.asarray(y, dtype=np.float64), yp),

@@ -31,7 +31,7 @@ def fit_info(model, net, x, y, sw, batch_size, val):
     """
     info = {"batch_size": int(batch_size), "samples": int(y.shape[0]),
             "validation_samples": 0 if val is None else val.samples,
-            **reference(model.loss, y, model._out_dim())}
+            **reference(model._loss, y, model._out_dim())}
     hidden = [lay for lay in model.layers if getattr(lay, "kernel", None) is not None][:-1]
     if sum(getattr(lay, "activation", None) in SATURATING for lay in hidden) >= 2 and len(x):
         rows = slice(0, min(256, x.shape[0]))

@@ -237,7 +237,7 @@ def save_model(model, filepath, overwrite=True):
     path = _check_target(filepath, overwrite, (".lamina",), "model")
     _require_built(model, "save")
     _require_finite_weights(model, path)
-    compiled = model.compiled and model.loss is not None
+    compiled = model.compiled and model._loss is not None
     if compiled:
         _require_optimizer_slots(model)
     config = {

@@ -143,11 +143,12 @@ def compile_to_keras(model):
     cc = model.get_compile_config()
     if cc is None:
         return None
-    metrics = [_keras_object("keras.metrics", m) for m in cc.get("metrics") or []]
+    metrics, weighted = ([_keras_object("keras.metrics", m) for m in cc.get(key) or []]
+                         for key in ("metrics", "weighted_metrics"))
     return {"optimizer": _keras_object("keras.optimizers", cc["optimizer"]),
             "loss": _keras_object("keras.losses", cc.get("loss")),
             "loss_weights": cc.get("loss_weights"), "metrics": metrics or None,
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "weighted_metrics": weighted or None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
 

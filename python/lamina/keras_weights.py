@@ -115,7 +115,7 @@ def fill_h5(model, f, optimizer=True):
         group = f.create_group(f"{path}/vars")
         for i, w in enumerate(layer.get_weights()):
             group.create_dataset(str(i), data=w)
-    if optimizer and model.compiled and model.optimizer is not None and model.loss is not None:
+    if optimizer and model.compiled and model.optimizer is not None and model._loss is not None:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_weights)
         group = f.create_group("optimizer/vars")
@@ -171,7 +171,7 @@ def read_h5(model, checked, optimizer=True, functional=None):
                                  "model does not have")
     for w, arr in staged:
         np.copyto(w, arr)
-    if optimizer and checked.has("optimizer/vars") and model.compiled and model.loss:
+    if optimizer and checked.has("optimizer/vars") and model.compiled and model._loss is not None:
         _read_optimizer(model, checked)
 
 

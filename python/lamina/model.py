@@ -16,7 +16,7 @@ Example:
     ...               metrics=["accuracy"])
     >>> history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     >>> sorted(history.history)
-    ['accuracy', 'learning_rate', 'loss']
+    ['accuracy', 'loss']
     >>> model.predict(x[:3], verbose=0).shape
     (3, 2)
 """
@@ -32,7 +32,7 @@ from . import config as config_mod
 from . import layers as layers_mod
 from . import custom_loss as custom_loss_mod
 from . import losses as losses_mod
-from . import metrics as metrics_mod
+from . import metric_logs
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
@@ -129,10 +129,12 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         self._input_shape = None
         self.built = False
         self.optimizer = None
-        self.loss = None
+        self.loss = None  # what compile was given (Keras keeps the user's object)
+        self._loss = None  # that loss resolved to a lamina.losses.Loss
         self.loss_weights = None
         self._metric_ids = []
-        self._metrics = []
+        self._weighted_metric_ids = []
+        self._compiled_metrics = None  # metric_logs.CompiledMetrics, set by _network_for
         self.compiled = False
         self._network = None
         self._network_kind = None
@@ -408,10 +410,12 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                 (must be given before fit/evaluate).
             loss_weights: A float (or a one-element list/dict) scaling the loss. Defaults to
                 `None` (1.0).
-            metrics: List of names ("accuracy", "mae" …) or ``lamina.metrics`` instances.
-                Defaults to `None`.
-            weighted_metrics: More metrics; lamina weights every metric by the sample
-                weights. Defaults to `None`.
+            metrics: Metrics to log, unweighted (sample and class weights do not weight
+                them): names ("accuracy", "auc", "mae" …), ``lamina.metrics`` objects,
+                losses or functions ``fn(y_true, y_pred)``. Defaults to `None`.
+            weighted_metrics: Metrics weighted by the sample and class weights; a name
+                already used by ``metrics`` is logged as ``weighted_<name>``. Defaults to
+                `None`.
             run_eagerly: Ignored. Defaults to `False`.
             steps_per_execution: Must be 1. Defaults to `1`.
             jit_compile: Ignored. Defaults to `"auto"`.
@@ -430,26 +434,16 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             lw = next(iter(lw.values() if isinstance(lw, dict) else lw))
         if lw is not None:
             lw = check_float("loss_weights", lw, minimum=0.0)
-        ids = []
-        for group in (metrics, weighted_metrics):
-            if group is None:
-                continue
-            if isinstance(group, (str, metrics_mod.Metric)) or callable(group):
-                group = [group]
-            if isinstance(group, dict):
-                raise ValueError(f"metrics as a dict is for multi-output models; pass a list, "
-                                 f"got {group!r}")
-            ids.extend(group)
-        resolved = [metrics_mod.get(m, loss=loss_obj) for m in ids]  # validates names early
-        names = [m.name for m in resolved]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup or "loss" in names:
-            raise ValueError(f"metric names must be unique and not 'loss', got {names}")
+        ids = metric_logs.flatten_ids(metrics, "metrics")
+        wids = metric_logs.flatten_ids(weighted_metrics, "weighted_metrics")
+        metric_logs.CompiledMetrics(ids, wids, loss_obj, None)  # validates names early
         self.optimizer = opt
-        self.loss = loss_obj
+        self.loss = loss
+        self._loss = loss_obj
         self.loss_weights = lw
         self._metric_ids = ids
-        self._metrics = []
+        self._weighted_metric_ids = wids
+        self._compiled_metrics = None
         self.compiled = True
         # Keras semantics: the trainable flags in force now are the ones fit obeys until the
         # next compile.
@@ -458,15 +452,16 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     @property
     def metrics_names(self) -> list:
-        """``["loss", *metric names]``."""
-        names = ["loss"]
-        if self.compiled:
-            names += [m.name for m in (self._metrics or self._resolve_metrics(None))]
-        return names
+        """Keras 3's: ``["loss", "compile_metrics"]`` once compiled with metrics, ``["loss"]``
+        without, ``[]`` before compile (the History keys name each metric)."""
+        if not self.compiled:
+            return []
+        return ["loss"] + (["compile_metrics"] if self._metric_ids or self._weighted_metric_ids
+                           else [])
 
     def _resolve_metrics(self, out_dim):
-        return [metrics_mod.get(m, loss=self.loss, output_dim=out_dim)
-                if not isinstance(m, metrics_mod.Metric) else m for m in self._metric_ids]
+        return metric_logs.CompiledMetrics(self._metric_ids, self._weighted_metric_ids,
+                                           self._loss, out_dim)
 
     def _require_built(self, what):
         if not self.built:
@@ -478,7 +473,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before {what}: call "
                                "model.compile(optimizer=..., loss=...)")
-        if self.loss is None:
+        if self._loss is None:
             raise ValueError(f"model {self.name!r} was compiled without a loss, so {what} "
                              "cannot run: compile(loss=...)")
 
@@ -488,7 +483,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         compiled or ``y`` is one label per sample for several outputs, else
         "mean_squared_error" ((n, outputs) floats)."""
         self._network_for("train")
-        if y is not None and not losses_mod.is_fused(self.loss):
+        if y is not None and not losses_mod.is_fused(self._loss):
             shape = np.shape(y)
             labels = self._out_dim() > 1 and (len(shape) == 1 or (
                 len(shape) == 2 and shape[1] == 1))
@@ -503,7 +498,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     def _network_for(self, kind):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
-        if kind == "infer" and self.compiled and self.loss is not None:
+        if kind == "infer" and self.compiled and self._loss is not None:
             kind = "train"  # one network serves both once the model is compiled
         if self._network is not None and self._network_generation != trainer_mod.fork_generation():
             self._network = self._network_kind = None  # forked: the old one may be locked
@@ -523,21 +518,16 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")
         if kind == "train":
             self._require_compiled("training")
-            opt, loss = self.optimizer, self.loss
+            opt, loss = self.optimizer, self._loss
             out_dim = self._out_dim()
-            self._metrics = self._resolve_metrics(out_dim)
+            compiled = self._resolve_metrics(out_dim)
             external = not losses_mod.is_fused(loss)
             sparse_loss = loss.core_name == "sparse_categorical_crossentropy" or (
-                external and (self.__dict__.get("_labels_seen", False) or any(
-                    m.core_name in metrics_mod.SPARSE_METRICS for m in self._metrics)))
-            for m in self._metrics:
-                if (m.core_name in metrics_mod.SPARSE_METRICS) != sparse_loss:
-                    raise ValueError(
-                        f"metric {m.name!r} ({m.core_name}) needs "
-                        f"{'integer labels' if not sparse_loss else 'one-hot targets'}, but "
-                        f"the loss {loss.core_name} takes "
-                        f"{'integer labels' if sparse_loss else 'dense targets'}")
-            metric_specs = [m.core_spec() for m in self._metrics]
+                external and (self.__dict__.get("_labels_seen", False)
+                              or compiled.needs_labels))
+            compiled.check_targets(sparse_loss, loss.core_name)
+            self._compiled_metrics = compiled
+            metric_specs = compiled.core_specs()
             loss_spec = loss.core_spec()
             if external:  # a Python loss (lamina.custom_loss); the name sets the targets
                 loss_spec = {"name": "sparse_categorical_crossentropy" if sparse_loss
@@ -580,7 +570,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             spec["external_loss"] = True
         net = _core.Network(spec)
         if external:
-            net = custom_loss_mod.CustomLossNetwork(net, self.loss)
+            net = custom_loss_mod.CustomLossNetwork(net, self._loss)
         self._network, self._network_kind, self._spec = net, kind, spec
         self._leaf_key = key
         self._network_generation = trainer_mod.fork_generation()

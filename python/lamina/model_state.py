@@ -167,14 +167,19 @@ class ModelState:
         return model
 
     def get_compile_config(self):
-        """Returns the compile arguments (optimizer, loss, metrics, loss_weights), or None."""
+        """Returns the compile arguments (optimizer, loss, metrics, loss_weights, and
+        weighted_metrics when there are some), or None."""
         if not self.compiled:
             return None
-        metrics = [m if isinstance(m, str) else metrics_mod.serialize(m)
-                   for m in self._metric_ids]
-        return {"optimizer": optimizers_mod.serialize(self.optimizer),
-                "loss": None if self.loss is None else losses_mod.serialize(self.loss),
-                "metrics": metrics, "loss_weights": self.loss_weights}
+        metrics, weighted = ([m if isinstance(m, str) else metrics_mod.serialize(m)
+                              for m in ids]
+                             for ids in (self._metric_ids, self._weighted_metric_ids))
+        config = {"optimizer": optimizers_mod.serialize(self.optimizer),
+                  "loss": None if self._loss is None else losses_mod.serialize(self._loss),
+                  "metrics": metrics, "loss_weights": self.loss_weights}
+        if weighted:
+            config["weighted_metrics"] = weighted
+        return config
 
     def compile_from_config(self, config):
         """Compiles from ``get_compile_config()``'s output."""
@@ -185,7 +190,9 @@ class ModelState:
         if unknown:
             raise ValueError(f"unknown compile config keys: {', '.join(sorted(unknown))}")
         self.compile(optimizer=optimizers_mod.get(config.get("optimizer", "rmsprop")),
-                     loss=config.get("loss"), metrics=config.get("metrics"),
+                     loss=None if config.get("loss") is None else losses_mod.get(config["loss"]),
+                     metrics=config.get("metrics"),
+                     weighted_metrics=config.get("weighted_metrics"),
                      loss_weights=config.get("loss_weights"))
 
     def to_json(self, **kwargs) -> str:

@@ -2,11 +2,12 @@
 
 A model class mixes ``Trainer`` in (``class Sequential(Trainer)``) and provides what the
 loops need from it: ``build``, ``built``, ``dtype``, ``_input_shape``, ``optimizer``,
-``loss``, ``loss_weights``, ``_metrics`` (resolved by ``_network_for``), ``_shuffle_seed``,
-``_out_dim()``, ``_require_compiled(what)`` and ``_network_for("train" | "infer")``, which
-returns the core ``Network`` that runs one step per call. Python orchestrates epochs,
-batches, shuffling, validation, callbacks and Ctrl-C here; each training batch crosses into
-the C++ core once (``lamina._core.Network.train_step``), which runs forward, loss, backward,
+``_loss`` (the resolved ``Loss``), ``loss_weights``, ``_compiled_metrics`` (a
+``metric_logs.CompiledMetrics``, set by ``_network_for``), ``_shuffle_seed``, ``_out_dim()``,
+``_require_compiled(what)`` and ``_network_for("train" | "infer")``, which returns the
+core ``Network`` that runs one step per call. Python orchestrates epochs, batches,
+shuffling, validation, callbacks and Ctrl-C here; each training batch crosses into the C++
+core once (``lamina._core.Network.train_step``), which runs forward, loss, backward,
 regularization and the optimizer update for the whole network in place on the layers'
 arrays.
 
@@ -227,9 +228,10 @@ class Trainer:
             validation_freq: Validate every this many epochs. Defaults to `1`.
 
         Returns:
-            The ``History``; ``history.history`` holds ``loss``, each metric, ``val_*`` and
-            ``learning_rate`` per epoch. Ctrl-C stops after the current step and returns it
-            (``history.interrupted`` is then True) with the model usable.
+            The ``History``; ``history.history`` holds ``loss``, each metric and ``val_*``
+            per epoch (and ``learning_rate`` when a callback such as LearningRateScheduler
+            or ReduceLROnPlateau logs it, as in Keras). Ctrl-C stops after the current step
+            and returns it (``history.interrupted`` is then True) with the model usable.
         """
         self._require_compiled("fit")
         epochs = check_int("epochs", epochs, minimum=0)
@@ -259,17 +261,18 @@ class Trainer:
         # so the epoch's data loss is averaged over the same steps as its loss.
         penalized = _has_penalty(self._spec)
         history = callbacks_mod.History()
-        cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
+        # Keras's order: the progress bar last, so it shows what callbacks add to the logs
+        cbs = callbacks + [history] + ([callbacks_mod.ProgbarLogger()] if verbose else [])
         params = {"epochs": epochs, "steps": batches.steps, "verbose": verbose}
         cbl = callbacks_mod.CallbackList(cbs, self, params)
         hooks = cbl.has_train_batch_hooks
         opt = self.optimizer
-        metric_names = [m.name for m in self._metrics]
-        nm = len(metric_names)
+        compiled = self._compiled_metrics
         sizes = batches.sizes
-        train_step = net.train_step
+        # metrics the core does not compute are updated with each step's outputs
+        train_step = compiled.wrap(net.train_step, self._out_dim(), self.dtype)
         if penalized:
-            def train_step(*args, _step=net.train_step, _net=net):
+            def train_step(*args, _step=train_step, _net=net):
                 return (*_step(*args), _net.last_penalty)
         if opt.use_ema:  # the weights' moving average after each step (Keras's use_ema)
             train_step = ema.wrap_step(train_step, opt, ema.trained_arrays(self._spec))
@@ -288,6 +291,7 @@ class Trainer:
                     history.interrupted = interrupt.hit
                     break
                 cbl.on_epoch_begin(epoch)
+                compiled.reset()
                 schedule = opt.schedule
                 lr = float(opt.learning_rate)
                 it = opt.iterations
@@ -312,9 +316,7 @@ class Trainer:
                     finally:  # steps done so far count even if a step raised
                         opt.iterations = it
                 else:
-                    run_loss = run_w = 0.0
-                    run_m = [0.0] * nm
-                    seen = 0
+                    running = compiled.running()
                     for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
                         cbl.on_train_batch_begin(b, {"size": sizes[b]})
                         lr = float(opt.learning_rate)
@@ -322,13 +324,7 @@ class Trainer:
                         it += 1
                         opt.iterations = it
                         append(r)
-                        seen += sizes[b]
-                        run_loss += r[0] * sizes[b]
-                        run_w += r[1]
-                        blogs = {"loss": run_loss / seen}
-                        for j in range(nm):
-                            run_m[j] += r[2 + j]
-                            blogs[metric_names[j]] = run_m[j] / run_w if run_w else 0.0
+                        blogs = running.add(r, sizes[b])
                         blogs["batch_loss"] = r[0]
                         cbl.on_train_batch_end(b, blogs)
                         if self.stop_training:
@@ -336,7 +332,7 @@ class Trainer:
                 if interrupt.hit:
                     history.interrupted = True
                     break
-                logs = self._epoch_logs(results, sizes, metric_names, penalized)
+                logs = self._epoch_logs(results, sizes, penalized)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     cbl.on_test_begin()
                     vlogs = self._evaluate_prepared(val, validation_batch_size or batch_size,
@@ -345,7 +341,6 @@ class Trainer:
                         vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
                     cbl.on_test_end(vlogs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
-                logs["learning_rate"] = float(opt.learning_rate)
                 cbl.on_epoch_end(epoch, logs)
             if opt.use_ema and epochs > initial_epoch:  # Keras's finalize_variable_values
                 ema.finalize(opt, ema.trained_arrays(self._spec))
@@ -357,31 +352,26 @@ class Trainer:
                   "model keeps the weights of the last step", file=sys.stderr)
         return history
 
-    @staticmethod
-    def _epoch_logs(results, sizes, metric_names, penalized=False):
-        if not results:
-            logs = {"loss": float("nan"), **{m: float("nan") for m in metric_names}}
-            if penalized:
-                logs["data_loss"] = float("nan")
-            return logs
-        arr = np.asarray(results, dtype=np.float64)
-        k = arr.shape[0]
-        w = np.asarray(sizes[:k], dtype=np.float64)
-        logs = {"loss": float(np.dot(arr[:, 0], w) / w.sum())}
-        wsum = float(arr[:, 1].sum())
-        for j, name in enumerate(metric_names):
-            logs[name] = float(arr[:, 2 + j].sum() / wsum) if wsum else 0.0
+    def _epoch_logs(self, results, sizes, penalized=False):
+        logs = self._compiled_metrics.logs(results, sizes)
         if penalized:  # results end with each step's penalty (see fit)
-            logs["data_loss"] = logs["loss"] - float(np.dot(arr[:, -1], w) / w.sum())
+            if not results:
+                logs["data_loss"] = float("nan")
+            else:
+                w = np.asarray(sizes[:len(results)], dtype=np.float64)
+                penalty = np.asarray([r[-1] for r in results], dtype=np.float64)
+                logs["data_loss"] = logs["loss"] - float(np.dot(penalty, w) / w.sum())
         return logs
 
     # ------------------------------------------------------------------ evaluate ------
     def _evaluate_prepared(self, data, batch_size, cbl=None):
         net = self._network_for("train")
+        compiled = self._compiled_metrics
+        compiled.reset()
         n = 0
-        loss_sum = w_sum = 0.0
-        msums = [0.0] * len(self._metrics)
-        evaluate = net.evaluate
+        loss_sum = 0.0
+        results, sizes = [], []
+        evaluate = compiled.wrap(net.evaluate, self._out_dim(), self.dtype)
         hooks = cbl is not None and cbl.has_test_batch_hooks
         for b, (xb, yb, swb) in enumerate(data.batches(batch_size)):
             s, e = n, n + xb.shape[0]
@@ -389,16 +379,12 @@ class Trainer:
             if hooks:
                 cbl.on_test_batch_begin(b, {"size": e - s})
             r = evaluate(xb, yb, swb)
-            loss_sum += r[0] * (e - s)
-            w_sum += r[1]
-            for j in range(len(msums)):
-                msums[j] += r[2 + j]
+            results.append(r)
+            sizes.append(e - s)
             if hooks:
+                loss_sum += r[0] * (e - s)
                 cbl.on_test_batch_end(b, {"loss": loss_sum / e})
-        logs = {"loss": loss_sum / n}
-        for m, s in zip(self._metrics, msums):
-            logs[m.name] = s / w_sum if w_sum else 0.0
-        return logs
+        return compiled.logs(results, sizes, in_order=True)
 
     @serialized
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -509,7 +495,9 @@ class Trainer:
         xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight, fit=True)
         net = self._network_for("train")
         opt = self.optimizer
-        r = net.train_step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)
+        self._compiled_metrics.reset()
+        step = self._compiled_metrics.wrap(net.train_step, self._out_dim(), self.dtype)
+        r = step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)
         if opt.use_ema:
             ema.update(opt, ema.trained_arrays(self._spec), opt.iterations)
         opt.iterations += 1
@@ -520,13 +508,14 @@ class Trainer:
         """Returns the loss and metrics on one batch (no update)."""
         self._require_compiled("test_on_batch")
         xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        r = self._network_for("train").evaluate(xt, yt, sw)
+        net = self._network_for("train")
+        self._compiled_metrics.reset()
+        r = self._compiled_metrics.wrap(net.evaluate, self._out_dim(), self.dtype)(xt, yt, sw)
         return self._batch_result(r, xt.shape[0], return_dict)
 
     def _batch_result(self, r, n, return_dict):
-        logs = {"loss": float(r[0])}
-        for j, m in enumerate(self._metrics):
-            logs[m.name] = float(r[2 + j] / r[1]) if r[1] else 0.0
+        logs = self._compiled_metrics.logs([r], [n], in_order=True)
+        logs["loss"] = float(r[0])
         return self._as_result(logs, return_dict)
 
     @staticmethod

@@ -102,6 +102,9 @@ struct MetricParams {
   Metric kind = Metric::sparse_categorical_accuracy;
   double threshold = 0.5;
   int k = 5;
+  // The network passes the sample weights to metric_sum only when set (Keras's
+  // weighted_metrics); an unweighted metric sums over the batch's rows with weight 1.
+  bool weighted = true;
 };
 
 template <class T>

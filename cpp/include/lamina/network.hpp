@@ -27,7 +27,11 @@
 //   L1/L2 penalties of the trainable parameters (Keras "sum_over_batch_size" plus the
 //   regularization losses of trainable weights, weights BEFORE the update); out[1] = sum_i
 //   sw_i; out[2 + k] = sum_i sw_i*metric_k(i) computed on the network outputs of the forward
-//   pass.
+//   pass, or sum_i metric_k(i) (every row weight 1) for a metric with weighted = false
+//   (Keras's compiled `metrics` are unweighted, its `weighted_metrics` weighted).
+// - Step outputs: train_step and evaluate copy the network outputs of their forward pass
+//   (m, output_dim) into `y_out` when it is not null (no extra forward), so the caller can
+//   update metrics the core does not compute.
 // - Fusion: when the last layer's output activation is a softmax (dense activation or
 //   activation layer) and the loss is (sparse_)categorical_crossentropy with from_logits =
 //   false, the loss and its gradient are computed by the fused, stable from-logits kernel on
@@ -186,7 +190,7 @@ class Network {
   // One training step on (m, input_dim) x, in place on the parameters and slots.
   // iteration >= 1 is the optimizer step and the dropout step. out: 2 + num_metrics().
   void train_step(std::int64_t m, const T* x, const Targets<T>& t, double learning_rate,
-                  std::int64_t iteration, double* out);
+                  std::int64_t iteration, double* out, T* y_out = nullptr);
   // Loss and metrics without dropout and without update. out: 2 + num_metrics(). With an
   // external loss out[0] holds the penalties only. `outputs` (m, output_dim), when not null,
   // receives the network outputs.

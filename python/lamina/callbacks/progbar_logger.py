@@ -18,6 +18,8 @@ def format_time(seconds):
 
 
 def _fmt(v):
+    if isinstance(v, (list, tuple)):  # a vector metric (F1Score(average=None) …)
+        return "[" + ", ".join(_fmt(float(x)) for x in v) + "]"
     return f"{v:.4f}" if isinstance(v, float) and abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
 
 

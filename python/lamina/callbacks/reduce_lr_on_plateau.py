@@ -60,6 +60,8 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # as Keras: the rate this epoch trained with joins the logs
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
         current = monitored("ReduceLROnPlateau", self.monitor, logs or {})
         if current is None:
             return

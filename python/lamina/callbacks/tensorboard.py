@@ -143,6 +143,9 @@ class TensorBoard(Callback):
         self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        opt = getattr(self.model, "optimizer", None)
+        if logs is not None and opt is not None:  # Keras's TensorBoard logs it (in place)
+            logs["learning_rate"] = float(opt.learning_rate)
         train, val = self._writer("train"), None
         for key, value in (logs or {}).items():
             if key.startswith("val_"):

@@ -115,8 +115,21 @@ def fit_batch_size(training: Mapping, n_fit: int) -> int:
     return n_fit if bs == "full" else min(bs, n_fit)
 
 
+class _LogLearningRate:
+    """Adds the optimizer's learning rate to each epoch's logs (as Keras's
+    LearningRateScheduler does), for a run whose optimizer follows a schedule."""
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
 def build_callbacks(run: Mapping, progress: bool = False, stream: TextIO | None = None) -> list:
-    """The callbacks of a run: early stopping if it asks for it, TerminateOnNaN unless
+    """The callbacks of a run: the learning rate in the logs when the run has a schedule,
+    early stopping if it asks for it, TerminateOnNaN unless
     ``training.terminate_on_nan = false``, and a progress bar.
 
     Args:
@@ -136,6 +149,8 @@ def build_callbacks(run: Mapping, progress: bool = False, stream: TextIO | None 
     from .. import callbacks
 
     out: list[Any] = []
+    if run["training"].get("schedule"):
+        out.append(_LogLearningRate())  # history.csv shows the schedule, epoch by epoch
     es = run["training"]["early_stopping"]
     if es:
         out.append(callbacks.EarlyStopping(**es))

@@ -200,9 +200,9 @@ def canonical_metric(name: str) -> str | None:
     """
     from .. import metrics
 
-    if isinstance(name, str) and name.strip().lower() in ("accuracy", "acc"):
-        return "accuracy"
+    if not isinstance(name, str):
+        return None
     try:
-        return metrics.get(name).core_name
+        return metrics.canonical_name(name)
     except (ValueError, TypeError):
         return None

@@ -45,6 +45,44 @@ inline __m512i pairs_of_run(const float* x, std::int64_t n) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+// In-register transpose of a 16 x 16 matrix of 32-bit words: r[i] holds row i; afterwards
+// r[j] holds column j. Three rounds: 32-bit and 64-bit unpacks inside 128-bit lanes, then two
+// rounds of lane shuffles. (maskz forms: GCC 12's plain ones warn about an undefined source.)
+inline __m512i unpacklo32(__m512i a, __m512i b) {
+  return _mm512_maskz_unpacklo_epi32(0xFFFF, a, b);
+}
+inline __m512i unpackhi32(__m512i a, __m512i b) {
+  return _mm512_maskz_unpackhi_epi32(0xFFFF, a, b);
+}
+inline __m512i unpacklo64(__m512i a, __m512i b) { return _mm512_maskz_unpacklo_epi64(0xFF, a, b); }
+inline __m512i unpackhi64(__m512i a, __m512i b) { return _mm512_maskz_unpackhi_epi64(0xFF, a, b); }
+#define LAMINA_SHUF128(a, b, imm) _mm512_maskz_shuffle_i32x4(0xFFFF, a, b, imm)
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = unpacklo32(r[i], r[i + 1]);
+    t[i + 1] = unpackhi32(r[i], r[i + 1]);
+  }
+  // u[4b + g]: rows 4b..4b+3 of columns g, g+4, g+8, g+12 (one per lane).
+  for (int b = 0; b < 16; b += 4) {
+    u[b + 0] = unpacklo64(t[b], t[b + 2]);
+    u[b + 1] = unpackhi64(t[b], t[b + 2]);
+    u[b + 2] = unpacklo64(t[b + 1], t[b + 3]);
+    u[b + 3] = unpackhi64(t[b + 1], t[b + 3]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    const __m512i v0 = LAMINA_SHUF128(u[g], u[4 + g], 0x88);
+    const __m512i v1 = LAMINA_SHUF128(u[g], u[4 + g], 0xdd);
+    const __m512i v2 = LAMINA_SHUF128(u[8 + g], u[12 + g], 0x88);
+    const __m512i v3 = LAMINA_SHUF128(u[8 + g], u[12 + g], 0xdd);
+    r[g] = LAMINA_SHUF128(v0, v2, 0x88);
+    r[g + 8] = LAMINA_SHUF128(v0, v2, 0xdd);
+    r[g + 4] = LAMINA_SHUF128(v1, v3, 0x88);
+    r[g + 12] = LAMINA_SHUF128(v1, v3, 0xdd);
+  }
+}
+#undef LAMINA_SHUF128
+
 // Stores one finished row of accumulators: r = alpha*acc (+ beta*C) (+ bias) (relu), as the
 // float32 AVX-512 kernel does.
 inline __attribute__((always_inline)) void store_row(float* c, const __m512* acc, __m512 va,
@@ -127,20 +165,18 @@ void pack_a_avx512bf16(bool trans, std::int64_t mc, std::int64_t kc, const float
         _mm512_mask_storeu_epi32(d + q * mr, mout, interleave_bf16(v0, v1));
       }
     } else {
-      // op(A)[i, p] = a[i*lda + p]: rows run along K; 16 pairs of each row at a time, then
-      // transposed through a small buffer.
+      // op(A)[i, p] = a[i*lda + p]: rows run along K; 16 pairs of each row at a time,
+      // transposed in registers (rows past `rows`, up to 16, are zero).
       const float* src = a + i0 * lda;
-      alignas(64) std::uint32_t tmp[16][16];
       for (std::int64_t q0 = 0; q0 < nq; q0 += 16) {
         const std::int64_t left = kc - 2 * q0;
         const std::int64_t nqb = nq - q0 < 16 ? nq - q0 : 16;
-        for (std::int64_t i = 0; i < mr; ++i)
-          _mm512_store_si512(tmp[i], i < rows ? pairs_of_run(src + i * lda + 2 * q0, left)
-                                              : _mm512_setzero_si512());
-        for (std::int64_t q = 0; q < nqb; ++q) {
-          std::uint32_t* out = d + (q0 + q) * mr;
-          for (std::int64_t i = 0; i < mr; ++i) out[i] = tmp[i][q];
-        }
+        __m512i r[16];
+        for (int i = 0; i < 16; ++i)
+          r[i] = i < rows ? pairs_of_run(src + i * lda + 2 * q0, left) : _mm512_setzero_si512();
+        transpose16(r);
+        for (std::int64_t q = 0; q < nqb; ++q)
+          _mm512_mask_storeu_epi32(d + (q0 + q) * mr, mout, r[q]);
       }
     }
     d += nq * mr;
@@ -168,18 +204,19 @@ void pack_b_avx512bf16(bool trans, std::int64_t kc, std::int64_t nc, const float
         }
       }
     } else {
-      // op(B)[p, j] = b[j*ldb + p]: columns run along K; 16 pairs of each at a time.
+      // op(B)[p, j] = b[j*ldb + p]: columns run along K; 16 pairs of each of 16 columns at a
+      // time, transposed in registers.
       const float* src = b + j0 * ldb;
-      alignas(64) std::uint32_t tmp[64][16];
       for (std::int64_t q0 = 0; q0 < nq; q0 += 16) {
         const std::int64_t left = kc - 2 * q0;
         const std::int64_t nqb = nq - q0 < 16 ? nq - q0 : 16;
-        for (std::int64_t j = 0; j < nr; ++j)
-          _mm512_store_si512(tmp[j], j < cols ? pairs_of_run(src + j * ldb + 2 * q0, left)
-                                              : _mm512_setzero_si512());
-        for (std::int64_t q = 0; q < nqb; ++q) {
-          std::uint32_t* out = d + (q0 + q) * nr;
-          for (std::int64_t j = 0; j < nr; ++j) out[j] = tmp[j][q];
+        for (std::int64_t jb = 0; jb < nr; jb += 16) {
+          __m512i r[16];
+          for (int j = 0; j < 16; ++j)
+            r[j] = jb + j < cols ? pairs_of_run(src + (jb + j) * ldb + 2 * q0, left)
+                                 : _mm512_setzero_si512();
+          transpose16(r);
+          for (std::int64_t q = 0; q < nqb; ++q) _mm512_storeu_si512(d + (q0 + q) * nr + jb, r[q]);
         }
       }
     }

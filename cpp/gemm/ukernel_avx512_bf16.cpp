@@ -110,7 +110,7 @@ constexpr int kPackAheadPairs = 16;
 // PACK: the B micro-panel (a full 32 columns) is read from op(B) in place (row p at b + p*ldb,
 // float32) and converted and written to bdst in the packed layout as it goes; kc is the real K
 // (the pad row of an odd kc is zero). Otherwise b is the packed panel and kc == kp.
-template <bool PACK>
+template <bool PACK, int R>
 inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::uint16_t* a,
                                                    const void* bsrc, std::int64_t ldb,
                                                    std::uint16_t* bdst, float* c,
@@ -120,14 +120,14 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
   {
     const char* pc = reinterpret_cast<const char*>(c);
 #pragma GCC unroll 1
-    for (int i = 0; i < MR; ++i, pc += ldc * static_cast<std::int64_t>(sizeof(float))) {
+    for (int i = 0; i < R; ++i, pc += ldc * static_cast<std::int64_t>(sizeof(float))) {
       _mm_prefetch(pc, _MM_HINT_T0);
       _mm_prefetch(pc + 64, _MM_HINT_T0);
     }
   }
-  __m512 acc[MR][NV];
+  __m512 acc[R][NV];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 
@@ -161,7 +161,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
       bp += 2 * kBf16Nr;
     }
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(aw[i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
@@ -176,7 +176,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
   if (bias)
     for (int v = 0; v < NV; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
   const bool read_c = beta != 0.0f, relu = act == 1;
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < R; ++i) {
     if (i >= mr) break;
     store_row(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);
   }
@@ -187,14 +187,24 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
 void gemm_avx512bf16_12x32(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
                            float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
                            float alpha, float beta, const float* bias, int act) {
-  kernel<false>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  if (mr > 8)
+    kernel<false, MR>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else if (mr > 4)
+    kernel<false, 8>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else
+    kernel<false, 4>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
 void gemm_avx512bf16_12x32_packb(std::int64_t kc, const std::uint16_t* a, const float* b,
                                  std::int64_t ldb, std::uint16_t* bdst, float* c,
                                  std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
                                  float beta, const float* bias, int act) {
-  kernel<true>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
+  if (mr > 8)
+    kernel<true, MR>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
+  else if (mr > 4)
+    kernel<true, 8>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
+  else
+    kernel<true, 4>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
 // op(A)[0:mc, 0:kc] -> panels of MR rows: word q*MR + i = (op(A)[i, 2q], op(A)[i, 2q+1]).

@@ -106,8 +106,11 @@ void scale_only(std::int64_t m, std::int64_t n, float beta, float* c, std::int64
 
 constexpr double kMinFlopsPerThread = 2.0e6;  // as gemm.cpp
 // As gemm.cpp's kMaxFusedPackB: op(B) (float32 bytes) up to which an untransposed B is packed
-// by the first tile row as it computes instead of in a pass of its own.
-constexpr double kMaxFusedPackB = 2.0 * 1024 * 1024;
+// by the first tile row as it computes instead of in a pass of its own. Higher than float32's
+// 2 MiB: the conversion makes the packing pass dearer. Measured on Zen 4 (1 thread, CPU time,
+// 2 alternations), fused vs a pass: 1024^3 (4 MiB) +1.2%, (512x1024)(1024x2048) (8 MiB) +0.7
+// to +2.7%, 2048^3 (16 MiB) -0.1 to +2.5% (left to the pass, as float32 measured -3% there).
+constexpr double kMaxFusedPackB = 8.0 * 1024 * 1024;
 
 // The blocking model (blocking.cpp) for the native kernel's bf16 panels (2 bytes).
 GemmBlocks native_blocks() {

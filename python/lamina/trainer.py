@@ -36,6 +36,7 @@ import numpy as np
 from . import _validation
 from . import callbacks as callbacks_mod
 from .batches import Batches
+from .dask_data import evaluate_dask, fit_dask, is_dask_collection, predict_dask
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
 from .sigint import SigintGuard
@@ -189,8 +190,10 @@ class Trainer:
         """Trains for ``epochs - initial_epoch`` epochs (Keras 3 semantics).
 
         Args:
-            x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once).
-                Defaults to `None` (required).
+            x: Inputs, shape ``(n, *input_shape)``, any int/float dtype (cast once), or a
+                Dask array / DataFrame (then y and sample_weight are Dask collections with
+                the same partitions, streamed a partition at a time: see
+                ``lamina.dask_data``). Defaults to `None` (required).
             y: Targets: integer labels for sparse_categorical_crossentropy, else
                 ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
             batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
@@ -240,6 +243,14 @@ class Trainer:
         if shuffle not in (True, False) and not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         callbacks = list(callbacks or [])
+        if is_dask_collection(x) or is_dask_collection(y):  # streamed a partition at a time
+            return fit_dask(self, x, y, sample_weight, batch_size=batch_size, epochs=epochs,
+                            verbose=verbose, callbacks=callbacks,
+                            validation_split=validation_split, validation_data=validation_data,
+                            shuffle=bool(shuffle), class_weight=class_weight,
+                            initial_epoch=initial_epoch,
+                            validation_batch_size=validation_batch_size,
+                            validation_freq=validation_freq)
 
         xt, yt, sw = self._prepare_xy(x, y, sample_weight, class_weight)
         val = None
@@ -428,15 +439,23 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose, batch_size = _inference_args("evaluate", verbose, batch_size, steps)
-        xt, yt, sw = self._prepare_xy(x, y, sample_weight)
-        params = {"verbose": verbose, "epochs": 1, "steps": -(-xt.shape[0] // batch_size)}
-        cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
-        cbl.on_test_begin()
-        t0 = time.perf_counter()
-        logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
+        if is_dask_collection(x) or is_dask_collection(y):  # a partition at a time
+            cbl = callbacks_mod.CallbackList(callbacks or [], self,
+                                             {"verbose": verbose, "epochs": 1, "steps": None})
+            cbl.on_test_begin()
+            t0 = time.perf_counter()
+            logs, n = evaluate_dask(self, x, y, sample_weight, batch_size, cbl)
+        else:
+            xt, yt, sw = self._prepare_xy(x, y, sample_weight)
+            n = xt.shape[0]
+            params = {"verbose": verbose, "epochs": 1, "steps": -(-n // batch_size)}
+            cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
+            cbl.on_test_begin()
+            t0 = time.perf_counter()
+            logs = self._evaluate_prepared(xt, yt, sw, batch_size, cbl)
         cbl.on_test_end(logs)
         if verbose:
-            print(f"{xt.shape[0]} samples - {format_time(time.perf_counter() - t0)}"
+            print(f"{n} samples - {format_time(time.perf_counter() - t0)}"
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return self._as_result(logs, return_dict)
 
@@ -446,7 +465,8 @@ class Trainer:
         """Returns the network's outputs for ``x`` (no dropout), shape ``(n, outputs)``.
 
         Args:
-            x: Inputs, shape ``(n, *input_shape)``.
+            x: Inputs, shape ``(n, *input_shape)``, or a Dask array / DataFrame (computed a
+                partition at a time; the result is a numpy array).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
@@ -455,6 +475,15 @@ class Trainer:
         """
         verbose, batch_size = _inference_args("predict", verbose, batch_size, steps)
         t0 = time.perf_counter()
+        if is_dask_collection(x):  # a numpy array, computed a partition at a time
+            cbl = callbacks_mod.CallbackList(callbacks or [], self,
+                                             {"verbose": verbose, "epochs": 1, "steps": None})
+            cbl.on_predict_begin()
+            out = predict_dask(self, x, batch_size, cbl)
+            cbl.on_predict_end()
+            if verbose:
+                print(f"{out.shape[0]} samples - {format_time(time.perf_counter() - t0)}")
+            return out
         xt = self._prepare_x(x)
         net = self._network_for("infer")
         n = xt.shape[0]

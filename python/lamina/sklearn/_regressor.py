@@ -39,7 +39,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         if first_call:
             self._y_1d = y.ndim == 1
         elif (y.ndim == 1) != self._y_1d and not (y.ndim == 2 and y.shape[1] == 1):
-            raise ValueError(f"y has shape {y.shape} but the first fit had 1-D={self._y_1d}")
+            first = "1-D targets, shape (n,)" if self._y_1d else "2-D targets, shape (n, k)"
+            raise ValueError(f"y has shape {y.shape}, but the first fit had {first}")
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self._n_targets = y2.shape[1]

@@ -89,15 +89,22 @@ def main(argv=None):
     out = {"rows": args.rows, "chunk": args.chunk, "blocks": len(x.chunks[0]),
            "passes": args.passes, "cpu": cpu_name(),
            "cores": os.cpu_count(), "lamina_threads": lamina.get_num_threads()}
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster):
+
+    def cluster():
+        return distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                        dashboard_address=None)
+
+    with cluster() as c, distributed.Client(c):
         t0 = time.perf_counter()
         inc = Incremental(LaminaClassifier(**kw), shuffle_blocks=True, random_state=0)
         for _ in range(args.passes):
             inc.partial_fit(x, y, classes=np.arange(N_CLASSES))
         t_inc = time.perf_counter() - t0
 
+    # A cluster of its own: dask-ml submits the array's unoptimized graph and dask.compute
+    # an optimized one, and one scheduler given both for the same keys may fail
+    # (dask/dask#9888, "Detected different run_spec").
+    with cluster() as c, distributed.Client(c):
         t0 = time.perf_counter()
         model = lamina.Sequential([lamina.Input((N_FEATURES,)),
                                    lamina.layers.Dense(32, activation="relu"),

@@ -20,11 +20,16 @@ def _data(n=600, d=5, k=3, seed=0):
     return x, y
 
 
-def _model(d=5, k=3, seed=1, **compile_kw):
-    m = lamina.Sequential([lamina.Input((d,)), lamina.layers.Dense(16, activation="relu"),
+def _model(d=5, k=3, seed=1, penalized=False):
+    reg = "l2" if penalized else None
+    m = lamina.Sequential([lamina.Input((d,)),
+                           lamina.layers.Dense(16, activation="relu", kernel_regularizer=reg),
                            lamina.layers.Dense(k, activation="softmax")], seed=seed)
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-              **compile_kw)
+    opt = "adam"
+    if penalized:  # with a schedule too: the learning rate is read per step
+        opt = lamina.optimizers.Adam(lamina.optimizers.schedules.ExponentialDecay(
+            0.01, decay_steps=10, decay_rate=0.9))
+    m.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
@@ -33,16 +38,17 @@ def _weights_equal(a, b):
     return len(wa) == len(wb) and all(np.array_equal(p, q) for p, q in zip(wa, wb))
 
 
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_one_partition_is_bit_identical_to_numpy(shuffle):
+@pytest.mark.parametrize("shuffle,penalized", [(False, False), (True, False), (True, True)])
+def test_one_partition_is_bit_identical_to_numpy(shuffle, penalized):
     x, y = _data()
-    ref, got = _model(), _model()
+    ref, got = _model(penalized=penalized), _model(penalized=penalized)
     h_ref = ref.fit(x, y, batch_size=32, epochs=3, shuffle=shuffle, verbose=0)
     h_got = got.fit(da.from_array(x, chunks=(x.shape[0], -1)), da.from_array(y, chunks=-1),
                     batch_size=32, epochs=3, shuffle=shuffle, verbose=0)
     assert _weights_equal(ref, got)
     assert h_got.history == h_ref.history
-    assert h_got.fit_info["samples"] == x.shape[0]
+    assert ("data_loss" in h_got.history) == penalized
+    assert h_got.fit_info == h_ref.fit_info
     assert ref.optimizer.iterations == got.optimizer.iterations
 
 

@@ -1,6 +1,8 @@
 """The estimators' partial_fit (scikit-learn's incremental protocol) and dask-ml's
 Incremental / ParallelPostFit around them on a loopback Dask cluster."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,11 @@ def test_partial_fit_calls_are_epochs_that_keep_the_optimizer_state():
     # one pass per call, Adam's moments and step count carried over: the same as 4 epochs
     assert _same_weights(whole, parts) and parts.loss_curve_ == whole.loss_curve_
     assert parts.model_.optimizer.iterations == whole.model_.optimizer.iterations == 40
+    # pickled between calls (as dask-ml moves it between worker processes): the same again
+    hop = LaminaClassifier(**kw)
+    for i in range(4):
+        hop = pickle.loads(pickle.dumps(hop.partial_fit(x, y, classes=[0, 1, 2])))
+    assert _same_weights(whole, hop) and hop.loss_curve_ == whole.loss_curve_
     reg_kw = dict(hidden_layer_sizes=(8,), random_state=0, tol=None, batch_size=50)
     reg = LaminaRegressor(epochs=3, **reg_kw).fit(x, y.astype(float))
     inc = LaminaRegressor(**reg_kw)

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from .batches import Batches
-from .fit_info import fit_info, stop_info
+from .fit_info import fit_info, has_penalty, stop_info
 from .optimizers.schedules import _learning_rate_at as learning_rate_at
 from .sigint import SigintGuard
 
@@ -273,7 +273,6 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
                          "partition): pass validation_data")
     data = DaskData(x, y, sample_weight)
     val = None if validation_data is None else _validation(model, validation_data)
-    from .trainer import _has_penalty  # noqa: PLC0415 - trainer imports this module
 
     history = callbacks_mod.History()
     cbs = ([callbacks_mod.ProgbarLogger()] if verbose else []) + callbacks + [history]
@@ -304,7 +303,7 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
             for xb, yb, swb in data.batches(model, batch_size, shuffle, class_weight):
                 if net is None:  # the model is built by its first partition
                     net = model._network_for("train")
-                    penalized = _has_penalty(model._spec)
+                    penalized = has_penalty(model._spec)
                     metric_names = [m.name for m in model._metrics]
                     info = fit_info(model, net, *data.chunk, batch_size,
                                     val if isinstance(val, tuple) else None)

@@ -39,6 +39,7 @@ from .batches import Batches
 from .dask_data import evaluate_dask, fit_dask, is_dask_collection, predict_dask
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
+from .fit_info import has_penalty as _has_penalty
 from .sigint import SigintGuard
 from ._validation import check_float, check_int
 from .optimizers.schedules import _learning_rate_at as learning_rate_at
@@ -113,15 +114,6 @@ def _inference_args(what, verbose, batch_size, steps):
     if steps is not None:
         raise ValueError(f"steps={steps!r} is not supported: {what} uses all the data")
     return verbose, batch_size
-
-
-def _has_penalty(spec):
-    """True when a trainable parameter of the core spec has an L1 or L2 factor, or a layer
-    penalizes its activities (activity_regularization)."""
-    layers = (spec or {}).get("layers", ())
-    return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
-               for entry in layers for p in entry.get("params", ())) or any(
-        entry.get("type") == "activity_regularization" for entry in layers)
 
 
 class _Interrupt(SigintGuard):
@@ -424,7 +416,8 @@ class Trainer:
         """Returns the loss and metrics on data (no dropout, no update).
 
         Args:
-            x: Inputs. Defaults to `None` (required).
+            x: Inputs, or a Dask array / DataFrame (with y and sample_weight partitioned
+                alike, computed a partition at a time). Defaults to `None` (required).
             y: Targets. Defaults to `None` (required).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).

@@ -160,7 +160,7 @@ def test_bad_dask_inputs_name_the_problem():
         m.predict(da.from_array(x[:, :3], chunks=100), verbose=0)
 
 
-def test_dask_dataframe_fit_and_predict():
+def test_dask_dataframe_fit_and_predict(capsys):
     dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")
     x, y = _data()
@@ -175,6 +175,11 @@ def test_dask_dataframe_fit_and_predict():
     assert np.array_equal(got.predict(ddf[feats], verbose=0), got.predict(x, verbose=0))
     with pytest.raises(ValueError, match="partitions"):
         got.fit(ddf[feats], dd.from_pandas(df["label"], npartitions=2, sort=False), verbose=0)
+    # partition lengths are unknown until the first pass: the progress bar copes
+    capsys.readouterr()
+    h = got.fit(ddf[feats], ddf["label"], batch_size=100, epochs=2, verbose=1)
+    out = capsys.readouterr()
+    assert "Epoch 2/2" in out.out + out.err and h.fit_info["samples"] == 600
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,3 +252,11 @@ def test_lamina_predict_bad_parquet_is_one_line_and_exit_2(saved, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (name, err)
         assert not out.exists()  # no half-written predictions
+    # a bad row in a later chunk of a CSV: the same, after earlier chunks were written
+    with open(tmp / "late.csv", "w") as f:
+        f.write("f0,f1,f2,f3,f4\n" + "1,2,3,4,5\n" * 250 + "1,2,x,4,5\n")
+    out = tmp / "late_out.csv"
+    rc = cli.main(["predict", model, str(tmp / "late.csv"), "--out", str(out),
+                   "--chunk-rows", "100"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "column 'f2' is not numeric (line 252: 'x')" in err and not out.exists()

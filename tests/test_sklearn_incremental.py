@@ -102,6 +102,7 @@ def _chunked_classification(n, chunk, seed=0):
 
 @pytest.fixture
 def client():
+    pytest.importorskip("dask_ml")
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, \
@@ -113,7 +114,6 @@ PASSES = 8
 
 
 def test_dask_ml_incremental_matches_in_memory_fit(client):
-    pytest.importorskip("dask_ml")
     from dask_ml.wrappers import Incremental
 
     x, y = _chunked_classification(20_000, 4_000)
@@ -137,7 +137,6 @@ def test_dask_ml_incremental_matches_in_memory_fit(client):
 
 
 def test_dask_ml_parallel_post_fit_predicts_a_dataframe_like_in_memory(client):
-    pytest.importorskip("dask_ml")
     dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")
     from dask_ml.wrappers import ParallelPostFit

@@ -299,7 +299,7 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
             results, sizes = [], []
             run_loss = run_w = 0.0
             run_m = None
-            b = 0
+            b = seen = 0
             for xb, yb, swb in data.batches(model, batch_size, shuffle, class_weight):
                 if net is None:  # the model is built by its first partition
                     net = model._network_for("train")
@@ -322,9 +322,10 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
                 sizes.append(size)
                 if hooks:
                     run_m = run_m or [0.0] * len(metric_names)
+                    seen += size
                     run_loss += r[0] * size
                     run_w += r[1]
-                    blogs = {"loss": run_loss / sum(sizes)}
+                    blogs = {"loss": run_loss / seen}
                     for j, name in enumerate(metric_names):
                         run_m[j] += r[2 + j]
                         blogs[name] = run_m[j] / run_w if run_w else 0.0
@@ -341,8 +342,6 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
             if not results and net is None:
                 raise ValueError("x has no rows: every partition is empty")
             logs = model._epoch_logs(results, sizes, metric_names, penalized)
-            if epoch == initial_epoch:
-                info["samples"] = int(sum(sizes))
             if val is not None and (epoch + 1) % validation_freq == 0:
                 cbl.on_test_begin()
                 vbs = validation_batch_size or batch_size
@@ -358,6 +357,8 @@ def fit_dask(model, x, y, sample_weight, *, batch_size, epochs, verbose, callbac
             logs["learning_rate"] = float(opt.learning_rate)
             cbl.on_epoch_end(epoch, logs)
         cbl.on_train_end(logs)
+    if info is not None and all(r is not None for r in data.rows):
+        info["samples"] = sum(data.rows)  # fit_info counted the first partition's
     history.fit_info = {**(info or {}), **stop_info(callbacks)}
     if history.interrupted:
         import sys

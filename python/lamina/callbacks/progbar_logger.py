@@ -44,6 +44,7 @@ class ProgbarLogger(Callback):
         self._t0 = 0.0
         self._last = 0.0
         self._line = ""
+        self._seen = 0
 
     def set_params(self, params):
         super().set_params(params)
@@ -57,6 +58,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = self._last = time.perf_counter()
+        self._seen = 0  # batches done this epoch
         epochs = self.params.get("epochs")
         out = self._out()
         if self.verbose == 1:
@@ -73,8 +75,9 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
-        steps = self.params.get("steps") or 0
-        if now - self._last < 0.1 and batch + 1 < steps:
+        steps = self.params.get("steps") or 0  # 0: not known yet (streamed Dask data)
+        self._seen = batch + 1
+        if now - self._last < 0.1 and (not steps or batch + 1 < steps):
             return
         self._last = now
         shown = {k: v for k, v in (logs or {}).items() if k != "batch_loss"}
@@ -88,12 +91,13 @@ class ProgbarLogger(Callback):
         elapsed = now - self._t0
         eta = elapsed / (batch + 1) * (steps - batch - 1) if steps else 0.0
         bar = "=" * done + "." * (width - done)
-        self._line = f"\r{batch + 1}/{steps} [{bar}] ETA {eta:.0f}s - {text}"
+        self._line = (f"\r{batch + 1}/{steps} [{bar}] ETA {eta:.0f}s - {text}" if steps else
+                      f"\r{batch + 1}/Unknown - {text}")
         print(self._line, end="", file=self._out(), flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._t0
-        steps = self.params.get("steps") or 1
+        steps = self.params.get("steps") or self._seen or 1
         text = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
         if self._bar is not None:
             self._bar.update(steps - self._bar.n)

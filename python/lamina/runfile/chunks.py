@@ -73,36 +73,31 @@ def _csv_chunks(p, label, key, lkey, require_label, chunk_rows):
     def fail(exc):
         return RunFileError(key, f"cannot read {str(p)!r} as CSV: {exc}")
 
-    try:
-        f = open(p, newline="", encoding="utf-8")
-    except OSError as exc:
-        raise fail(exc) from None
-    try:
-        reader = csv.reader(f)
-        header = next((r for r in reader if any(c.strip() for c in r)), None)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        f.close()
+    try:  # the header now (errors before any output), the rows when iterated
+        with open(p, newline="", encoding="utf-8") as f:
+            header = next((r for r in csv.reader(f) if any(c.strip() for c in r)), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise fail(exc) from None
     if header is None:
-        f.close()
         raise RunFileError(key, f"{str(p)!r} needs a header row and at least one data row")
     header = [h.strip() for h in header]
-    try:
-        li = _label_index(header, label, lkey, require_label)
-    except RunFileError:
-        f.close()
-        raise
+    li = _label_index(header, label, lkey, require_label)
     feat = [c for c in range(len(header)) if c != li]
     if not feat:
-        f.close()
         raise RunFileError(key, f"{p.name} has no feature columns besides {label!r}")
 
     def chunks():
+        try:
+            f = open(p, newline="", encoding="utf-8")
+        except OSError as exc:
+            raise fail(exc) from None
         with f:
             buf = np.empty((chunk_rows, len(header)), dtype=np.float64)
             k = total = 0
             r = 1  # data lines count from 2, blank lines skipped (as the whole-file reader)
             try:
+                reader = csv.reader(f)
+                next((h for h in reader if any(c.strip() for c in h)), None)  # the header
                 for row in reader:
                     if not any(c.strip() for c in row):
                         continue
@@ -155,9 +150,8 @@ def _parquet_chunks(p, label, key, lkey, require_label, chunk_rows):
         return RunFileError(key, f"cannot read {str(p)!r} as Parquet: "
                             f"{' '.join(str(exc).split())}")
 
-    try:
-        pf = pq.ParquetFile(p)
-        schema = pf.schema_arrow
+    try:  # the schema now (errors before any output), the rows when iterated
+        schema = pq.read_schema(p)
     except (OSError, pa.ArrowException) as exc:
         raise fail(exc) from None
     header = list(schema.names)
@@ -174,32 +168,30 @@ def _parquet_chunks(p, label, key, lkey, require_label, chunk_rows):
     def chunks():
         start = 0
         try:
-            batches = pf.iter_batches(batch_size=chunk_rows)
-            for batch in batches:
-                k = batch.num_rows
-                if not k:
-                    continue
-                cols = []
-                for c in range(len(header)):
-                    col = batch.column(c)
-                    if col.null_count:
-                        row = start + int(np.argmax(np.asarray(col.is_null())))
-                        raise RunFileError(key, f"{p.name}: column {header[c]!r} has a "
-                                           f"missing value (row index {row})")
-                    arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
-                    bad = np.flatnonzero(~np.isfinite(arr))
-                    if bad.size:
-                        raise RunFileError(key, f"{p.name}: column {header[c]!r} has a "
-                                           f"non-finite value (row index "
-                                           f"{start + int(bad[0])}: "
-                                           f"{arr[bad[0]]!r})")
-                    cols.append(arr)
-                x = np.stack([cols[c] for c in feat], axis=1)
-                yield x, (None if li is None else cols[li])
-                start += k
+            with pq.ParquetFile(p) as pf:
+                for batch in pf.iter_batches(batch_size=chunk_rows):
+                    if batch.num_rows:
+                        cols = [_parquet_column(batch.column(c), header[c], start)
+                                for c in range(len(header))]
+                        yield (np.stack([cols[c] for c in feat], axis=1),
+                               None if li is None else cols[li])
+                        start += batch.num_rows
         except (OSError, pa.ArrowException) as exc:
             raise fail(exc) from None
         if start == 0:
             raise RunFileError(key, f"{str(p)!r} has no rows")
+
+    def _parquet_column(col, name, start):
+        """One column of a record batch as float64, or the first missing/non-finite value."""
+        if col.null_count:
+            row = start + int(np.argmax(np.asarray(col.is_null())))
+            raise RunFileError(key, f"{p.name}: column {name!r} has a missing value "
+                               f"(row index {row})")
+        arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise RunFileError(key, f"{p.name}: column {name!r} has a non-finite value "
+                               f"(row index {start + int(bad[0])}: {arr[bad[0]]!r})")
+        return arr
 
     return [header[c] for c in feat], chunks()

@@ -137,8 +137,9 @@ def test_dask_ml_incremental_matches_in_memory_fit(client):
 
 
 def test_dask_ml_parallel_post_fit_predicts_a_dataframe_like_in_memory(client):
-    dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")  # dask.dataframe needs it (a plain ImportError without)
+    dd = pytest.importorskip("dask.dataframe")
     from dask_ml.wrappers import ParallelPostFit
 
     x, y = _blobs(n=1000)

@@ -52,20 +52,30 @@ def is_dask_collection(obj) -> bool:
 def _layout(name, obj):
     """``(partitions, row counts or None where unknown, divisions or None)`` of a Dask array
     (its row blocks), DataFrame or Series."""
-    if hasattr(obj, "blocks") and hasattr(obj, "chunks"):
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
         if obj.ndim == 0:
             raise ValueError(f"{name} is a 0-d Dask array: need one row per sample")
         rows = [None if math.isnan(c) else int(c) for c in obj.chunks[0]]
         return obj.numblocks[0], rows, None
-    if hasattr(obj, "partitions") and hasattr(obj, "npartitions"):
+    if _is_frame(obj):
         divisions = tuple(obj.divisions) if obj.known_divisions else None
         return int(obj.npartitions), [None] * int(obj.npartitions), divisions
     raise TypeError(f"{name} is a Dask {type(obj).__name__}: lamina reads Dask arrays, "
                     "DataFrames and Series (convert other collections to one of them)")
 
 
+def _is_frame(obj):
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # dask without its DataFrame requirements (pandas, pyarrow)
+        return False
+    return isinstance(obj, (dd.DataFrame, dd.Series))
+
+
 def _partition(obj, i):
-    return obj.blocks[i] if hasattr(obj, "blocks") else obj.partitions[i]
+    return obj.partitions[i] if _is_frame(obj) else obj.blocks[i]
 
 
 class DaskData:

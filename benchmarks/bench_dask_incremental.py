@@ -5,7 +5,7 @@ The data: a 4-class problem in 10 features labelled by a fixed random tanh netwo
 label noise, generated block by block (block ``i`` from seed ``(seed, i)``), so the Dask
 array is never materialized by the incremental fit: each ``partial_fit`` task computes its
 block on the worker. The cluster is a ``distributed.LocalCluster`` on the loopback
-(``processes=False``, one worker with 2 threads, no dashboard).
+(``processes=False``, one worker with 2 threads, the dashboard on a free port).
 
 Compared, with the same hyperparameters and the same number of passes over the data:
 
@@ -92,7 +92,7 @@ def main(argv=None):
 
     def cluster():
         return distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                        dashboard_address=None)
+                                        dashboard_address=":0")  # no fixed port
 
     with cluster() as c, distributed.Client(c):
         t0 = time.perf_counter()

@@ -218,6 +218,11 @@ def test_lamina_predict_parquet_in_chunks_equals_array_predict(saved):
     assert got == ref and len(got) == 501
     probs = m.predict(x, verbose=0)
     assert [int(r[1]) for r in got[1:]] == probs.argmax(axis=1).tolist()
+    # lamina evaluate reads Parquet too (whole): the same metrics as on the .npz
+    from lamina.experiment import evaluate_model
+
+    assert evaluate_model(tmp / "m.lamina", str(tmp / "d.parquet")) == evaluate_model(
+        tmp / "m.lamina", str(tmp / "d.npz"))
     # CSV read in chunks writes the same file as read whole
     with open(tmp / "d.csv", "w", newline="") as f:
         w = csv.writer(f)

@@ -104,8 +104,9 @@ def _chunked_classification(n, chunk, seed=0):
 def client():
     pytest.importorskip("dask_ml")
     distributed = pytest.importorskip("distributed")
+    # in-process transport; the dashboard on a free port (8787 may be another cluster's)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as c:
         yield c
 

@@ -56,3 +56,4 @@ MODULES += ["lamina.ops", "lamina.ops.tape", "lamina.ops.numpy_ops", "lamina.ops
 MODULES += [f"lamina.metrics.{m}" for m in (
     "base", "functions", "accuracy", "regression", "probabilistic", "confusion", "f_score")]
 MODULES += ["lamina.metric_logs"]
+MODULES += ["lamina.dask_data", "lamina.runfile.chunks", "lamina.prediction_csv"]

@@ -208,15 +208,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="a .lamina file")
-    p.add_argument("data", metavar="DATA", help="'digits', a .npz or a .csv file")
+    p.add_argument("data", metavar="DATA", help="'digits', a .npz, a .csv or a .parquet file "
+                   "(CSV and Parquet are read and predicted a chunk of rows at a time)")
     p.add_argument("--out", required=True, metavar="FILE", help="predictions CSV to write")
-    p.add_argument("--label", help="label column (CSV) or array (NPZ), kept in the output")
+    p.add_argument("--label", help="label column (CSV, Parquet) or array (NPZ), kept in the "
+                   "output")
+    p.add_argument("--chunk-rows", type=int, default=65536, metavar="N",
+                   help="rows read, predicted and written at a time (CSV, Parquet)")
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from .experiment import predict_model
 
-    n = predict_model(args.model, args.data, args.out, args.label)
+    n = predict_model(args.model, args.data, args.out, args.label, args.chunk_rows)
     print(f"wrote {n} predictions to {args.out}")
     return 0
 

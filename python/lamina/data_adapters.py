@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from . import _core
+from . import _core, dask_data
 from ._validation import check_int
 from .batches import Batches
 from .prefetch import ordered_map, prefetch
@@ -242,6 +242,8 @@ class BatchData(_Prepared):
     """Training batches from a batch source: ``epoch`` yields ``(b, x, y, sample_weight)``
     and fills ``sizes`` (the rows of each batch of the current epoch) as it goes."""
 
+    samples = None  # not known ahead
+
     def __init__(self, stream, prepare, model, epochs):
         super().__init__(stream, prepare)
         self.model = model
@@ -418,6 +420,9 @@ def train_data(model, x, y, sample_weight, class_weight, batch_size, shuffle,
     ``validation_split``, or None.
     """
     steps_per_epoch = _steps("steps_per_epoch", steps_per_epoch)
+    if dask_data.is_dask_collection(x) or dask_data.is_dask_collection(y):
+        return dask_data.train_data(model, x, y, sample_weight, class_weight, batch_size,
+                                    shuffle, steps_per_epoch, validation_split)
     if is_batch_source(x, y):
         if batch_size is not None:
             raise ValueError(f"batch_size={_short(batch_size)} must not be passed when x is "
@@ -478,6 +483,8 @@ def validation_data_source(model, validation_data, validation_steps, validation_
                          f"PyDataset), got a {what}")
     vx, vy = validation_data[0], validation_data[1]
     vsw = validation_data[2] if len(validation_data) == 3 else None
+    if any(dask_data.is_dask_collection(v) for v in (vx, vy, vsw)):
+        return dask_data.eval_data(model, vx, vy, vsw, validation_batch_size, "validation ")
     xt, yt, sw = model._prepare_xy(vx, vy, vsw, prefix="validation ")
     return ArrayEval(xt, yt, sw, validation_batch_size, validation_steps)
 
@@ -485,6 +492,11 @@ def validation_data_source(model, validation_data, validation_steps, validation_
 def eval_data(model, x, y, sample_weight, batch_size, steps):
     """evaluate's data (`ArrayEval` or `BatchEval`); ``batch_size`` None for a source."""
     steps = _steps("steps", steps)
+    if dask_data.is_dask_collection(x) or dask_data.is_dask_collection(y):
+        if steps is not None:
+            raise ValueError(f"steps={steps!r} is not supported with Dask data: an evaluation "
+                             "is one pass over the partitions")
+        return dask_data.eval_data(model, x, y, sample_weight, batch_size)
     if is_batch_source(x, y):
         if batch_size is not None:
             raise ValueError(f"batch_size={_short(batch_size)} must not be passed when x is "

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import os
@@ -30,6 +31,8 @@ from .runfile import (Dataset, Run, RunFileError, build_callbacks, build_model,
                       build_optimizer, encode_labels, fit_batch_size, fit_size, load_data,
                       load_run, read_arrays)
 from .runfile.build import STANDARDIZE_LAYER
+from .runfile.chunks import CHUNKED_SUFFIXES, read_chunks
+from .prediction_csv import write_prediction_rows
 
 __all__ = ["RunResult", "train_run", "write_history_csv", "read_history_csv",
            "untrained_loss", "default_out_dir", "format_findings", "format_metrics",
@@ -396,8 +399,24 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
     Returns:
         ``(model, x, y or None, run or None, what)``: ``what`` names the data in messages.
     """
-    import numpy as np
+    model, run, standardizes, mdir = _model_context(model_path)
+    if data is None:
+        if run is None:
+            raise RunFileError("DATA", f"give a data file: there is no run.toml beside "
+                               f"{str(model_path)!r} to take the test split from")
+        # A model from before the model carried its standardization gets its test split
+        # standardized here, as it was then.
+        ds = load_data(run, in_model=standardizes or not (mdir / PREPROCESSING_FILE).is_file())
+        return model, ds.x_test, ds.y_test, run, "the run's test split"
+    x, y, _ = read_arrays(data, _label_name(run, data, label),
+                          run["data"].get("features", "x") if run else "x",
+                          key="DATA", require_label=require_label)
+    x, y = _as_model_inputs(model, run, standardizes, mdir, data, x, y)
+    return model, x, y, run, data
 
+
+def _model_context(model_path):
+    """``(model, run or None, whether the model standardizes its inputs, its folder)``."""
     model = _load_model(model_path)
     mdir = Path(model_path).resolve().parent
     # Trained from a run file, the model standardizes raw inputs itself (its first layer);
@@ -410,19 +429,19 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
             run = load_run(mdir / "run.toml")
         except RunFileError:
             run = None
-    if data is None:
-        if run is None:
-            raise RunFileError("DATA", f"give a data file: there is no run.toml beside "
-                               f"{str(model_path)!r} to take the test split from")
-        # A model from before the model carried its standardization gets its test split
-        # standardized here, as it was then.
-        ds = load_data(run, in_model=standardizes or not (mdir / PREPROCESSING_FILE).is_file())
-        return model, ds.x_test, ds.y_test, run, "the run's test split"
+    return model, run, standardizes, mdir
+
+
+def _label_name(run, data: str, label: str | None) -> str:
     default_label = run["data"]["label"] if run and run["data"]["source"] != "digits" else None
-    lab = label or default_label or ("y" if data == "digits" or data.endswith(".npz")
-                                     else "label")
-    x, y, _ = read_arrays(data, lab, run["data"].get("features", "x") if run else "x",
-                          key="DATA", require_label=require_label)
+    return label or default_label or ("y" if data == "digits" or data.endswith(".npz")
+                                      else "label")
+
+
+def _as_model_inputs(model, run, standardizes, mdir, data, x, y):
+    """Raw ``(x, y)`` rows (a whole file or a chunk of it) as the model takes them."""
+    import numpy as np
+
     want = (getattr(model, "input_shape", None) or (None, None))[-1]
     if want is not None and x.shape[1] != want:
         raise RunFileError("DATA", f"{data!r} has {x.shape[1]} feature columns, the model "
@@ -435,7 +454,7 @@ def model_inputs(model_path: str | os.PathLike, data: str | None, label: str | N
         loss = run["training"]["loss"] if run else "sparse_categorical_crossentropy"
         n_classes = int(getattr(model, "output_shape", (None, 0))[-1] or 0) or int(y.max()) + 1
         y = encode_labels(y, loss, n_classes, np.dtype(model.dtype))
-    return model, np.ascontiguousarray(x, model.dtype), y, run, data
+    return np.ascontiguousarray(x, model.dtype), y
 
 
 def evaluate_model(model_path: str | os.PathLike, data: str | None = None,
@@ -474,15 +493,18 @@ def _same_file(a, b) -> bool:
 
 
 def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os.PathLike,
-                  label: str | None = None) -> int:
+                  label: str | None = None, chunk_rows: int = 65536) -> int:
     """Writes ``index,prediction[,label],p_0,...`` rows to `out`; returns the row count.
 
     Args:
         model_path: A ``.lamina`` file, as for `evaluate_model`.
-        data: ``"digits"``, a ``.npz`` or a ``.csv`` file, or None for the run's test split.
+        data: ``"digits"``, a ``.npz``, a ``.csv`` or a ``.parquet`` file, or None for the
+            run's test split. CSV and Parquet files are read, predicted and written
+            ``chunk_rows`` rows at a time.
         out: The CSV file to write.
         label: The label array or column, written beside the predictions when present.
             Defaults to `None` (the run's, else ``y`` / ``label``).
+        chunk_rows: Rows per chunk of a CSV or Parquet file. Defaults to `65536`.
 
     Example:
         >>> import os, tempfile
@@ -499,26 +521,25 @@ def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os
         if path is not None and path != "digits" and _same_file(out, path):
             raise RunFileError("--out", f"{str(out)!r} is the {name} file: predictions would "
                                "overwrite it; write them to another file")
-    model, x, y, _, _ = model_inputs(model_path, data, label, require_label=False)
-    probs = np.asarray(model.predict(x, verbose=0))
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        k = probs.shape[1]
-        labels = None
-        if y is not None:
-            labels = y if y.ndim == 1 else (y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0])
-        w.writerow(["index", "prediction", *(["label"] if labels is not None else []),
-                    *(f"p_{j}" for j in range(k))] if k > 1 else
-                   ["index", "prediction", *(["label"] if labels is not None else [])])
-        for i in range(probs.shape[0]):
-            pred = int(probs[i].argmax()) if k > 1 else float(probs[i, 0])
-            row = [i, pred]
-            if labels is not None:
-                row.append(labels[i].item() if hasattr(labels[i], "item") else labels[i])
-            if k > 1:
-                row.extend(f"{p:.6g}" for p in probs[i])
-            w.writerow(row)
-    return int(probs.shape[0])
+    if data is not None and Path(data).suffix.lower() in CHUNKED_SUFFIXES:
+        # Read, predicted and written a chunk at a time: files larger than memory work.
+        model, run, standardizes, mdir = _model_context(model_path)
+        _, raw = read_chunks(data, _label_name(run, data, label), chunk_rows=chunk_rows)
+        chunks = (_as_model_inputs(model, run, standardizes, mdir, data, x, y) for x, y in raw)
+    else:
+        model, x, y, _, _ = model_inputs(model_path, data, label, require_label=False)
+        chunks = [(x, y)]
+    n = 0
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            for x, y in chunks:
+                n = write_prediction_rows(w, np.asarray(model.predict(x, verbose=0)), y, n)
+    except BaseException:
+        with contextlib.suppress(OSError):  # no half-written predictions left behind
+            os.remove(out)
+        raise
+    return n
 
 
 def compare_runs(paths: Sequence[str], overrides: Sequence[str] = (),

@@ -11,7 +11,7 @@ import numpy as np
 from . import callbacks as callbacks_mod
 from .diagnose import SATURATING, reference
 
-__all__ = ["fit_info", "stop_info"]
+__all__ = ["fit_info", "stop_info", "has_penalty"]
 
 
 def fit_info(model, net, x, y, sw, batch_size, val):
@@ -54,3 +54,12 @@ def stop_info(callbacks):
         elif isinstance(cb, callbacks_mod.TerminateOnNaN):
             out["terminate_on_nan"] = {"stopped_batch": cb.stopped_batch}
     return out
+
+
+def has_penalty(spec):
+    """True when a trainable parameter of the core spec has an L1 or L2 factor, or a layer
+    penalizes its activities (activity_regularization)."""
+    layers = (spec or {}).get("layers", ())
+    return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
+               for entry in layers for p in entry.get("params", ())) or any(
+        entry.get("type") == "activity_regularization" for entry in layers)

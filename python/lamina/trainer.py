@@ -37,8 +37,10 @@ import numpy as np
 from . import _validation, feature_names
 from . import callbacks as callbacks_mod
 from . import data_adapters
+from .dask_data import is_dask_collection, predict_dask
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
+from .fit_info import has_penalty as _has_penalty
 from .sigint import SigintGuard
 from ._validation import check_float, check_int
 from .optimizers import ema
@@ -117,15 +119,6 @@ def _inference_args(x, y, verbose, batch_size):
     return verbose, batch_size
 
 
-def _has_penalty(spec):
-    """True when a trainable parameter of the core spec has an L1 or L2 factor, or a layer
-    penalizes its activities (activity_regularization)."""
-    layers = (spec or {}).get("layers", ())
-    return any(p.get("trainable", True) and (p.get("l1", 0.0) or p.get("l2", 0.0))
-               for entry in layers for p in entry.get("params", ())) or any(
-        entry.get("type") == "activity_regularization" for entry in layers)
-
-
 class _Interrupt(SigintGuard):
     """Turns Ctrl-C during fit into a flag checked after each step (a second Ctrl-C aborts)."""
 
@@ -196,7 +189,10 @@ class Trainer:
                 source of ``(x, y)`` / ``(x, y, sample_weight)`` batches: a generator or
                 iterator, a list of batches, any iterable (a torch DataLoader) or a
                 ``lamina.utils.PyDataset`` (Keras's too), prefetched on a background thread
-                (see `lamina.data_adapters`). Defaults to `None` (required).
+                (see `lamina.data_adapters`); or a Dask array / DataFrame (then y and
+                sample_weight are Dask collections with the same partitions, streamed a
+                partition at a time: see ``lamina.dask_data``). Defaults to `None`
+                (required).
             y: Targets: integer labels for sparse_categorical_crossentropy, else
                 ``(n, outputs)`` (or ``(n,)`` for one output). Defaults to `None` (required).
             batch_size: Samples per step (``len(x)`` is full-batch gradient descent, 1 is
@@ -278,8 +274,6 @@ class Trainer:
             train_step = ema.wrap_step(train_step, opt, ema.trained_arrays(self._spec))
         history.interrupted = False
         history.fit_info = fit_info(self, net, xt, yt, sw, batch_size, val)
-        if isinstance(batches, data_adapters.BatchData):
-            history.fit_info["samples"] = None  # a batch source's size is not known ahead
         self.stop_training = False
         self.history = history
 
@@ -345,6 +339,8 @@ class Trainer:
             if opt.use_ema and epochs > initial_epoch:  # Keras's finalize_variable_values
                 ema.finalize(opt, ema.trained_arrays(self._spec))
             cbl.on_train_end(logs)  # Keras passes the last epoch's logs
+        if hasattr(batches, "samples"):  # a batch source's rows (unknown) or Dask data's
+            history.fit_info["samples"] = batches.samples  # (known after a whole pass)
         history.fit_info.update(stop_info(callbacks))
         if history.interrupted:
             done = len(history.epoch)
@@ -393,7 +389,7 @@ class Trainer:
 
         Args:
             x: Inputs, or a source of ``(x, y)`` / ``(x, y, sample_weight)`` batches (as
-                in `fit`). Defaults to `None` (required).
+                in `fit`), or a Dask array / DataFrame. Defaults to `None` (required).
             y: Targets. Defaults to `None` (required).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
@@ -427,7 +423,8 @@ class Trainer:
 
         Args:
             x: Inputs, shape ``(n, *input_shape)``, or a source of ``x`` (or ``(x,)``,
-                ``(x, y)``) batches (as in `fit`).
+                ``(x, y)``) batches (as in `fit`),
+                or a Dask array / DataFrame (a numpy array comes back).
             batch_size: Rows per core call; results do not depend on it. Defaults to
                 `None` (1024).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
@@ -436,6 +433,15 @@ class Trainer:
         """
         verbose, batch_size = _inference_args(x, None, verbose, batch_size)
         t0 = time.perf_counter()
+        if is_dask_collection(x):  # a numpy array, computed a partition at a time
+            cbl = callbacks_mod.CallbackList(callbacks or [], self,
+                                             {"verbose": verbose, "epochs": 1, "steps": None})
+            cbl.on_predict_begin()
+            out = predict_dask(self, x, batch_size, cbl)
+            cbl.on_predict_end()
+            if verbose:
+                print(f"{out.shape[0]} samples - {format_time(time.perf_counter() - t0)}")
+            return out
         if data_adapters.is_batch_source(x, None):  # builds the model from its first batch
             xs, n, steps = data_adapters.predict_batches(self, x, steps), None, steps
         else:

@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Mapping
 
+from .chunks import read_chunks
 from .errors import RunFileError, one_of
 
 __all__ = ["Dataset", "read_arrays", "load_data", "fit_size", "encode_labels"]
@@ -59,7 +60,8 @@ class Dataset:
 
 def read_arrays(source: str, label: str | None = "y", features: str = "x",
                 key: str = "data.source", require_label: bool = True):
-    """Reads features and labels from ``"digits"``, a ``.npz`` or a ``.csv`` file.
+    """Reads features and labels from ``"digits"``, a ``.npz``, a ``.csv`` or a ``.parquet``
+    file.
 
     Args:
         source: ``"digits"`` or a path.
@@ -131,7 +133,13 @@ def read_arrays(source: str, label: str | None = "y", features: str = "x",
         return x, y, None
     if suffix == ".csv":
         return _read_csv(p, label, key, lkey, require_label)
-    raise RunFileError(key, f"{source!r} is not 'digits' or a path ending in .npz or .csv")
+    if suffix in (".parquet", ".pq"):  # read whole here; `lamina predict` reads it in chunks
+        names, chunks = read_chunks(source, label, key, lkey, require_label)
+        parts = list(chunks)
+        y = None if parts[0][1] is None else np.concatenate([c[1] for c in parts])
+        return np.concatenate([c[0] for c in parts]), y, names
+    raise RunFileError(key, f"{source!r} is not 'digits' or a path ending in .npz, .csv or "
+                       ".parquet")
 
 
 def _read_csv(p: Path, label: str | None, key: str, lkey: str, require_label: bool):

@@ -73,13 +73,20 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         return self._fit(X, y, sample_weight, epochs=self.epochs, first_call=True)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Trains one epoch over all of (X, y) (no hold-out); the first call builds the network.
+        """Trains one epoch over all of (X, y); the first call builds the network.
+
+        scikit-learn's incremental protocol (as ``MLPClassifier.partial_fit``): each call is
+        one pass over the data it is given, in batches of ``batch_size`` (shuffled when
+        ``shuffle``), with no hold-out and no early stopping, continuing from the previous
+        call's weights and optimizer state (moments, step count, schedule position), also
+        after pickling. So dask-ml's ``Incremental`` trains block by block on a Dask array.
+        Later calls must have the first call's features (and targets).
 
         Args:
             X: Array-like of shape (n_samples, n_features).
             y: Class labels, shape (n_samples,).
-            classes: Every class label that will ever appear; required on the first call.
-                Defaults to `None`.
+            classes: Every class label that will ever appear; required on the first call,
+                and when passed again it must be the same set. Defaults to `None`.
             sample_weight: Per-sample weights, rescaled to mean 1 so that integer weights act
                 like repeated samples. Defaults to `None`.
 

@@ -39,7 +39,8 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         if first_call:
             self._y_1d = y.ndim == 1
         elif (y.ndim == 1) != self._y_1d and not (y.ndim == 2 and y.shape[1] == 1):
-            raise ValueError(f"y has shape {y.shape} but the first fit had 1-D={self._y_1d}")
+            first = "1-D targets, shape (n,)" if self._y_1d else "2-D targets, shape (n, k)"
+            raise ValueError(f"y has shape {y.shape}, but the first fit had {first}")
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         if first_call:
             self._n_targets = y2.shape[1]
@@ -69,7 +70,14 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         return self._fit(X, y, sample_weight, epochs=self.epochs, first_call=True)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Trains one epoch over all of (X, y) (no hold-out); the first call builds the network.
+        """Trains one epoch over all of (X, y); the first call builds the network.
+
+        scikit-learn's incremental protocol (as ``MLPClassifier.partial_fit``): each call is
+        one pass over the data it is given, in batches of ``batch_size`` (shuffled when
+        ``shuffle``), with no hold-out and no early stopping, continuing from the previous
+        call's weights and optimizer state (moments, step count, schedule position), also
+        after pickling. So dask-ml's ``Incremental`` trains block by block on a Dask array.
+        Later calls must have the first call's features (and targets).
 
         Args:
             X: Array-like of shape (n_samples, n_features).

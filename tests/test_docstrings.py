@@ -48,3 +48,4 @@ MODULES += ["lamina.examples", "lamina.callbacks.tensorboard", "lamina.tune.tens
 MODULES += [f"lamina.layers.{m}" for m in (
     "activation", "prelu", "preprocessing_normalization", "gaussian_noise", "gaussian_dropout",
     "alpha_dropout", "activity_regularization", "reshape", "dropout")]
+MODULES += ["lamina.dtype_policies", "lamina.mixed_precision", "lamina.datasets.mnist1d"]

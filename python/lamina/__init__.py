@@ -25,6 +25,8 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
                metrics, models, optimizers, regularizers, saving, utils)
+from . import dtype_policies, mixed_precision
+from .dtype_policies import DTypePolicy
 from .io import ModelFileError
 from .variables import Variable
 from .layers import Input
@@ -35,6 +37,9 @@ from .runtime import cpu_info, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__",
+    "DTypePolicy",
+    "dtype_policies",
+    "mixed_precision",
     "Input",
     "Model",
     "ModelFileError",

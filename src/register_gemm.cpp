@@ -1,12 +1,15 @@
-// Bindings for the GEMM family: matmul (gemm with the bias/relu epilogue), bias_grad, and the
-// FMA peak probe used by the benchmarks. Checks shapes, dtypes, row layout and aliasing, then
+// Bindings for the GEMM family: matmul (gemm with the bias/relu epilogue), matmul_bf16
+// (gemm_bf16: bfloat16 operands, float32 accumulation), round_to_bf16, bias_grad, and the FMA
+// and bf16 dot peak probes used by the benchmarks. Checks shapes, dtypes, row layout and aliasing, then
 // releases the GIL and forwards raw pointers + leading dimensions to cpp/gemm.
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "bindings.hpp"
 #include "lamina/gemm.hpp"
+#include "lamina/gemm_bf16.hpp"
 
 #include <pybind11/stl.h>
 
@@ -63,10 +66,14 @@ bool overlaps(const py::array& x, const py::array& y) {
   return rx.first < ry.second && ry.first < rx.second;
 }
 
+// Which GEMM matmul_t runs: gemm<T>, or (T = float) gemm_bf16 / gemm_bf16_ref.
+enum class Kind { plain, bf16, bf16_ref };
+
 template <class T>
 py::array matmul_t(const py::array& a, const py::array& b, bool trans_a, bool trans_b,
                    double alpha, double beta, std::optional<py::array> out,
-                   std::optional<py::array> bias, int act, std::int64_t lda, std::int64_t ldb) {
+                   std::optional<py::array> bias, int act, std::int64_t lda, std::int64_t ldb,
+                   Kind kind = Kind::plain) {
   const std::int64_t m = trans_a ? a.shape(1) : a.shape(0);
   const std::int64_t k = trans_a ? a.shape(0) : a.shape(1);
   const std::int64_t kb = trans_b ? b.shape(1) : b.shape(0);
@@ -121,6 +128,18 @@ py::array matmul_t(const py::array& a, const py::array& b, bool trans_a, bool tr
   T* pc = static_cast<T*>(c.mutable_data());
   {
     ReleaseGil nogil;
+    if constexpr (std::is_same<T, float>::value) {
+      if (kind == Kind::bf16) {
+        gemm_bf16(trans_a, trans_b, m, n, k, static_cast<float>(alpha), pa, lda, pb, ldb,
+                  static_cast<float>(beta), pc, ldc, &ep);
+        return c;
+      }
+      if (kind == Kind::bf16_ref) {
+        gemm_bf16_ref(trans_a, trans_b, m, n, k, static_cast<float>(alpha), pa, lda, pb, ldb,
+                      static_cast<float>(beta), pc, ldc, &ep);
+        return c;
+      }
+    }
     gemm<T>(trans_a, trans_b, m, n, k, static_cast<T>(alpha), pa, lda, pb, ldb,
             static_cast<T>(beta), pc, ldc, &ep);
   }
@@ -195,11 +214,13 @@ void register_gemm(py::module_& m) {
   m.def(
       "gemm_blocks",
       [](const std::string& dtype) {
+        if (dtype == "bfloat16") return blocks_dict(gemm_bf16_blocks());
         return blocks_dict(dtype_is_f64(dtype, "gemm_blocks") ? gemm_blocks<double>()
                                                                 : gemm_blocks<float>());
       },
       py::arg("dtype") = "float32",
-      "Blocks the packed GEMM uses now at the active ISA: {'MR', 'NR', 'MC', 'KC', 'NC'}.");
+      "Blocks the packed GEMM ('float32', 'float64'; 'bfloat16': gemm_bf16's) uses now at the "
+      "active ISA: {'MR', 'NR', 'MC', 'KC', 'NC'}.");
   m.def(
       "set_gemm_blocks",
       [](const std::string& dtype, const py::object& blocks) {
@@ -238,7 +259,7 @@ void register_gemm(py::module_& m) {
         Isa level;
         if (!parse_isa(isa, &level))
           throw py::value_error("gemm_blocks_for: ISA level '" + isa +
-                                "' is not one of generic, avx2, avx512");
+                                "' is not one of generic, avx2, avx512, avx512_bf16");
         return blocks_dict(gemm_blocks_for(c, level, dtype_is_f64(dtype, "gemm_blocks_for")));
       },
       py::arg("caches"), py::arg("isa"), py::arg("dtype") = "float32",
@@ -268,6 +289,49 @@ void register_gemm(py::module_& m) {
       "out := alpha * op(a) @ op(b) + beta * out (+ bias, activation); 2-D float32/float64 "
       "arrays with contiguous rows. Returns out.");
   m.def(
+      "matmul_bf16",
+      [](const py::array& a, const py::array& b, bool trans_a, bool trans_b, double alpha,
+         double beta, const py::object& out_obj, std::optional<py::array> bias,
+         std::optional<std::string> activation, bool reference) -> py::array {
+        const std::optional<py::array> out = out_array(out_obj, "matmul_bf16");
+        auto need_f32 = [](const py::array& x, const char* what) {
+          if (dtype_of(x, what) != Dt::f32)
+            throw py::value_error(std::string("matmul_bf16: ") + what + " " + shape_str(x) +
+                                  " must be float32 (rounded to bfloat16 inside), got dtype " +
+                                  std::string(py::str(x.dtype())));
+        };
+        need_f32(a, "a");
+        need_f32(b, "b");
+        const std::int64_t lda = row_stride(a, "a"), ldb = row_stride(b, "b");
+        const int act = parse_activation(activation);
+        return matmul_t<float>(a, b, trans_a, trans_b, alpha, beta, out, bias, act, lda, ldb,
+                               reference ? Kind::bf16_ref : Kind::bf16);
+      },
+      py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+      py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
+      py::arg("bias") = py::none(), py::arg("activation") = py::none(),
+      py::arg("reference") = false,
+      "out := alpha * bf16(op(a)) @ bf16(op(b)) + beta * out (+ bias, activation): float32 "
+      "arrays, operands rounded to bfloat16, float32 accumulation (lamina/gemm_bf16.hpp). "
+      "reference=True runs the naive gemm_bf16_ref. Returns out.");
+  m.def(
+      "round_to_bf16",
+      [](const py::array& x) -> py::array {
+        if (dtype_of(x, "x") != Dt::f32)
+          throw py::value_error("round_to_bf16: x must be float32, got dtype " +
+                                std::string(py::str(x.dtype())));
+        py::array_t<float, py::array::c_style | py::array::forcecast> src(x);
+        py::array_t<float> out(src.request().shape);
+        const float* p = src.data();
+        float* q = out.mutable_data();
+        const py::ssize_t n = src.size();
+        for (py::ssize_t i = 0; i < n; ++i) q[i] = round_to_bf16(p[i]);
+        return out;
+      },
+      py::arg("x"),
+      "float32 array rounded to the nearest bfloat16 (ties to even; subnormals to signed zero, "
+      "NaN quieted, as VCVTNEPS2BF16), returned as float32.");
+  m.def(
       "bias_grad",
       [](const py::array& dy, const py::object& out_obj) -> py::array {
         const std::optional<py::array> out = out_array(out_obj, "bias_grad");
@@ -283,10 +347,12 @@ void register_gemm(py::module_& m) {
       [](const std::string& dtype) -> std::string {
         if (dtype == "float32") return gemm_kernel_name<float>();
         if (dtype == "float64") return gemm_kernel_name<double>();
+        if (dtype == "bfloat16") return gemm_bf16_kernel_name();
         throw py::value_error("gemm_kernel_name: dtype '" + dtype +
-                              "' is not 'float32' or 'float64'");
+                              "' is not 'float32', 'float64' or 'bfloat16'");
       },
-      py::arg("dtype") = "float32", "Micro-kernel gemm uses at the active ISA level.");
+      py::arg("dtype") = "float32",
+      "Micro-kernel gemm (or, for 'bfloat16', gemm_bf16) uses at the active ISA level.");
   m.def(
       "fma_peak_gflops",
       [](double seconds) {
@@ -298,6 +364,17 @@ void register_gemm(py::module_& m) {
       },
       py::arg("seconds") = 0.2,
       "Float32 FMA peak of one core at the active ISA level, GFLOP/s (0 for generic).");
+  m.def(
+      "bf16_dot_peak_gflops",
+      [](double seconds) {
+        if (!(seconds > 0.0 && seconds <= 10.0))
+          throw py::value_error("bf16_dot_peak_gflops: seconds must be in (0, 10], got " +
+                                std::to_string(seconds));
+        ReleaseGil nogil;
+        return bf16_dot_peak_gflops(seconds);
+      },
+      py::arg("seconds") = 0.2,
+      "vdpbf16ps multiply-add peak of one core, GFLOP/s (0 below the avx512_bf16 level).");
 }
 
 }  // namespace lamina::bind

@@ -22,7 +22,7 @@ KNOWN_CPUS = {
     "skylake_client": {"l1d": 32 * KiB, "l2": 256 * KiB, "l3": 8 * MiB},
 }
 ENV_SPELLING = {"zen3": "l1d=32K,l2=512K,l3=32M", "skylake_client": "l1d=32K,l2=256K,l3=8M"}
-ISAS = ("generic", "avx2", "avx512")
+ISAS = ("generic", "avx2", "avx512", "avx512_bf16")
 ITEMSIZE = {"float32": 4, "float64": 8}
 
 

@@ -32,7 +32,9 @@ def test_dispatch_picks_highest_supported_level():
     flags = _cpu_flags()
     if flags is None:
         pytest.skip("no /proc/cpuinfo")
-    if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
+    if {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16"} <= flags:
+        expected = "avx512_bf16"
+    elif {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
         expected = "avx512"
     elif {"avx2", "fma"} <= flags:
         expected = "avx2"
@@ -44,7 +46,7 @@ def test_dispatch_picks_highest_supported_level():
     assert out.stdout.strip() == expected
 
 
-@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512", "avx512_bf16"])
 def test_env_lowers_level(level):
     if level not in _core.supported_isas():
         pytest.skip(f"{level} not supported here")
@@ -62,9 +64,10 @@ def test_env_bogus_warns_with_accepted_values():
 
 
 def test_env_cannot_raise_level():
-    if _core.max_isa() == "avx512":
+    if _core.max_isa() == "avx512_bf16":
         pytest.skip("this CPU supports every level")
-    out = run_python("import lamina; print(lamina.cpu_info()['isa'])", {"LAMINA_ISA": "avx512"})
+    out = run_python("import lamina; print(lamina.cpu_info()['isa'])",
+                     {"LAMINA_ISA": "avx512_bf16"})
     assert out.stdout.strip() == _core.max_isa()
     assert "not supported" in out.stderr
 
@@ -74,9 +77,9 @@ def test_set_isa_rejects_unknown_and_unsupported():
         runtime.set_isa("sse9")
     with pytest.raises(ValueError, match="sse9"):
         _core.set_isa("sse9")
-    if _core.max_isa() != "avx512":
+    if _core.max_isa() != "avx512_bf16":
         with pytest.raises(ValueError, match="not supported"):
-            runtime.set_isa("avx512")
+            runtime.set_isa("avx512_bf16")
 
 
 def test_set_isa_round_trip(isa):

@@ -72,6 +72,9 @@
 //     / 0.99.
 //   generic 4x8 float32 (the non-x86 path), old 512 / 256 / 512 vs model 2048 / 1024 / 120:
 //     512^3 0.96, fwd 0.94.
+// bf16 (gemm_bf16.cpp): the same model with S = 2 for the native kernel's bf16 panels (12 x 32:
+//   KC = 1024 from (1), NC = 224 on a 1 MiB L2); the emulated levels' float32 panels take the
+//   native KC (the K split must not depend on the level) and the rest from the model at S = 4.
 // Hybrid CPUs (P and E cores with different L2): CPUID describes the core the process runs on
 // at startup; LAMINA_CACHES pins either.
 #include <atomic>
@@ -129,17 +132,17 @@ struct Active {
 
 }  // namespace
 
-GemmBlocks gemm_blocks_for(const CacheSizes& caches, Isa isa, bool f64) {
-  const auto& ki = gemm_detail::kernels_for(static_cast<int>(isa));
-  const std::int64_t mr = f64 ? ki.f64.mr : ki.f32.mr;
-  const std::int64_t nr = f64 ? ki.f64.nr : ki.f32.nr;
-  const std::int64_t s = f64 ? 8 : 4;
+namespace gemm_detail {
+GemmBlocks gemm_blocks_model(const CacheSizes& caches, int mr_, int nr_, int bytes,
+                             std::int64_t kc_fixed) {
+  const std::int64_t mr = mr_, nr = nr_, s = bytes;
   const std::int64_t l2_share = caches.l2 / 2;
   // KC: (1) and (2) above.
   std::int64_t kc = l2_share / (s * (kMinPanels * nr + 2 * mr));
   if (kc > kKcMax) kc = kKcMax;
   kc = kc / kKcAlign * kKcAlign;
   if (kc < kKcAlign) kc = kKcAlign;
+  if (kc_fixed > 0) kc = kc_fixed;
   // NC: the rest of the L2 share, whole micro-panels.
   std::int64_t panels = (l2_share - 2 * mr * kc * s) / (kc * nr * s);
   if (panels < 1) panels = 1;
@@ -149,6 +152,13 @@ GemmBlocks gemm_blocks_for(const CacheSizes& caches, Isa isa, bool f64) {
   std::int64_t mc = a_budget / (kc * s) / mr * mr;
   if (mc < mr) mc = mr;
   return GemmBlocks{static_cast<int>(mr), static_cast<int>(nr), mc, kc, panels * nr};
+}
+}  // namespace gemm_detail
+
+GemmBlocks gemm_blocks_for(const CacheSizes& caches, Isa isa, bool f64) {
+  const auto& ki = gemm_detail::kernels_for(static_cast<int>(isa));
+  return gemm_detail::gemm_blocks_model(caches, f64 ? ki.f64.mr : ki.f32.mr,
+                                        f64 ? ki.f64.nr : ki.f32.nr, f64 ? 8 : 4, 0);
 }
 
 namespace gemm_detail {

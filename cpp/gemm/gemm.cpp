@@ -365,7 +365,7 @@ double fma_peak_gflops(double seconds) {
   float (*loop)(std::int64_t) = nullptr;
   double flop_per_iter = 0;
 #if defined(LAMINA_X86)
-  if (isa == static_cast<int>(Isa::avx512)) {
+  if (isa >= static_cast<int>(Isa::avx512)) {
     loop = gemm_detail::fma_loop_avx512_f32;
     flop_per_iter = 24.0 * 32.0;
   } else if (isa == static_cast<int>(Isa::avx2)) {

@@ -1,6 +1,6 @@
 // Per-ISA GEMM configuration as data: {MR, NR, kernels, packers} for float and double, indexed
-// by lamina::Isa (generic, avx2, avx512). gemm.cpp looks the entry up on every call, because
-// tests lower the active ISA at runtime. MC, KC and NC come from the caches of this CPU through
+// by lamina::Isa (generic, avx2, avx512, avx512_bf16). gemm.cpp looks the entry up on every
+// call, because tests lower the active ISA at runtime. MC, KC and NC come from the caches of this CPU through
 // the blocking model (blocking.cpp); the block sizes measured before the model, below, are its
 // check (tests/test_blocking.py computes the model for this box's caches and compares).
 //
@@ -49,7 +49,21 @@ const IsaKernels kTable[kNumIsa] = {
       "gemm_avx512_f64_12x16",
       gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8,
       gemm_avx512_f64_12x16_packb}},
+    // avx512_bf16: the float32 / float64 kernels are the avx512 ones (the bf16 GEMM has its
+    // own plans, gemm_bf16.cpp)
+    {{12, 32, gemm_avx512_f32_12x32, pack_a_avx512_f32, pack_b_avx512_f32,
+      "gemm_avx512_f32_12x32",
+      gemm_avx512_f32_direct_8x32, 8, 32, gemm_avx512_f32_direct_12x16, 12, 16,
+      gemm_avx512_f32_12x32_packb},
+     {12, 16, gemm_avx512_f64_12x16, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_avx512_f64_12x16",
+      gemm_avx512_f64_direct_8x16, 8, 16, gemm_avx512_f64_direct_12x8, 12, 8,
+      gemm_avx512_f64_12x16_packb}},
 #else
+    {{4, 8, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
+      "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0, nullptr},
+     {4, 4, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,
+      "gemm_ref_f64_4x4", nullptr, 0, 0, nullptr, 0, 0, nullptr}},
     {{4, 8, gemm_ref_f32_4x8, pack_a_ref<float>, pack_b_ref<float>,
       "gemm_ref_f32_4x8", nullptr, 0, 0, nullptr, 0, 0, nullptr},
      {4, 4, gemm_ref_f64_4x4, pack_a_ref<double>, pack_b_ref<double>,

@@ -78,8 +78,8 @@ struct IsaKernels {
   KernelInfo<double> f64;
 };
 
-// The table for an ISA level (0 generic, 1 avx2, 2 avx512; see lamina::Isa). Levels whose
-// kernels are not compiled (non-x86) fall back to the generic entry.
+// The table for an ISA level (0 generic, 1 avx2, 2 avx512, 3 avx512_bf16 = avx512's; see
+// lamina::Isa). Levels whose kernels are not compiled (non-x86) fall back to the generic entry.
 const IsaKernels& kernels_for(int isa);
 
 template <class T>
@@ -89,6 +89,10 @@ const KernelInfo<T>& kernel_info(int isa);
 // cache_sizes(), recomputed when they change). MC: rows of op(A) packed per round, multiple of
 // MR; KC: the largest K block; NC: columns of op(B) per task, multiple of NR.
 const GemmBlocks& blocks(int isa, bool f64);
+// The model itself (blocking.cpp) for an MR x NR kernel on `bytes`-byte panel elements;
+// kc_fixed > 0 fixes KC instead of deriving it (NC and MC follow from it).
+GemmBlocks gemm_blocks_model(const CacheSizes& caches, int mr, int nr, int bytes,
+                             std::int64_t kc_fixed);
 // The cache sizes those blocks were computed from (read per call without a lock).
 const CacheSizes& model_caches();
 

@@ -255,7 +255,9 @@ const FastRows<float>& fast_rows_f32(Isa isa) {
 #if defined(LAMINA_X86)
       {ops_isa::act_forward_row_f32_avx2, ops_isa::act_backward_row_f32_avx2},
       {ops_isa::act_forward_row_f32_avx512, ops_isa::act_backward_row_f32_avx512},
+      {ops_isa::act_forward_row_f32_avx512, ops_isa::act_backward_row_f32_avx512},  // avx512_bf16
 #else
+      {nullptr, nullptr},
       {nullptr, nullptr},
       {nullptr, nullptr},
 #endif
@@ -269,7 +271,9 @@ const FastRows<double>& fast_rows_f64(Isa isa) {
 #if defined(LAMINA_X86)
       {ops_isa::act_forward_row_f64_avx2, ops_isa::act_backward_row_f64_avx2},
       {ops_isa::act_forward_row_f64_avx512, ops_isa::act_backward_row_f64_avx512},
+      {ops_isa::act_forward_row_f64_avx512, ops_isa::act_backward_row_f64_avx512},  // avx512_bf16
 #else
+      {nullptr, nullptr},
       {nullptr, nullptr},
       {nullptr, nullptr},
 #endif

@@ -145,7 +145,9 @@ const Kernels<float>& kernels_f32(Isa isa) {
 #if defined(LAMINA_X86)
       {ops_isa::dropout_chunk_f32_avx2, ops_isa::dropout_apply_f32_avx2},
       {ops_isa::dropout_chunk_f32_avx512, ops_isa::dropout_apply_f32_avx512},
+      {ops_isa::dropout_chunk_f32_avx512, ops_isa::dropout_apply_f32_avx512},  // avx512_bf16
 #else
+      {chunk_generic<float>, apply_generic<float>},
       {chunk_generic<float>, apply_generic<float>},
       {chunk_generic<float>, apply_generic<float>},
 #endif
@@ -159,7 +161,9 @@ const Kernels<double>& kernels_f64(Isa isa) {
 #if defined(LAMINA_X86)
       {ops_isa::dropout_chunk_f64_avx2, ops_isa::dropout_apply_f64_avx2},
       {ops_isa::dropout_chunk_f64_avx512, ops_isa::dropout_apply_f64_avx512},
+      {ops_isa::dropout_chunk_f64_avx512, ops_isa::dropout_apply_f64_avx512},  // avx512_bf16
 #else
+      {chunk_generic<double>, apply_generic<double>},
       {chunk_generic<double>, apply_generic<double>},
       {chunk_generic<double>, apply_generic<double>},
 #endif

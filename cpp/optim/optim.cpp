@@ -116,7 +116,9 @@ const Ranges& ranges_for(Isa isa) {
 #if defined(LAMINA_X86)
       {range_avx2_f32, range_avx2_f64, reduce_avx2_f32, reduce_avx2_f64},
       {range_avx512_f32, range_avx512_f64, reduce_avx512_f32, reduce_avx512_f64},
+      {range_avx512_f32, range_avx512_f64, reduce_avx512_f32, reduce_avx512_f64},  // avx512_bf16
 #else
+      {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
       {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
       {range_generic_f32, range_generic_f64, reduce_generic_f32, reduce_generic_f64},
 #endif

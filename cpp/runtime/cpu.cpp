@@ -2,7 +2,8 @@
 // CPU's name.
 //
 // The level is detected once. AVX2 needs AVX2+FMA in cpuid and YMM state enabled by the OS
-// (XCR0 bits 1,2); AVX-512 needs F, DQ, BW, VL and ZMM state (XCR0 bits 5,6,7). This file is
+// (XCR0 bits 1,2); AVX-512 needs F, DQ, BW, VL and ZMM state (XCR0 bits 5,6,7); avx512_bf16
+// needs that and AVX512_BF16 (CPUID leaf 7 subleaf 1, EAX bit 5). This file is
 // compiled for baseline x86-64: xgetbv is emitted as raw bytes so no -mxsave flag is needed.
 #include "lamina/runtime.hpp"
 
@@ -60,8 +61,13 @@ Isa detect() {
   const bool avx512f = (b >> 16) & 1u, avx512dq = (b >> 17) & 1u;
   const bool avx512bw = (b >> 30) & 1u, avx512vl = (b >> 31) & 1u;
   if (!(ymm_state && avx2 && fma)) return Isa::generic;
-  if (zmm_state && avx512f && avx512dq && avx512bw && avx512vl) return Isa::avx512;
-  return Isa::avx2;
+  if (!(zmm_state && avx512f && avx512dq && avx512bw && avx512vl)) return Isa::avx2;
+  if (a >= 1) {  // leaf 7's max subleaf
+    unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+    __cpuid_count(7, 1, a1, b1, c1, d1);
+    if ((a1 >> 5) & 1u) return Isa::avx512_bf16;
+  }
+  return Isa::avx512;
 }
 #else
 Isa detect() { return Isa::generic; }
@@ -78,7 +84,7 @@ struct IsaState {
     Isa wanted;
     if (!parse_isa(env, &wanted)) {
       env_problem = std::string("LAMINA_ISA='") + env +
-                    "' is not one of generic, avx2, avx512; using " + isa_name(max_isa);
+                    "' is not one of generic, avx2, avx512, avx512_bf16; using " + isa_name(max_isa);
     } else if (static_cast<int>(wanted) > static_cast<int>(max_isa)) {
       env_problem = std::string("LAMINA_ISA='") + env + "' is not supported by this CPU " +
                     "(LAMINA_ISA can only lower the level); using " + isa_name(max_isa);
@@ -236,6 +242,7 @@ const char* isa_name(Isa isa) {
     case Isa::generic: return "generic";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512_bf16: return "avx512_bf16";
   }
   return "unknown";
 }

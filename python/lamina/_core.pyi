@@ -191,3 +191,18 @@ def permutation(n: int, seed: int, epoch: int, *, reference: bool = False) -> np
 
 # ---- reliability (issue 17) -----------------------------------------------------------------
 MAX_THREADS: int  # most threads set_num_threads accepts
+# ---- bf16 gemm (src/register_gemm.cpp; cpp/include/lamina/gemm_bf16.hpp) ----
+def matmul_bf16(
+    a: Any,
+    b: Any,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: Any | None = None,
+    bias: Any | None = None,
+    activation: str | None = None,
+    reference: bool = False,
+) -> Any: ...
+def round_to_bf16(x: Any) -> Any: ...
+def bf16_dot_peak_gflops(seconds: float = 0.2) -> float: ...

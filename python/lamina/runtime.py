@@ -10,7 +10,7 @@ import warnings
 
 from . import _core
 
-ISA_LEVELS = ("generic", "avx2", "avx512")
+ISA_LEVELS = ("generic", "avx2", "avx512", "avx512_bf16")
 MAX_THREADS = _core.MAX_THREADS
 
 
@@ -38,7 +38,7 @@ def cpu_info() -> dict:
 
     Returns:
         A dict with ``model`` (the CPU's name), ``isa`` (the active level: "generic",
-        "avx2" or "avx512"), ``max_isa`` (the best level this CPU supports), ``supported``
+        "avx2", "avx512" or "avx512_bf16"), ``max_isa`` (the best level this CPU supports), ``supported``
         (list of levels, lowest first), ``caches`` (``{"l1d", "l2", "l3"}``: data cache
         sizes of one core in bytes, l3 being the L3 the core shares, as read from CPUID or
         sysfs and after the ``LAMINA_CACHES`` override, e.g.
@@ -103,7 +103,8 @@ def set_isa(level: str) -> None:
     """Sets the ISA level kernels dispatch on (for tests and benchmarks).
 
     Args:
-        level: "generic", "avx2" or "avx512"; at most ``cpu_info()["max_isa"]``.
+        level: "generic", "avx2", "avx512" or "avx512_bf16" (AVX-512 with the bf16 dot
+            product); at most ``cpu_info()["max_isa"]``.
     """
     if level not in ISA_LEVELS:
         raise ValueError(f"ISA level {level!r} is not one of {', '.join(ISA_LEVELS)}")

@@ -1,8 +1,9 @@
 // lamina runtime: CPU feature detection, the active ISA level, and the thread pool.
 //
 // Contract
-// - ISA levels are ordered: generic < avx2 < avx512. `supported_isa()` is what the CPU and the
-//   OS (XCR0 state) allow, detected once with cpuid + xgetbv. `active_isa()` is what kernels use:
+// - ISA levels are ordered: generic < avx2 < avx512 < avx512_bf16 (AVX-512 plus AVX512_BF16's
+//   vdpbf16ps; every kernel family without a bf16 kernel runs its avx512 kernels there).
+//   `supported_isa()` is what the CPU and the OS (XCR0 state) allow, detected once with cpuid + xgetbv. `active_isa()` is what kernels use:
 //   the best supported level, lowered (never raised) by the env var LAMINA_ISA at first use or by
 //   `set_isa()`. Kernel families index their per-ISA tables with `active_isa()`.
 // - The pool runs `parallel_for(n_tasks, fn)`: task t in [0, n_tasks) is run exactly once, by
@@ -18,11 +19,11 @@
 
 namespace lamina {
 
-enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
-constexpr int kNumIsa = 3;
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2, avx512_bf16 = 3 };
+constexpr int kNumIsa = 4;
 
 const char* isa_name(Isa isa);
-// Parses "generic" | "avx2" | "avx512"; returns false on anything else.
+// Parses "generic" | "avx2" | "avx512" | "avx512_bf16"; returns false on anything else.
 bool parse_isa(const std::string& name, Isa* out);
 
 // Highest level this CPU + OS can run (cpuid/xgetbv, computed once).

@@ -1,0 +1,318 @@
+// bf16 GEMM driver: the blocking, packing rounds and task split of gemm<float> (gemm.cpp) on
+// bf16 panels. Contract: lamina/gemm_bf16.hpp; panel layouts and plans: ukernels_bf16.hpp.
+//
+// Per round of MC rows of op(A): (1) pack op(A)[rows, all K] into MR-row micro-panels, K block
+// by K block (parallel over panels); (2) tasks = column chunks of C x row groups; a task packs
+// its KC x NC slice of op(B) per K block and runs the micro-kernel over its tiles, the A
+// micro-panel outer, the B micro-panels inner. Every element of C gets the same sequence of
+// micro-kernel calls (one per K block, in order) whatever the split, so the result is
+// bit-identical for every thread count. No direct (unpacked) path: the operands must be
+// rounded to bf16 anyway, which is what packing does.
+// Plans: the native AVX512_BF16 kernel at the avx512_bf16 level, else the level's float32
+// kernel on rounded, pair-swapped float32 panels (pack_bf16.cpp). K blocks: the largest K block
+// is KC of the native kernel's blocking (even), at every level, so the K split (and with it the
+// bits, see the header) does not depend on the level.
+#include "lamina/gemm_bf16.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#include "lamina/runtime.hpp"
+#include "ukernels.hpp"
+#include "ukernels_bf16.hpp"
+
+namespace lamina {
+namespace {
+
+using gemm_detail::Bf16Plan;
+
+// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose).
+template <class T>
+struct Scratch {
+  T* ptr = nullptr;
+  std::size_t cap = 0;
+  ~Scratch() { std::free(ptr); }
+  T* get(std::size_t n) {
+    if (n > cap) {
+      std::free(ptr);
+      ptr = nullptr;
+      cap = 0;
+      const std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+      void* p = std::aligned_alloc(64, bytes);
+      if (!p) throw std::bad_alloc();
+      ptr = static_cast<T*>(p);
+      cap = n;
+    }
+    return ptr;
+  }
+};
+
+template <class T>
+T* a_scratch(std::size_t n) {
+  thread_local Scratch<T> s;
+  return s.get(n);
+}
+template <class T>
+T* b_scratch(std::size_t n) {
+  thread_local Scratch<T> s;
+  return s.get(n);
+}
+
+inline std::int64_t cdiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+inline std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+inline std::int64_t even_up(std::int64_t x) { return x + (x & 1); }
+
+// fn(t) for t in [0, ntasks) on up to nthr pool threads taking tasks from a shared counter.
+template <class F>
+void run_tasks(std::int64_t ntasks, int nthr, const F& fn) {
+  if (nthr <= 1 || ntasks <= 1) {
+    for (std::int64_t t = 0; t < ntasks; ++t) fn(t);
+    return;
+  }
+  std::atomic<std::int64_t> next{0};
+  const std::int64_t workers = min64(nthr, ntasks);
+  parallel_for(
+      workers,
+      [&](std::int64_t) {
+        for (;;) {
+          const std::int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+          if (t >= ntasks) return;
+          fn(t);
+        }
+      },
+      static_cast<int>(workers));
+}
+
+// C := beta * C (beta == 0: not read), then bias, act, post: the k == 0 / alpha == 0 case.
+void scale_only(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t ldc,
+                const GemmEpilogue<float>* ep) {
+  const float* bias = ep ? ep->bias : nullptr;
+  const bool relu = ep && ep->act == kGemmActRelu;
+  for (std::int64_t i = 0; i < m; ++i) {
+    float* cr = c + i * ldc;
+    for (std::int64_t j = 0; j < n; ++j) {
+      float r = beta == 0.0f ? 0.0f : beta * cr[j];
+      if (bias) r += bias[j];
+      if (relu) r = r < 0.0f ? 0.0f : r;  // NaN stays NaN
+      cr[j] = r;
+    }
+  }
+  if (ep && ep->post) ep->post(ep->post_ctx, 0, 0, m, n, c, ldc);
+}
+
+constexpr double kMinFlopsPerThread = 2.0e6;  // as gemm.cpp
+
+// The blocking model (blocking.cpp) for the native kernel's bf16 panels (2 bytes).
+GemmBlocks native_blocks() {
+  return gemm_detail::gemm_blocks_model(gemm_detail::model_caches(), gemm_detail::kBf16Mr,
+                                        gemm_detail::kBf16Nr, 2, 0);
+}
+// The level's float32 blocking with the native KC (so the K split is the same everywhere).
+GemmBlocks emulated_blocks(int isa) {
+  const auto& pl = gemm_detail::bf16_emulated_plan(isa);
+  return gemm_detail::gemm_blocks_model(gemm_detail::model_caches(), pl.mr, pl.nr, 4,
+                                        native_blocks().kc);
+}
+
+// shapes: op(A) (m, k), op(B) (k, n), C (m, n); see the top of the file.
+template <class P>
+void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool trans_b,
+                 std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                 std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                 std::int64_t ldc, const GemmEpilogue<float>* ep, int nthr) {
+  const std::int64_t MR = pl.mr, NR = pl.nr;
+  // K blocks of equal, even size (at most the model's KC); only the last may be shorter / odd.
+  const std::int64_t KC = even_up(cdiv(k, cdiv(k, bl.kc)));
+  const std::int64_t nkb = cdiv(k, KC);
+  const std::int64_t kpad = even_up(k);
+  const float* bias = ep ? ep->bias : nullptr;
+  const int act = ep ? ep->act : 0;
+  auto post = ep ? ep->post : nullptr;
+  void* post_ctx = ep ? ep->post_ctx : nullptr;
+
+  const std::int64_t max_packed_a = bl.mc * bl.kc;
+  std::int64_t mc = bl.mc;
+  if (mc * kpad > max_packed_a) mc = (max_packed_a / kpad) / MR * MR;
+  if (mc < MR) mc = MR;
+  mc = cdiv(cdiv(m, cdiv(m, mc)), MR) * MR;
+
+  const std::int64_t npn = cdiv(n, NR);
+  const std::int64_t per_chunk = bl.nc / NR;
+  const std::int64_t kc_max = min64(KC, kpad);
+
+  for (std::int64_t i0 = 0; i0 < m; i0 += mc) {
+    const std::int64_t mb = min64(mc, m - i0);
+    const std::int64_t npa = cdiv(mb, MR);
+    P* apack = a_scratch<P>(static_cast<std::size_t>(npa * MR * kpad));
+    const float* a0 = trans_a ? a + i0 : a + i0 * lda;
+
+    // 1. Pack op(A)[i0:i0+mb, :]: K block kb at apack + p0 * npa * MR (earlier blocks are KC,
+    //    even, long), panel ip of it at + ip * MR * kp.
+    run_tasks(nkb * npa, nthr, [&](std::int64_t t) {
+      const std::int64_t kb = t / npa, ip = t % npa;
+      const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
+      const std::int64_t rows = min64(MR, mb - ip * MR);
+      const float* src = trans_a ? a0 + p0 * lda + ip * MR : a0 + ip * MR * lda + p0;
+      pl.pack_a(trans_a, rows, kc, src, lda, static_cast<int>(MR),
+                apack + p0 * npa * MR + ip * MR * even_up(kc));
+    });
+
+    // 2. Tasks: tn column chunks x tm row groups (the split of gemm.cpp).
+    std::int64_t tn = cdiv(npn, per_chunk);
+    if (nthr > 1) {
+      const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
+      if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
+      const std::int64_t even = cdiv(tn, nthr) * nthr;
+      if (even <= npn) tn = even;
+      if (tn > npn) tn = npn;
+    }
+    std::int64_t tm = 1;
+    if (tn < nthr) tm = min64(npa, cdiv(nthr, tn));
+
+    run_tasks(tn * tm, nthr, [&](std::int64_t t) {
+      const std::int64_t it = t / tn, jt = t % tn;
+      const std::int64_t jp0 = npn * jt / tn, jp1 = npn * (jt + 1) / tn;
+      const std::int64_t ip0 = npa * it / tm, ip1 = npa * (it + 1) / tm;
+      if (jp0 >= jp1 || ip0 >= ip1) return;
+      const std::int64_t j0 = jp0 * NR;
+      const std::int64_t ncols = min64(n, jp1 * NR) - j0;
+      P* bpack = b_scratch<P>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
+      for (std::int64_t kb = 0; kb < nkb; ++kb) {
+        const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0), kp = even_up(kc);
+        const float* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
+        pl.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        const bool last = kb == nkb - 1;
+        const float beta_k = kb == 0 ? beta : 1.0f;
+        const P* apanels = apack + p0 * npa * MR;
+        for (std::int64_t ip = ip0; ip < ip1; ++ip) {
+          const std::int64_t rows = min64(MR, mb - ip * MR);
+          float* crow = c + (i0 + ip * MR) * ldc;
+          const P* ap = apanels + ip * MR * kp;
+          for (std::int64_t jp = jp0; jp < jp1; ++jp) {
+            const std::int64_t jj = jp * NR;
+            pl.kernel(kp, ap, bpack + (jp - jp0) * NR * kp, crow + jj, ldc, rows,
+                      min64(NR, n - jj), alpha, beta_k, last && bias ? bias + jj : nullptr,
+                      last ? act : 0);
+          }
+          if (last && post) post(post_ctx, i0 + ip * MR, j0, rows, ncols, crow + j0, ldc);
+        }
+      }
+    });
+  }
+}
+
+#if defined(LAMINA_X86)
+const Bf16Plan<std::uint16_t> kNative = {
+    gemm_detail::kBf16Mr, gemm_detail::kBf16Nr, gemm_detail::gemm_avx512bf16_12x32,
+    gemm_detail::pack_a_avx512bf16, gemm_detail::pack_b_avx512bf16, "gemm_avx512bf16_12x32"};
+#endif
+
+bool native_active() {
+#if defined(LAMINA_X86)
+  return active_isa() == Isa::avx512_bf16;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+               float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+               float beta, float* c, std::int64_t ldc, const GemmEpilogue<float>* epilogue,
+               int max_threads) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    scale_only(m, n, beta, c, ldc, epilogue);
+    return;
+  }
+  int nthr = num_threads();
+  if (max_threads > 0 && max_threads < nthr) nthr = max_threads;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k);
+  if (flops < kMinFlopsPerThread * nthr) {
+    const double fit = flops / kMinFlopsPerThread;
+    nthr = fit < 1.0 ? 1 : static_cast<int>(fit);
+  }
+#if defined(LAMINA_X86)
+  if (native_active()) {
+    gemm_packed(kNative, native_blocks(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                beta, c, ldc, epilogue, nthr);
+    return;
+  }
+#endif
+  const int isa = static_cast<int>(active_isa());
+  gemm_packed(gemm_detail::bf16_emulated_plan(isa), emulated_blocks(isa), trans_a, trans_b, m,
+              n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
+}
+
+void gemm_bf16_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                   float alpha, const float* a, std::int64_t lda, const float* b,
+                   std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+                   const GemmEpilogue<float>* epilogue) {
+  const float* bias = epilogue ? epilogue->bias : nullptr;
+  const bool relu = epilogue && epilogue->act == kGemmActRelu;
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      auto av = [&](std::int64_t p) {
+        return round_to_bf16(trans_a ? a[p * lda + i] : a[i * lda + p]);
+      };
+      auto bv = [&](std::int64_t p) {
+        return round_to_bf16(trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+      };
+      float acc = 0.0f;
+      for (std::int64_t p = 0; p < k; p += 2) {
+        if (p + 1 < k) acc += av(p + 1) * bv(p + 1);  // exact product, one rounding
+        acc += av(p) * bv(p);
+      }
+      float r = alpha * acc;
+      if (beta != 0.0f) r += beta * c[i * ldc + j];
+      if (bias) r += bias[j];
+      if (relu) r = r < 0.0f ? 0.0f : r;  // NaN stays NaN
+      c[i * ldc + j] = r;
+    }
+  }
+  if (epilogue && epilogue->post && m > 0 && n > 0)
+    epilogue->post(epilogue->post_ctx, 0, 0, m, n, c, ldc);
+}
+
+const char* gemm_bf16_kernel_name() {
+#if defined(LAMINA_X86)
+  if (native_active()) return kNative.name;
+#endif
+  return gemm_detail::bf16_emulated_plan(static_cast<int>(active_isa())).name;
+}
+
+GemmBlocks gemm_bf16_blocks() {
+  return native_active() ? native_blocks() : emulated_blocks(static_cast<int>(active_isa()));
+}
+
+double bf16_dot_peak_gflops(double seconds) {
+  if (!native_active()) return 0.0;
+#if defined(LAMINA_X86)
+  using clock = std::chrono::steady_clock;
+  std::int64_t iters = 1 << 16;
+  double best = 0.0, spent = 0.0;
+  volatile float sink = 0.0f;
+  while (spent < seconds) {
+    const auto t0 = clock::now();
+    sink = sink + gemm_detail::dot_loop_avx512bf16(iters);
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    spent += dt;
+    if (dt > 1e-3) {
+      const double g = 24.0 * 64.0 * static_cast<double>(iters) / dt * 1e-9;
+      if (g > best) best = g;
+    }
+    if (dt < 0.02) iters *= 2;
+  }
+  return best;
+#else
+  (void)seconds;
+  return 0.0;
+#endif
+}
+
+}  // namespace lamina

@@ -21,38 +21,11 @@
 
 #include "lamina/activations.hpp"
 #include "lamina/gemm.hpp"
+#include "lamina/gemm_bf16.hpp"
 
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
-
-// TEMPORARY until the k20 merge: emulate gemm_bf16 by rounding copies of the operands.
-#if __has_include("lamina/gemm_bf16.hpp")
-#include "lamina/gemm_bf16.hpp"
-#else
-#include <cstring>
-#include <vector>
-namespace lamina {
-inline float round_to_bf16(float x) {
-  std::uint32_t u;
-  std::memcpy(&u, &x, 4);
-  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-  std::memcpy(&x, &u, 4);
-  return x;
-}
-inline void gemm_bf16(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
-                      float alpha, const float* a, std::int64_t lda, const float* b,
-                      std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-                      const GemmEpilogue<float>* epi = nullptr, int max_threads = 0) {
-  const std::int64_t ar = ta ? k : m, br = tb ? n : k;
-  std::vector<float> ac(static_cast<std::size_t>(ar * lda)), bc(static_cast<std::size_t>(br * ldb));
-  for (std::size_t i = 0; i < ac.size(); ++i) ac[i] = round_to_bf16(a[i]);
-  for (std::size_t i = 0; i < bc.size(); ++i) bc[i] = round_to_bf16(b[i]);
-  gemm<float>(ta, tb, m, n, k, alpha, ac.data(), lda, bc.data(), ldb, beta, c, ldc, epi,
-              max_threads);
-}
-}  // namespace lamina
-#endif
 
 namespace lamina {
 namespace net {

@@ -331,3 +331,16 @@ def test_keras_reads_and_writes_mixed_policies(tmp_path):
     model = lamina.load_model(tmp_path / "keras.keras")
     assert model.dtype == "float32"
     assert [lay.dtype_policy.name for lay in model.layers] == ["mixed_bfloat16", "float32"]
+
+
+def test_bench_bf16_column_leaves_the_global_policy():
+    from lamina.bench import frameworks
+    from lamina.bench.workloads import MLPSpec
+
+    assert frameworks.expand(["bf16", "lamina"]) == ["lamina", "lamina-bf16", "torch-bf16"]
+    fw = frameworks.get("lamina-bf16")
+    x = np.random.default_rng(0).random((40, 8), dtype=np.float32)
+    trainer = fw.mlp_trainer(MLPSpec(8, (6,), 3, batch_size=16), x, np.arange(40) % 3)
+    assert [lay.compute_dtype for lay in trainer.model.layers] == ["bfloat16"] * 2
+    assert mixed_precision.global_policy().name == "float32"
+    trainer.train(1)

@@ -32,20 +32,26 @@ class _LaminaMLP(Trainer):
 
         if hasattr(lamina, "utils") and hasattr(lamina.utils, "set_random_seed"):
             lamina.utils.set_random_seed(spec.seed)
-        if policy is not None:  # the worker process is this column's alone
-            lamina.mixed_precision.set_global_policy(policy)
         reg = regularizers.L2(spec.l2) if spec.l2 else None
-        stack = [lamina.Input(shape=(spec.input_dim,))]
-        for units in spec.hidden:
-            if spec.batch_norm:
-                stack += [layers.Dense(units, kernel_regularizer=reg),
-                          layers.BatchNormalization(), layers.Activation("relu")]
-            else:
-                stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
-            if spec.dropout:
-                stack.append(layers.Dropout(spec.dropout))
-        stack.append(layers.Dense(spec.n_classes, activation="softmax", kernel_regularizer=reg))
-        self.model = lamina.Sequential(stack)
+        before = lamina.mixed_precision.global_policy()
+        if policy is not None:
+            lamina.mixed_precision.set_global_policy(policy)
+        try:
+            stack = [lamina.Input(shape=(spec.input_dim,))]
+            for units in spec.hidden:
+                if spec.batch_norm:
+                    stack += [layers.Dense(units, kernel_regularizer=reg),
+                              layers.BatchNormalization(), layers.Activation("relu")]
+                else:
+                    stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
+                if spec.dropout:
+                    stack.append(layers.Dropout(spec.dropout))
+            stack.append(layers.Dense(spec.n_classes, activation="softmax",
+                                      kernel_regularizer=reg))
+            self.model = lamina.Sequential(stack)
+        finally:  # a worker may run in a test's process: leave the global policy as it was
+            if policy is not None:
+                lamina.mixed_precision.set_global_policy(before)
         if spec.optimizer == "adam":
             opt = optimizers.Adam(learning_rate=spec.learning_rate)
         else:

@@ -1,7 +1,7 @@
 // Bindings for the GEMM family: matmul (gemm with the bias/relu epilogue), matmul_bf16
 // (gemm_bf16: bfloat16 operands, float32 accumulation), round_to_bf16, bias_grad, and the FMA
-// and bf16 dot peak probes used by the benchmarks. Checks shapes, dtypes, row layout and aliasing, then
-// releases the GIL and forwards raw pointers + leading dimensions to cpp/gemm.
+// and bf16 dot peak probes used by the benchmarks. Checks shapes, dtypes, row layout and
+// aliasing, then releases the GIL and forwards raw pointers + leading dimensions to cpp/gemm.
 #include <cstdint>
 #include <optional>
 #include <string>

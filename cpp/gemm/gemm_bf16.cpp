@@ -4,9 +4,10 @@
 // Per round of MC rows of op(A): (1) pack op(A)[rows, all K] into MR-row micro-panels, K block
 // by K block (parallel over panels); (2) tasks = column chunks of C x row groups; a task packs
 // its KC x NC slice of op(B) per K block and runs the micro-kernel over its tiles, the A
-// micro-panel outer, the B micro-panels inner. Every element of C gets the same sequence of
-// micro-kernel calls (one per K block, in order) whatever the split, so the result is
-// bit-identical for every thread count. No direct (unpacked) path: the operands must be
+// micro-panel outer, the B micro-panels inner (an untransposed op(B) that fits in cache is
+// packed by the first tile row as it computes: kernel_packb). Every element of C gets the same
+// sequence of micro-kernel calls (one per K block, in order) whatever the split, so the result
+// is bit-identical for every thread count. No direct (unpacked) path: the operands must be
 // rounded to bf16 anyway, which is what packing does.
 // Plans: the native AVX512_BF16 kernel at the avx512_bf16 level, else the level's float32
 // kernel on rounded, pair-swapped float32 panels (pack_bf16.cpp). K blocks: the largest K block
@@ -104,6 +105,12 @@ void scale_only(std::int64_t m, std::int64_t n, float beta, float* c, std::int64
 }
 
 constexpr double kMinFlopsPerThread = 2.0e6;  // as gemm.cpp
+// As gemm.cpp's kMaxFusedPackB: op(B) (float32 bytes) up to which an untransposed B is packed
+// by the first tile row as it computes instead of in a pass of its own. Higher than float32's
+// 2 MiB: the conversion makes the packing pass dearer. Measured on Zen 4 (1 thread, CPU time,
+// 2 alternations), fused vs a pass: 1024^3 (4 MiB) +1.2%, (512x1024)(1024x2048) (8 MiB) +0.7
+// to +2.7%, 2048^3 (16 MiB) -0.1 to +2.5% (left to the pass, as float32 measured -3% there).
+constexpr double kMaxFusedPackB = 8.0 * 1024 * 1024;
 
 // The blocking model (blocking.cpp) for the native kernel's bf16 panels (2 bytes).
 GemmBlocks native_blocks() {
@@ -139,6 +146,8 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
   if (mc < MR) mc = MR;
   mc = cdiv(cdiv(m, cdiv(m, mc)), MR) * MR;
 
+  const bool fuse_b = pl.kernel_packb != nullptr && !trans_b &&
+                      static_cast<double>(k) * static_cast<double>(n) * 4.0 <= kMaxFusedPackB;
   const std::int64_t npn = cdiv(n, NR);
   const std::int64_t per_chunk = bl.nc / NR;
   const std::int64_t kc_max = min64(KC, kpad);
@@ -180,10 +189,18 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
       const std::int64_t j0 = jp0 * NR;
       const std::int64_t ncols = min64(n, jp1 * NR) - j0;
       P* bpack = b_scratch<P>(static_cast<std::size_t>(kc_max * (jp1 - jp0) * NR));
+      // Fused: full panels only; a partial last panel (n not a multiple of NR) is packed apart.
+      const std::int64_t jp_fused_end = fuse_b && jp1 * NR > n ? jp1 - 1 : jp1;
       for (std::int64_t kb = 0; kb < nkb; ++kb) {
         const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0), kp = even_up(kc);
         const float* bsrc = trans_b ? b + j0 * ldb + p0 : b + p0 * ldb + j0;
-        pl.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        if (!fuse_b) {
+          pl.pack_b(trans_b, kc, ncols, bsrc, ldb, static_cast<int>(NR), bpack);
+        } else if (jp_fused_end < jp1) {
+          const std::int64_t off = (jp_fused_end - jp0) * NR;
+          pl.pack_b(false, kc, ncols - off, bsrc + off, ldb, static_cast<int>(NR),
+                    bpack + off * kp);
+        }
         const bool last = kb == nkb - 1;
         const float beta_k = kb == 0 ? beta : 1.0f;
         const P* apanels = apack + p0 * npa * MR;
@@ -193,9 +210,14 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
           const P* ap = apanels + ip * MR * kp;
           for (std::int64_t jp = jp0; jp < jp1; ++jp) {
             const std::int64_t jj = jp * NR;
-            pl.kernel(kp, ap, bpack + (jp - jp0) * NR * kp, crow + jj, ldc, rows,
-                      min64(NR, n - jj), alpha, beta_k, last && bias ? bias + jj : nullptr,
-                      last ? act : 0);
+            if (fuse_b && ip == ip0 && jp < jp_fused_end)
+              pl.kernel_packb(kc, ap, bsrc + (jj - j0), ldb, bpack + (jp - jp0) * NR * kp,
+                              crow + jj, ldc, rows, min64(NR, n - jj), alpha, beta_k,
+                              last && bias ? bias + jj : nullptr, last ? act : 0);
+            else
+              pl.kernel(kp, ap, bpack + (jp - jp0) * NR * kp, crow + jj, ldc, rows,
+                        min64(NR, n - jj), alpha, beta_k, last && bias ? bias + jj : nullptr,
+                        last ? act : 0);
           }
           if (last && post) post(post_ctx, i0 + ip * MR, j0, rows, ncols, crow + j0, ldc);
         }
@@ -207,7 +229,8 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
 #if defined(LAMINA_X86)
 const Bf16Plan<std::uint16_t> kNative = {
     gemm_detail::kBf16Mr, gemm_detail::kBf16Nr, gemm_detail::gemm_avx512bf16_12x32,
-    gemm_detail::pack_a_avx512bf16, gemm_detail::pack_b_avx512bf16, "gemm_avx512bf16_12x32"};
+    gemm_detail::pack_a_avx512bf16, gemm_detail::pack_b_avx512bf16, "gemm_avx512bf16_12x32",
+    gemm_detail::gemm_avx512bf16_12x32_packb};
 #endif
 
 bool native_active() {

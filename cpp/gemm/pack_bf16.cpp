@@ -105,7 +105,7 @@ Bf16Plan<float> emulated() {
   static const std::string name = std::string("bf16emu_") + kernel_info<float>(ISA).name;
   const KernelInfo<float>& ki = kernel_info<float>(ISA);
   return Bf16Plan<float>{ki.mr, ki.nr, ki.kernel, pack_a_emu<ISA>, pack_b_emu<ISA>,
-                         name.c_str()};
+                         name.c_str(), nullptr};
 }
 
 }  // namespace

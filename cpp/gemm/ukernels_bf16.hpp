@@ -35,6 +35,12 @@ struct Bf16Plan {
   void (*pack_b)(bool trans, std::int64_t kc, std::int64_t nc, const float* b, std::int64_t ldb,
                  int nr, P* dst);
   const char* name;
+  // Packs an untransposed B (a full NR columns) while computing the first tile row, as
+  // gemm.cpp's kernel_packb: reads op(B)[0:kc, 0:NR] rows in place (b + p*ldb), writes the
+  // packed panel to bdst, same arithmetic as `kernel` (nullptr: pack_b first).
+  void (*kernel_packb)(std::int64_t kc, const P* a, const float* b, std::int64_t ldb, P* bdst,
+                       float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
+                       float alpha, float beta, const float* bias, int act);
 };
 
 // The emulated plan of an ISA level (its float32 kernel, rounding packers): pack_bf16.cpp.
@@ -50,6 +56,10 @@ constexpr int kBf16Mr = 12, kBf16Nr = 32;
 void gemm_avx512bf16_12x32(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
                            float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
                            float alpha, float beta, const float* bias, int act);
+void gemm_avx512bf16_12x32_packb(std::int64_t kc, const std::uint16_t* a, const float* b,
+                                 std::int64_t ldb, std::uint16_t* bdst, float* c,
+                                 std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
+                                 float beta, const float* bias, int act);
 void pack_a_avx512bf16(bool trans, std::int64_t mc, std::int64_t kc, const float* a,
                        std::int64_t lda, int mr, std::uint16_t* dst);
 void pack_b_avx512bf16(bool trans, std::int64_t kc, std::int64_t nc, const float* b,

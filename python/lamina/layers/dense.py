@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import config
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int

@@ -12,7 +12,6 @@ import re
 import numpy as np
 
 from .. import activations as activations_mod
-from .. import config as config_mod
 from .. import dtype_policies
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod

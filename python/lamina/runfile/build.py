@@ -67,12 +67,12 @@ def build_model(run: Mapping, input_dim: int, data=None):
                            f"model.dtype = \"float32\", got {run['model']['dtype']!r}")
     # The layers are made under the policy (as under Keras's set_global_policy); a layer
     # with its own dtype keeps it.
-    saved = dtype_policies._GLOBAL[0]
-    dtype_policies._GLOBAL[0] = dtype_policies.DTypePolicy(policy)
+    before = dtype_policies.dtype_policy()
+    dtype_policies.set_dtype_policy(policy)
     try:
         return Sequential.from_config(config)
     finally:
-        dtype_policies._GLOBAL[0] = saved
+        dtype_policies.set_dtype_policy(before)
 
 
 def build_schedule(schedule: Mapping, learning_rate: float):

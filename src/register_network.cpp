@@ -178,6 +178,15 @@ AttrValue parse_attr(const py::dict& d, const AttrSchema& a, const std::string& 
     case AttrType::activation:
       v.i = static_cast<std::int64_t>(get_activation(d, a.name, lw));
       break;
+    case AttrType::dtype: {
+      const std::string name = get_str(d, a.name, lw);
+      DType dt = DType::float32;
+      if (!dtype_from_name(name, &dt))
+        throw py::value_error(lw + "['" + a.name + "'] must be one of " + dtype_names() +
+                              ", got '" + name + "'");
+      v.i = static_cast<std::int64_t>(dt);
+      break;
+    }
   }
   return v;
 }
@@ -210,7 +219,8 @@ LayerSpec<T> parse_layer(PyNetwork& self, const py::dict& d, const std::string& 
   if (kind == nullptr)
     throw py::value_error(lw + ": unknown layer type '" + r.type + "' (accepted: " +
                           layer_kind_names() + ")");
-  for (const AttrSchema& a : kind->attrs) r.attrs.push_back(parse_attr(d, a, lw));
+  for (const AttrSchema& a : kind->attrs)
+    if (!a.optional || d.contains(a.name)) r.attrs.push_back(parse_attr(d, a, lw));
 
   if (!kind->params.empty() || d.contains("params")) {
     py::sequence ps = get_list(d, "params", lw);

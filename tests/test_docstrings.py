@@ -57,3 +57,4 @@ MODULES += [f"lamina.metrics.{m}" for m in (
     "base", "functions", "accuracy", "regression", "probabilistic", "confusion", "f_score")]
 MODULES += ["lamina.metric_logs"]
 MODULES += ["lamina.dask_data", "lamina.runfile.chunks", "lamina.prediction_csv"]
+MODULES += ["lamina.dtype_policies", "lamina.mixed_precision", "lamina.datasets.mnist1d"]

@@ -207,6 +207,10 @@ struct RegisterLayerKind {
 template <class T>
 const AttrValue& attr(const LayerSpec<T>& s, const char* name);
 
+// The value of optional attribute `name`, or nullptr when the spec leaves it out.
+template <class T>
+const AttrValue* find_attr(const LayerSpec<T>& s, const char* name);
+
 // Moves the spec's parameters into l.params: their names must be the kind's (LayerKindInfo::
 // params, in order) and their shapes `shapes` (one per name); the first `required` are
 // mandatory, the rest optional. Throws std::invalid_argument naming the bad one.

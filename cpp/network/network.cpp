@@ -203,6 +203,13 @@ const AttrValue& attr(const LayerSpec<T>& s, const char* name) {
 }
 
 template <class T>
+const AttrValue* find_attr(const LayerSpec<T>& s, const char* name) {
+  for (const AttrValue& a : s.attrs)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+template <class T>
 void take_params(Layer<T>& l, const LayerSpec<T>& s,
                  const std::vector<std::vector<std::int64_t>>& shapes, std::size_t required,
                  const std::string& where) {
@@ -303,8 +310,30 @@ std::string layer_kind_names() {
   return s;
 }
 
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::float32: return "float32";
+    case DType::float64: return "float64";
+    case DType::bfloat16: return "bfloat16";
+  }
+  return "unknown";
+}
+
+bool dtype_from_name(const std::string& name, DType* out) {
+  for (DType d : {DType::float32, DType::float64, DType::bfloat16})
+    if (name == dtype_name(d)) {
+      *out = d;
+      return true;
+    }
+  return false;
+}
+
+std::string dtype_names() { return "float32, float64, bfloat16"; }
+
 bool attr_in_range(const AttrSchema& a, double v) {
-  if (a.type == AttrType::boolean || a.type == AttrType::activation) return true;
+  if (a.type == AttrType::boolean || a.type == AttrType::activation ||
+      a.type == AttrType::dtype)
+    return true;
   if (!std::isfinite(v)) return false;
   if (a.lo_open ? !(v > a.lo) : !(v >= a.lo)) return false;
   if (a.hi_open ? !(v < a.hi) : !(v <= a.hi)) return false;
@@ -444,8 +473,13 @@ std::unique_ptr<net::Layer<T>> Network<T>::Impl::make_layer(const LayerSpec<T>& 
     const AttrValue* v = nullptr;
     for (const AttrValue& x : ls.attrs)
       if (x.name == a.name) v = &x;
+    if (v == nullptr && a.optional) continue;
     if (v == nullptr)
       throw std::invalid_argument(where + ls.type + " layer without attribute '" + a.name + "'");
+    if (a.type == AttrType::dtype &&
+        dtype_name(static_cast<DType>(v->i)) == std::string("unknown"))
+      throw std::invalid_argument(where + "'" + a.name + "' is not a dtype: " +
+                                  std::to_string(v->i));
     const double d = a.type == AttrType::real ? v->f : static_cast<double>(v->i);
     if (a.type == AttrType::activation && activation_name(static_cast<Activation>(v->i)) ==
                                               std::string("unknown"))
@@ -1002,6 +1036,7 @@ template class Network<double>;
 namespace net {
 #define LAMINA_NET_INSTANTIATE(T)                                                             \
   template const AttrValue& attr<T>(const LayerSpec<T>&, const char*);                       \
+  template const AttrValue* find_attr<T>(const LayerSpec<T>&, const char*);                  \
   template void take_params<T>(Layer<T>&, const LayerSpec<T>&,                              \
                                const std::vector<std::vector<std::int64_t>>&, std::size_t,   \
                                const std::string&);                                          \

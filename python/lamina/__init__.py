@@ -27,6 +27,8 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
 from . import (activations, callbacks, config, datasets, initializers, layers, losses,
                metrics, models, optimizers, regularizers, saving, utils)
 from . import backend
+from . import dtype_policies, mixed_precision
+from .dtype_policies import DTypePolicy
 from .io import ModelFileError
 from .variables import Variable
 from .layers import Input
@@ -37,6 +39,9 @@ from .runtime import cpu_info, get_num_threads, set_num_threads
 
 __all__ = [
     "__version__",
+    "DTypePolicy",
+    "dtype_policies",
+    "mixed_precision",
     "Input",
     "Model",
     "ModelFileError",

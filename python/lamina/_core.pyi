@@ -32,7 +32,10 @@ class Network:
             "layers": [  # in order, at least one layer with parameters
                 {"type": "dense", "units": int >= 1, "activation": str, "alpha": float,
                  "params": [param("kernel", (in, units)), param("bias", (units,))],
-                 "state": []},  # without bias: the kernel entry only
+                 "state": [],  # without bias: the kernel entry only
+                 "compute_dtype": "bfloat16"},  # optional: the three gemms on bf16-rounded
+                 # inputs, fp32 accumulation (mixed_bfloat16; float32 networks); left out or
+                 # the network's dtype: its own precision
                 {"type": "dropout", "rate": float in [0, 1)},  # no params
                 {"type": "activation", "activation": str, "alpha": float}],
             "loss": {"name": str, "from_logits": bool, "delta": float,

@@ -85,7 +85,8 @@ def _layer_entry(layer, dtype):
         return model_to_keras(layer, compile=False)
     config = dict(layer.get_config())
     config.pop("input_shape", None)  # the model's InputLayer carries the shape
-    config["dtype"] = _policy(dtype)
+    policy = getattr(layer, "dtype_policy", None)
+    config["dtype"] = _policy(policy.name if policy is not None and policy.is_mixed else dtype)
     return _envelope("keras.layers", type(layer).__name__, _keras_values(config),
                      build_config={"input_shape": [None, *layer.input_shape]})
 

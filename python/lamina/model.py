@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import _core
-from . import config as config_mod
+from . import dtype_policies
 from . import layers as layers_mod
 from . import custom_loss as custom_loss_mod
 from . import losses as losses_mod
@@ -56,16 +56,24 @@ def _model_name():
 
 
 def _dtype_name(dtype):
+    """The model's float type: "float32" / "float64", or a dtype policy's variable dtype
+    (a Keras model config carries a DTypePolicy; "mixed_bfloat16" gives float32)."""
     if dtype is None:
-        return config_mod.floatx()
-    if isinstance(dtype, dict):  # Keras DTypePolicy config
-        dtype = dtype.get("config", {}).get("name", dtype)
+        return dtype_policies.dtype_policy().variable_dtype
+    if isinstance(dtype, (dict, dtype_policies.DTypePolicy)):
+        try:
+            return dtype_policies.get(dtype).variable_dtype
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"dtype must be 'float32', 'float64' or a dtype policy, got "
+                             f"{dtype!r}: {exc}") from None
+    if dtype in dtype_policies.POLICY_NAMES:
+        return dtype_policies.get(dtype).variable_dtype
     try:
         name = np.dtype(dtype).name
     except TypeError:
         name = str(dtype)
     if name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        raise ValueError(f"dtype must be 'float32', 'float64' or a dtype policy, got {dtype!r}")
     return name
 
 
@@ -88,7 +96,11 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         seed: Seed of initialization, shuffling and dropout; same seed and data give
             bit-identical weights with any thread count. Defaults to `None` (drawn from
             ``lamina.utils.set_random_seed``'s generator if set, else random).
-        dtype: "float32" or "float64". Defaults to `None` (``lamina.config.floatx()``).
+        dtype: The float type of the weights and the core: "float32" or "float64" (or a
+            dtype policy, which gives its variable dtype: "mixed_bfloat16" is float32; the
+            layers' compute dtypes come from their own policies). Defaults to `None` (the
+            global policy's variable dtype, ``lamina.config.floatx()`` unless
+            ``lamina.mixed_precision.set_global_policy`` set a mixed one).
 
     Example:
         >>> import lamina
@@ -103,7 +115,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"model name must be a string, got {name!r}")
         self.name = name or _model_name()
-        self.dtype = _dtype_name(dtype)
+        self.dtype = dtype
         self.seed = utils.draw_seed() if seed is None else check_int("seed", seed, 0,
                                                                      2**63 - 1)
         init_ss, shuffle_ss, dropout_ss = np.random.SeedSequence(self.seed).spawn(3)
@@ -238,6 +250,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                     raise ValueError(f"layer {layer.name!r} was built for inputs "
                                      f"{layer.input_shape} but receives {shape} here")
             else:
+                layer._take_model_dtype(self.dtype, self.name)
                 layer._dtype = self.dtype
                 layer._rng = self._init_rng
                 layer._path_prefix = self.name
@@ -581,6 +594,15 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         return [entry for leaf, _ in self._leaves() for entry in leaf.core_spec()]
 
     # ------------------------------------------------------------------ pickle / copy ---
+    @property
+    def dtype(self) -> str:
+        """The model's float type ("float32" or "float64"): its weights' and its core's."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        self._dtype_policy = dtype_policies.DTypePolicy(_dtype_name(value))
+
     def __getstate__(self):
         """Everything but the core Network and the lock, which are rebuilt when next used."""
         state = self.__dict__.copy()

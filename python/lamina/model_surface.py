@@ -107,8 +107,15 @@ class KerasSurface:
         frozen = sum(int(w.size) for w in self.non_trainable_weights)
         nbytes = sum(w.nbytes for w in self.weights) if self.built else 0
         lines += [f"Total params: {total:,} ({nbytes / 1024:.2f} KB)",
-                  f"Trainable params: {total - frozen:,}", f"Non-trainable params: {frozen:,}",
-                  "_" * width]
+                  f"Trainable params: {total - frozen:,}", f"Non-trainable params: {frozen:,}"]
+        mixed = {}  # policy name -> layer names (only mixed policies: float ones are the dtype)
+        for leaf, _ in self._leaves():
+            policy = getattr(leaf, "dtype_policy", None)
+            if policy is not None and policy.is_mixed:
+                mixed.setdefault(policy.name, []).append(leaf.name)
+        for name, names in mixed.items():
+            lines.append(f"Dtype policy {name}: {', '.join(names)}")
+        lines.append("_" * width)
         text = "\n".join(lines)
         (print_fn or print)(text)
 

@@ -72,11 +72,24 @@ namespace lamina {
 // ---- layer kinds: the registry's public face ----------------------------------------------
 
 // Type of a layer attribute. An activation attribute is spelled by its name (activations.hpp)
-// in the spec and carried as the Activation value.
-enum class AttrType : int { integer = 0, real, boolean, activation };
+// in the spec and carried as the Activation value; a dtype attribute by a dtype name
+// (dtype_name) and carried as the DType value.
+enum class AttrType : int { integer = 0, real, boolean, activation, dtype };
+
+// The dtypes a layer may compute in: its network's float type, or bfloat16 GEMM inputs with
+// float32 accumulation in a float32 network (Keras's "mixed_bfloat16" policy).
+enum class DType : int { float32 = 0, float64 = 1, bfloat16 = 2 };
+// "float32", "float64", "bfloat16"; "unknown" for any other value.
+const char* dtype_name(DType d);
+// The DType spelled `name`; false when there is none.
+bool dtype_from_name(const std::string& name, DType* out);
+// "float32, float64, bfloat16": for error messages.
+std::string dtype_names();
 
 // One attribute of a kind: its name, type and, for integer / real, the accepted range
-// [lo, hi] (lo_open / hi_open make an end exclusive; +-inf: unbounded).
+// [lo, hi] (lo_open / hi_open make an end exclusive; +-inf: unbounded). An optional
+// attribute may be left out of the spec; the kind then reads no value (find_attr: nullptr)
+// and applies its own default.
 struct AttrSchema {
   const char* name;
   AttrType type;
@@ -84,6 +97,7 @@ struct AttrSchema {
   double hi;
   bool lo_open;
   bool hi_open;
+  bool optional = false;
 };
 
 // A registered layer kind: its spec name, its attributes, and its parameter names in spec
@@ -134,7 +148,7 @@ struct StateSpec {
 template <class T>
 struct LayerSpec {
   std::string type;
-  std::vector<AttrValue> attrs;  // one per attribute of the kind's schema
+  std::vector<AttrValue> attrs;  // one per attribute of the kind's schema (optional: or none)
   std::vector<ParamSpec<T>> params;
   std::vector<StateSpec<T>> state;
 };

@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import frameworks as _frameworks
-from .workloads import TARGETS, WORKLOADS
+from .workloads import SPEEDUP_KEYS, TARGETS, WORKLOADS
 
 THREAD_ENV = ("LAMINA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -361,17 +361,19 @@ def summarize(options: Options, meta: dict, runs: list[dict], notes: list[str]) 
     for wname in options.workloads:
         for metric in WORKLOADS[wname].metrics:
             for thr in options.threads:
-                lam = values.get((wname, metric.key, thr, "lamina"), {})
                 for fw in columns:
                     vals = values.get((wname, metric.key, thr, fw))
                     if not vals:
                         continue
                     row = {"workload": wname, "metric": metric.key, "threads": thr,
                            "framework": fw, **_stats([vals[r] for r in sorted(vals)])}
-                    pairs = [speedup(lam[r], vals[r], metric.lower_is_better)
-                             for r in sorted(vals) if r in lam and lam[r] > 0 and vals[r] > 0]
-                    row["speedup"] = (_stats(pairs) if metric.compare and pairs and fw != "lamina"
-                                      else None)
+                    for base, key in SPEEDUP_KEYS.items():
+                        lam = values.get((wname, metric.key, thr, base), {})
+                        pairs = [speedup(lam[r], vals[r], metric.lower_is_better)
+                                 for r in sorted(vals) if r in lam and lam[r] > 0 and vals[r] > 0]
+                        if base == "lamina" or lam:  # speedup_bf16 only with that column
+                            row[key] = (_stats(pairs) if metric.compare and pairs and fw != base
+                                        else None)
                     rows.append(row)
 
     targets = []
@@ -386,7 +388,7 @@ def summarize(options: Options, meta: dict, runs: list[dict], notes: list[str]) 
             return ({k: row[k] for k in ("median", "min", "max")},
                     "met" if row["median"] <= tgt.maximum else "MISSED")
         row = index.get((tgt.workload, metric, thr, tgt.framework))
-        sp = row and row["speedup"]
+        sp = row and row.get(SPEEDUP_KEYS[tgt.base])
         if not sp:
             return None, "not measured"
         return ({k: sp[k] for k in ("median", "min", "max")},
@@ -493,10 +495,11 @@ def to_markdown(report: dict) -> str:
                     continue
                 out.append(f"| {m['label']}{arrow} | {thr} | "
                            + " | ".join(_cell(c) for c in cells) + " |")
-                if m["compare"] and "lamina" in present and len(present) > 1:
-                    sp = ["1×" if c == "lamina" else _cell(cell and cell["speedup"], "×")
-                          for c, cell in zip(present, cells)]
-                    out.append(f"| ↳ lamina × | {thr} | " + " | ".join(sp) + " |")
+                for base, key in SPEEDUP_KEYS.items():
+                    if m["compare"] and base in present and len(present) > 1:
+                        sp = ["1×" if c == base else _cell(cell and cell.get(key), "×")
+                              for c, cell in zip(present, cells)]
+                        out.append(f"| ↳ {base} × | {thr} | " + " | ".join(sp) + " |")
     if report["targets"]:
         out += ["", "### targets (benchmark issue)", "",
                 "Wall time is what the issue asks for; the same ratio in CPU time (all threads "

@@ -105,6 +105,7 @@ class Target:
     maximum: float | None = None  # lamina's value must be <= this (framework None)
     text: str = ""
     cpu_metric: str | None = None  # the same quantity in CPU time (checked beside wall time)
+    base: str = "lamina"  # the lamina column the speedup is of ("lamina-bf16": mixed precision)
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -489,4 +490,11 @@ TARGETS = (
            text="mnist-bn training ≥ 2.5× torch eager (nn.BatchNorm1d)"),
     Target("mnist-bn", "bn_cost_pct", None, maximum=15.0, cpu_metric="bn_cpu_cost_pct",
            text="BatchNormalization costs lamina ≤ 15% of an epoch"),
+    Target("mnist-mlp", "train_s", "lamina", minimum=1.6, cpu_metric="train_cpu_s",
+           base="lamina-bf16", text="mnist-mlp mixed_bfloat16 ≥ 1.6× lamina float32"),
+    Target("mnist-mlp", "train_s", "torch-bf16", minimum=2.0, cpu_metric="train_cpu_s",
+           base="lamina-bf16", text="mnist-mlp mixed_bfloat16 ≥ 2× torch autocast bf16"),
 )
+
+# Row key of the speedup of each lamina column ("lamina": the float32 one).
+SPEEDUP_KEYS = {"lamina": "speedup", "lamina-bf16": "speedup_bf16"}

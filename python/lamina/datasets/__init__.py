@@ -23,7 +23,9 @@ import os
 
 import numpy as np
 
-__all__ = ["load_digits"]
+from .mnist1d import make_mnist1d
+
+__all__ = ["load_digits", "make_mnist1d"]
 
 _DIGITS = os.path.join(os.path.dirname(__file__), "digits.npz")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import config
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int
@@ -27,6 +26,10 @@ class Dense(Layer):
         kernel_constraint: Must be None (not supported). Defaults to `None`.
         bias_constraint: Must be None (not supported). Defaults to `None`.
         name: Name. Defaults to `None` ("dense", "dense_1" …).
+        **kwargs: The base ``Layer``'s arguments: ``dtype`` (a dtype policy;
+            "mixed_bfloat16" runs the forward, input-gradient and weight-gradient GEMMs on
+            bfloat16-rounded inputs with float32 accumulation), ``trainable``,
+            ``input_shape``.
 
     Example:
         >>> import lamina
@@ -62,7 +65,7 @@ class Dense(Layer):
         if len(input_shape) != 1:
             raise ValueError(f"Dense layer {self.name!r} expects 1-D samples, got input shape "
                              f"{input_shape}: add lamina.layers.Flatten() before it")
-        dtype = self._dtype or config.floatx()
+        dtype = self._dtype or self.variable_dtype
         if input_shape[0] > _MAX_DIM or input_shape[0] * self.units > _MAX_KERNEL:
             raise ValueError(
                 f"Dense layer {self.name!r}: a ({input_shape[0]}, {self.units}) kernel has "
@@ -83,8 +86,11 @@ class Dense(Layer):
         params = [param("kernel", self.kernel, self.kernel_regularizer)]
         if self.bias is not None:
             params.append(param("bias", self.bias, self.bias_regularizer))
-        return [{"type": "dense", "units": self.units, "activation": self.activation,
-                 "alpha": self.alpha, "params": params}]
+        entry = {"type": "dense", "units": self.units, "activation": self.activation,
+                 "alpha": self.alpha, "params": params}
+        if self.compute_dtype == "bfloat16":  # mixed_bfloat16: the gemms in bfloat16
+            entry["compute_dtype"] = "bfloat16"
+        return [entry]
 
     def get_config(self):
         config = super().get_config()

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from .. import activations as activations_mod
-from .. import config as config_mod
+from .. import dtype_policies
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int, first_nonfinite
@@ -76,7 +76,8 @@ _KERAS_DEFAULTS = {"activity_regularizer": None, "kernel_constraint": None,
 
 def _drop_keras_defaults(config):
     config = dict(config)
-    config.pop("dtype", None)  # the model's dtype applies (Keras stores a DTypePolicy here)
+    if config.get("dtype") is None:
+        config.pop("dtype", None)
     for key, default in _KERAS_DEFAULTS.items():
         if key in config and config[key] == default:
             del config[key]
@@ -139,7 +140,11 @@ class Layer:
 
     Args:
         name: Unique name. Defaults to `None` (derived from the class: "dense", "dense_1" …).
-        dtype: Ignored per layer: the model's dtype is used. Defaults to `None`.
+        dtype: The layer's dtype policy (``lamina.dtype_policies``): "float32", "float64",
+            "mixed_bfloat16" or a ``DTypePolicy``. Its compute dtype decides the layer's
+            GEMM inputs (bfloat16 under "mixed_bfloat16"); its weights take the model's
+            float type (a mixed policy needs a float32 model). Defaults to `None` (the
+            global policy, ``lamina.mixed_precision.global_policy()``).
         trainable: Whether fit updates this layer's weights. ``False`` freezes them (they
             appear in ``non_trainable_weights``); as in Keras, a change takes effect at
             the model's next ``compile``. Defaults to `True`.
@@ -176,11 +181,62 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self._dtype = None
+        self._dtype_policy = dtype_policies.get(dtype)
         self._rng = None
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         self._path_prefix = None  # the name of the model that builds this layer
         self._variables = {}  # name -> Variable, in creation order (add_weight)
         self._node = None  # the SymbolicOutput of this layer's first call (Keras: node 0)
+
+    # -- dtype policy (Keras's layer.dtype_policy, dtype, compute_dtype, variable_dtype) --
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy``; a new one takes effect at the model's next
+        ``compile`` (as ``trainable`` does)."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        policy = dtype_policies.get(value)
+        if self.weights and policy.variable_dtype != self.variable_dtype:
+            raise ValueError(f"layer {self.name!r} holds {self.variable_dtype} weights: its "
+                             f"dtype policy cannot become {policy.name!r}")
+        self._dtype_policy = policy
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the layer's weights (Keras: an alias of ``variable_dtype``)."""
+        return self.variable_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype of the layer's GEMM inputs ("bfloat16" under "mixed_bfloat16")."""
+        return self._dtype_policy.compute_dtype
+
+    def _take_model_dtype(self, dtype, model_name):
+        """Called by the model that builds this layer: its weights are ``dtype`` (the
+        model's float type). A plain float policy follows the model; a mixed one needs a
+        float32 model."""
+        policy = self._dtype_policy
+        if policy.variable_dtype == dtype:
+            return
+        if policy.is_mixed:
+            raise ValueError(f"layer {self.name!r} has dtype policy {policy.name!r} (float32 "
+                             f"weights) but the model {model_name!r} is {dtype}: mixed "
+                             "precision needs a float32 model")
+        self._dtype_policy = dtype_policies.DTypePolicy(dtype)
+
+    def _policy_config(self, config):
+        """Adds ``"dtype"`` to a config when the policy is mixed (a plain float policy is
+        the model's dtype, which the model's config carries)."""
+        if self._dtype_policy.is_mixed:
+            config["dtype"] = self._dtype_policy.name
+        return config
 
     # -- shapes and weights --------------------------------------------------------------
     def compute_output_shape(self, input_shape):
@@ -243,7 +299,7 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if trainable else "zeros"
         init = initializers_mod.get(initializer)
-        dtype = dtype or self._dtype or config_mod.floatx()
+        dtype = dtype or self._dtype or self.variable_dtype
         rng = self._rng if self._rng is not None else np.random.default_rng()
         value = np.asarray(init(shape, dtype, rng)).reshape(shape)  # () comes back as (1,)
         var = Variable(value, shape=shape, dtype=dtype, trainable=trainable,
@@ -319,7 +375,7 @@ class Layer:
             config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["input_shape"] = list(self._batch_input_shape)
-        return config
+        return self._policy_config(config)
 
     @classmethod
     def from_config(cls, config: dict):

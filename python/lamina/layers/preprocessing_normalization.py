@@ -109,7 +109,7 @@ class Normalization(Layer):
         keep = self._keep_axes(input_shape)
         self._inner = broadcast_inner(input_shape, keep, f"Normalization {self.name!r}")
         stat_shape = tuple(input_shape[d] for d in keep)
-        dtype = self._dtype or config.floatx()
+        dtype = self._dtype or self.variable_dtype
         if self.input_mean is None:
             # Keras 3's non-trainable weights: mean, variance, count (what adapt fills in).
             self.mean = self.add_weight(stat_shape, "zeros", trainable=False, name="mean")
@@ -179,7 +179,7 @@ class Normalization(Layer):
                 raise ValueError(f"adapt() batch {i} must have shape (samples, features...), "
                                  f"got shape {b.shape}")
             if not self.built:
-                self._dtype = self._dtype or config.floatx()
+                self._dtype = self._dtype or self.variable_dtype
                 self.build(b.shape[1:])
             if b.shape[1:] != self.input_shape:
                 raise ValueError(f"adapt() batch {i} has samples of shape {b.shape[1:]}, the "

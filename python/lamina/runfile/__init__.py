@@ -45,6 +45,8 @@ bundled digits)::
     early_stopping = {patience = 5}       # or true / false
     terminate_on_nan = true               # stop at the first NaN/inf batch loss (TerminateOnNaN)
     seed = 0
+    precision = "float32"                 # or "bf16": Keras's mixed_bfloat16 (bfloat16 GEMM
+                                          # inputs, float32 accumulation and weights)
 
     [diagnosis]                           # thresholds of the rules in lamina.diagnose
     patience = 3                          # e.g. epochs of rising val_loss that mean overfitting

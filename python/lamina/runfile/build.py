@@ -19,6 +19,7 @@ import copy
 from typing import Any, Mapping, TextIO
 
 from . import registry
+from .errors import RunFileError
 from .load import Run, load_run
 from .model import model_config, model_section
 
@@ -48,7 +49,8 @@ def build_model(run: Mapping, input_dim: int, data=None):
         >>> build_model(default_run(), 64).input_shape
         (None, 64)
     """
-    from .. import Sequential
+    from .. import Sequential, dtype_policies
+    from .schema import PRECISIONS
 
     config = model_config(run, input_dim)
     if data is not None and getattr(data, "in_model", False):
@@ -57,7 +59,20 @@ def build_model(run: Mapping, input_dim: int, data=None):
                            "mean": [float(v) for v in data.mean],
                            "variance": [float(v) ** 2 for v in data.scale]}}
         config["layers"].insert(1, norm)  # after the InputLayer
-    return Sequential.from_config(config)
+    policy = PRECISIONS[run["training"].get("precision", "float32")]
+    if policy is None:
+        return Sequential.from_config(config)
+    if run["model"]["dtype"] != "float32":
+        raise RunFileError("training.precision", f"{run['training']['precision']!r} needs "
+                           f"model.dtype = \"float32\", got {run['model']['dtype']!r}")
+    # The layers are made under the policy (as under Keras's set_global_policy); a layer
+    # with its own dtype keeps it.
+    before = dtype_policies.dtype_policy()
+    dtype_policies.set_dtype_policy(policy)
+    try:
+        return Sequential.from_config(config)
+    finally:
+        dtype_policies.set_dtype_policy(before)
 
 
 def build_schedule(schedule: Mapping, learning_rate: float):

@@ -237,12 +237,20 @@ def _check_metrics(raw: Any, loss: str) -> list[str]:
     return out
 
 
+# training.precision -> the dtype policy the model's layers are built under.
+PRECISIONS = {"float32": None, "bf16": "mixed_bfloat16"}
+
+
 def check_training(d: Any, default_seed: int) -> dict:
     """``[training]``: optimizer, schedule, loss, metrics, epochs, batches, early stopping,
-    terminate_on_nan."""
+    terminate_on_nan, precision."""
     d = check_table("training", d, ("optimizer", "learning_rate", "schedule", "loss",
                                     "metrics", "epochs", "batch_size", "validation_split",
-                                    "shuffle", "early_stopping", "terminate_on_nan", "seed"))
+                                    "shuffle", "early_stopping", "terminate_on_nan", "seed",
+                                    "precision"))
+    precision = check_str("training.precision", d.get("precision", "float32"))
+    if precision not in PRECISIONS:
+        raise one_of("training.precision", precision, PRECISIONS)
     loss = _check_loss(d.get("loss", "sparse_categorical_crossentropy"))
     metrics = _check_metrics(d.get("metrics", ["accuracy"]), loss)
     bs = d.get("batch_size", 32)
@@ -266,6 +274,7 @@ def check_training(d: Any, default_seed: int) -> dict:
         "terminate_on_nan": check_bool("training.terminate_on_nan",
                                        d.get("terminate_on_nan", True)),
         "seed": check_int("training.seed", d.get("seed", default_seed), lo=0, hi=2**63 - 1),
+        "precision": precision,
     }
     sched = check_schedule(d.get("schedule"), opt["learning_rate"])
     if sched is not None:

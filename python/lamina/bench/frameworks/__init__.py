@@ -14,17 +14,20 @@ from .base import Framework
 # column name -> (module, factory attribute, keyword arguments)
 _REGISTRY = {
     "lamina": ("lamina_fw", "LaminaFramework", {}),
+    "lamina-bf16": ("lamina_fw", "LaminaFramework", {"policy": "mixed_bfloat16"}),
     "torch": ("torch_fw", "TorchFramework", {"fused": False}),
     "torch-fused": ("torch_fw", "TorchFramework", {"fused": True}),
+    "torch-bf16": ("torch_fw", "TorchFramework", {"fused": True, "autocast": True}),
     "sklearn": ("sklearn_fw", "SklearnFramework", {}),
     "numpy": ("numpy_fw", "NumpyFramework", {}),
 }
 
 FRAMEWORKS = tuple(_REGISTRY)
 
-# What a name on the command line selects: "torch" is both of its columns.
+# What a name on the command line selects: "torch" is both of its float32 columns; "bf16"
+# the two mixed-precision ones (lamina's mixed_bfloat16 policy, torch's bf16 autocast).
 ALIASES = {"torch": ("torch", "torch-fused"), "torch-eager": ("torch",),
-           "scikit-learn": ("sklearn",)}
+           "scikit-learn": ("sklearn",), "bf16": ("lamina-bf16", "torch-bf16")}
 
 
 def expand(names) -> list[str]:

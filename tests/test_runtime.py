@@ -1,5 +1,6 @@
 """CPU dispatch and the thread-count API."""
 
+import platform
 import re
 
 import pytest
@@ -32,7 +33,10 @@ def test_dispatch_picks_highest_supported_level():
     flags = _cpu_flags()
     if flags is None:
         pytest.skip("no /proc/cpuinfo")
-    if {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16"} <= flags:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        # aarch64 & co. have the generic kernels only (under QEMU, /proc/cpuinfo is the x86 host's)
+        expected = "generic"
+    elif {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16"} <= flags:
         expected = "avx512_bf16"
     elif {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
         expected = "avx512"

@@ -142,6 +142,8 @@ def _trials(tmp_path, polling=False):
         if not polling:
             raise
         return []
+    finally:
+        optuna_strategy.close_storage(storage)
 
 
 @pytest.mark.slow

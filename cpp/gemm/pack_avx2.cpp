@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "lamina/compiler.hpp"
 #include "ukernels.hpp"
 
 namespace lamina {
@@ -20,7 +21,7 @@ inline __m256i mask8(std::int64_t n) {
 }
 
 // In-register transpose: r[i] holds row i (8 columns); afterwards r[c] holds column c.
-inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
+LAMINA_ALWAYS_INLINE void transpose8(__m256 r[8]) {
   __m256 t[8], s[8];
   for (int i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "lamina/compiler.hpp"
 #include "ukernels.hpp"
 
 namespace lamina {
@@ -25,7 +26,7 @@ inline __mmask16 mask16(std::int64_t n) {
 }
 
 // In-register transpose: r[i] holds row i (16 columns); afterwards r[c] holds column c.
-inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+LAMINA_ALWAYS_INLINE void transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "lamina/compiler.hpp"
 #include "ukernels.hpp"
 
 namespace lamina {
@@ -70,13 +71,13 @@ struct F64 {
 // b + p*ldb) and also written to bdst in the packed layout: the first tile row of a block
 // packs B while it computes, with the arithmetic of the packed call.
 template <class S, int MR, int NV, bool PACK>
-inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typename S::T* a,
-                                                   const typename S::T* b, std::int64_t ldb,
-                                                   typename S::T* bdst, typename S::T* c,
-                                                   std::int64_t ldc, std::int64_t mr,
-                                                   std::int64_t nr, typename S::T alpha,
-                                                   typename S::T beta, const typename S::T* bias,
-                                                   int act) {
+LAMINA_ALWAYS_INLINE void kernel(std::int64_t kc, const typename S::T* a,
+                                 const typename S::T* b, std::int64_t ldb,
+                                 typename S::T* bdst, typename S::T* c,
+                                 std::int64_t ldc, std::int64_t mr,
+                                 std::int64_t nr, typename S::T alpha,
+                                 typename S::T beta, const typename S::T* bias,
+                                 int act) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int NR = NV * S::L;
@@ -154,7 +155,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
 // within +-1%; 8 rows ahead lost 5% on 256^3 and 7% on (128x256)(256x512). The AVX-512 direct
 // kernels (twice the work per row) lost 5-8% with it, so they do not prefetch.
 template <class S, int MR, int NV, int PFD = 0>
-inline __attribute__((always_inline)) void kernel_direct(
+LAMINA_ALWAYS_INLINE void kernel_direct(
     std::int64_t kc, const typename S::T* a, std::int64_t rsa, std::int64_t csa,
     const typename S::T* b, std::int64_t ldb, typename S::T* c, std::int64_t ldc,
     std::int64_t mr, std::int64_t nr, typename S::T alpha, typename S::T beta,

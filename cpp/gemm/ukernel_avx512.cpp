@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "lamina/compiler.hpp"
 #include "ukernels.hpp"
 
 namespace lamina {
@@ -68,11 +69,11 @@ struct F64 {
 
 // Stores one finished row of accumulators: r = alpha*acc (+ beta*C) (+ bias) (relu).
 template <class S, int NV>
-inline __attribute__((always_inline)) void store_row(typename S::T* c, typename S::V* acc,
-                                                      typename S::V va, typename S::V vb,
-                                                      bool read_c, const typename S::V* vbias,
-                                                      bool relu, const typename S::M* masks,
-                                                      bool full) {
+LAMINA_ALWAYS_INLINE void store_row(typename S::T* c, typename S::V* acc,
+                                    typename S::V va, typename S::V vb,
+                                    bool read_c, const typename S::V* vbias,
+                                    bool relu, const typename S::M* masks,
+                                    bool full) {
   for (int v = 0; v < NV; ++v) {
     typename S::V r = S::mul(acc[v], va);
     if (full) {
@@ -94,13 +95,13 @@ inline __attribute__((always_inline)) void store_row(typename S::T* c, typename 
 // b + p*ldb) and also written to bdst in the packed layout, so the first tile row of a block
 // packs B while it computes (the same values, the same arithmetic as the packed call).
 template <class S, int MR, int NV, bool PACK>
-inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typename S::T* a,
-                                                   const typename S::T* b, std::int64_t ldb,
-                                                   typename S::T* bdst, typename S::T* c,
-                                                   std::int64_t ldc, std::int64_t mr,
-                                                   std::int64_t nr, typename S::T alpha,
-                                                   typename S::T beta, const typename S::T* bias,
-                                                   int act) {
+LAMINA_ALWAYS_INLINE void kernel(std::int64_t kc, const typename S::T* a,
+                                 const typename S::T* b, std::int64_t ldb,
+                                 typename S::T* bdst, typename S::T* c,
+                                 std::int64_t ldc, std::int64_t mr,
+                                 std::int64_t nr, typename S::T alpha,
+                                 typename S::T beta, const typename S::T* bias,
+                                 int act) {
   using V = typename S::V;
   constexpr int NR = NV * S::L;
   typename S::M masks[NV];
@@ -171,7 +172,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const typenam
 // Direct (unpacked) variant for small problems: op(A)[i, p] = a[i*rsa + p*csa] and
 // op(B)[p, j] = b[p*ldb + j] are read in place; columns past nr are masked off in the loads.
 template <class S, int MR, int NV>
-inline __attribute__((always_inline)) void kernel_direct(
+LAMINA_ALWAYS_INLINE void kernel_direct(
     std::int64_t kc, const typename S::T* a, std::int64_t rsa, std::int64_t csa,
     const typename S::T* b, std::int64_t ldb, typename S::T* c, std::int64_t ldc,
     std::int64_t mr, std::int64_t nr, typename S::T alpha, typename S::T beta,

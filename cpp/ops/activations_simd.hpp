@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "lamina/activations.hpp"  // the enum only
+#include "lamina/compiler.hpp"
 
 namespace lamina::ops_isa {
 namespace {
@@ -247,7 +248,7 @@ void softmax_row(bool log, std::int64_t n, const typename O::T* x, typename O::T
   }
   const double sum = static_cast<double>(O::hsum(s));
   if (log) {
-    const V shift = O::set1(static_cast<T>(static_cast<double>(O::hmax(mv)) + __builtin_log(sum)));
+    const V shift = O::set1(static_cast<T>(static_cast<double>(O::hmax(mv)) + LAMINA_LOG(sum)));
     map1<O>(n, x, y, T(0), [&](V v, T) { return O::sub(v, shift); });
   } else {
     const V inv = O::set1(static_cast<T>(1.0 / sum));

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "lamina/compiler.hpp"
 #include "ops_isa.hpp"
 
 namespace lamina::ops_isa {
@@ -73,9 +74,9 @@ inline void apply_tail(const T* x, T* y, T scale, unsigned bits, int len) {
   for (int b = 0; b < len; ++b) {
     const T v = x[b] * scale;
     U u;
-    __builtin_memcpy(&u, &v, sizeof(T));
+    LAMINA_MEMCPY(&u, &v, sizeof(T));
     u &= U(0) - static_cast<U>((bits >> b) & 1u);
-    __builtin_memcpy(&y[b], &u, sizeof(T));
+    LAMINA_MEMCPY(&y[b], &u, sizeof(T));
   }
 }
 

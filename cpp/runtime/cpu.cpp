@@ -5,6 +5,9 @@
 // (XCR0 bits 1,2); AVX-512 needs F, DQ, BW, VL and ZMM state (XCR0 bits 5,6,7); avx512_bf16
 // needs that and AVX512_BF16 (CPUID leaf 7 subleaf 1, EAX bit 5). This file is
 // compiled for baseline x86-64: xgetbv is emitted as raw bytes so no -mxsave flag is needed.
+// GCC and Clang (clang-cl included) read cpuid through <cpuid.h>; Microsoft's cl through
+// <intrin.h> __cpuidex and _xgetbv, which need no /arch flag. LAMINA_X86 means an x86-64
+// target (cpp/CMakeLists.txt asks the compiler).
 #include "lamina/runtime.hpp"
 
 #include <atomic>
@@ -15,13 +18,20 @@
 #include <mutex>
 #include <sstream>
 
-#if defined(LAMINA_X86) && (defined(__GNUC__) || defined(__clang__))
+#if defined(LAMINA_X86) && defined(_MSC_VER) && !defined(__clang__)
+#include <immintrin.h>  // _xgetbv
+#include <intrin.h>     // __cpuidex
+#define LAMINA_HAVE_CPUID 1
+#define LAMINA_CPUID_MSVC 1
+#elif defined(LAMINA_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #define LAMINA_HAVE_CPUID 1
 #endif
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>  // _mm_getcsr / _mm_setcsr: SSE, part of baseline x86-64
 #define LAMINA_HAVE_MXCSR 1
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define LAMINA_HAVE_FPCR 1  // AArch64: FPCR.FZ (bit 24) flushes denormal inputs and results
 #endif
 
 #ifndef LAMINA_COMPILER
@@ -38,16 +48,49 @@ namespace lamina {
 namespace {
 
 #ifdef LAMINA_HAVE_CPUID
+// cpuid(leaf, subleaf) -> eax, ebx, ecx, edx.
+void cpuid_count(unsigned leaf, unsigned sub, unsigned* a, unsigned* b, unsigned* c,
+                 unsigned* d) {
+#ifdef LAMINA_CPUID_MSVC
+  int r[4] = {};
+  __cpuidex(r, static_cast<int>(leaf), static_cast<int>(sub));
+  *a = static_cast<unsigned>(r[0]);
+  *b = static_cast<unsigned>(r[1]);
+  *c = static_cast<unsigned>(r[2]);
+  *d = static_cast<unsigned>(r[3]);
+#else
+  __cpuid_count(leaf, sub, *a, *b, *c, *d);
+#endif
+}
+
+// The highest leaf of the range that `base` starts (0: basic, 0x80000000: extended).
+unsigned cpuid_max(unsigned base) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  cpuid_count(base, 0, &a, &b, &c, &d);
+  return a;
+}
+
+// cpuid(leaf, 0); false when the CPU does not have that leaf.
+bool get_cpuid(unsigned leaf, unsigned* a, unsigned* b, unsigned* c, unsigned* d) {
+  if (cpuid_max(leaf & 0x80000000u) < leaf) return false;
+  cpuid_count(leaf, 0, a, b, c, d);
+  return true;
+}
+
 std::uint64_t read_xcr0() {
+#ifdef LAMINA_CPUID_MSVC
+  return _xgetbv(0);
+#else
   std::uint32_t eax = 0, edx = 0;
   // xgetbv with ecx = 0, as bytes: 0f 01 d0
   __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
+#endif
 }
 
 Isa detect() {
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::generic;
+  if (!get_cpuid(1, &a, &b, &c, &d)) return Isa::generic;
   const bool osxsave = (c >> 27) & 1u;
   const bool avx = (c >> 28) & 1u;
   const bool fma = (c >> 12) & 1u;
@@ -55,8 +98,8 @@ Isa detect() {
   const std::uint64_t xcr0 = read_xcr0();
   const bool ymm_state = (xcr0 & 0x6u) == 0x6u;
   const bool zmm_state = (xcr0 & 0xE6u) == 0xE6u;
-  if (__get_cpuid_max(0, nullptr) < 7) return Isa::generic;
-  __cpuid_count(7, 0, a, b, c, d);
+  if (cpuid_max(0) < 7) return Isa::generic;
+  cpuid_count(7, 0, &a, &b, &c, &d);
   const bool avx2 = (b >> 5) & 1u;
   const bool avx512f = (b >> 16) & 1u, avx512dq = (b >> 17) & 1u;
   const bool avx512bw = (b >> 30) & 1u, avx512vl = (b >> 31) & 1u;
@@ -64,7 +107,7 @@ Isa detect() {
   if (!(zmm_state && avx512f && avx512dq && avx512bw && avx512vl)) return Isa::avx2;
   if (a >= 1) {  // leaf 7's max subleaf
     unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
-    __cpuid_count(7, 1, a1, b1, c1, d1);
+    cpuid_count(7, 1, &a1, &b1, &c1, &d1);
     if ((a1 >> 5) & 1u) return Isa::avx512_bf16;
   }
   return Isa::avx512;
@@ -113,7 +156,7 @@ struct CacheRead {
 void read_cpuid_caches(unsigned leaf, CacheRead* r) {
   for (unsigned i = 0; i < 16; ++i) {
     unsigned a = 0, b = 0, c = 0, d = 0;
-    __cpuid_count(leaf, i, a, b, c, d);
+    cpuid_count(leaf, i, &a, &b, &c, &d);
     const unsigned type = a & 0x1fu;
     if (type == 0) break;
     const unsigned level = (a >> 5) & 0x7u;
@@ -128,7 +171,7 @@ void read_cpuid_caches(unsigned leaf, CacheRead* r) {
 
 bool cpuid_vendor_is(const char* want) {
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  if (!get_cpuid(0, &a, &b, &c, &d)) return false;
   char v[13];
   std::memcpy(v, &b, 4);
   std::memcpy(v + 4, &d, 4);
@@ -138,13 +181,13 @@ bool cpuid_vendor_is(const char* want) {
 }
 
 void read_cpuid(CacheRead* r) {
-  const unsigned max_basic = __get_cpuid_max(0, nullptr);
-  const unsigned max_ext = __get_cpuid_max(0x80000000u, nullptr);
+  const unsigned max_basic = cpuid_max(0);
+  const unsigned max_ext = cpuid_max(0x80000000u);
   if (cpuid_vendor_is("GenuineIntel") && max_basic >= 4) {
     read_cpuid_caches(4, r);
   } else if (cpuid_vendor_is("AuthenticAMD") || cpuid_vendor_is("HygonGenuine")) {
     unsigned a = 0, b = 0, c = 0, d = 0;
-    const bool topoext = max_ext >= 0x80000001u && __get_cpuid(0x80000001u, &a, &b, &c, &d) &&
+    const bool topoext = max_ext >= 0x80000001u && get_cpuid(0x80000001u, &a, &b, &c, &d) &&
                          ((c >> 22) & 1u);
     if (topoext && max_ext >= 0x8000001Du) read_cpuid_caches(0x8000001Du, r);
   }
@@ -185,11 +228,11 @@ CacheRead detect_caches() {
 
 std::string detect_model() {
 #ifdef LAMINA_HAVE_CPUID
-  if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+  if (cpuid_max(0x80000000u) >= 0x80000004u) {
     char brand[49] = {};
     for (unsigned i = 0; i < 3; ++i) {
       unsigned regs[4] = {};
-      __get_cpuid(0x80000002u + i, &regs[0], &regs[1], &regs[2], &regs[3]);
+      get_cpuid(0x80000002u + i, &regs[0], &regs[1], &regs[2], &regs[3]);
       std::memcpy(brand + 16 * i, regs, 16);
     }
     std::string s(brand);
@@ -363,6 +406,10 @@ const std::string& cpu_model() {
 std::uint32_t fp_mode() {
 #ifdef LAMINA_HAVE_MXCSR
   return _mm_getcsr();
+#elif defined(LAMINA_HAVE_FPCR)
+  std::uint64_t fpcr = 0;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  return static_cast<std::uint32_t>(fpcr);  // bits 32-63 are reserved (zero)
 #else
   return 0;
 #endif
@@ -371,6 +418,9 @@ std::uint32_t fp_mode() {
 void set_fp_mode(std::uint32_t mode) {
 #ifdef LAMINA_HAVE_MXCSR
   _mm_setcsr(mode);
+#elif defined(LAMINA_HAVE_FPCR)
+  const std::uint64_t fpcr = mode;
+  __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
 #else
   (void)mode;
 #endif
@@ -379,6 +429,8 @@ void set_fp_mode(std::uint32_t mode) {
 ScopedFlushDenormals::ScopedFlushDenormals() : saved_(fp_mode()) {
 #ifdef LAMINA_HAVE_MXCSR
   set_fp_mode(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#elif defined(LAMINA_HAVE_FPCR)
+  set_fp_mode(saved_ | (1u << 24));  // FZ
 #endif
 }
 

@@ -113,13 +113,13 @@ void parallel_for(std::int64_t n_tasks, const std::function<void(std::int64_t)>&
 
 // ---- floating-point mode --------------------------------------------------------------
 // The caller's floating-point control state (MXCSR on x86: rounding, flush-to-zero,
-// denormals-are-zero) is handed to the pool's workers with every job, so a task computes the
+// denormals-are-zero; FPCR on AArch64) is handed to the pool's workers with every job, so a task computes the
 // same bits on whichever thread runs it.
 std::uint32_t fp_mode();
 void set_fp_mode(std::uint32_t mode);
 
-// Flushes subnormal results to zero and reads subnormal inputs as zero (FTZ + DAZ on x86; a
-// no-op elsewhere) on this thread and, through the pool, on the workers, until destroyed.
+// Flushes subnormal results to zero and reads subnormal inputs as zero (FTZ + DAZ on x86,
+// FPCR.FZ on AArch64; a no-op elsewhere) on this thread and, through the pool, on the workers, until destroyed.
 // The step executor runs under it: subnormal moments and activations make SIMD arithmetic
 // ~100x slower per element and carry no information a float32 network can use (TensorFlow
 // flushes denormals on its CPU threads too).

@@ -49,7 +49,7 @@ from ..sigint import SigintGuard
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
 __all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
-           "PruningCallback", "search_optuna"]
+           "close_storage", "PruningCallback", "search_optuna"]
 
 PRUNERS = ("none", "median", "hyperband")
 _LOCAL = ("sequential", "loky", "threading", "multiprocessing")
@@ -380,14 +380,30 @@ def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
         trial.set_user_attr("lamina_row", json.loads(json.dumps(attrs)))
 
 
+def close_storage(storage) -> None:
+    """Closes the database connections an RDB storage holds (Python 3.13 warns about each
+    sqlite3 connection left to the garbage collector); other storages hold none.
+
+    Args:
+        storage: A storage from `open_storage` (or None).
+    """
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
 def _worker(run, space, n_trials, strategy, seed, metric, mode, threads, storage,
             study_name, pruner):
     """One process's share of a study in ``storage`` (a joblib task)."""
     optuna = import_optuna()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
-                              pruner=_pruner(optuna, pruner, _max_epochs(run, space)))
-    _run_loop(study, run, space, n_trials, strategy, seed, metric, mode, threads)
+    opened = open_storage(storage)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=opened,
+                                  pruner=_pruner(optuna, pruner, _max_epochs(run, space)))
+        _run_loop(study, run, space, n_trials, strategy, seed, metric, mode, threads)
+    finally:
+        close_storage(opened)
 
 
 def rows_from_study(study):
@@ -460,9 +476,11 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
     if storage is None and workers > 1:
         tmp = tempfile.mkdtemp(prefix="lamina-tune-")
         storage = f"journal:{Path(tmp) / 'study.log'}"
+    opened = []
     try:
+        opened.append(open_storage(storage))
         study = optuna.create_study(
-            study_name=study_name, storage=open_storage(storage), load_if_exists=True,
+            study_name=study_name, storage=opened[-1], load_if_exists=True,
             direction="minimize" if mode == "min" else "maximize",
             sampler=_sampler(optuna, strategy, seed, None) if strategy != "grid" else None,
             pruner=_pruner(optuna, pruner, _max_epochs(run, space)))
@@ -486,9 +504,12 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
                     joblib.delayed(_worker)(run, space, n_trials, strategy, seed, metric, mode,
                                             threads, storage, study_name, pruner)
                     for _ in range(workers))
-            study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+            opened.append(open_storage(storage))
+            study = optuna.load_study(study_name=study_name, storage=opened[-1])
         return rows_from_study(study)
     finally:
+        for st in opened:
+            close_storage(st)
         if tmp is not None:
             import shutil
 

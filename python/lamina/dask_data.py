@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -64,11 +65,10 @@ def _layout(name, obj):
 
 
 def _is_frame(obj):
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # dask without its DataFrame requirements (pandas, pyarrow)
-        return False
-    return isinstance(obj, (dd.DataFrame, dd.Series))
+    # A Dask DataFrame exists only once dask.dataframe is imported: look it up rather than
+    # import it (importing it needs pandas and pyarrow, and older dask warns without dask-expr)
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(obj, (dd.DataFrame, dd.Series))
 
 
 def _partition(obj, i):

@@ -10,6 +10,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
 
 #include "lamina/runtime.hpp"
 
@@ -47,20 +50,40 @@ inline bool finalizing_elsewhere() {
   return finalizing && PyThread_get_thread_ident() != main_thread_ident();
 }
 
+// Parks the calling thread until the process ends (the OS ends it with the process).
+[[noreturn]] inline void park_forever() {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
 // Releases the GIL around a core call (use instead of py::gil_scoped_release).
 //
 // At interpreter exit a daemon thread coming back from the core must not take the GIL: before
-// Python 3.14, CPython ends such a thread with pthread_exit from inside the re-acquire, and
-// that forced unwind through pybind11's noexcept destructor calls std::terminate ("terminate
-// called without an active exception", the process aborts). This guard parks the thread
-// instead (what Python 3.14 does), and its destructor is noexcept(false) so the unwind of the
-// remaining race (finalization starting during the re-acquire) passes through it.
+// Python 3.14, CPython ends such a thread with pthread_exit from inside the re-acquire
+// (take_gil drops the GIL first). On glibc that is a forced unwind through the binding's
+// frames, whose destructors (pybind11's argument casters, temporaries) then drop Python
+// references with no thread state: on 3.13 freeing one dereferences the missing thread state
+// (SIGSEGV at exit); on 3.9-3.12 it races the finalizing thread; and through pybind11's
+// noexcept destructor it calls std::terminate ("terminate called without an active
+// exception"). This guard parks the thread instead, what Python 3.14 does: before the
+// re-acquire when finalization has already begun, and when the re-acquire itself ends the
+// thread (finalization began while this thread waited for the GIL, the common case: the
+// finalizing thread holds it) by catching the forced unwind and never leaving the handler,
+// so nothing below this frame is unwound. (Leaving the handler without rethrowing would make
+// glibc abort; it is never left.)
 class ReleaseGil {
  public:
   ReleaseGil() : state_(PyEval_SaveThread()) {}
-  ~ReleaseGil() noexcept(false) {
-    while (finalizing_elsewhere()) std::this_thread::sleep_for(std::chrono::seconds(1));
+  ~ReleaseGil() noexcept(false) {  // never throws on glibc; elsewhere a forced unwind passes
+    if (finalizing_elsewhere()) park_forever();
+#if defined(__GLIBCXX__)
+    try {
+      PyEval_RestoreThread(state_);
+    } catch (abi::__forced_unwind&) {
+      park_forever();
+    }
+#else
     PyEval_RestoreThread(state_);
+#endif
   }
   ReleaseGil(const ReleaseGil&) = delete;
   ReleaseGil& operator=(const ReleaseGil&) = delete;

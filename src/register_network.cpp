@@ -712,7 +712,7 @@ void forward_t(PyNetwork& self, const py::handle& xo, const py::handle& oo, bool
   if (overlaps(eo, extent_of(x, "x"))) throw py::value_error("out and x share memory");
   for (const Extent& e : self.param_extents)
     if (overlaps(eo, e)) throw py::value_error("out shares memory with " + e.what);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   std::lock_guard<std::mutex> lock(self.mu);
   net_of<T>(self).forward(m, static_cast<const T*>(x.data()), training, step,
                           static_cast<T*>(out.mutable_data()));

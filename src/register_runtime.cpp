@@ -131,7 +131,7 @@ void register_runtime(py::module_& m) {
   }, "Where each detected size came from: 'cpuid', 'sysfs' or 'default'.");
   m.def("set_cache_sizes", [](const py::dict& caches) {
     const CacheSizes c = caches_from_dict(caches, "set_cache_sizes");
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     set_cache_sizes(c);
   }, py::arg("caches"),
      "Replaces the cache sizes in use (and so the GEMM blocks); for benchmarks and tests.");

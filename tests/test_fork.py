@@ -130,14 +130,12 @@ def test_fork_in_a_pool_of_workers():
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(sys.version_info >= (3, 13), strict=False,
-                   reason="known bug: on Python 3.13 the process exits with SIGSEGV in about 1 "
-                          "of 6 tries while a daemon thread is inside the core (3.13's new "
-                          "finalization; 3.9-3.12 exit cleanly): an open issue")
 @pytest.mark.parametrize("where", ["fit", "predict", "set_num_threads"])
 def test_daemon_thread_inside_the_core_at_exit(where):
     # The main thread exits while a daemon thread is inside the core: no "terminate called
-    # without an active exception" (rc 134), no hang.
+    # without an active exception" (rc 134), no SIGSEGV from the daemon thread dropping Python
+    # references after CPython ended it in the GIL re-acquire (rc -11 on 3.13, about 1 exit
+    # in 4 before the fix), no hang.
     script = PRELUDE + textwrap.dedent(f"""
         import time
         x = rng.normal(size=(2048, 16)).astype("float32")
@@ -164,7 +162,7 @@ def test_daemon_thread_inside_the_core_at_exit(where):
         time.sleep(0.2)
         print("exiting")
     """)
-    for _ in range(3):  # the race is at a random point of a step: try a few exits
+    for _ in range(4):  # the race is at a random point of a step: try a few exits
         proc = _run(script)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "terminate called" not in proc.stderr

@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from .._validation import config_repr
+from ..object_registration import registered_key
 
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "samplewise", "to_result"]
 
@@ -290,7 +291,7 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config = {"name": self.name, "dtype": self.dtype}
         if type(self) is MeanMetricWrapper:
-            config["fn"] = _fn_name(self._fn)
+            config["fn"] = registered_key(self._fn) or _fn_name(self._fn)
         return {**config, **self._fn_kwargs}
 
     @classmethod

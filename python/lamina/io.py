@@ -49,6 +49,7 @@ import zlib
 import numpy as np
 
 from . import feature_names, initializers
+from .optimizers import ema
 from ._validation import first_nonfinite
 from ._version import __version__
 
@@ -207,10 +208,16 @@ def _require_optimizer_slots(model):
         model.optimizer.build(model.trainable_weights)
 
 
+def _ema_dict(averages):
+    """``{"e0000": average, ...}``: the weights' moving averages (``use_ema``) by member."""
+    return {f"e{i:04d}": a for i, a in enumerate(averages or [])}
+
+
 def _optimizer_dict(model):
     opt = model.optimizer
     return {"optimizer_state": opt.optimizer_state,
-            "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt)}
+            "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt),
+            **_ema_dict(ema.saved(opt))}
 
 
 def _class_name(model):
@@ -467,6 +474,16 @@ def _npz_limit(expected):
                + _NPY_HEADER_SLACK + 512 for s, d in expected.values()) + 4096
 
 
+def _has_ema(zf):
+    """Whether the file's optimizer.npz holds moving averages (``e0000`` ...), read from
+    its directory only; _read_npz checks them, and a damaged archive, after."""
+    try:
+        with zf.open("optimizer.npz") as member, zipfile.ZipFile(member) as npz:
+            return "e0000.npy" in npz.namelist()
+    except _ZIP_ERRORS:
+        return False
+
+
 def _copy_weights(model, arrays, path):
     live = _weights_dict(model)
     for key in live:
@@ -545,8 +562,10 @@ def read_model(filepath, build, compile=True):
             if "optimizer.npz" not in names:
                 raise ModelFileError(f"{path!r} is compiled but has no optimizer.npz")
             slots = _slots_dict(opt)
+            averages = _ema_dict(model.trainable_weights if opt.use_ema and _has_ema(
+                zf) else None)
             oexp = {"optimizer_state": ((1,), np.float64), "iterations": ((1,), np.int64),
-                    **_expected(slots)}
+                    **_expected(slots), **_expected(averages)}
             odata = _read_member(zf, path, "optimizer.npz", _npz_limit(oexp))
             arrays = _read_npz(odata, path, "optimizer.npz", oexp)
             iterations = int(arrays["iterations"][0])
@@ -558,6 +577,8 @@ def read_model(filepath, build, compile=True):
                                      "inconsistent with config.json")
             for key, s in slots.items():
                 np.copyto(s, arrays[key])
+            if averages:
+                ema.restore(opt, [arrays[key] for key in averages])
             np.copyto(opt.optimizer_state, arrays["optimizer_state"])
             opt.iterations = iterations
     return model

@@ -6,7 +6,6 @@ fails naming it (as Keras 3 does), while ``compile=False`` still loads the weigh
 """
 
 import json
-import os
 import zipfile
 
 import numpy as np
@@ -165,15 +164,8 @@ def test_bad_registrations_are_refused():
 
 # Keras 3 on numpy 2 warns inside its own code (Variable.__array__); not lamina's concern.
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-def test_keras_written_custom_objects_load_in_lamina(tmp_path):
-    pytest.importorskip("h5py")
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError as exc:
-        pytest.skip(f"Keras 3 is not importable here: {exc}")
-    if keras.backend.backend() != "torch":  # pragma: no cover - another backend preloaded
-        pytest.skip("this check runs Keras 3 on the torch backend")
+def test_keras_written_custom_objects_load_in_lamina(tmp_path, keras3):
+    keras = keras3
 
     def k_abs_error(y_true, y_pred):
         return keras.ops.mean(keras.ops.abs(y_pred - y_true), axis=-1)

@@ -81,16 +81,8 @@ def test_unbuilt_average_and_mismatched_files(tmp_path):
 
 # Keras 3 on numpy 2 warns inside its own code (Variable.__array__); not lamina's concern.
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-def test_keras_files_carry_the_average_in_keras_layout(tmp_path):
-    pytest.importorskip("h5py")
-    import os
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError as exc:
-        pytest.skip(f"Keras 3 is not importable here: {exc}")
-    if keras.backend.backend() != "torch":  # pragma: no cover - another backend preloaded
-        pytest.skip("this check runs Keras 3 on the torch backend")
+def test_keras_files_carry_the_average_in_keras_layout(tmp_path, keras3):
+    keras = keras3
     km = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"),
                            keras.layers.Dense(2)])
     km.compile(optimizer=keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9),

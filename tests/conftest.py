@@ -51,3 +51,22 @@ def run_python(code: str, env_extra: dict | None = None, timeout: float = 120):
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def import_keras3():
+    """Keras 3 on the torch backend, or the calling test is skipped."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:  # any ImportError (keras present, its backend not) means: skip
+        import keras
+    except ImportError as exc:
+        pytest.skip(f"Keras 3 is not importable here: {exc}")
+    if keras.backend.backend() != "torch":  # pragma: no cover - another backend preloaded
+        pytest.skip("these checks run Keras 3 on the torch backend")
+    return keras
+
+
+@pytest.fixture
+def keras3():
+    """Keras 3 on the torch backend (with h5py for its files), or the test is skipped."""
+    pytest.importorskip("h5py")
+    return import_keras3()

@@ -58,3 +58,5 @@ MODULES += [f"lamina.metrics.{m}" for m in (
 MODULES += ["lamina.metric_logs"]
 MODULES += ["lamina.dask_data", "lamina.runfile.chunks", "lamina.prediction_csv"]
 MODULES += ["lamina.dtype_policies", "lamina.mixed_precision", "lamina.datasets.mnist1d"]
+MODULES += ["lamina.object_registration"]
+MODULES += ["lamina.atomic_write", "lamina.model_network"]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import import_keras3
 
 h5py = pytest.importorskip("h5py")
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -25,13 +26,7 @@ Y = RNG.normal(size=(64, 3)).astype("float32")
 
 
 def _keras():
-    try:  # any ImportError (keras present, its backend not) means: skip
-        import keras
-    except ImportError as exc:
-        pytest.skip(f"Keras 3 is not importable here: {exc}")
-    if keras.backend.backend() != "torch":  # pragma: no cover - another backend preloaded
-        pytest.skip("these checks run Keras 3 on the torch backend")
-    return keras
+    return import_keras3()
 
 
 def _optional_layers():

@@ -22,7 +22,8 @@ import os
 
 import numpy as np
 
-from .io import ModelFileError, _atomic_write
+from .atomic_write import atomic_write as _atomic_write
+from .io import ModelFileError
 
 __all__ = ["require_h5py", "open_checked", "to_bytes", "write_atomic", "CheckedFile"]
 

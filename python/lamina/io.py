@@ -15,8 +15,8 @@ A ``.lamina`` file is a zip holding exactly:
   carried state, so training resumes exactly.
 
 Writes go to a temporary file in the same directory, are flushed and fsynced, then renamed
-over the target (``os.replace``): a crash or Ctrl-C mid-save leaves the previous file intact
-and no temporary file behind. Weights with NaN or inf are refused (the loader would reject
+over the target (``lamina.atomic_write``): a crash or Ctrl-C mid-save leaves the previous
+file intact and no temporary file behind. Weights with NaN or inf are refused (the loader would reject
 the file), a replaced file keeps its mode (a new one gets ``0o666 & ~umask``) and a symlink's
 target is written. Reads never unpickle (``allow_pickle=False``) nor evaluate anything;
 every member name, size, dtype and shape is checked against the architecture before an
@@ -41,7 +41,6 @@ import errno
 import io as _pyio
 import json
 import os
-import secrets
 import stat
 import zipfile
 import zlib
@@ -49,6 +48,8 @@ import zlib
 import numpy as np
 
 from . import feature_names, initializers
+from .atomic_write import atomic_write
+from .optimizers import ema
 from ._validation import first_nonfinite
 from ._version import __version__
 
@@ -74,83 +75,6 @@ class ModelFileError(ValueError):
 
 
 # ---------------------------------------------------------------------- writing --------
-def _umask():
-    """The process umask, read without changing it where the OS allows."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # pragma: no cover - not Linux
-    os.umask(mask)
-    return mask
-
-
-def _save_target(path):
-    """The file a save replaces: ``path``, or the file it links to (the link stays a link)."""
-    if not os.path.islink(path):
-        return path
-    target = os.path.realpath(path)
-    if os.path.islink(target):
-        raise OSError(errno.ELOOP, f"cannot save to {path!r}: a symlink loop")
-    return target
-
-
-def _atomic_write(path, write):
-    """Calls ``write(fileobj)`` on a temp file beside ``path``, fsyncs, renames over it.
-
-    The target keeps its mode when it exists (else it gets ``0o666 & ~umask``, like any new
-    file); a symlink's target is replaced, not the link; the temporary name is never longer
-    than the target's, so any legal name works; an interruption (Ctrl-C included) removes
-    the temporary file, leaves the target as it was and propagates unchanged.
-    """
-    path = _save_target(os.fspath(path))
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"directory {directory!r} does not exist (saving {path!r})")
-    base = os.path.basename(path)
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    tmp = None
-    try:
-        for _ in range(100):
-            name = (f".~{secrets.token_hex(4)}~{base}")[:max(len(base), 12)]
-            candidate = os.path.join(directory, name)
-            try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                continue
-            tmp = candidate
-            break
-        else:  # pragma: no cover - 100 collisions of 32 random bits
-            raise FileExistsError(f"no free temporary name beside {path!r}")
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    try:  # make the rename itself durable
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-
-
 def _require_finite_weights(model, path):
     """Refuses to write weights the loader would reject (a good file must not be lost)."""
     for i, w in enumerate(model.weights):
@@ -207,10 +131,16 @@ def _require_optimizer_slots(model):
         model.optimizer.build(model.trainable_weights)
 
 
+def _ema_dict(averages):
+    """``{"e0000": average, ...}``: the weights' moving averages (``use_ema``) by member."""
+    return {f"e{i:04d}": a for i, a in enumerate(averages or [])}
+
+
 def _optimizer_dict(model):
     opt = model.optimizer
     return {"optimizer_state": opt.optimizer_state,
-            "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt)}
+            "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt),
+            **_ema_dict(ema.saved(opt))}
 
 
 def _class_name(model):
@@ -260,7 +190,7 @@ def save_model(model, filepath, overwrite=True):
             method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
             zf.writestr(name, data, compress_type=method)
     data = buf.getvalue()
-    _atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: f.write(data))
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -282,7 +212,7 @@ def save_weights(model, filepath, overwrite=True):
     _require_built(model, "save_weights")
     _require_finite_weights(model, path)
     data = _npz_bytes(_weights_dict(model))
-    _atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: f.write(data))
 
 
 # ---------------------------------------------------------------------- reading --------
@@ -467,6 +397,16 @@ def _npz_limit(expected):
                + _NPY_HEADER_SLACK + 512 for s, d in expected.values()) + 4096
 
 
+def _has_ema(zf):
+    """Whether the file's optimizer.npz holds moving averages (``e0000`` ...), read from
+    its directory only; _read_npz checks them, and a damaged archive, after."""
+    try:
+        with zf.open("optimizer.npz") as member, zipfile.ZipFile(member) as npz:
+            return "e0000.npy" in npz.namelist()
+    except _ZIP_ERRORS:
+        return False
+
+
 def _copy_weights(model, arrays, path):
     live = _weights_dict(model)
     for key in live:
@@ -545,8 +485,10 @@ def read_model(filepath, build, compile=True):
             if "optimizer.npz" not in names:
                 raise ModelFileError(f"{path!r} is compiled but has no optimizer.npz")
             slots = _slots_dict(opt)
+            averages = _ema_dict(model.trainable_weights if opt.use_ema and _has_ema(
+                zf) else None)
             oexp = {"optimizer_state": ((1,), np.float64), "iterations": ((1,), np.int64),
-                    **_expected(slots)}
+                    **_expected(slots), **_expected(averages)}
             odata = _read_member(zf, path, "optimizer.npz", _npz_limit(oexp))
             arrays = _read_npz(odata, path, "optimizer.npz", oexp)
             iterations = int(arrays["iterations"][0])
@@ -558,6 +500,8 @@ def read_model(filepath, build, compile=True):
                                      "inconsistent with config.json")
             for key, s in slots.items():
                 np.copyto(s, arrays[key])
+            if averages:
+                ema.restore(opt, [arrays[key] for key in averages])
             np.copyto(opt.optimizer_state, arrays["optimizer_state"])
             opt.iterations = iterations
     return model

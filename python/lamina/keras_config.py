@@ -262,7 +262,10 @@ def model_from_keras(entry, where="config.json", seed=None):
     """
     from .model import Sequential
 
-    check_safe(entry, where)
+    # compile_config is checked by compile_from_keras, which reads a saved custom function
+    # as the name it is (looked up, never run).
+    check_safe({k: v for k, v in entry.items() if k != "compile_config"}
+               if isinstance(entry, dict) else entry, where)
     if not isinstance(entry, dict) or entry.get("class_name") not in _MODEL_CLASSES:
         got = entry.get("class_name") if isinstance(entry, dict) else entry
         raise ModelFileError(f"{where}: the model class {got!r} is not supported: lamina "
@@ -314,9 +317,22 @@ def _plain_loss(loss):
         if cfg.get("dtype") is None:
             cfg.pop("dtype", None)
         loss = {"class_name": loss.get("class_name"), "config": cfg}
-        if isinstance(registered, str) and ">" in registered:  # a registered custom loss
+        if isinstance(registered, str) and (">" in registered or loss["class_name"] ==
+                                            "LossFunctionWrapper"):  # a custom loss
             loss["registered_name"] = registered
     return loss
+
+
+def _named_function(obj, kind):
+    """Keras's saved custom function (``class_name`` "function", its name as ``config``)
+    as lamina's config of the object that name selects: a lookup, never code."""
+    if not (isinstance(obj, dict) and obj.get("class_name") == "function"
+            and isinstance(obj.get("config"), str)):
+        return obj
+    name = obj["config"]
+    if kind == "loss":
+        return {"class_name": "LossFunctionWrapper", "config": {}, "registered_name": name}
+    return {"class_name": "MeanMetricWrapper", "config": {"fn": name}}
 
 
 def compile_from_keras(cc, where="config.json"):
@@ -325,6 +341,10 @@ def compile_from_keras(cc, where="config.json"):
         return None
     if not isinstance(cc, dict):
         raise ModelFileError(f"{where}: compile_config must be a dict, got {cc!r}")
+    cc = {**cc, "loss": _named_function(cc.get("loss"), "loss")}
+    for key in ("metrics", "weighted_metrics"):
+        if isinstance(cc.get(key), list):
+            cc[key] = [_named_function(m, "metric") for m in cc[key]]
     check_safe(cc, where)
     if cc.get("steps_per_execution", 1) not in (1, None):
         cc = {**cc, "steps_per_execution": 1}  # a performance knob lamina does not need

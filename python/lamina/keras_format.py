@@ -29,8 +29,8 @@ import zipfile
 
 from . import hdf5, keras_config, keras_weights
 from ._version import __version__
-from .io import (ModelFileError, _atomic_write, _check_target, _open_zip, _read_member,
-                 _require_built)
+from .atomic_write import atomic_write as _atomic_write
+from .io import ModelFileError, _check_target, _open_zip, _read_member, _require_built
 
 __all__ = ["save_keras", "load_keras", "save_weights_h5", "load_weights_h5", "load_legacy_h5",
            "load_weights_keras"]

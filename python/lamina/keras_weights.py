@@ -4,7 +4,8 @@ Keras names each layer's group after its class in snake case, numbered per class
 model order (``layers/dense/vars/0`` is the first Dense layer's kernel,
 ``layers/dense_1/vars/1`` the second one's bias; a nested model adds
 ``layers/sequential/layers/...``), and writes the optimizer as ``optimizer/vars/0``
-(``iterations``), ``optimizer/vars/1`` (the learning rate) and then its slot variables.
+(``iterations``), ``optimizer/vars/1`` (the learning rate), the weights' moving averages
+(``use_ema``, one per trained weight) and then its slot variables.
 Each layer's variables are numbered in Keras's weight order, which is
 ``layer.get_weights()``'s order in lamina.
 
@@ -33,6 +34,7 @@ import numpy as np
 from ._validation import first_nonfinite
 from .io import ModelFileError
 from .keras_config import body_layers, to_snake_case
+from .optimizers import ema
 
 __all__ = ["layer_paths", "fill_h5", "read_h5"]
 
@@ -94,10 +96,20 @@ def _slot_order(opt):
     return order
 
 
-def _optimizer_arrays(opt):
+def _averages(opt, params):
+    """The ``use_ema`` averages Keras keeps after the learning rate (none without use_ema):
+    the optimizer's own, or the weights where it has averaged no step yet (Keras's first
+    step overwrites them the same way)."""
+    if not opt.use_ema:
+        return []
+    return ema.saved(opt) or [np.array(p) for p in params]
+
+
+def _optimizer_arrays(opt, params=()):
     arrays = [np.array(opt.iterations, dtype=np.int64)]
     if opt.schedule is None:
         arrays.append(np.array(float(opt.learning_rate), dtype=np.float32))
+    arrays += _averages(opt, params)
     arrays += [opt.slots[p][k] for p, k in _slot_order(opt)]
     if type(opt).__name__ == "Nadam":
         arrays.append(np.array(opt.optimizer_state[0], dtype=opt.slots[0][0].dtype
@@ -119,7 +131,7 @@ def fill_h5(model, f, optimizer=True):
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_weights)
         group = f.create_group("optimizer/vars")
-        for i, a in enumerate(_optimizer_arrays(model.optimizer)):
+        for i, a in enumerate(_optimizer_arrays(model.optimizer, model.trainable_weights)):
             group.create_dataset(str(i), data=a)
 
 
@@ -181,7 +193,7 @@ def _read_optimizer(model, checked):
     if not opt.built:
         opt.build(model.trainable_weights)
     try:
-        live = _optimizer_arrays(opt)
+        live = _optimizer_arrays(opt, model.trainable_weights)
     except ValueError as exc:
         raise ModelFileError(f"{path!r}: {exc}") from None
     names = checked.children("optimizer/vars")
@@ -201,6 +213,10 @@ def _read_optimizer(model, checked):
         if np.float32(opt.learning_rate) != np.float32(values[1]):  # Keras keeps it in float32
             opt.learning_rate = float(values[1])
         k = 2
+    averages = len(_averages(opt, model.trainable_weights))
+    if averages:
+        ema.restore(opt, values[k:k + averages])
+        k += averages
     for (p, s), arr in zip(_slot_order(opt), values[k:]):
         np.copyto(opt.slots[p][s], arr)
     if type(opt).__name__ == "Nadam":

@@ -27,6 +27,7 @@ import re
 
 import numpy as np
 
+from . import object_registration
 from ._validation import config_repr, from_class_config
 from .loss_functions import (EPSILON, binary_crossentropy, categorical_crossentropy,  # noqa: F401
                              categorical_hinge, cosine_similarity, hinge, huber, kl_divergence,
@@ -467,8 +468,9 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
               log_cosh: LogCosh, kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge,
               squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
               cosine_similarity: CosineSimilarity}
-#: Custom losses saved files may name: "package>name" -> function or Loss subclass.
-_REGISTERED: dict = {}
+#: Custom objects saved files may name: "package>name" -> function or class (one registry
+#: for losses, metrics and the rest: ``lamina.saving.get_custom_objects()``).
+_REGISTERED: dict = object_registration.get_custom_objects()
 
 
 def is_fused(loss) -> bool:
@@ -484,26 +486,8 @@ def is_fused(loss) -> bool:
             and type(loss).call is cls.call)
 
 
-def register_keras_serializable(package="Custom", name=None):
-    """Registers a custom loss (function or ``Loss`` subclass) so saved models can name it.
-
-    Args:
-        package: The package part of the registered name. Defaults to `"Custom"`.
-        name: The name. Defaults to `None` (the object's ``__name__``).
-
-    Example:
-        >>> @register_keras_serializable()
-        ... def my_mse(y_true, y_pred):
-        ...     return (y_pred - y_true) ** 2
-        >>> serialize(my_mse)["registered_name"]
-        'Custom>my_mse'
-    """
-    def decorate(obj):
-        key = f"{package}>{name or obj.__name__}"
-        _REGISTERED[key] = obj
-        obj._lamina_registered_name = key
-        return obj
-    return decorate
+#: ``lamina.saving.register_keras_serializable``, also spelled here for custom losses.
+register_keras_serializable = object_registration.register_keras_serializable
 
 
 def _unknown(identifier):
@@ -545,14 +529,10 @@ def get(identifier) -> Loss:
 
 def _from_dict(identifier):
     key = identifier.get("registered_name")
-    if key is not None and key not in _REGISTERED and identifier.get("class_name") not in (
-            _CLASSES):
-        raise ValueError(
-            f"custom loss {key!r} is not registered in this process: define it and decorate "
-            "it with lamina.losses.register_keras_serializable() before loading, or load "
-            "with compile=False and compile again")
-    if key in _REGISTERED:
-        obj = _REGISTERED[key]
+    if key is not None and identifier.get("class_name") not in _CLASSES:
+        obj = object_registration.lookup(key)
+        if obj is None:
+            raise ValueError(object_registration.not_found("loss", key))
         config = dict(identifier.get("config") or {})
         if isinstance(obj, type):
             return obj.from_config(config)
@@ -561,8 +541,8 @@ def _from_dict(identifier):
 
 
 def serialize(loss):
-    """Returns ``{"class_name": ..., "config": ...}`` for a loss (a registered custom loss
-    adds its ``registered_name``; an unregistered one cannot be saved).
+    """Returns ``{"class_name": ..., "config": ...}`` for a loss; a custom loss adds the
+    ``registered_name`` that loading looks up (``lamina.saving``; a lambda cannot be saved).
 
     Example:
         >>> serialize("mse")
@@ -573,12 +553,7 @@ def serialize(loss):
             type(loss).__name__]:
         return {"class_name": type(loss).__name__, "config": loss.get_config()}
     obj = loss.fn if isinstance(loss, LossFunctionWrapper) else type(loss)
-    key = getattr(obj, "_lamina_registered_name", None)
-    if key is None:
-        raise ValueError(
-            f"the custom loss {loss.name!r} cannot be saved by name: decorate it with "
-            "lamina.losses.register_keras_serializable() (and register it again before "
-            "loading), or save the weights only")
+    key = object_registration.saved_name(obj, "loss")
     config = loss.get_config()
     if isinstance(loss, LossFunctionWrapper):
         config = {k: v for k, v in config.items() if k != "name" or v != obj.__name__}

@@ -1,7 +1,7 @@
 """``Sequential``: a stack of layers (the functional ``Model`` builds one, see functional.py).
 
 A model holds its layers, their weights and its compile settings, and turns them into the
-core's ``Network`` (``_network_for``); the training loop it inherits lives in
+core's ``Network`` (``_network_for``, built by ``lamina.model_network``); the training loop it inherits lives in
 ``lamina.trainer`` (fit / evaluate / predict), the file format in ``lamina.io``.
 
 Example:
@@ -23,25 +23,20 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import _core
 from . import dtype_policies
 from . import layers as layers_mod
-from . import custom_loss as custom_loss_mod
 from . import losses as losses_mod
 from . import metric_logs
+from . import model_network
 from . import optimizers as optimizers_mod
 from . import utils
 from ._validation import check_float, check_int
-from . import trainer as trainer_mod
 from .layers.layer import Layer, SymbolicOutput, check_shape
 from .model_state import ModelState
 from .model_surface import KerasSurface
 from .trainer import Trainer
-from .variables import Variable
 
 __all__ = ["Sequential"]
 
@@ -511,83 +506,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
 
     def _network_for(self, kind):
         """The core Network: "train" (compiled) or "infer" (any built model)."""
-        if kind == "infer" and self.compiled and self._loss is not None:
-            kind = "train"  # one network serves both once the model is compiled
-        if self._network is not None and self._network_generation != trainer_mod.fork_generation():
-            self._network = self._network_kind = None  # forked: the old one may be locked
-        self._require_built("the network")
-        leaves = [leaf for leaf, _ in self._leaves()]
-        key = tuple(id(leaf) for leaf in leaves)
-        if self._leaf_key is not None and key != self._leaf_key:
-            self._invalidate()  # a nested model changed its layers
-        if self._network is not None and (kind == "infer" or self._network_kind == "train"):
-            return self._network
-        if not any(layer.weights for layer in leaves):
-            raise ValueError(f"model {self.name!r} has no Dense layer (no layer with weights):"
-                             " add at least one")
-        if len(self._input_shape) != 1 and not any(
-                isinstance(lay, (layers_mod.Flatten, layers_mod.Reshape))
-                and len(lay.output_shape) == 1 for lay in leaves):
-            raise ValueError(f"inputs of shape {self._input_shape} need a Flatten layer")
-        if kind == "train":
-            self._require_compiled("training")
-            opt, loss = self.optimizer, self._loss
-            out_dim = self._out_dim()
-            compiled = self._resolve_metrics(out_dim)
-            external = not losses_mod.is_fused(loss)
-            sparse_loss = loss.core_name == "sparse_categorical_crossentropy" or (
-                external and (self.__dict__.get("_labels_seen", False)
-                              or compiled.needs_labels))
-            compiled.check_targets(sparse_loss, loss.core_name)
-            self._compiled_metrics = compiled
-            metric_specs = compiled.core_specs()
-            loss_spec = loss.core_spec()
-            if external:  # a Python loss (lamina.custom_loss); the name sets the targets
-                loss_spec = {"name": "sparse_categorical_crossentropy" if sparse_loss
-                             else "mean_squared_error", "from_logits": False, "delta": 1.0}
-        else:
-            external = False
-            opt = optimizers_mod.SGD()
-            loss_spec = {"name": "mean_squared_error", "from_logits": False, "delta": 1.0}
-            metric_specs = []
-        # Each layer's parameters train as its flag said at the last compile; the
-        # optimizer's slots belong to the parameters that train, in spec order. Nested
-        # models are flattened: their layers' entries join the chain in line. The core
-        # gets each Variable's live array (it reads and updates it in place).
-        layer_specs, trained = [], []
-        for layer in leaves:
-            trains = self._trains(layer)
-            for entry in layer.core_spec() + layer.activity_spec():
-                if "training" in entry:  # batch statistics in fit only while the layer trains
-                    entry["training"] = trains and entry["training"]
-                for p in entry.get("params", ()):
-                    p["value"] = _live(p["value"])
-                    p["trainable"] = trains and p["trainable"]
-                    if p["trainable"]:
-                        trained.append(p)
-                for st in entry.get("state", ()):
-                    st["value"] = _live(st["value"])
-                layer_specs.append(entry)
-        params = [p["value"] for p in trained]
-        if opt.slots is None or len(opt.slots) != len(params) or any(
-                len(s) != opt.num_slots or (s and s[0].shape != p.shape)
-                for s, p in zip(opt.slots, params)):
-            opt.build(params)
-        for p, slots in zip(trained, opt.slots):
-            p["slots"] = slots
-        spec = {"dtype": self.dtype, "input_dim": int(math.prod(self._input_shape)),
-                "layers": layer_specs, "loss": loss_spec, "optimizer": opt.core_spec(),
-                "optimizer_state": opt.optimizer_state, "metrics": metric_specs,
-                "seed": self._dropout_seed}
-        if external:
-            spec["external_loss"] = True
-        net = _core.Network(spec)
-        if external:
-            net = custom_loss_mod.CustomLossNetwork(net, self._loss)
-        self._network, self._network_kind, self._spec = net, kind, spec
-        self._leaf_key = key
-        self._network_generation = trainer_mod.fork_generation()
-        return net
+        return model_network.network_for(self, kind)
 
     def core_spec(self) -> list:
         """The core spec entries of every layer, nested models flattened (as a layer)."""
@@ -614,7 +533,3 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         return (f"<{type(self).__name__} name={self.name!r}, layers={len(self._layers)}, "
                 f"built={self.built}>")
 
-
-def _live(value):
-    """The numpy array behind a weight (the core reads and writes it in place)."""
-    return value.value if isinstance(value, Variable) else value

@@ -191,11 +191,20 @@ class ModelState:
             raise ValueError(f"unknown compile config keys: {', '.join(sorted(unknown))}")
         self.compile(optimizer=optimizers_mod.get(config.get("optimizer", "rmsprop")),
                      loss=None if config.get("loss") is None else losses_mod.get(config["loss"]),
-                     metrics=config.get("metrics"),
-                     weighted_metrics=config.get("weighted_metrics"),
+                     metrics=_custom_metrics(config.get("metrics")),
+                     weighted_metrics=_custom_metrics(config.get("weighted_metrics")),
                      loss_weights=config.get("loss_weights"))
 
     def to_json(self, **kwargs) -> str:
         """Returns the architecture as JSON (``lamina.models.model_from_json`` reads it)."""
         return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
                            "lamina_version": __version__}, **kwargs)
+
+
+def _custom_metrics(ids):
+    """``ids`` with the saved metric objects rebuilt now, while the loader's
+    ``custom_objects`` are in scope (an id is otherwise resolved at its first use)."""
+    if not isinstance(ids, list):
+        return ids
+    return [metrics_mod.get(m) if isinstance(m, dict) and m.get("class_name") not in (
+        "accuracy", "acc") else m for m in ids]

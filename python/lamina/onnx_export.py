@@ -309,7 +309,7 @@ def export_onnx(model, filepath):
         model: A built lamina model.
         filepath: Target path, conventionally ending in ``.onnx``.
     """
-    from .io import _atomic_write
+    from .atomic_write import atomic_write as _atomic_write
 
     data = build_onnx(model).SerializeToString()
     _atomic_write(os.fspath(filepath), lambda f: f.write(data))

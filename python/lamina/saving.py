@@ -23,8 +23,13 @@ import zipfile
 from . import io
 from . import model_state
 from .functional import Model
+from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,
+                                  get_registered_name, get_registered_object,
+                                  register_keras_serializable)
 
-__all__ = ["load_model", "save_model", "save_weights", "load_weights"]
+__all__ = ["load_model", "save_model", "save_weights", "load_weights",
+           "register_keras_serializable", "custom_object_scope", "CustomObjectScope",
+           "get_custom_objects", "get_registered_name", "get_registered_object"]
 
 
 def _keras_format():
@@ -129,8 +134,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Args:
         filepath: A ``.lamina`` file, a Keras 3 ``.keras`` file (written by lamina or
             Keras) or a legacy Keras 2 ``.h5`` model.
-        custom_objects: Must be None (lamina loads built-in objects only). Defaults to
-            `None`.
+        custom_objects: ``{saved name: function or class}``: the user's own losses and
+            metrics the compile settings name (a name is the object's ``__name__``, or its
+            ``"package>name"`` when registered with ``register_keras_serializable``).
+            Defaults to `None`.
         compile: Restore the compile settings and optimizer state. Defaults to `True`.
         safe_mode: Always on: nothing in the file is executed (no lambdas, no classes
             lamina does not ship). Defaults to `True`.
@@ -140,7 +147,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         ``fit`` continues exactly where it stopped.
 
     Raises:
-        ModelFileError: The file is truncated, corrupted, tampered with or inconsistent.
+        ModelFileError: The file is truncated, corrupted, tampered with or inconsistent,
+            or its compile settings name a custom loss or metric that is neither
+            registered nor in ``custom_objects`` (the message names it; ``compile=False``
+            loads the model uncompiled).
 
     Example:
         >>> import os, tempfile
@@ -151,15 +161,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         >>> model.save(path); load_model(path).optimizer.name
         'adam'
     """
-    if custom_objects:
-        raise ValueError("custom_objects are not supported: lamina files hold only built-in "
-                         "layers, losses and optimizers")
     path = os.fspath(filepath)
-    if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        return _keras_format().load_legacy_h5(path, compile=compile)
-    if path.endswith(".keras") and os.path.exists(path) and not _is_lamina_zip(path):
-        return _keras_format().load_keras(path, compile=compile)
-    return io.read_model(path, _build, compile=compile)
+    with custom_object_scope(custom_objects):
+        if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
+            return _keras_format().load_legacy_h5(path, compile=compile)
+        if path.endswith(".keras") and os.path.exists(path) and not _is_lamina_zip(path):
+            return _keras_format().load_keras(path, compile=compile)
+        return io.read_model(path, _build, compile=compile)
 
 
 def _export_onnx(model, filepath):

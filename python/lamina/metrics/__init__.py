@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 
 from .. import losses as _losses
+from .. import object_registration
 from .._validation import from_class_config
 from . import functions as _functions
 from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -161,6 +162,9 @@ def get(identifier, loss=None, output_dim=None) -> Metric:
         if identifier.get("class_name") in ("accuracy", "acc"):
             config = dict(identifier.get("config") or {})
             return get(config.get("name", "accuracy"), loss, output_dim)
+        custom = _custom_from_dict(identifier)
+        if custom is not None:
+            return custom
         try:
             return from_class_config("metric class", identifier, _CLASSES, _NAMES)
         except ValueError:
@@ -182,6 +186,29 @@ def get(identifier, loss=None, output_dim=None) -> Metric:
                      "fn(y_true, y_pred), a loss or a lamina.metrics.Metric")
 
 
+def _custom_from_dict(identifier):
+    """A saved custom metric (a class or function the registry names), or None when the
+    dict names a built-in class."""
+    class_name = identifier.get("class_name")
+    key = identifier.get("registered_name") or class_name
+    if class_name in _CLASSES or str(class_name).lower() in _NAMES or (
+            class_name in _losses._CLASSES):
+        return None
+    obj = object_registration.lookup(key)
+    if obj is None:
+        raise ValueError(object_registration.not_found("metric", key) + " (built-in metric "
+                         f"classes: {', '.join(sorted(_CLASSES))})")
+    config = dict(identifier.get("config") or {})
+    if isinstance(obj, type) and issubclass(obj, Metric):
+        return obj.from_config(config)
+    if isinstance(obj, type) and issubclass(obj, _losses.Loss):
+        return _loss_metric(obj.from_config(config))
+    if callable(obj) and not isinstance(obj, type):
+        return MeanMetricWrapper(obj, **config)
+    raise ValueError(f"custom metric {key!r} is {obj!r}: a Metric subclass, a Loss subclass "
+                     "or a function fn(y_true, y_pred) is needed")
+
+
 def get_function(name):
     """The per-sample metric or loss function called ``name`` (for MeanMetricWrapper).
 
@@ -192,9 +219,13 @@ def get_function(name):
     fn = getattr(_functions, str(name), None) if name in _functions.__all__ else None
     if fn is None and name in getattr(_losses, "__all__", ()):
         fn = getattr(_losses, name)
+    if fn is None and isinstance(name, str):
+        fn = object_registration.lookup(name)
+        if fn is None:
+            raise ValueError(object_registration.not_found("metric function", name))
     if fn is None or not callable(fn) or isinstance(fn, type):
-        raise ValueError(f"unknown metric function {name!r}: a custom function cannot be "
-                         "restored by name; pass it to compile again")
+        raise ValueError(f"unknown metric function {name!r}: a function fn(y_true, y_pred) "
+                         "is needed")
     return fn
 
 
@@ -206,7 +237,10 @@ def serialize(metric):
         {'class_name': 'CategoricalAccuracy', 'config': {'name': 'accuracy', 'dtype': None}}
     """
     metric = get(metric)
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    config = {"class_name": type(metric).__name__, "config": metric.get_config()}
+    if not type(metric).__module__.startswith("lamina."):  # the user's own Metric subclass
+        config["registered_name"] = object_registration.saved_name(type(metric), "metric")
+    return config
 
 
 def deserialize(config, custom_objects=None):
@@ -214,17 +248,16 @@ def deserialize(config, custom_objects=None):
 
     Args:
         config: The ``{"class_name", "config"}`` dict, a name or a metric.
-        custom_objects: ``{class name: Metric subclass}`` for the user's own classes.
+        custom_objects: ``{saved name: Metric subclass or function}`` for the user's own
+            metrics (see ``lamina.saving.custom_object_scope``).
             Defaults to `None`.
 
     Example:
         >>> deserialize({"class_name": "AUC", "config": {"curve": "PR"}}).curve
         'PR'
     """
-    if custom_objects and isinstance(config, dict) and config.get("class_name") in \
-            custom_objects:
-        return custom_objects[config["class_name"]].from_config(dict(config.get("config") or {}))
-    return get(config)
+    with object_registration.custom_object_scope(custom_objects):
+        return get(config)
 
 
 def canonical_name(identifier) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functions as F
-from .base import MeanMetricWrapper
+from .base import MeanMetricWrapper, function_metric
 
 __all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy"]
@@ -26,20 +26,10 @@ def _check_k(k):
     return int(k)
 
 
-class Accuracy(MeanMetricWrapper):
-    """How often ``y_pred`` equals ``y_true`` exactly.
-
-    Args:
-        name: Key in logs. Defaults to `"accuracy"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = Accuracy(); m.update_state([[1], [2]], [[1], [3]]); m.result()
-        0.5
-    """
-
-    def __init__(self, name="accuracy", dtype=None):
-        super().__init__(F.accuracy, name=name, dtype=dtype)
+Accuracy = function_metric(
+    "Accuracy", F.accuracy, "accuracy", "How often ``y_pred`` equals ``y_true`` exactly.",
+    ">>> m = Accuracy(); m.update_state([[1], [2]], [[1], [3]]); m.result()\n        0.5",
+    __name__)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -58,48 +48,20 @@ class BinaryAccuracy(MeanMetricWrapper):
     core_name = "binary_accuracy"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        super().__init__(F.binary_accuracy, name=name, dtype=dtype)
         self.threshold = float(threshold)
-        self._fn_kwargs = {"threshold": self.threshold}
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        super().__init__(F.binary_accuracy, name=name, dtype=dtype, threshold=self.threshold)
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
-    """How often ``argmax(y_pred)`` matches the one-hot target's argmax.
-
-    Args:
-        name: Key in logs. Defaults to `"categorical_accuracy"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = CategoricalAccuracy(); m.update_state([[0, 1]], [[0.1, 0.9]]); m.result()
-        1.0
-    """
-
-    core_name = "categorical_accuracy"
-
-    def __init__(self, name="categorical_accuracy", dtype=None):
-        super().__init__(F.categorical_accuracy, name=name, dtype=dtype)
-
-
-class SparseCategoricalAccuracy(MeanMetricWrapper):
-    """How often ``argmax(y_pred)`` matches the integer label.
-
-    Args:
-        name: Key in logs. Defaults to `"sparse_categorical_accuracy"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = SparseCategoricalAccuracy(); m.update_state([1], [[0.1, 0.9]]); m.result()
-        1.0
-    """
-
-    core_name = "sparse_categorical_accuracy"
-
-    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
-        super().__init__(F.sparse_categorical_accuracy, name=name, dtype=dtype)
+CategoricalAccuracy = function_metric(
+    "CategoricalAccuracy", F.categorical_accuracy, "categorical_accuracy",
+    "How often ``argmax(y_pred)`` matches the one-hot target's argmax.",
+    ">>> m = CategoricalAccuracy(); m.update_state([[0, 1]], [[0.1, 0.9]]); m.result()\n"
+    "        1.0", __name__, core_name="categorical_accuracy")
+SparseCategoricalAccuracy = function_metric(
+    "SparseCategoricalAccuracy", F.sparse_categorical_accuracy, "sparse_categorical_accuracy",
+    "How often ``argmax(y_pred)`` matches the integer label.",
+    ">>> m = SparseCategoricalAccuracy(); m.update_state([1], [[0.1, 0.9]]); m.result()\n"
+    "        1.0", __name__, core_name="sparse_categorical_accuracy")
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
@@ -119,12 +81,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
     _function = staticmethod(F.top_k_categorical_accuracy)
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
-        super().__init__(self._function, name=name, dtype=dtype)
         self.k = _check_k(k)
-        self._fn_kwargs = {"k": self.k}
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+        super().__init__(self._function, name=name, dtype=dtype, k=self.k)
 
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):

@@ -20,8 +20,10 @@ import re
 import numpy as np
 
 from .._validation import config_repr
+from ..object_registration import registered_key
 
-__all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "samplewise", "to_result"]
+__all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "samplewise", "to_result",
+           "function_metric"]
 
 
 def _snake(name: str) -> str:
@@ -290,7 +292,7 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config = {"name": self.name, "dtype": self.dtype}
         if type(self) is MeanMetricWrapper:
-            config["fn"] = _fn_name(self._fn)
+            config["fn"] = registered_key(self._fn) or _fn_name(self._fn)
         return {**config, **self._fn_kwargs}
 
     @classmethod
@@ -302,6 +304,36 @@ class MeanMetricWrapper(Mean):
 
             return cls(get_function(fn), **config)
         return cls(**config)
+
+
+def function_metric(cls_name, fn, default, summary, example, module, core_name=""):
+    """A ``MeanMetricWrapper`` class over the per-sample ``fn`` whose only arguments are
+    ``name`` (defaulting to ``default``, in the constructor's signature) and ``dtype``.
+
+    Args:
+        cls_name: The class name (Keras's).
+        fn: The per-sample function ``fn(y_true, y_pred)``.
+        default: The metric's default name.
+        summary: The docstring's first line.
+        example: The docstring's doctest (``>>>`` lines and the result, indented 8).
+        module: The module the class belongs to (``__name__`` there).
+        core_name: The core's name for a metric it computes in its step. Defaults to `""`.
+
+    Example:
+        >>> Half = function_metric("Half", lambda t, p: 0.5 * np.asarray(p), "half", "Half.",
+        ...                        ">>> Half().name", __name__)
+        >>> m = Half(); m.update_state([0.0, 0.0], [2.0, 4.0]); (m.name, m.result())
+        ('half', 1.5)
+    """
+    def __init__(self, name=default, dtype=None):
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype)
+
+    doc = (f"{summary}\n\n    Args:\n        name: Key in logs. Defaults to `\"{default}\"`.\n"
+           "        dtype: Ignored (float64). Defaults to `None`.\n\n    Example:\n"
+           f"        {example}\n    ")
+    __init__.__doc__ = None
+    return type(cls_name, (MeanMetricWrapper,), {
+        "__init__": __init__, "__doc__": doc, "__module__": module, "core_name": core_name})
 
 
 def _fn_name(fn) -> str:

@@ -1,7 +1,9 @@
 """Per-sample metric functions (Keras 3's ``keras.metrics.*`` functions), in numpy float64.
 
 Each returns one value per sample (averaged over the last axis where Keras does); the
-metric classes average them over samples with the sample weights.
+metric classes average them over samples with the sample weights. The functions a loss
+shares are the loss's own (``lamina.loss_functions``), on targets shaped like the
+predictions (a 1-D ``y_pred`` is one output per sample).
 
 Example:
     >>> mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 4.0]]).tolist()
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import loss_functions as _lf
 from ..losses import (binary_crossentropy, categorical_crossentropy,
                       sparse_categorical_crossentropy)
 
@@ -141,8 +144,7 @@ def mean_squared_error(y_true, y_pred):
         >>> mean_squared_error([[0.0]], [[2.0]]).tolist()
         [4.0]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.mean(np.square(y_pred - y_true), axis=-1)
+    return _lf.mean_squared_error(*_dense(y_true, y_pred))
 
 
 def mean_absolute_error(y_true, y_pred):
@@ -152,8 +154,7 @@ def mean_absolute_error(y_true, y_pred):
         >>> mean_absolute_error([[0.0]], [[-2.0]]).tolist()
         [2.0]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.mean(np.abs(y_pred - y_true), axis=-1)
+    return _lf.mean_absolute_error(*_dense(y_true, y_pred))
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
@@ -187,13 +188,7 @@ def log_cosh(y_true, y_pred):
         >>> round(float(log_cosh([[0.0]], [[1.0]])[0]), 6)
         0.433781
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    x = y_pred - y_true
-    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
-
-
-def _l2_normalize(x):
-    return x / np.sqrt(np.maximum(np.sum(np.square(x), axis=-1, keepdims=True), 1e-12))
+    return _lf.log_cosh(*_dense(y_true, y_pred))
 
 
 def cosine_similarity(y_true, y_pred):
@@ -203,8 +198,7 @@ def cosine_similarity(y_true, y_pred):
         >>> cosine_similarity([[1.0, 0.0]], [[1.0, 1.0]]).round(4).tolist()
         [0.7071]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.sum(_l2_normalize(y_true) * _l2_normalize(y_pred), axis=-1)
+    return -_lf.cosine_similarity(*_dense(y_true, y_pred))  # the loss is its negative
 
 
 def kl_divergence(y_true, y_pred):
@@ -214,9 +208,7 @@ def kl_divergence(y_true, y_pred):
         >>> round(float(kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])[0]), 4)
         0.1438
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    t, p = np.clip(y_true, EPSILON, 1.0), np.clip(y_pred, EPSILON, 1.0)
-    return np.sum(t * np.log(t / p), axis=-1)
+    return _lf.kl_divergence(*_dense(y_true, y_pred))
 
 
 def poisson(y_true, y_pred):
@@ -226,13 +218,7 @@ def poisson(y_true, y_pred):
         >>> round(float(poisson([[1.0]], [[1.0]])[0]), 4)
         1.0
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.mean(y_pred - y_true * np.log(y_pred + EPSILON), axis=-1)
-
-
-def _signed(y_true):
-    # Keras converts 0/1 targets to -1/1 (targets already in {-1, 1} stay).
-    return np.where(np.isin(y_true, (0.0, 1.0)).all(), 2.0 * y_true - 1.0, y_true)
+    return _lf.poisson(*_dense(y_true, y_pred))
 
 
 def hinge(y_true, y_pred):
@@ -242,8 +228,7 @@ def hinge(y_true, y_pred):
         >>> hinge([[1.0, 0.0]], [[0.5, -2.0]]).tolist()
         [0.25]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.mean(np.maximum(1.0 - _signed(y_true) * y_pred, 0.0), axis=-1)
+    return _lf.hinge(*_dense(y_true, y_pred))
 
 
 def squared_hinge(y_true, y_pred):
@@ -253,8 +238,7 @@ def squared_hinge(y_true, y_pred):
         >>> squared_hinge([[1.0, 0.0]], [[0.5, -2.0]]).tolist()
         [0.125]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    return np.mean(np.square(np.maximum(1.0 - _signed(y_true) * y_pred, 0.0)), axis=-1)
+    return _lf.squared_hinge(*_dense(y_true, y_pred))
 
 
 def categorical_hinge(y_true, y_pred):
@@ -264,10 +248,7 @@ def categorical_hinge(y_true, y_pred):
         >>> categorical_hinge([[0.0, 1.0]], [[0.3, 0.6]]).round(6).tolist()
         [0.7]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    pos = np.sum(y_true * y_pred, axis=-1)
-    neg = np.max((1.0 - y_true) * y_pred, axis=-1)
-    return np.maximum(neg - pos + 1.0, 0.0)
+    return _lf.categorical_hinge(*_dense(y_true, y_pred))
 
 
 mse = mean_squared_error

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from . import functions as F
-from .base import MeanMetricWrapper
+from .base import MeanMetricWrapper, function_metric
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge"]
@@ -46,9 +46,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
         self.label_smoothing = _smoothing(label_smoothing)
 
     def _crossentropy(self, y_true, y_pred):
-        y_true, y_pred = F._dense(y_true, y_pred)
-        s = self.label_smoothing
-        return F.binary_crossentropy(y_true * (1.0 - s) + 0.5 * s, y_pred, self.from_logits)
+        return F.binary_crossentropy(*F._dense(y_true, y_pred), self.from_logits,
+                                     self.label_smoothing)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
@@ -81,10 +80,8 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         self.label_smoothing = _smoothing(label_smoothing)
 
     def _crossentropy(self, y_true, y_pred):
-        y_true, y_pred = F._dense(y_true, y_pred)
-        s = self.label_smoothing
-        y_true = y_true * (1.0 - s) + s / y_true.shape[-1]
-        return F.categorical_crossentropy(y_true, y_pred, self.from_logits)
+        return F.categorical_crossentropy(*F._dense(y_true, y_pred), self.from_logits,
+                                          self.label_smoothing)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
@@ -120,36 +117,24 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
                 "axis": -1}
 
 
-def _simple(cls_name, fn, default, summary, example):
-    def __init__(self, name=default, dtype=None):
-        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype)
-
-    doc = (f"{summary}\n\n    Args:\n        name: Key in logs. Defaults to `\"{default}\"`.\n"
-           "        dtype: Ignored (float64). Defaults to `None`.\n\n    Example:\n"
-           f"        {example}\n    ")
-    __init__.__doc__ = None
-    cls = type(cls_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc,
-                                                "__module__": __name__})
-    return cls
-
-
-KLDivergence = _simple(
+KLDivergence = function_metric(
     "KLDivergence", F.kl_divergence, "kl_divergence",
     "Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))``.",
     ">>> m = KLDivergence(); m.update_state([[0.5, 0.5]], [[0.5, 0.5]]); m.result()\n"
-    "        0.0")
-Poisson = _simple(
+    "        0.0", __name__)
+Poisson = function_metric(
     "Poisson", F.poisson, "poisson", "Poisson deviance ``mean(y_pred - y_true * log(y_pred))``.",
-    ">>> m = Poisson(); m.update_state([[0.0]], [[2.0]]); m.result()\n        2.0")
-Hinge = _simple(
+    ">>> m = Poisson(); m.update_state([[0.0]], [[2.0]]); m.result()\n        2.0", __name__)
+Hinge = function_metric(
     "Hinge", F.hinge, "hinge", "Hinge ``mean(max(1 - y_true * y_pred, 0))`` (0/1 -> -1/1).",
-    ">>> m = Hinge(); m.update_state([[1.0]], [[0.5]]); m.result()\n        0.5")
-SquaredHinge = _simple(
+    ">>> m = Hinge(); m.update_state([[1.0]], [[0.5]]); m.result()\n        0.5", __name__)
+SquaredHinge = function_metric(
     "SquaredHinge", F.squared_hinge, "squared_hinge",
     "Squared hinge ``mean(max(1 - y_true * y_pred, 0) ** 2)``.",
-    ">>> m = SquaredHinge(); m.update_state([[1.0]], [[0.5]]); m.result()\n        0.25")
-CategoricalHinge = _simple(
+    ">>> m = SquaredHinge(); m.update_state([[1.0]], [[0.5]]); m.result()\n        0.25",
+    __name__)
+CategoricalHinge = function_metric(
     "CategoricalHinge", F.categorical_hinge, "categorical_hinge",
     "Categorical hinge ``max(0, 1 + max((1 - y) * p) - sum(y * p))``.",
     ">>> m = CategoricalHinge(); m.update_state([[0.0, 1.0]], [[0.0, 1.0]]); m.result()\n"
-    "        0.0")
+    "        0.0", __name__)

@@ -16,47 +16,23 @@ import warnings
 import numpy as np
 
 from . import functions as F
-from .base import Mean, MeanMetricWrapper, Metric, to_result
+from .base import Mean, MeanMetricWrapper, Metric, function_metric, to_result
 
 __all__ = ["MeanSquaredError", "RootMeanSquaredError", "MeanAbsoluteError",
            "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "LogCoshError",
            "CosineSimilarity", "R2Score"]
 
 
-class MeanSquaredError(MeanMetricWrapper):
-    """Mean squared error as a metric.
-
-    Args:
-        name: Key in logs. Defaults to `"mean_squared_error"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = MeanSquaredError(); m.update_state([[0.0]], [[2.0]]); m.result()
-        4.0
-    """
-
-    core_name = "mean_squared_error"
-
-    def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(F.mean_squared_error, name=name, dtype=dtype)
-
-
-class MeanAbsoluteError(MeanMetricWrapper):
-    """Mean absolute error as a metric.
-
-    Args:
-        name: Key in logs. Defaults to `"mean_absolute_error"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = MeanAbsoluteError(); m.update_state([[0.0]], [[-2.0]]); m.result()
-        2.0
-    """
-
-    core_name = "mean_absolute_error"
-
-    def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(F.mean_absolute_error, name=name, dtype=dtype)
+MeanSquaredError = function_metric(
+    "MeanSquaredError", F.mean_squared_error, "mean_squared_error",
+    "Mean squared error as a metric.",
+    ">>> m = MeanSquaredError(); m.update_state([[0.0]], [[2.0]]); m.result()\n        4.0",
+    __name__, core_name="mean_squared_error")
+MeanAbsoluteError = function_metric(
+    "MeanAbsoluteError", F.mean_absolute_error, "mean_absolute_error",
+    "Mean absolute error as a metric.",
+    ">>> m = MeanAbsoluteError(); m.update_state([[0.0]], [[-2.0]]); m.result()\n        2.0",
+    __name__, core_name="mean_absolute_error")
 
 
 class RootMeanSquaredError(Mean):
@@ -82,52 +58,21 @@ class RootMeanSquaredError(Mean):
         return float(np.sqrt(super().result()))
 
 
-class MeanAbsolutePercentageError(MeanMetricWrapper):
-    """Mean absolute percentage error (``100 * |y - p| / max(|y|, 1e-7)``).
-
-    Args:
-        name: Key in logs. Defaults to `"mean_absolute_percentage_error"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = MeanAbsolutePercentageError(); m.update_state([[4.0]], [[3.0]]); m.result()
-        25.0
-    """
-
-    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
-        super().__init__(F.mean_absolute_percentage_error, name=name, dtype=dtype)
-
-
-class MeanSquaredLogarithmicError(MeanMetricWrapper):
-    """Mean squared logarithmic error.
-
-    Args:
-        name: Key in logs. Defaults to `"mean_squared_logarithmic_error"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = MeanSquaredLogarithmicError(); m.update_state([[0.0]], [[0.0]]); m.result()
-        0.0
-    """
-
-    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
-        super().__init__(F.mean_squared_logarithmic_error, name=name, dtype=dtype)
-
-
-class LogCoshError(MeanMetricWrapper):
-    """Mean of ``log(cosh(y_pred - y_true))``.
-
-    Args:
-        name: Key in logs. Defaults to `"logcosh"`.
-        dtype: Ignored (float64). Defaults to `None`.
-
-    Example:
-        >>> m = LogCoshError(); m.update_state([[0.0]], [[0.0]]); m.result()
-        0.0
-    """
-
-    def __init__(self, name="logcosh", dtype=None):
-        super().__init__(F.log_cosh, name=name, dtype=dtype)
+MeanAbsolutePercentageError = function_metric(
+    "MeanAbsolutePercentageError", F.mean_absolute_percentage_error,
+    "mean_absolute_percentage_error",
+    "Mean absolute percentage error (``100 * |y - p| / max(|y|, 1e-7)``).",
+    ">>> m = MeanAbsolutePercentageError(); m.update_state([[4.0]], [[3.0]]); m.result()\n"
+    "        25.0", __name__)
+MeanSquaredLogarithmicError = function_metric(
+    "MeanSquaredLogarithmicError", F.mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error", "Mean squared logarithmic error.",
+    ">>> m = MeanSquaredLogarithmicError(); m.update_state([[0.0]], [[0.0]]); m.result()\n"
+    "        0.0", __name__)
+LogCoshError = function_metric(
+    "LogCoshError", F.log_cosh, "logcosh", "Mean of ``log(cosh(y_pred - y_true))``.",
+    ">>> m = LogCoshError(); m.update_state([[0.0]], [[0.0]]); m.result()\n        0.0",
+    __name__)
 
 
 class CosineSimilarity(MeanMetricWrapper):

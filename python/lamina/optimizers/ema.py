@@ -7,7 +7,8 @@ optimizer's very first step, where ``m = 0`` (the average starts at the weights)
 ``fit`` the model keeps the averages (Keras's ``finalize_variable_values``). The averages
 live on the optimizer (``optimizer.ema_averages``) beside its slots; the core's fused step
 is unchanged, the average costs one pass over the weights in numpy per step. The
-averages are not saved with the model: after loading, they restart from the weights.
+averages are saved with the optimizer's state (``saved`` / ``restore``), so a loaded model
+resumes its average where it stopped.
 
 Example:
     >>> import numpy as np
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["update", "finalize", "wrap_step", "trained_arrays"]
+__all__ = ["update", "finalize", "wrap_step", "trained_arrays", "saved", "restore"]
 
 
 def trained_arrays(spec) -> list:
@@ -82,3 +83,14 @@ def wrap_step(train_step, opt, params):
         update(opt, params, t - 1)
         return r
     return step
+
+
+def saved(opt):
+    """The averages to save with the optimizer (None before its first averaged step)."""
+    return getattr(opt, "ema_averages", None) if opt.use_ema else None
+
+
+def restore(opt, averages):
+    """Installs saved ``averages`` (one array per trained parameter, model order)."""
+    opt.ema_averages = [np.array(a) for a in averages]
+    opt._ema_scratch = [np.empty_like(a) for a in opt.ema_averages]

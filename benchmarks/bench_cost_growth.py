@@ -279,7 +279,8 @@ def collect(args) -> dict:
                      "ms_median_in_process": [r["s_median"] * 1e3 for r in rs],
                      "steps": [r["steps"] for r in rs], "clock": rs[0]["clock"],
                      "loss_first_last": rs[0]["loss"], "gflops": gflops,
-                     "peak_gflops": t * peak1, "frac_peak": gflops / (t * peak1) if peak1 else None})
+                     "peak_gflops": t * peak1,
+                     "frac_peak": gflops / (t * peak1) if peak1 else None})
     return {"meta": {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t_start)),
                      "minutes": (time.time() - t_start) / 60,
                      "command": "python benchmarks/bench_cost_growth.py "

@@ -86,9 +86,11 @@ def test_ratio_is_torch_time_over_lamina_time_and_the_table_shows_it(bench):
     assert "lamina-bf16: no AVX512_BF16" in md
 
 
+@pytest.mark.slow  # three subprocesses (two peak probes, one worker): ~3 s idle
 def test_quick_path_end_to_end_lamina_only(bench, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "_have_torch", lambda: False)  # as where torch is missing
-    bench.main(["--quick", "--libs", "lamina-f32", "torch-f32", "--threads", "1", "--sweeps", "depth",
+    bench.main(["--quick", "--libs", "lamina-f32", "torch-f32", "--threads", "1",
+                "--sweeps", "depth",
                 "--values", "1", "--min-time", "0.02", "--reps", "1", "--clock", "cpu",
                 "--out", str(tmp_path)])
     doc = json.loads((tmp_path / "results.json").read_text())

@@ -48,8 +48,8 @@ from pathlib import Path
 from ..sigint import SigintGuard
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
-__all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
-           "close_storage", "PruningCallback", "search_optuna"]
+__all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage", "trial_seed",
+           "tpe_sampler", "close_storage", "PruningCallback", "search_optuna"]
 
 PRUNERS = ("none", "median", "hyperband")
 _LOCAL = ("sequential", "loky", "threading", "multiprocessing")
@@ -144,9 +144,53 @@ def open_storage(storage):
     return optuna.storages.JournalStorage(backend(str(path)))
 
 
+def trial_seed(seed, number) -> int:
+    """The seed of trial ``number``'s sampler in a sweep seeded with ``seed``.
+
+    Drawn from ``numpy.random.SeedSequence([seed, number])``, so every (seed, trial) pair
+    has its own stream: sweeps with neighbouring seeds share no points (with ``seed +
+    number``, trial k of seed s drew the same point as trial k - 1 of seed s + 1).
+
+    Example:
+        >>> trial_seed(0, 1) == trial_seed(0, 1), trial_seed(0, 1) == trial_seed(1, 0)
+        (True, False)
+    """
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), int(number)]).generate_state(1)[0])
+
+
+def tpe_sampler(optuna, seed=None):
+    """The TPE sampler ``lamina tune --strategy tpe`` uses: multivariate, with the constant liar.
+
+    Both are Optuna 4's and 5's defaults, set here so every supported Optuna (3.6 on, where
+    they were experimental and off) samples alike: multivariate TPE models the parameters
+    jointly (a good learning rate depends on the dropout and the width), and the constant
+    liar counts trials still running as bad, so workers sharing a study do not all sample
+    next to the same best point. The 10 random start-up trials are Optuna's default; pruned
+    trials count among them and inform TPE (ranked below every finished trial, deeper ones
+    first), which is how a pruned sweep still learns from its short trials.
+
+    Args:
+        optuna: The ``optuna`` module.
+        seed: The sampler's seed. Defaults to `None`.
+
+    Example:
+        >>> import optuna
+        >>> s = tpe_sampler(optuna, seed=0)
+        >>> s._multivariate, s._constant_liar, s._n_startup_trials
+        (True, True, 10)
+    """
+    import warnings
+
+    with warnings.catch_warnings():  # Optuna < 4 marks both options experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+
+
 def _sampler(optuna, strategy, seed, grid):
     if strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return tpe_sampler(optuna, seed)
     if strategy == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.GridSampler(grid, seed=seed)
@@ -303,15 +347,16 @@ def _loop(optuna, study, run, encoded, grid, n_trials, strategy, seed, metric, m
         if _finished(optuna, trials) >= n_trials:
             return
         predicted = len(trials)
-        # TPE and random: trial k samples with seed + k (reproducible, and processes sharing
-        # a study draw different points); the grid keeps one seed (it shuffles its points).
+        # TPE and random: trial k samples with its own seed, trial_seed(seed, k) (reproducible,
+        # and processes sharing a study draw different points); the grid keeps one seed (it
+        # shuffles its points).
         study.sampler = _sampler(optuna, strategy,
-                                 seed if strategy == "grid" else seed + predicted, grid)
+                                 seed if strategy == "grid" else trial_seed(seed, predicted), grid)
 
         def objective(trial):
             if trial.number != predicted and strategy != "grid":
                 # sampling happens in suggest_*: seed it by the trial's own number
-                study.sampler = _sampler(optuna, strategy, seed + trial.number, grid)
+                study.sampler = _sampler(optuna, strategy, trial_seed(seed, trial.number), grid)
             # Another process may have claimed the last slots between the count and the ask.
             before = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
             if _finished(optuna, before) >= n_trials:

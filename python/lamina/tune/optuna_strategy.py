@@ -21,7 +21,8 @@ metric to Optuna after every epoch (step = epochs trained; the value is the best
 which is what trials are ranked by) and raises ``TrialPruned`` when the pruner says so,
 except after the last epoch; a pruned trial is a row with status "pruned" and the epochs it
 trained. Hyperband's largest resource is the run's ``training.epochs`` (when the space does
-not vary it).
+not vary it); TPE is multivariate, with the constant liar (`tpe_sampler`), and trial k
+samples from its own seed, ``trial_seed(seed, k)``.
 Trials are asked and told one at a time, so any number of processes (``lamina tune
 --storage URL --study-name NAME`` started several times, on one machine or many) fill one
 study up to ``n_trials`` finished trials between them, and a sweep stopped with Ctrl-C
@@ -204,7 +205,11 @@ def _pruner(optuna, pruner, max_epochs=None):
     if pruner == "hyperband":
         # With the run's epochs known, Hyperband's brackets exist from the first trial on;
         # "auto" waits for a finished trial and then takes its last step + 1 (an extra
-        # bracket whose last rung falls on the final epoch).
+        # bracket whose last rung falls on the final epoch). min_resource 1 and reduction
+        # factor 3 are Optuna's defaults (4 brackets for 27 epochs, within the 4-6 its docs
+        # advise): on 100 seeds of benchmarks/bench_tune.py a first rung at 2 or 3 epochs
+        # trained over half random search's epochs on 47-90% of seeds, a factor of 4 lost
+        # best val_loss (RESULTS.md, "Tuning (issue 24): why seed 1 missed").
         return optuna.pruners.HyperbandPruner(max_resource=max_epochs or "auto")
     raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
 
@@ -483,7 +488,7 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
         strategy: "tpe", "random" or "grid".
         metric: The history key reported every epoch and optimized.
         mode: "min" or "max".
-        seed: Seed of the sampler (trial k samples with ``seed + k``).
+        seed: Seed of the sampler (trial k samples with ``trial_seed(seed, k)``).
         pruner: "none", "median" or "hyperband". Defaults to `"none"`.
         storage: Optuna storage URL (RDB) or journal file; None keeps the study in memory
             (a temporary journal file when several local workers share it). Defaults to

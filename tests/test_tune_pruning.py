@@ -85,3 +85,31 @@ def test_a_pruned_sweep_keeps_every_trial_that_trained_to_the_end():
     # a trial that trained all 9 epochs is a finished trial (rung 9 is the last epoch)
     assert all(r["status"] == "ok" for r in res if r["epochs"] == 9)
     assert all(r["epochs"] < 9 for r in res if r["status"] == "pruned")
+
+
+def test_each_trial_samples_from_its_own_seed_stream():
+    seeds = {optuna_strategy.trial_seed(s, k) for s in range(5) for k in range(24)}
+    assert len(seeds) == 5 * 24  # no (seed, trial) pair shares its sampler's seed
+    assert optuna_strategy.trial_seed(3, 7) == optuna_strategy.trial_seed(3, 7)
+    assert all(0 <= s < 2**32 for s in seeds)
+
+    def points(seed, strategy):
+        res = tune.search(lambda p: {"val_loss": [p["x"] ** 2]}, {"x": tune.uniform(-1, 1)},
+                          n_trials=12, strategy=strategy, pruner="median", seed=seed,
+                          backend="sequential")
+        return [r["x"] for r in sorted(res, key=lambda r: r["trial"])]
+
+    for strategy in ("tpe", "random"):
+        a, b = points(0, strategy), points(1, strategy)
+        assert a == points(0, strategy)  # reproducible
+        # neighbouring seeds draw different points (with seed + trial number, trial k of
+        # seed 1 drew trial k + 1 of seed 0's point)
+        assert not set(a) & set(b)
+
+
+def test_tpe_is_multivariate_with_the_constant_liar_on_every_optuna():
+    sampler = optuna_strategy.tpe_sampler(optuna, seed=0)  # no ExperimentalWarning either
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    assert sampler._multivariate is True and sampler._constant_liar is True
+    assert isinstance(optuna_strategy._sampler(optuna, "tpe", 0, None),
+                      optuna.samplers.TPESampler)

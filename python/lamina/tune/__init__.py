@@ -114,8 +114,10 @@ def search(
             ``scheduler``) or "ray" (Ray's joblib backend). Defaults to `"loky"`.
         n_jobs: Trials run at once (joblib meaning: -1 is every core; for Dask and Ray,
             every worker slot). Defaults to `-1`.
-        seed: Seed of the random strategy's draws (each trial trains with the run's own
-            seed, so trials differ only by their hyperparameters). Defaults to `0`.
+        seed: Seed of the random and TPE strategies' draws (on Optuna, trial k samples
+            with ``optuna_strategy.trial_seed(seed, k)``, so sweeps with different seeds are
+            independent; each trial trains with the run's own seed, so trials differ only
+            by their hyperparameters). Defaults to `0`.
         threads_per_trial: Threads of lamina's core inside each trial. None: each local
             worker's share of the cores (``cores // n_jobs``, at least 1; 1 on Dask and Ray)
             when several trials run at once, else lamina's current setting.

@@ -21,7 +21,8 @@ metric to Optuna after every epoch (step = epochs trained; the value is the best
 which is what trials are ranked by) and raises ``TrialPruned`` when the pruner says so,
 except after the last epoch; a pruned trial is a row with status "pruned" and the epochs it
 trained. Hyperband's largest resource is the run's ``training.epochs`` (when the space does
-not vary it).
+not vary it); TPE is multivariate, with the constant liar (`tpe_sampler`), and trial k
+samples from its own seed, ``trial_seed(seed, k)``.
 Trials are asked and told one at a time, so any number of processes (``lamina tune
 --storage URL --study-name NAME`` started several times, on one machine or many) fill one
 study up to ``n_trials`` finished trials between them, and a sweep stopped with Ctrl-C
@@ -48,8 +49,8 @@ from pathlib import Path
 from ..sigint import SigintGuard
 from .space import Distribution, _Choice, _LogUniform, _RandInt, _Uniform
 
-__all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage",
-           "close_storage", "PruningCallback", "search_optuna"]
+__all__ = ["PRUNERS", "uses_optuna", "import_optuna", "to_optuna", "open_storage", "trial_seed",
+           "tpe_sampler", "close_storage", "PruningCallback", "search_optuna"]
 
 PRUNERS = ("none", "median", "hyperband")
 _LOCAL = ("sequential", "loky", "threading", "multiprocessing")
@@ -144,9 +145,53 @@ def open_storage(storage):
     return optuna.storages.JournalStorage(backend(str(path)))
 
 
+def trial_seed(seed, number) -> int:
+    """The seed of trial ``number``'s sampler in a sweep seeded with ``seed``.
+
+    Drawn from ``numpy.random.SeedSequence([seed, number])``, so every (seed, trial) pair
+    has its own stream: sweeps with neighbouring seeds share no points (with ``seed +
+    number``, trial k of seed s drew the same point as trial k - 1 of seed s + 1).
+
+    Example:
+        >>> trial_seed(0, 1) == trial_seed(0, 1), trial_seed(0, 1) == trial_seed(1, 0)
+        (True, False)
+    """
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), int(number)]).generate_state(1)[0])
+
+
+def tpe_sampler(optuna, seed=None):
+    """The TPE sampler ``lamina tune --strategy tpe`` uses: multivariate, with the constant liar.
+
+    Both are Optuna 4's and 5's defaults, set here so every supported Optuna (3.6 on, where
+    they were experimental and off) samples alike: multivariate TPE models the parameters
+    jointly (a good learning rate depends on the dropout and the width), and the constant
+    liar counts trials still running as bad, so workers sharing a study do not all sample
+    next to the same best point. The 10 random start-up trials are Optuna's default; pruned
+    trials count among them and inform TPE (ranked below every finished trial, deeper ones
+    first), which is how a pruned sweep still learns from its short trials.
+
+    Args:
+        optuna: The ``optuna`` module.
+        seed: The sampler's seed. Defaults to `None`.
+
+    Example:
+        >>> import optuna
+        >>> s = tpe_sampler(optuna, seed=0)
+        >>> s._multivariate, s._constant_liar, s._n_startup_trials
+        (True, True, 10)
+    """
+    import warnings
+
+    with warnings.catch_warnings():  # Optuna < 4 marks both options experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+
+
 def _sampler(optuna, strategy, seed, grid):
     if strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return tpe_sampler(optuna, seed)
     if strategy == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.GridSampler(grid, seed=seed)
@@ -160,7 +205,11 @@ def _pruner(optuna, pruner, max_epochs=None):
     if pruner == "hyperband":
         # With the run's epochs known, Hyperband's brackets exist from the first trial on;
         # "auto" waits for a finished trial and then takes its last step + 1 (an extra
-        # bracket whose last rung falls on the final epoch).
+        # bracket whose last rung falls on the final epoch). min_resource 1 and reduction
+        # factor 3 are Optuna's defaults (4 brackets for 27 epochs, within the 4-6 its docs
+        # advise): on 100 seeds of benchmarks/bench_tune.py a first rung at 2 or 3 epochs
+        # trained over half random search's epochs on 47-90% of seeds, a factor of 4 lost
+        # best val_loss (RESULTS.md, "Tuning (issue 24): why seed 1 missed").
         return optuna.pruners.HyperbandPruner(max_resource=max_epochs or "auto")
     raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
 
@@ -303,15 +352,16 @@ def _loop(optuna, study, run, encoded, grid, n_trials, strategy, seed, metric, m
         if _finished(optuna, trials) >= n_trials:
             return
         predicted = len(trials)
-        # TPE and random: trial k samples with seed + k (reproducible, and processes sharing
-        # a study draw different points); the grid keeps one seed (it shuffles its points).
+        # TPE and random: trial k samples with its own seed, trial_seed(seed, k) (reproducible,
+        # and processes sharing a study draw different points); the grid keeps one seed (it
+        # shuffles its points).
         study.sampler = _sampler(optuna, strategy,
-                                 seed if strategy == "grid" else seed + predicted, grid)
+                                 seed if strategy == "grid" else trial_seed(seed, predicted), grid)
 
         def objective(trial):
             if trial.number != predicted and strategy != "grid":
                 # sampling happens in suggest_*: seed it by the trial's own number
-                study.sampler = _sampler(optuna, strategy, seed + trial.number, grid)
+                study.sampler = _sampler(optuna, strategy, trial_seed(seed, trial.number), grid)
             # Another process may have claimed the last slots between the count and the ask.
             before = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
             if _finished(optuna, before) >= n_trials:
@@ -438,7 +488,7 @@ def search_optuna(run, space, n_trials, strategy, metric, mode, seed, pruner="no
         strategy: "tpe", "random" or "grid".
         metric: The history key reported every epoch and optimized.
         mode: "min" or "max".
-        seed: Seed of the sampler (trial k samples with ``seed + k``).
+        seed: Seed of the sampler (trial k samples with ``trial_seed(seed, k)``).
         pruner: "none", "median" or "hyperband". Defaults to `"none"`.
         storage: Optuna storage URL (RDB) or journal file; None keeps the study in memory
             (a temporary journal file when several local workers share it). Defaults to

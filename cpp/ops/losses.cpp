@@ -420,34 +420,17 @@ double softmax_crossentropy(std::int64_t m, std::int64_t n, const T* x, std::int
     const T* yr = y + i * ldy;
     auto ys = [&](std::int64_t j) { return static_cast<double>(yr[j]) * (1.0 - ls) + ls_add; };
     const double w = sw ? static_cast<double>(sw[i]) : 1.0;
-    // Keras clips the probabilities to [eps, 1 - eps] before the log: a class outside that
-    // range adds -log(bound) and passes no gradient (d_k = q_k s - y_k [k inside],
-    // s = sum_j y_j [j inside]); inside, -log q_j = lse - x_j exactly.
-    const Clip<T> c;
-    const double lse = row_lse_from_probs(n, xr, qr);
-    double s_in = 0.0, l = 0.0;
+    double sy = 0.0, syx = 0.0;
     for (std::int64_t j = 0; j < n; ++j) {
-      const double yj = ys(j);
-      if (yj == 0.0) continue;
-      const double qj = static_cast<double>(qr[j]);
-      if (qj >= c.lo && qj <= c.hi) {
-        s_in += yj;
-        l += yj * (lse - static_cast<double>(xr[j]));
-      } else if (std::isnan(qj)) {
-        l += qj;
-      } else {
-        l -= yj * std::log(qj < c.lo ? c.lo : c.hi);
-      }
+      sy += ys(j);
+      syx += ys(j) * static_cast<double>(xr[j]);
     }
-    if (std::isnan(lse)) l = lse;
+    const double l = sy * row_lse_from_probs(n, xr, qr) - syx;
     if (grad) {
       T* gr = grad + i * ldg;
       const double g = scale * w;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const double qj = static_cast<double>(qr[j]);
-        const bool in = qj >= c.lo && qj <= c.hi;
-        gr[j] = static_cast<T>(g * (qj * s_in - (in ? ys(j) : 0.0)));
-      }
+      for (std::int64_t j = 0; j < n; ++j)
+        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) * sy - ys(j)));
     }
     return w * l;
   });
@@ -463,19 +446,12 @@ double softmax_crossentropy_sparse(std::int64_t m, std::int64_t n, const T* x, s
     const T* qr = probs + i * ldq;
     const std::int64_t t = static_cast<std::int64_t>(labels[i]);
     const double w = sw ? static_cast<double>(sw[i]) : 1.0;
-    // Keras's clip (see softmax_crossentropy): outside [eps, 1 - eps] the label's
-    // probability adds -log(bound) and the row passes no gradient.
-    const Clip<T> c;
-    const double lse = row_lse_from_probs(n, xr, qr);
-    const double qt = static_cast<double>(qr[t]);
-    const bool in = (qt >= c.lo && qt <= c.hi) || std::isnan(qt) || std::isnan(lse);
-    const double l = in ? lse - static_cast<double>(xr[t]) : -std::log(qt < c.lo ? c.lo : c.hi);
+    const double l = row_lse_from_probs(n, xr, qr) - static_cast<double>(xr[t]);
     if (grad) {
       T* gr = grad + i * ldg;
       const double g = scale * w;
       for (std::int64_t j = 0; j < n; ++j)
-        gr[j] = in ? static_cast<T>(g * (static_cast<double>(qr[j]) - (j == t ? 1.0 : 0.0)))
-                   : T(0);
+        gr[j] = static_cast<T>(g * (static_cast<double>(qr[j]) - (j == t ? 1.0 : 0.0)));
     }
     return w * l;
   });

@@ -74,12 +74,7 @@ double loss_forward_backward_sparse(const LossParams& p, std::int64_t m, std::in
 // 1 / sum_j exp(x_ij - M_i)), and
 //   dense targets y:  l_i = S_i lse(x_i) - sum_j y_ij x_ij,   d_ij = probs_ij S_i - y_ij,
 //                     S_i = sum_j y_ij;
-//   labels t:         l_i = lse(x_i) - x_it,                  d_ij = probs_ij - [j == t_i],
-// for the classes whose probability lies in Keras's clip range [eps, 1 - eps] (eps = T(1e-7),
-// the range of categorical_crossentropy on probabilities); a class outside it adds
-// -y_ij log(bound) and no gradient: d_ij = probs_ij S'_i - y_ij [j inside], S'_i = sum over
-// the classes inside of y_ij (a label outside: the row's loss is -log(bound), its gradient 0).
-// The result is Keras 3's normalise-clip-log formula up to rounding.
+//   labels t:         l_i = lse(x_i) - x_it,                  d_ij = probs_ij - [j == t_i].
 // Returns sum_i sw_i l_i; grad = scale * sw_i * d (grad must not alias x or probs). A row with
 // a NaN probability gives a NaN loss. Same reduction order rules as the functions above.
 template <class T>

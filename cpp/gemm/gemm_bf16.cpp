@@ -149,8 +149,15 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
   const bool fuse_b = pl.kernel_packb != nullptr && !trans_b &&
                       static_cast<double>(k) * static_cast<double>(n) * 4.0 <= kMaxFusedPackB;
   const std::int64_t npn = cdiv(n, NR);
-  const std::int64_t per_chunk = bl.nc / NR;
   const std::int64_t kc_max = min64(KC, kpad);
+  // B micro-panels per task chunk: a packed slice of op(B) of at most the model's KC x NC
+  // values, so a short K gets wider chunks (the weight gradient's K is the batch: 128 rows of
+  // dZ give 8x NC). With a post hook that means whole rows of C per call: the step executor
+  // updates the weights in it, and a row piece per call costs the optimizer its per-call
+  // constants and its streaming (mnist-mlp dW1 in 224-column pieces: 2376 update calls per
+  // step instead of 66, and the update twice as slow per element).
+  std::int64_t per_chunk = bl.nc / NR;
+  if (bl.kc * bl.nc / (kc_max * NR) > per_chunk) per_chunk = bl.kc * bl.nc / (kc_max * NR);
 
   for (std::int64_t i0 = 0; i0 < m; i0 += mc) {
     const std::int64_t mb = min64(mc, m - i0);
@@ -171,7 +178,9 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
 
     // 2. Tasks: tn column chunks x tm row groups (the split of gemm.cpp).
     std::int64_t tn = cdiv(npn, per_chunk);
-    if (nthr > 1) {
+    if (nthr > 1 && post != nullptr && tn == 1) {
+      // Whole rows for the post hook: the threads split the rows (each packs all of op(B)).
+    } else if (nthr > 1) {
       const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
       if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
       const std::int64_t even = cdiv(tn, nthr) * nthr;

@@ -179,6 +179,10 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
   if (bias)
     for (int v = 0; v < NV; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
   const bool read_c = beta != 0.0f, relu = act == 1;
+  // Unrolled, so acc[i] stays a register: a rolled loop indexes acc at run time, and GCC
+  // then keeps all 24 accumulators on the stack around the K loop (a zeroing, a spill and a
+  // reload of 24 zmm per call: ~130 cycles, 8% of a K = 128 tile, the dW gemms' K).
+#pragma GCC unroll 12
   for (int i = 0; i < R; ++i) {
     if (i >= mr) break;
     store_row(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);

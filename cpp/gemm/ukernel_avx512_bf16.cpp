@@ -10,7 +10,9 @@
 // on Zen 4). 24 zmm accumulators, 2 B vectors, one vpbroadcastd per row and pair. A last row
 // panel of at most 8 / 4 rows runs an 8 / 4-row instance (same layout, same per-row sums).
 // Measured on Zen 4: 229 GFLOP/s with the panels in L1/L2, 98% of vdpbf16ps's 233 (one zmm
-// instruction per cycle, as the float32 FMA: twice its 118).
+// instruction per cycle, as the float32 FMA: twice its 118); per call at K = 128 (the dW
+// gemms), 224. The narrow kernel (outputs of at most 16 columns) is the same loop on a
+// 16 x 16 tile: 16 accumulators, 1 B vector, 16-row A panels.
 // Packers convert float32 to bf16 with vcvtne2ps2bf16 (RNE, subnormals to zero, NaN quieted:
 // round_to_bf16 exactly) and interleave pairs with vpermw.
 // Nothing from shared headers is instantiated here (no <algorithm>, no std:: templates).
@@ -26,6 +28,7 @@ namespace {
 
 constexpr int MR = kBf16Mr;  // 12
 constexpr int NV = kBf16Nr / 16;  // 2 zmm of columns
+constexpr int MRN = kBf16NarrowMr;  // 16: the narrow kernel, one zmm of columns
 
 inline __mmask16 mask16(std::int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -88,11 +91,12 @@ inline void transpose16(__m512i r[16]) {
 
 // Stores one finished row of accumulators: r = alpha*acc (+ beta*C) (+ bias) (relu), as the
 // float32 AVX-512 kernel does.
+template <int V>
 inline __attribute__((always_inline)) void store_row(float* c, const __m512* acc, __m512 va,
                                                       __m512 vb, bool read_c,
                                                       const __m512* vbias, bool relu,
                                                       const __mmask16* masks) {
-  for (int v = 0; v < NV; ++v) {
+  for (int v = 0; v < V; ++v) {
     if (!masks[v]) continue;
     __m512 r = _mm512_mul_ps(acc[v], va);
     if (read_c) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(masks[v], c + 16 * v), vb, r);
@@ -110,10 +114,12 @@ namespace {
 // ~24 cycles a pair that covers an L3 hit and most of a DRAM miss).
 constexpr int kPackAheadPairs = 16;
 
-// PACK: the B micro-panel (a full 32 columns) is read from op(B) in place (row p at b + p*ldb,
-// float32) and converted and written to bdst in the packed layout as it goes; kc is the real K
-// (the pad row of an odd kc is zero). Otherwise b is the packed panel and kc == kp.
-template <bool PACK, int R>
+// R rows x V zmm (16 V columns) of C; A panels of `ar` rows (R <= ar: a last, shorter panel
+// runs a smaller R on the same layout). PACK (V = 2 only): the B micro-panel (a full 32
+// columns) is read from op(B) in place (row p at b + p*ldb, float32) and converted and written
+// to bdst in the packed layout as it goes; kc is the real K (the pad row of an odd kc is
+// zero). Otherwise b is the packed panel and kc == kp.
+template <bool PACK, int R, int V = NV, int AR = MR>
 inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::uint16_t* a,
                                                    const void* bsrc, std::int64_t ldb,
                                                    std::uint16_t* bdst, float* c,
@@ -125,14 +131,14 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
 #pragma GCC unroll 1
     for (int i = 0; i < R; ++i, pc += ldc * static_cast<std::int64_t>(sizeof(float))) {
       _mm_prefetch(pc, _MM_HINT_T0);
-      _mm_prefetch(pc + 64, _MM_HINT_T0);
+      if (V > 1) _mm_prefetch(pc + 64, _MM_HINT_T0);
     }
   }
-  __m512 acc[R][NV];
+  __m512 acc[R][V];
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
 
   const std::int32_t* aw = reinterpret_cast<const std::int32_t*>(a);
   const std::uint16_t* bp = static_cast<const std::uint16_t*>(bsrc);
@@ -141,6 +147,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
   for (std::int64_t q = 0; q < nq; ++q) {
     __m512bh b0, b1;
     if (PACK) {
+      static_assert(!PACK || V == 2, "packing kernel: 32 columns");
       const float* r0 = bf + 2 * q * ldb;
       const std::int64_t ahead = q + kPackAheadPairs < nq ? 2 * kPackAheadPairs * ldb
                                                           : kBf16Nr - 2 * q * ldb;
@@ -160,32 +167,32 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
       b1 = reinterpret_cast<__m512bh>(w1);
     } else {
       b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp));
-      b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp + 32));
-      bp += 2 * kBf16Nr;
+      b1 = V > 1 ? reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp + 32)) : b0;
+      bp += 2 * 16 * V;
     }
-#pragma GCC unroll 12
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(aw[i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+      if (V > 1) acc[i][V - 1] = _mm512_dpbf16_ps(acc[i][V - 1], ai, b1);
     }
-    aw += MR;
+    aw += AR;
   }
 
-  __mmask16 masks[NV];
-  for (int v = 0; v < NV; ++v) masks[v] = mask16(nr - 16 * v);
+  __mmask16 masks[V];
+  for (int v = 0; v < V; ++v) masks[v] = mask16(nr - 16 * v);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  __m512 vbias[NV];
+  __m512 vbias[V];
   if (bias)
-    for (int v = 0; v < NV; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
+    for (int v = 0; v < V; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
   const bool read_c = beta != 0.0f, relu = act == 1;
   // Unrolled, so acc[i] stays a register: a rolled loop indexes acc at run time, and GCC
   // then keeps all 24 accumulators on the stack around the K loop (a zeroing, a spill and a
   // reload of 24 zmm per call: ~130 cycles, 8% of a K = 128 tile, the dW gemms' K).
-#pragma GCC unroll 12
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     if (i >= mr) break;
-    store_row(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);
+    store_row<V>(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);
   }
 }
 
@@ -212,6 +219,17 @@ void gemm_avx512bf16_12x32_packb(std::int64_t kc, const std::uint16_t* a, const 
     kernel<true, 8>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
   else
     kernel<true, 4>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+
+void gemm_avx512bf16_16x16(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
+                           float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
+                           float alpha, float beta, const float* bias, int act) {
+  if (mr > 8)
+    kernel<false, MRN, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else if (mr > 4)
+    kernel<false, 8, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else
+    kernel<false, 4, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
 // op(A)[0:mc, 0:kc] -> panels of MR rows: word q*MR + i = (op(A)[i, 2q], op(A)[i, 2q+1]).

@@ -166,21 +166,25 @@ void gemm_packed(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool
     const float* a0 = trans_a ? a + i0 : a + i0 * lda;
 
     // 1. Pack op(A)[i0:i0+mb, :]: K block kb at apack + p0 * npa * MR (earlier blocks are KC,
-    //    even, long), panel ip of it at + ip * MR * kp.
-    run_tasks(nkb * npa, nthr, [&](std::int64_t t) {
-      const std::int64_t kb = t / npa, ip = t % npa;
+    //    even, long), panel ip of it at + ip * MR * kp. One call per K block and group of
+    //    panels (a group per thread): a transposed A is read pair of rows by pair of rows
+    //    across all the panels of the call (pack_a_avx512bf16).
+    const std::int64_t ngroups = min64(npa, nthr);
+    run_tasks(nkb * ngroups, nthr, [&](std::int64_t t) {
+      const std::int64_t kb = t / ngroups, g = t % ngroups;
+      const std::int64_t ip0 = npa * g / ngroups, ip1 = npa * (g + 1) / ngroups;
       const std::int64_t p0 = kb * KC, kc = min64(KC, k - p0);
-      const std::int64_t rows = min64(MR, mb - ip * MR);
-      const float* src = trans_a ? a0 + p0 * lda + ip * MR : a0 + ip * MR * lda + p0;
+      const std::int64_t rows = min64(ip1 * MR, mb) - ip0 * MR;
+      const float* src = trans_a ? a0 + p0 * lda + ip0 * MR : a0 + ip0 * MR * lda + p0;
       pl.pack_a(trans_a, rows, kc, src, lda, static_cast<int>(MR),
-                apack + p0 * npa * MR + ip * MR * even_up(kc));
+                apack + p0 * npa * MR + ip0 * MR * even_up(kc));
     });
 
     // 2. Tasks: tn column chunks x tm row groups (the split of gemm.cpp).
     std::int64_t tn = cdiv(npn, per_chunk);
-    if (nthr > 1 && post != nullptr && tn == 1) {
-      // Whole rows for the post hook: the threads split the rows (each packs all of op(B)).
-    } else if (nthr > 1) {
+    // Whole rows for a post hook: the threads split the rows (each packs all of op(B)).
+    const bool split_rows_only = post != nullptr && tn == 1;
+    if (nthr > 1 && !split_rows_only) {
       const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
       if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
       const std::int64_t even = cdiv(tn, nthr) * nthr;

@@ -352,3 +352,31 @@ def test_env_level_reaches_bf16_kernel():
     assert out.stdout.strip() == "bf16emu_gemm_avx512_f32_12x32"
     out = run_python(code)
     assert out.stdout.strip() == "gemm_avx512bf16_12x32"
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS, ids=["NN", "NT", "TN", "TT"])
+def test_narrow_outputs_equal_the_wide_kernel_bits(isa, trans_a, trans_b, threads):
+    """Outputs of at most 16 columns take their own tile (16 x 16 at the avx512_bf16 level):
+    every element is the same sum in the same order, so the first 16 columns of a 17-column
+    product (the wide tile) are the bits of the 16-column one, over several K blocks, with
+    alpha, beta, bias and relu, at 1 and 2 threads."""
+    rng = np.random.default_rng(11)
+    kc = _core.gemm_blocks("bfloat16")["KC"]
+    for m, k in [(1, 1), (15, 2), (16, 255), (17, 97), (33, kc + 3), (200, 2 * kc + 1)]:
+        a, b = _operands(rng, m, 17, k, trans_a, trans_b)
+        b16 = b[:16] if trans_b else b[:, :16]
+        c0 = _rand(rng, (m, 17))
+        bias = _rand(rng, (17,))
+        kw = dict(trans_a=trans_a, trans_b=trans_b, alpha=0.75, beta=0.5, activation="relu")
+        wide = _core.matmul_bf16(a, b, out=c0.copy(), bias=bias, **kw)
+        for t in (1, 2):
+            threads(t)
+            narrow = _core.matmul_bf16(a, np.ascontiguousarray(b16), out=c0[:, :16].copy(),
+                                       bias=bias[:16], **kw)
+            np.testing.assert_array_equal(narrow, wide[:, :16])
+        for n in (1, 10):  # fewer columns than the narrow tile
+            bn = np.ascontiguousarray(b[:n] if trans_b else b[:, :n])
+            np.testing.assert_array_equal(_core.matmul_bf16(a, bn, trans_a=trans_a,
+                                                            trans_b=trans_b),
+                                          _core.matmul_bf16(a, b, trans_a=trans_a,
+                                                            trans_b=trans_b)[:, :n])

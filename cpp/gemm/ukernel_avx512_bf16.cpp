@@ -10,7 +10,9 @@
 // on Zen 4). 24 zmm accumulators, 2 B vectors, one vpbroadcastd per row and pair. A last row
 // panel of at most 8 / 4 rows runs an 8 / 4-row instance (same layout, same per-row sums).
 // Measured on Zen 4: 229 GFLOP/s with the panels in L1/L2, 98% of vdpbf16ps's 233 (one zmm
-// instruction per cycle, as the float32 FMA: twice its 118).
+// instruction per cycle, as the float32 FMA: twice its 118); per call at K = 128 (the dW
+// gemms), 224. The narrow kernel (outputs of at most 16 columns) is the same loop on a
+// 16 x 16 tile: 16 accumulators, 1 B vector, 16-row A panels.
 // Packers convert float32 to bf16 with vcvtne2ps2bf16 (RNE, subnormals to zero, NaN quieted:
 // round_to_bf16 exactly) and interleave pairs with vpermw.
 // Nothing from shared headers is instantiated here (no <algorithm>, no std:: templates).
@@ -26,6 +28,7 @@ namespace {
 
 constexpr int MR = kBf16Mr;  // 12
 constexpr int NV = kBf16Nr / 16;  // 2 zmm of columns
+constexpr int MRN = kBf16NarrowMr;  // 16: the narrow kernel, one zmm of columns
 
 inline __mmask16 mask16(std::int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -88,11 +91,12 @@ inline void transpose16(__m512i r[16]) {
 
 // Stores one finished row of accumulators: r = alpha*acc (+ beta*C) (+ bias) (relu), as the
 // float32 AVX-512 kernel does.
+template <int V>
 inline __attribute__((always_inline)) void store_row(float* c, const __m512* acc, __m512 va,
                                                       __m512 vb, bool read_c,
                                                       const __m512* vbias, bool relu,
                                                       const __mmask16* masks) {
-  for (int v = 0; v < NV; ++v) {
+  for (int v = 0; v < V; ++v) {
     if (!masks[v]) continue;
     __m512 r = _mm512_mul_ps(acc[v], va);
     if (read_c) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(masks[v], c + 16 * v), vb, r);
@@ -110,10 +114,12 @@ namespace {
 // ~24 cycles a pair that covers an L3 hit and most of a DRAM miss).
 constexpr int kPackAheadPairs = 16;
 
-// PACK: the B micro-panel (a full 32 columns) is read from op(B) in place (row p at b + p*ldb,
-// float32) and converted and written to bdst in the packed layout as it goes; kc is the real K
-// (the pad row of an odd kc is zero). Otherwise b is the packed panel and kc == kp.
-template <bool PACK, int R>
+// R rows x V zmm (16 V columns) of C; A panels of `ar` rows (R <= ar: a last, shorter panel
+// runs a smaller R on the same layout). PACK (V = 2 only): the B micro-panel (a full 32
+// columns) is read from op(B) in place (row p at b + p*ldb, float32) and converted and written
+// to bdst in the packed layout as it goes; kc is the real K (the pad row of an odd kc is
+// zero). Otherwise b is the packed panel and kc == kp.
+template <bool PACK, int R, int V = NV, int AR = MR>
 inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::uint16_t* a,
                                                    const void* bsrc, std::int64_t ldb,
                                                    std::uint16_t* bdst, float* c,
@@ -125,14 +131,14 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
 #pragma GCC unroll 1
     for (int i = 0; i < R; ++i, pc += ldc * static_cast<std::int64_t>(sizeof(float))) {
       _mm_prefetch(pc, _MM_HINT_T0);
-      _mm_prefetch(pc + 64, _MM_HINT_T0);
+      if (V > 1) _mm_prefetch(pc + 64, _MM_HINT_T0);
     }
   }
-  __m512 acc[R][NV];
+  __m512 acc[R][V];
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
 
   const std::int32_t* aw = reinterpret_cast<const std::int32_t*>(a);
   const std::uint16_t* bp = static_cast<const std::uint16_t*>(bsrc);
@@ -141,6 +147,7 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
   for (std::int64_t q = 0; q < nq; ++q) {
     __m512bh b0, b1;
     if (PACK) {
+      static_assert(!PACK || V == 2, "packing kernel: 32 columns");
       const float* r0 = bf + 2 * q * ldb;
       const std::int64_t ahead = q + kPackAheadPairs < nq ? 2 * kPackAheadPairs * ldb
                                                           : kBf16Nr - 2 * q * ldb;
@@ -160,28 +167,32 @@ inline __attribute__((always_inline)) void kernel(std::int64_t kc, const std::ui
       b1 = reinterpret_cast<__m512bh>(w1);
     } else {
       b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp));
-      b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp + 32));
-      bp += 2 * kBf16Nr;
+      b1 = V > 1 ? reinterpret_cast<__m512bh>(_mm512_loadu_si512(bp + 32)) : b0;
+      bp += 2 * 16 * V;
     }
-#pragma GCC unroll 12
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(aw[i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+      if (V > 1) acc[i][V - 1] = _mm512_dpbf16_ps(acc[i][V - 1], ai, b1);
     }
-    aw += MR;
+    aw += AR;
   }
 
-  __mmask16 masks[NV];
-  for (int v = 0; v < NV; ++v) masks[v] = mask16(nr - 16 * v);
+  __mmask16 masks[V];
+  for (int v = 0; v < V; ++v) masks[v] = mask16(nr - 16 * v);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  __m512 vbias[NV];
+  __m512 vbias[V];
   if (bias)
-    for (int v = 0; v < NV; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
+    for (int v = 0; v < V; ++v) vbias[v] = _mm512_maskz_loadu_ps(masks[v], bias + 16 * v);
   const bool read_c = beta != 0.0f, relu = act == 1;
+  // Unrolled, so acc[i] stays a register: a rolled loop indexes acc at run time, and GCC
+  // then keeps all 24 accumulators on the stack around the K loop (a zeroing, a spill and a
+  // reload of 24 zmm per call: ~130 cycles, 8% of a K = 128 tile, the dW gemms' K).
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     if (i >= mr) break;
-    store_row(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);
+    store_row<V>(c + i * ldc, acc[i], va, vb, read_c, bias ? vbias : nullptr, relu, masks);
   }
 }
 
@@ -210,38 +221,56 @@ void gemm_avx512bf16_12x32_packb(std::int64_t kc, const std::uint16_t* a, const 
     kernel<true, 4>(kc, a, b, ldb, bdst, c, ldc, mr, nr, alpha, beta, bias, act);
 }
 
+void gemm_avx512bf16_16x16(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
+                           float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
+                           float alpha, float beta, const float* bias, int act) {
+  if (mr > 8)
+    kernel<false, MRN, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else if (mr > 4)
+    kernel<false, 8, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+  else
+    kernel<false, 4, 1, MRN>(kp, a, b, 0, nullptr, c, ldc, mr, nr, alpha, beta, bias, act);
+}
+
 // op(A)[0:mc, 0:kc] -> panels of MR rows: word q*MR + i = (op(A)[i, 2q], op(A)[i, 2q+1]).
 void pack_a_avx512bf16(bool trans, std::int64_t mc, std::int64_t kc, const float* a,
                        std::int64_t lda, int mr, std::uint16_t* dst) {
   const std::int64_t nq = (kc + 1) / 2;
   std::uint32_t* d = reinterpret_cast<std::uint32_t*>(dst);
+  const __mmask16 mout = mask16(mr);
+  if (trans) {
+    // op(A)[i, p] = a[p*lda + i]: K steps 2q and 2q+1 are two contiguous runs of a's rows,
+    // read front to back for all the panels at once (panel by panel, a power-of-two lda put
+    // the rows one panel reads into a few L1 sets: (128x512)^T packed in 17 us, pair by pair
+    // in 6; Zen 4).
+    const std::int64_t panels = (mc + mr - 1) / mr;
+    for (std::int64_t q = 0; q < nq; ++q) {
+      const float* r0 = a + 2 * q * lda;
+      const bool odd = 2 * q + 1 < kc;
+      for (std::int64_t ip = 0; ip < panels; ++ip) {
+        const std::int64_t i0 = ip * mr, rows = mc - i0 < mr ? mc - i0 : mr;
+        const __mmask16 mrow = mask16(rows);
+        const __m512 v0 = _mm512_maskz_loadu_ps(mrow, r0 + i0);
+        const __m512 v1 = odd ? _mm512_maskz_loadu_ps(mrow, r0 + lda + i0) : _mm512_setzero_ps();
+        _mm512_mask_storeu_epi32(d + (ip * nq + q) * mr, mout, interleave_bf16(v0, v1));
+      }
+    }
+    return;
+  }
   for (std::int64_t i0 = 0; i0 < mc; i0 += mr) {
     const std::int64_t rows = mc - i0 < mr ? mc - i0 : mr;
-    const __mmask16 mrow = mask16(rows), mout = mask16(mr);
-    if (trans) {
-      // op(A)[i, p] = a[p*lda + i]: K steps 2q and 2q+1 are two contiguous runs of rows.
-      const float* src = a + i0;
-      for (std::int64_t q = 0; q < nq; ++q) {
-        const float* r0 = src + 2 * q * lda;
-        const __m512 v0 = _mm512_maskz_loadu_ps(mrow, r0);
-        const __m512 v1 = 2 * q + 1 < kc ? _mm512_maskz_loadu_ps(mrow, r0 + lda)
-                                         : _mm512_setzero_ps();
-        _mm512_mask_storeu_epi32(d + q * mr, mout, interleave_bf16(v0, v1));
-      }
-    } else {
-      // op(A)[i, p] = a[i*lda + p]: rows run along K; 16 pairs of each row at a time,
-      // transposed in registers (rows past `rows`, up to 16, are zero).
-      const float* src = a + i0 * lda;
-      for (std::int64_t q0 = 0; q0 < nq; q0 += 16) {
-        const std::int64_t left = kc - 2 * q0;
-        const std::int64_t nqb = nq - q0 < 16 ? nq - q0 : 16;
-        __m512i r[16];
-        for (int i = 0; i < 16; ++i)
-          r[i] = i < rows ? pairs_of_run(src + i * lda + 2 * q0, left) : _mm512_setzero_si512();
-        transpose16(r);
-        for (std::int64_t q = 0; q < nqb; ++q)
-          _mm512_mask_storeu_epi32(d + (q0 + q) * mr, mout, r[q]);
-      }
+    // op(A)[i, p] = a[i*lda + p]: rows run along K; 16 pairs of each row at a time,
+    // transposed in registers (rows past `rows`, up to 16, are zero).
+    const float* src = a + i0 * lda;
+    for (std::int64_t q0 = 0; q0 < nq; q0 += 16) {
+      const std::int64_t left = kc - 2 * q0;
+      const std::int64_t nqb = nq - q0 < 16 ? nq - q0 : 16;
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? pairs_of_run(src + i * lda + 2 * q0, left) : _mm512_setzero_si512();
+      transpose16(r);
+      for (std::int64_t q = 0; q < nqb; ++q)
+        _mm512_mask_storeu_epi32(d + (q0 + q) * mr, mout, r[q]);
     }
     d += nq * mr;
   }

@@ -56,6 +56,12 @@ constexpr int kBf16Mr = 12, kBf16Nr = 32;
 void gemm_avx512bf16_12x32(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
                            float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
                            float alpha, float beta, const float* bias, int act);
+// The narrow kernel (outputs of at most 16 columns, e.g. a 10-class layer): 16 x 16 tile,
+// 16 zmm accumulators, the same per-element sums.
+constexpr int kBf16NarrowMr = 16, kBf16NarrowNr = 16;
+void gemm_avx512bf16_16x16(std::int64_t kp, const std::uint16_t* a, const std::uint16_t* b,
+                           float* c, std::int64_t ldc, std::int64_t mr, std::int64_t nr,
+                           float alpha, float beta, const float* bias, int act);
 void gemm_avx512bf16_12x32_packb(std::int64_t kc, const std::uint16_t* a, const float* b,
                                  std::int64_t ldb, std::uint16_t* bdst, float* c,
                                  std::int64_t ldc, std::int64_t mr, std::int64_t nr, float alpha,
@@ -68,6 +74,7 @@ void pack_b_avx512bf16(bool trans, std::int64_t kc, std::int64_t nc, const float
 float dot_loop_avx512bf16(std::int64_t iters);
 #else
 constexpr int kBf16Mr = 12, kBf16Nr = 32;
+constexpr int kBf16NarrowMr = 16, kBf16NarrowNr = 16;
 #endif
 
 }  // namespace gemm_detail

@@ -19,8 +19,8 @@
 //   levels, and with gemm_bf16_ref for k <= KC, when alpha == 1, beta is 0 or 1 and no partial
 //   sum is subnormal; otherwise they differ by float32 rounding only.
 // - Determinism: bit-identical for every thread count (tiles split, K never split).
-// - Dispatch: the AVX512_BF16 kernel (vdpbf16ps, pair-interleaved bf16 panels) at the
-//   `avx512_bf16` ISA level; below it (avx512, avx2, generic) the operands are rounded to bf16
+// - Dispatch: the AVX512_BF16 kernels (vdpbf16ps, pair-interleaved bf16 panels; a 16 x 16
+//   tile for outputs of at most 16 columns, else 12 x 32) at the `avx512_bf16` ISA level; below it (avx512, avx2, generic) the operands are rounded to bf16
 //   while packing into float32 panels, K pairs swapped, and that level's float32 micro-kernel
 //   computes the same sums. AMX-BF16 is not implemented (no AMX on the machines it was
 //   developed on, so nothing here could be tested).

@@ -349,8 +349,7 @@ def test_bench_bf16_column_leaves_the_global_policy():
 
 
 def _train_wide(threads, **adam):
-    """mixed_bfloat16 with a 300 x 256 kernel (past the executor's threshold for updating a
-    tensor inside its dW gemm's post hook), a few steps of batch 64."""
+    """mixed_bfloat16 with a 300 x 256 kernel (a packed dW gemm), a few steps of batch 64."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(256, 40)).astype(np.float32)
     y = rng.integers(0, 10, 256)

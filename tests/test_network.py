@@ -189,9 +189,10 @@ def test_train_steps_match_reference(opt, dtype, tol, isa):
 
 @pytest.mark.parametrize("opt", [dict(name="adam", amsgrad=True), dict(name="sgd", momentum=0.9),
                                  dict(name="nadam"), dict(name="rmsprop", centered=True)])
-def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, isa):
-    # A kernel of >= 65536 elements is updated inside its dW gemm, strip by strip; forcing the
-    # unfused path (a global_clipnorm that never clips) must give the same bits.
+def test_update_during_backward_matches_reference_and_after_backward(opt, threads, isa):
+    # Each tensor is updated as soon as its gradient is complete, during the backward pass;
+    # forcing the update after the whole backward (a global_clipnorm that never clips) must
+    # give the same bits.
     threads(2)
     specs = []
     for gcn in (0.0, 1e30):
@@ -218,10 +219,10 @@ def test_update_fused_into_backward_matches_reference_and_unfused(opt, threads, 
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_update_fused_into_a_wide_packed_dw_gemm(dtype, threads, isa):
-    # A dW gemm whose op(B) (batch x 2100) is too big for the direct path runs packed, with the
-    # update in its post hook on chunks of columns sized by the packed-B budget: fused and
-    # unfused, 1 and 2 threads give the same bits, and float64 matches the reference.
+def test_wide_packed_dw_gemm_step_matches_reference_and_threads(dtype, threads, isa):
+    # A dW gemm whose op(B) (batch x 2100) is too big for the direct path runs packed, on chunks
+    # of columns sized by the packed-B budget: the update during and after the backward, 1 and
+    # 2 threads give the same bits, and float64 matches the reference.
     results = []
     for n_thr, gcn in ((1, 0.0), (2, 0.0), (2, 1e30)):
         threads(n_thr)
@@ -692,7 +693,7 @@ def _train_onehot(spec, steps=4, m=29):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", [0, 3, 4])
 def test_thread_count_does_not_change_weights_with_frozen_layers(case, dtype, threads):
-    # big: the 300x230 kernel takes the update fused into its dW gemm when trainable
+    # big: the 300x230 kernel takes a packed dW gemm when trainable
     out = []
     for n in (1, 2):
         threads(n)

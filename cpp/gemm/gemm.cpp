@@ -150,16 +150,8 @@ void gemm_packed(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bo
                       static_cast<double>(k) * static_cast<double>(n) * sizeof(T) <=
                           kMaxFusedPackB;
   const std::int64_t npn = cdiv(n, NR);         // B micro-panels across N
+  const std::int64_t per_chunk = bl.nc / NR;    // B micro-panels per task chunk
   const std::int64_t kc_max = min64(KC, k);
-  // B micro-panels per task chunk: a packed slice of op(B) of at most the model's KC x NC
-  // values, so a short K gets wider chunks (the weight gradient's K is the batch). With a post
-  // hook that means whole rows of C per call where they fit: the step executor updates the
-  // weights in it, and a row piece per call costs the optimizer its per-call constants and
-  // its streaming. Measured on Zen 4 (NC = 96 for float32), 784-2048-2048-10 Adam batch 128,
-  // 1 thread: the update ran in 96-column pieces and took 22% of the step (see RESULTS.md,
-  // cost growth). The chunk width depends on the shape only, never on the threads.
-  std::int64_t per_chunk = bl.nc / NR;
-  if (bl.kc * bl.nc / (kc_max * NR) > per_chunk) per_chunk = bl.kc * bl.nc / (kc_max * NR);
 
   for (std::int64_t i0 = 0; i0 < m; i0 += mc) {
     const std::int64_t mb = min64(mc, m - i0);
@@ -183,9 +175,7 @@ void gemm_packed(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bo
     //    multiple of the threads where the panels allow (11 chunks on 2 threads idled one
     //    thread for a twelfth of 1024^3).
     std::int64_t tn = cdiv(npn, per_chunk);
-    if (nthr > 1 && post != nullptr && tn == 1) {
-      // Whole rows for the post hook: the threads split the rows (each packs all of op(B)).
-    } else if (nthr > 1) {
+    if (nthr > 1) {
       const std::int64_t want = 2 * static_cast<std::int64_t>(nthr);
       if (tn < want) tn = min64(want, npn / 2 > nthr ? npn / 2 : nthr);
       const std::int64_t even = cdiv(tn, nthr) * nthr;
@@ -319,11 +309,9 @@ bool prefer_direct(const KernelInfo<T>& ki, bool trans_a, bool trans_b, std::int
   const bool b_fits = static_cast<double>(k) * static_cast<double>(n) * sz <= l2_half;
   if (trans_b && !b_fits) return false;  // the direct path would copy all of op(B)
   if (m <= 2 * dmr) return true;         // B is read about once either way
-  // See above. Not with a post hook: the step executor's dW gemm updates the weights in its
-  // hook, and the packed path hands it MC x NC blocks (784 x 96 on the mnist-mlp dW1), so the
-  // update runs once per row piece, each call redoing the optimizer's scalar factors; the
-  // direct path hands it whole rows. Measured on Zen 4, mnist-mlp 784-512-256-10 Adam batch
-  // 128, 1 thread: 0.27 s per 8192-sample epoch packed vs 0.22 s direct.
+  // See above. Not with a post hook: the packed path hands it MC x NC blocks, the direct
+  // path whole rows (fewer, longer calls for a hook that streams other data, as the step
+  // executor's optimizer update once did inside the dW gemm).
   if (trans_a && n > ki.dnr_wide && !post_hook) return false;
   if (!b_fits) return false;
   if (static_cast<double>(k) * static_cast<double>(dmr) * sz > l1_part) return false;

@@ -18,7 +18,7 @@
 // - backward(b): b.g is dL/d(out) (m, out row), or dL/dZ when b.dz_ready (Z = the input of
 //   the output activation `act`, see below). Computes the gradient of every TRAINABLE
 //   parameter into param.g and reports it with b.ctx->grad_done(id) (the executor updates
-//   the parameter there, or inside the gemm through grad_epilogue); when b.need_dx it returns
+//   the parameter there); when b.need_dx it returns
 //   the buffer holding dL/d(in) (m, in row): b.g itself (in place) or b.spare; nullptr
 //   otherwise. A gemm writing dX attaches b.dx_epi when given and sets b.dx_epi_used.
 // - Adding a kind: one file cpp/network/layer_<kind>.cpp (the CMake glob picks it up) with a
@@ -120,9 +120,6 @@ struct Fwd {
 template <class T>
 class GradSink {
  public:
-  // Fills `epi` for the gemm that writes parameter `id`'s whole gradient (rows of length
-  // ld): the update may run there block by block. Call once before that gemm.
-  virtual void grad_epilogue(int id, std::int64_t ld, GemmEpilogue<T>* epi) = 0;
   // The gradient of parameter `id` is complete in its g.
   virtual void grad_done(int id) = 0;
 

@@ -99,9 +99,7 @@ class Dense final : public Layer<T> {
     }
     Param<T>& pk = this->params[0];
     if (pk.trainable) {
-      GemmEpilogue<T> wepi;
-      b.ctx->grad_epilogue(pk.id, w, &wepi);
-      dense_gemm<T>(bf16, true, false, in_w, w, m, this->in, in_w, G, w, pk.g, w, &wepi);
+      dense_gemm<T>(bf16, true, false, in_w, w, m, this->in, in_w, G, w, pk.g, w, nullptr);
       b.ctx->grad_done(pk.id);
     }
     if (this->params.size() > 1 && this->params[1].trainable) {

@@ -4,6 +4,15 @@
 //   pack_b: op(B)[0:kc, 0:nc] -> panels of kc x nr (nr a multiple of 8), columns past nc zero.
 // Contiguous cases copy with (masked) vector loads/stores; transposing cases load 8 rows x 8
 // columns and transpose them in registers, 8 K steps at a time.
+// No masked stores on the hot paths: vmaskmovps to memory is microcoded on AMD cores (Zen 2-4:
+// one store every ~6-12 cycles), and an A panel of mr = 6 rows took 6-9% of a 128-row
+// (128x784)(784x512) or (784x128)^T(128x512) GEMM with one per K step (perf, Zen 4, held to
+// AVX2). K steps of an A panel are written with full 8-lane stores in increasing address
+// order, each one's 8 - mr extra lanes overwritten by the next; the last step of a panel is
+// stored exactly (4 + 2 lanes for mr = 6), so nothing is written past the panel (panels are
+// packed by different threads). op(B) is copied row by row across all the panels of the
+// block, so the source is read sequentially rather than NR floats from each of kc rows in
+// turn (ldb apart: 4 KiB for 1024^3, one page per row).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -40,8 +49,20 @@ LAMINA_ALWAYS_INLINE void transpose8(__m256 r[8]) {
   }
 }
 
+// Stores the first `width` (< 8) lanes of v at d: 4 + 2 lanes for width 6 (the AVX2 panel),
+// else through the mask.
+LAMINA_ALWAYS_INLINE void store_exact(float* d, __m256 v, std::int64_t width, __m256i mask) {
+  if (width == 6) {
+    _mm_storeu_ps(d, _mm256_castps256_ps128(v));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), _mm256_extractf128_ps(v, 1));
+  } else {
+    _mm256_maskstore_ps(d, mask, v);
+  }
+}
+
 // Transposes `rows` (<= 8) source rows of `kc` contiguous values (row stride ld) into
-// dst[p*dst_ld + i] for i < width (rows..width-1 are zero), p < kc.
+// dst[p*dst_ld + i] for i < width (rows..width-1 are zero), p < kc. width == 8, or width < 8
+// and dst_ld == width (an A panel: consecutive K steps adjoin).
 inline void transpose_rows(const float* src, std::int64_t ld, std::int64_t rows, std::int64_t kc,
                            float* dst, std::int64_t dst_ld, std::int64_t width) {
   const __m256i out_mask = mask8(width);
@@ -55,10 +76,14 @@ inline void transpose_rows(const float* src, std::int64_t ld, std::int64_t rows,
                       : _mm256_setzero_ps();
     transpose8(r);
     float* d = dst + p0 * dst_ld;
-    for (int c = 0; c < 8; ++c) {
-      if (c >= cols) break;
-      if (width == 8) _mm256_storeu_ps(d + c * dst_ld, r[c]);
-      else _mm256_maskstore_ps(d + c * dst_ld, out_mask, r[c]);
+    if (width == 8) {
+      for (int c = 0; c < cols; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
+    } else {
+      // dst_ld == width: each store's lanes past `width` are the next K step's first lanes,
+      // rewritten by the next store; the panel's last step is stored exactly.
+      const int full = p0 + cols < kc ? static_cast<int>(cols) : static_cast<int>(cols) - 1;
+      for (int c = 0; c < full; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
+      if (full < cols) store_exact(d + full * dst_ld, r[full], width, out_mask);
     }
   }
 }
@@ -71,10 +96,24 @@ void pack_a_avx2_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* 
     const std::int64_t rows = mc - i0 < mr ? mc - i0 : mr;
     if (trans) {
       // op(A)[i, p] = a[p*lda + i]: each K step is a contiguous run of `rows` values.
-      const __m256i in = mask8(rows), out = mask8(mr);
       const float* src = a + i0;
-      for (std::int64_t p = 0; p < kc; ++p)
-        _mm256_maskstore_ps(dst + p * mr, out, _mm256_maskload_ps(src + p * lda, in));
+      if (rows == 6 && mr == 6) {
+        // 4 + 2 lanes in, 4 + 2 out: no lane past the panel's rows is read or written.
+        for (std::int64_t p = 0; p < kc; ++p) {
+          const float* s = src + p * lda;
+          float* d = dst + p * 6;
+          _mm_storeu_ps(d, _mm_loadu_ps(s));
+          _mm_store_sd(reinterpret_cast<double*>(d + 4),
+                       _mm_load_sd(reinterpret_cast<const double*>(s + 4)));
+        }
+      } else {
+        const __m256i in = mask8(rows), out = mask8(mr);
+        for (std::int64_t p = 0; p < kc; ++p) {
+          const __m256 v = _mm256_maskload_ps(src + p * lda, in);
+          if (mr == 8 || p + 1 < kc) _mm256_storeu_ps(dst + p * mr, v);  // see the header
+          else store_exact(dst + p * mr, v, mr, out);
+        }
+      }
     } else {
       transpose_rows(a + i0 * lda, lda, rows, kc, dst, mr, mr);
     }
@@ -84,21 +123,26 @@ void pack_a_avx2_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* 
 
 void pack_b_avx2_f32(bool trans, std::int64_t kc, std::int64_t nc, const float* b,
                      std::int64_t ldb, int nr, float* dst) {
+  if (!trans) {
+    // Row p of op(B) is contiguous: copy it into every panel's step p (see the header).
+    const std::int64_t full = nc / nr, tail = nc - full * nr;
+    const std::int64_t panel = static_cast<std::int64_t>(nr) * kc;
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const float* s = b + p * ldb;
+      float* d = dst + p * nr;
+      for (std::int64_t jp = 0; jp < full; ++jp)
+        for (std::int64_t v = 0; v < nr; v += 8)
+          _mm256_storeu_ps(d + jp * panel + v, _mm256_loadu_ps(s + jp * nr + v));
+      if (tail > 0)
+        for (std::int64_t v = 0; v < nr; v += 8)
+          _mm256_storeu_ps(d + full * panel + v,
+                           _mm256_maskload_ps(s + full * nr + v, mask8(tail - v)));
+    }
+    return;
+  }
   for (std::int64_t j0 = 0; j0 < nc; j0 += nr) {
     const std::int64_t cols = nc - j0 < nr ? nc - j0 : nr;
-    if (!trans) {
-      const float* src = b + j0;
-      if (cols == nr) {
-        for (std::int64_t p = 0; p < kc; ++p)
-          for (std::int64_t v = 0; v < nr; v += 8)
-            _mm256_storeu_ps(dst + p * nr + v, _mm256_loadu_ps(src + p * ldb + v));
-      } else {
-        for (std::int64_t p = 0; p < kc; ++p)
-          for (std::int64_t v = 0; v < nr; v += 8)
-            _mm256_storeu_ps(dst + p * nr + v,
-                             _mm256_maskload_ps(src + p * ldb + v, mask8(cols - v)));
-      }
-    } else {
+    {
       // op(B)[p, j] = b[j*ldb + p]: 8 columns of op(B) (rows of B) at a time.
       for (std::int64_t v = 0; v < nr; v += 8) {
         const std::int64_t rows = cols - v;

@@ -131,6 +131,31 @@ LAMINA_ALWAYS_INLINE void kernel(std::int64_t kc, const typename S::T* a,
   const bool read_c = beta != 0;
   const bool relu = act == 1;
   const bool full = nr >= NR;
+  if (full && !bias && !relu) {
+    // The common store (every K block but the last, and GEMMs without an epilogue) in
+    // straight-line code, the arithmetic of the general path below: the general path's
+    // per-row tests cost 1.6% at kc = 128 (L1-resident panels, 113.4 vs 111.6 GFLOP/s) and
+    // 1.4% on (784x128)^T(128x512) (Zen 4, LAMINA_ISA=avx2, 1 thread, in-process A/B).
+    if (read_c) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        if (i >= mr) break;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          T* d = c + i * ldc + v * S::L;
+          S::storeu(d, S::fmadd(S::loadu(d), vb, S::mul(acc[i][v], va)));
+        }
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        if (i >= mr) break;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) S::storeu(c + i * ldc + v * S::L, S::mul(acc[i][v], va));
+      }
+    }
+    return;
+  }
   alignas(32) T bias_row[NR];
   for (int j = 0; j < NR; ++j) bias_row[j] = (bias && j < nr) ? bias[j] : T(0);
 #pragma GCC unroll 16

@@ -155,7 +155,28 @@ void pack_b_avx2_f32(bool trans, std::int64_t kc, std::int64_t nc, const float* 
   }
   for (std::int64_t j0 = 0; j0 < nc; j0 += nr) {
     const std::int64_t cols = nc - j0 < nr ? nc - j0 : nr;
-    {
+    if (cols == 16 && nr == 16) {
+      // A full 16-column panel: both 8-row halves per K block, so each K step's 64 bytes are
+      // written together (one line) instead of in two passes over the panel, 32 bytes each.
+      // dX's op(B) = W^T, 784 x 512 W: 147 -> 85 us per pack (Zen 4).
+      const float* src = b + j0 * ldb;
+      std::int64_t p0 = 0;
+      for (; p0 + 8 <= kc; p0 += 8) {
+        __m256 r[8], u[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ldb + p0);
+        for (int i = 0; i < 8; ++i) u[i] = _mm256_loadu_ps(src + (8 + i) * ldb + p0);
+        transpose8(r);
+        transpose8(u);
+        float* d = dst + p0 * 16;
+        for (int c = 0; c < 8; ++c) {
+          _mm256_storeu_ps(d + c * 16, r[c]);
+          _mm256_storeu_ps(d + c * 16 + 8, u[c]);
+        }
+      }
+      if (p0 < kc)
+        for (std::int64_t v = 0; v < 16; v += 8)
+          transpose_rows(src + v * ldb + p0, ldb, 8, kc - p0, dst + p0 * 16 + v, 16, 8);
+    } else {
       // op(B)[p, j] = b[j*ldb + p]: 8 columns of op(B) (rows of B) at a time.
       for (std::int64_t v = 0; v < nr; v += 8) {
         const std::int64_t rows = cols - v;

@@ -8,11 +8,11 @@
 // one store every ~6-12 cycles), and an A panel of mr = 6 rows took 6-9% of a 128-row
 // (128x784)(784x512) or (784x128)^T(128x512) GEMM with one per K step (perf, Zen 4, held to
 // AVX2). K steps of an A panel are written with full 8-lane stores in increasing address
-// order, each one's 8 - mr extra lanes overwritten by the next; the last step of a panel is
-// stored exactly (4 + 2 lanes for mr = 6), so nothing is written past the panel (panels are
-// packed by different threads). op(B) is copied row by row across all the panels of the
-// block, so the source is read sequentially rather than NR floats from each of kc rows in
-// turn (ldb apart: 4 KiB for 1024^3, one page per row).
+// order, each one's 8 - mr extra lanes overwritten by the next steps'; the last steps of a
+// panel are stored exactly (4 + 2 lanes for mr = 6), so nothing is written past the panel
+// (panels are packed by different threads). op(B) is copied row by row across all the
+// panels of the block, so the source is read sequentially rather than NR floats from each of
+// kc rows in turn (ldb apart: 4 KiB for 1024^3, one page per row).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -86,11 +86,20 @@ inline void transpose_rows(const float* src, std::int64_t ld, std::int64_t rows,
     if (width == 8) {
       for (int c = 0; c < cols; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
     } else {
-      // dst_ld == width: each store's lanes past `width` are the next K step's first lanes,
-      // rewritten by the next store; the panel's last step is stored exactly.
-      const int full = p0 + cols < kc ? static_cast<int>(cols) : static_cast<int>(cols) - 1;
-      for (int c = 0; c < full; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
-      if (full < cols) store_exact(d + full * dst_ld, r[full], width, out_mask);
+      // dst_ld == width: each store's lanes past `width` fall on the next `reach` K steps,
+      // rewritten by their own stores; the steps whose 8 lanes would pass the panel's end are
+      // stored exactly.
+      const std::int64_t reach = (8 + width - 1) / width - 1;
+      std::int64_t full = kc - reach - p0;  // columns c < full: p0 + c + reach < kc
+      if (full > cols) full = cols;
+      if (full < 0) full = 0;
+      if (full == 8) {
+        for (int c = 0; c < 8; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
+      } else {
+        for (int c = 0; c < full; ++c) _mm256_storeu_ps(d + c * dst_ld, r[c]);
+        for (std::int64_t c = full; c < cols; ++c)
+          store_exact(d + c * dst_ld, r[c], width, out_mask);
+      }
     }
   }
 }
@@ -115,9 +124,10 @@ void pack_a_avx2_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* 
         }
       } else {
         const __m256i in = mask8(rows), out = mask8(mr);
+        const std::int64_t reach = (8 + mr - 1) / mr - 1;  // as in transpose_rows
         for (std::int64_t p = 0; p < kc; ++p) {
           const __m256 v = _mm256_maskload_ps(src + p * lda, in);
-          if (mr == 8 || p + 1 < kc) _mm256_storeu_ps(dst + p * mr, v);  // see the header
+          if (p + reach < kc) _mm256_storeu_ps(dst + p * mr, v);  // see the header
           else store_exact(dst + p * mr, v, mr, out);
         }
       }

@@ -119,8 +119,10 @@ void pack_a_avx2_f32(bool trans, std::int64_t mc, std::int64_t kc, const float* 
           const float* s = src + p * lda;
           float* d = dst + p * 6;
           _mm_storeu_ps(d, _mm_loadu_ps(s));
-          _mm_store_sd(reinterpret_cast<double*>(d + 4),
-                       _mm_load_sd(reinterpret_cast<const double*>(s + 4)));
+          // 8 bytes through the unaligned 64-bit integer forms (_mm_load_sd on a float
+          // address is a misaligned double load: undefined, UBSan stops on it).
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(d + 4),
+                           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + 4)));
         }
       } else {
         const __m256i in = mask8(rows), out = mask8(mr);

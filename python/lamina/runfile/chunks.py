@@ -29,6 +29,25 @@ __all__ = ["CHUNKED_SUFFIXES", "read_chunks"]
 CHUNKED_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def parse_row(key, name, header, row, line, out):
+    """Parses one CSV data row into ``out`` (floats), or raises `RunFileError` naming the file
+    ``name``, the ``line`` and the column: a wrong number of fields, a cell that is not a
+    number, a non-finite value. Shared by the whole-file and the chunked readers."""
+    if len(row) != len(header):
+        raise RunFileError(key, f"{name} line {line}: {len(row)} fields, the header has "
+                           f"{len(header)}")
+    for c, cell in enumerate(row):
+        try:
+            v = float(cell)
+        except ValueError:
+            raise RunFileError(key, f"{name}: column {header[c]!r} is not numeric "
+                               f"(line {line}: {cell!r})") from None
+        if not math.isfinite(v):
+            raise RunFileError(key, f"{name}: column {header[c]!r} has a non-finite "
+                               f"value (line {line}: {cell!r})")
+        out[c] = v
+
+
 def read_chunks(source: str, label: str | None, key: str = "DATA", lkey: str = "--label",
                 require_label: bool = False, chunk_rows: int = 65536):
     """Opens a CSV or Parquet file and reads its header; the rows come later, in chunks.
@@ -102,19 +121,7 @@ def _csv_chunks(p, label, key, lkey, require_label, chunk_rows):
                     if not any(c.strip() for c in row):
                         continue
                     r += 1
-                    if len(row) != len(header):
-                        raise RunFileError(key, f"{p.name} line {r}: {len(row)} fields, the "
-                                           f"header has {len(header)}")
-                    for c, cell in enumerate(row):
-                        try:
-                            v = float(cell)
-                        except ValueError:
-                            raise RunFileError(key, f"{p.name}: column {header[c]!r} is not "
-                                               f"numeric (line {r}: {cell!r})") from None
-                        if not math.isfinite(v):
-                            raise RunFileError(key, f"{p.name}: column {header[c]!r} has a "
-                                               f"non-finite value (line {r}: {cell!r})")
-                        buf[k, c] = v
+                    parse_row(key, p.name, header, row, r, buf[k])
                     k += 1
                     if k == chunk_rows:
                         total += k

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-from .chunks import read_chunks
+from .chunks import parse_row, read_chunks
 from .errors import RunFileError, one_of
 
 __all__ = ["Dataset", "read_arrays", "load_data", "fit_size", "encode_labels"]
@@ -162,19 +162,7 @@ def _read_csv(p: Path, label: str | None, key: str, lkey: str, require_label: bo
         li = None
     data = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
     for r, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise RunFileError(key, f"{p.name} line {r}: {len(row)} fields, the header has "
-                               f"{len(header)}")
-        for c, cell in enumerate(row):
-            try:
-                v = float(cell)
-            except ValueError:
-                raise RunFileError(key, f"{p.name}: column {header[c]!r} is not numeric "
-                                   f"(line {r}: {cell!r})") from None
-            if not math.isfinite(v):
-                raise RunFileError(key, f"{p.name}: column {header[c]!r} has a non-finite "
-                                   f"value (line {r}: {cell!r})")
-            data[r - 2, c] = v
+        parse_row(key, p.name, header, row, r, data[r - 2])
     feat_cols = [c for c in range(len(header)) if c != li]
     if not feat_cols:
         raise RunFileError(key, f"{p.name} has no feature columns besides {label!r}")

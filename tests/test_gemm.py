@@ -194,6 +194,35 @@ def test_bit_identical_for_1_and_2_threads(isa, threads, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_weight_gradient_row_bands_match_one_thread(isa, threads, dtype):
+    """op(A) = A^T with a short K (the weight gradient X^T dY) splits into row bands, one per
+    thread (gemm.cpp, gemm_row_bands): bit-identical to one thread for 2 and 3 threads, also
+    with beta, alpha, bias + relu, row counts that are no multiple of the tile and strided
+    views, and within the float64 reference's bound."""
+    rng = np.random.default_rng(17)
+    cases = [(784, 512, 128, False), (97, 300, 64, True), (1031, 257, 17, False),
+             (61, 1100, 200, True), (13, 40, 256, False)]
+    for m, n, k, trans_b in cases:
+        big = _rand(rng, (k + 3, m + 5), dtype)
+        a = big[2:2 + k, 3:3 + m]  # strided view of the (k, m) operand
+        b = _rand(rng, (n, k) if trans_b else (k, n), dtype)
+        c0 = _rand(rng, (m, n), dtype)
+        bias = _rand(rng, (n,), dtype)
+        results = []
+        for t in (1, 2, 3):
+            threads(t)
+            out = c0.copy()
+            ops.matmul(a, b, trans_a=True, trans_b=trans_b, alpha=0.5, beta=-1.5, out=out,
+                       bias=bias, activation="relu")
+            results.append(out)
+        np.testing.assert_array_equal(results[0], results[1])
+        np.testing.assert_array_equal(results[0], results[2])
+        ref, scale = _reference(a, b, True, trans_b, alpha=0.5, beta=-1.5, c0=c0, bias=bias,
+                                act="relu")
+        _assert_close(results[0], ref, scale, k, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_bias_grad(dtype):
     rng = np.random.default_rng(8)
     for m, n in [(1, 1), (128, 512), (97, 13), (513, 1031), (3, 2)]:

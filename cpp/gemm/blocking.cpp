@@ -65,9 +65,13 @@
 //   AVX2 float32, KC = 320 (the L1 rule) / 512 / NC = 192 (the old table): 1024^3 1.02 / 1.03 /
 //     1.02, fwd 1.00 / 0.99 / 1.00: even. Under Zen 3's caches (LAMINA_CACHES, 1024 x 48) vs
 //     the old 1024 x 192 and 1024 x 112: within 0.7% on 1024^3, 2048^3, fwd, dW, dX here (this
-//     L2 holds either; on a real 512 KiB L2 only the model's block stays). Under Skylake's
-//     (544 x 48, MC 960) the old table is 4% faster on 1024^3 here (one K block instead of
-//     two), as it must be where the L2 is 1 MiB, not 256 KiB.
+//     L2 holds either; on a real 512 KiB L2 only the model's block stays). On a real Zen 3
+//     (AMD EPYC family 25 model 1, 512 KiB L2; a contended host), other blocks against the
+//     model's, KC x NC = 512 x 96, 256 x 192, 384 x 128, 1024 x 96, 512 x 48, 256 x 48,
+//     384 x 48, 384 x 64, 256 x 96 on eight network and square shapes: 0.87-1.11 per shape,
+//     none better on every shape (RESULTS.md). Under Skylake's (544 x 48, MC 960) the old
+//     table is 4% faster on 1024^3 here (one K block instead of two), as it must be where the
+//     L2 is 1 MiB, not 256 KiB.
 //   float64, old table vs model: AVX-512 1024^3 0.96, fwd 0.97, 512^3 0.98; AVX2 0.95 / 0.99
 //     / 0.99.
 //   generic 4x8 float32 (the non-x86 path), old 512 / 256 / 512 vs model 2048 / 1024 / 120:

@@ -11,8 +11,8 @@
 //      micro-kernel over its tiles: A micro-panel outer (stays in L1), B micro-panels inner.
 //      When op(B) is untransposed and small enough to be in cache (kMaxFusedPackB), the first
 //      tile row packs the slice as it computes (kernel_packb) instead of a separate pass.
-// The weight gradient (op(A) transposed, short K) on several threads splits differently: each
-// thread runs the whole loop above on its own band of rows (gemm_row_bands).
+// The weight gradient (op(A) transposed, short K) on several threads splits differently: the
+// whole loop above runs once per band of rows, one band per thread (gemm_row_bands).
 // Every element of C is computed by the same sequence of micro-kernel calls (one per K block,
 // K blocks in order) whatever the task split, so results are bit-identical for every thread
 // count. K is never split across threads.
@@ -240,9 +240,10 @@ void gemm_packed(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bo
 }
 
 // The weight gradient's shape, op(A) = A^T with a short K (the batch: K <= KC / 4, one K block)
-// on several threads: each thread runs the one-thread packed driver on its own MR-aligned band
-// of rows (contiguous row panels), so it packs its own slice of A^T and all of op(B) (short K:
-// k x n is the smaller operand) and writes a contiguous block of C. The shared split (column
+// on several threads: one MR-aligned band of rows (contiguous row panels) per thread, each a
+// pool task (claimed like any other: a thread the host delays leaves its band to the caller)
+// that runs the one-thread packed driver, so it packs its own slice of A^T and all of op(B)
+// (short K: k x n is the smaller operand) and writes a contiguous block of C. The shared split (column
 // chunks over one packed A that both threads fill and every chunk re-reads) moves the packed A
 // between the cores' L2s. In-process A/B, AMD EPYC Zen 3 (AVX2, 512 KiB L2), 2 threads, 12-20
 // alternations, GFLOP/s ratio band / shared: (784x128)^T(128x512) 1.05-1.44, K = 64 1.68,

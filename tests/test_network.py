@@ -140,6 +140,15 @@ def _same_results(a, b, rel):
         assert u == pytest.approx(v, rel=rel, abs=rel)
 
 
+def _same_state(spec_a, spec_b):
+    """Two specs' parameters and optimizer slots are bit-identical."""
+    for a, b in zip(param_arrays(spec_a), param_arrays(spec_b)):
+        assert np.array_equal(a, b)
+    for ea, eb in zip(param_entries(spec_a), param_entries(spec_b)):
+        for sa, sb in zip(ea["slots"], eb["slots"]):
+            assert np.array_equal(sa, sb)
+
+
 OPTIMIZERS = [
     dict(name="adam"),
     dict(name="sgd", momentum=0.9),
@@ -211,11 +220,7 @@ def test_update_during_backward_matches_reference_and_after_backward(opt, thread
             for p, (r, _, _, _) in zip(param_arrays(spec), ref.params()):
                 np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
         specs.append(spec)
-    for a, b in zip(param_arrays(specs[0]), param_arrays(specs[1])):
-        assert np.array_equal(a, b)
-    for ea, eb in zip(param_entries(specs[0]), param_entries(specs[1])):
-        for sa, sb in zip(ea["slots"], eb["slots"]):
-            assert np.array_equal(sa, sb)
+    _same_state(specs[0], specs[1])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -242,11 +247,7 @@ def test_wide_packed_dw_gemm_step_matches_reference_and_threads(dtype, threads, 
                 np.testing.assert_allclose(p, r, rtol=1e-10, atol=1e-12)
         results.append(spec)
     for other in results[1:]:
-        for a, b in zip(param_arrays(results[0]), param_arrays(other)):
-            assert np.array_equal(a, b)
-        for ea, eb in zip(param_entries(results[0]), param_entries(other)):
-            for sa, sb in zip(ea["slots"], eb["slots"]):
-                assert np.array_equal(sa, sb)
+        _same_state(results[0], other)
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-5)])

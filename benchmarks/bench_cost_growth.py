@@ -66,6 +66,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gemm_bf16 import _peaks  # noqa: E402  (the peak probes, best of a few processes)
 from compare_gemm import _cpu_id, _cpu_name  # noqa: E402
 
+from lamina.bench.runner import write_outputs  # noqa: E402
+
 INPUT_DIM = 784
 CLASSES = 10
 LIBS = ("lamina-f32", "lamina-bf16", "torch-f32", "torch-bf16")
@@ -435,17 +437,9 @@ def plot(doc: dict, path: str) -> bool:
 
 def write_out(doc: dict, out_dir: str) -> list[str]:
     """results.md, results.json and (with matplotlib) results.png in ``out_dir``."""
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for name, text in (("results.md", markdown(doc)),
-                       ("results.json", json.dumps(doc, indent=1) + "\n")):
-        with open(os.path.join(out_dir, name), "w") as f:
-            f.write(text)
-        written.append(os.path.join(out_dir, name))
-    png = os.path.join(out_dir, "results.png")
-    if plot(doc, png):
-        written.append(png)
-    else:
+    written = write_outputs(doc, out_dir, markdown=markdown,
+                            as_json=lambda d: json.dumps(d, indent=1) + "\n", chart=plot)
+    if not any(p.endswith(".png") for p in written):
         print("matplotlib is not installed: no plot", file=sys.stderr)
     return written
 

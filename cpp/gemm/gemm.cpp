@@ -26,99 +26,29 @@
 // calling thread plus KC x NC of B per pool thread.
 #include "lamina/gemm.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <new>
 #include <string>
 
 #include "lamina/runtime.hpp"
+#include "driver.hpp"
 #include "ukernels.hpp"
 
 namespace lamina {
 namespace {
 
+using gemm_detail::a_scratch;
+using gemm_detail::b_scratch;
+using gemm_detail::cdiv;
 using gemm_detail::KernelInfo;
+using gemm_detail::min64;
+using gemm_detail::prefer_row_bands;
+using gemm_detail::run_row_bands;
+using gemm_detail::run_tasks;
+using gemm_detail::scale_only;
+using gemm_detail::threads_for;
 
-// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose).
-template <class T>
-struct Scratch {
-  T* ptr = nullptr;
-  std::size_t cap = 0;
-  ~Scratch() { std::free(ptr); }
-  T* get(std::size_t n) {
-    if (n > cap) {
-      std::free(ptr);
-      ptr = nullptr;
-      cap = 0;
-      std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-      void* p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
-      ptr = static_cast<T*>(p);
-      cap = n;
-    }
-    return ptr;
-  }
-};
-
-template <class T>
-T* a_scratch(std::size_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
-}
-template <class T>
-T* b_scratch(std::size_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
-}
-
-inline std::int64_t cdiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-inline std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
-
-// Runs fn(t) for t in [0, ntasks) on up to nthr pool threads that take tasks in order from a
-// shared counter, so a thread the OS delays does not hold back the others' share. Which thread
-// runs a task never changes what the task computes.
-template <class F>
-void run_tasks(std::int64_t ntasks, int nthr, const F& fn) {
-  if (nthr <= 1 || ntasks <= 1) {
-    for (std::int64_t t = 0; t < ntasks; ++t) fn(t);
-    return;
-  }
-  std::atomic<std::int64_t> next{0};
-  const std::int64_t workers = min64(nthr, ntasks);
-  parallel_for(
-      workers,
-      [&](std::int64_t) {
-        for (;;) {
-          const std::int64_t t = next.fetch_add(1, std::memory_order_relaxed);
-          if (t >= ntasks) return;
-          fn(t);
-        }
-      },
-      static_cast<int>(workers));
-}
-
-// C := beta * C (beta == 0: not read), then bias, act, post: the k == 0 / alpha == 0 case.
-template <class T>
-void scale_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
-                const GemmEpilogue<T>* ep) {
-  const T* bias = ep ? ep->bias : nullptr;
-  const bool relu = ep && ep->act == kGemmActRelu;
-  for (std::int64_t i = 0; i < m; ++i) {
-    T* cr = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) {
-      T r = beta == T(0) ? T(0) : beta * cr[j];
-      if (bias) r += bias[j];
-      if (relu) r = r < T(0) ? T(0) : r;  // NaN stays NaN
-      cr[j] = r;
-    }
-  }
-  if (ep && ep->post) ep->post(ep->post_ctx, 0, 0, m, n, c, ldc);
-}
-
-// Below this many flops (2*m*n*k) one thread is faster than waking the pool.
-constexpr double kMinFlopsPerThread = 2.0e6;
 // B is packed on the fly by the first tile row only up to this size of op(B) in bytes. Measured
 // on the AVX-512 box, fused vs a packing pass: (128x784)(784x512) +6%, 512^3 +1%, 1024^3 (4 MiB)
 // even, 2048^3 -3% (op(B) comes from DRAM: the strided first row stalls where a packing pass
@@ -239,63 +169,19 @@ void gemm_packed(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bo
   }
 }
 
-// The weight gradient's shape, op(A) = A^T with a short K (the batch: K <= KC / 4, one K block)
-// on several threads: one MR-aligned band of rows (contiguous row panels) per thread, each a
-// pool task (claimed like any other: a thread the host delays leaves its band to the caller)
-// that runs the one-thread packed driver, so it packs its own slice of A^T and all of op(B)
-// (short K: k x n is the smaller operand) and writes a contiguous block of C. The shared split (column
-// chunks over one packed A that both threads fill and every chunk re-reads) moves the packed A
-// between the cores' L2s. In-process A/B, AMD EPYC Zen 3 (AVX2, 512 KiB L2), 2 threads, 12-20
-// alternations, GFLOP/s ratio band / shared: (784x128)^T(128x512) 1.05-1.44, K = 64 1.68,
-// K = 256 1.04-1.19, (512x128)^T(128x256) 1.08, (256x128)^T(128x512) 1.10, (2048x128)^T
-// (128x2048) 1.20; K = 512 1.02 and K = 1024 0.96 (long K keeps the shared split); without a
-// transposed A it loses or ties: (128x784)(784x512) 0.93-0.95, 1024^3 0.88-0.96,
-// (1024x784)(784x512) 0.88, (1024x128)(128x512) 1.00. Every element of C is still computed by
-// the same micro-kernel calls as on one thread (bands are MR-aligned, K blocks depend on k).
-bool prefer_row_bands(const GemmBlocks& bl, std::int64_t mr, bool trans_a, std::int64_t m,
-                      std::int64_t k, int nthr) {
-  return nthr > 1 && trans_a && 4 * k <= bl.kc &&
-         cdiv(m, mr) >= 2 * static_cast<std::int64_t>(nthr);
-}
-
-// `post` of a band's sub-problem, reported in the whole problem's row numbers.
-template <class T>
-struct BandPost {
-  const GemmEpilogue<T>* outer;
-  std::int64_t r0;
-  static void call(void* ctx, std::int64_t i0, std::int64_t j0, std::int64_t rows,
-                   std::int64_t cols, T* c, std::int64_t ldc) {
-    const BandPost* b = static_cast<const BandPost*>(ctx);
-    b->outer->post(b->outer->post_ctx, b->r0 + i0, j0, rows, cols, c, ldc);
-  }
-};
-
+// The weight gradient on several threads: row bands (driver.hpp, run_row_bands), each the
+// one-thread packed driver.
 template <class T>
 void gemm_row_bands(const KernelInfo<T>& ki, const GemmBlocks& bl, bool trans_a, bool trans_b,
                     std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
                     std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                     std::int64_t ldc, const GemmEpilogue<T>* ep, int nthr) {
-  const std::int64_t npa = cdiv(m, ki.mr);
-  parallel_for(
-      nthr,
-      [&](std::int64_t w) {
-        const std::int64_t r0 = npa * w / nthr * ki.mr;
-        const std::int64_t r1 = min64(m, npa * (w + 1) / nthr * ki.mr);
-        if (r0 >= r1) return;
-        GemmEpilogue<T> band_ep;
-        BandPost<T> band_post{ep, r0};
-        if (ep) {
-          band_ep = *ep;
-          if (ep->post) {
-            band_ep.post = &BandPost<T>::call;
-            band_ep.post_ctx = &band_post;
-          }
-        }
-        gemm_packed(ki, bl, trans_a, trans_b, r1 - r0, n, k, alpha,
-                    trans_a ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc,
-                    ep ? &band_ep : nullptr, 1);
-      },
-      nthr);
+  run_row_bands<T>(m, ki.mr, nthr, ep,
+                   [&](std::int64_t r0, std::int64_t r1, const GemmEpilogue<T>* band_ep) {
+                     gemm_packed(ki, bl, trans_a, trans_b, r1 - r0, n, k, alpha,
+                                 trans_a ? a + r0 : a + r0 * lda, lda, b, ldb, beta,
+                                 c + r0 * ldc, ldc, band_ep, 1);
+                   });
 }
 
 // Small problems: no packing, the direct kernels read op(A) and op(B) in place (op(B) rows
@@ -402,10 +288,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   if (max_threads > 0 && max_threads < nthr) nthr = max_threads;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k);
-  if (flops < kMinFlopsPerThread * nthr) {
-    const double fit = flops / kMinFlopsPerThread;
-    nthr = fit < 1.0 ? 1 : static_cast<int>(fit);
-  }
+  nthr = threads_for(flops, nthr);
   const int fp = forced_path();
   const bool direct = ki.direct_wide != nullptr &&
                       (fp == 2 || (fp == 0 && prefer_direct(ki, trans_a, trans_b, m, n, k, ldb,
@@ -417,7 +300,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     return;
   }
   const GemmBlocks& bl = gemm_detail::blocks(static_cast<int>(active_isa()), sizeof(T) == 8);
-  if (prefer_row_bands(bl, ki.mr, trans_a, m, k, nthr)) {
+  if (prefer_row_bands(bl.kc, ki.mr, trans_a, m, k, nthr)) {
     gemm_row_bands(ki, bl, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                    epilogue, nthr);
     return;

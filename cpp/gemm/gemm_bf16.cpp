@@ -15,96 +15,28 @@
 // bits, see the header) does not depend on the level.
 #include "lamina/gemm_bf16.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 
 #include "lamina/runtime.hpp"
+#include "driver.hpp"
 #include "ukernels.hpp"
 #include "ukernels_bf16.hpp"
 
 namespace lamina {
 namespace {
 
+using gemm_detail::a_scratch;
+using gemm_detail::b_scratch;
 using gemm_detail::Bf16Plan;
+using gemm_detail::cdiv;
+using gemm_detail::min64;
+using gemm_detail::run_tasks;
+using gemm_detail::scale_only;
+using gemm_detail::threads_for;
 
-// A grow-only, 64-byte aligned scratch buffer (one per thread and purpose).
-template <class T>
-struct Scratch {
-  T* ptr = nullptr;
-  std::size_t cap = 0;
-  ~Scratch() { std::free(ptr); }
-  T* get(std::size_t n) {
-    if (n > cap) {
-      std::free(ptr);
-      ptr = nullptr;
-      cap = 0;
-      const std::size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-      void* p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
-      ptr = static_cast<T*>(p);
-      cap = n;
-    }
-    return ptr;
-  }
-};
-
-template <class T>
-T* a_scratch(std::size_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
-}
-template <class T>
-T* b_scratch(std::size_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
-}
-
-inline std::int64_t cdiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-inline std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 inline std::int64_t even_up(std::int64_t x) { return x + (x & 1); }
 
-// fn(t) for t in [0, ntasks) on up to nthr pool threads taking tasks from a shared counter.
-template <class F>
-void run_tasks(std::int64_t ntasks, int nthr, const F& fn) {
-  if (nthr <= 1 || ntasks <= 1) {
-    for (std::int64_t t = 0; t < ntasks; ++t) fn(t);
-    return;
-  }
-  std::atomic<std::int64_t> next{0};
-  const std::int64_t workers = min64(nthr, ntasks);
-  parallel_for(
-      workers,
-      [&](std::int64_t) {
-        for (;;) {
-          const std::int64_t t = next.fetch_add(1, std::memory_order_relaxed);
-          if (t >= ntasks) return;
-          fn(t);
-        }
-      },
-      static_cast<int>(workers));
-}
-
-// C := beta * C (beta == 0: not read), then bias, act, post: the k == 0 / alpha == 0 case.
-void scale_only(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t ldc,
-                const GemmEpilogue<float>* ep) {
-  const float* bias = ep ? ep->bias : nullptr;
-  const bool relu = ep && ep->act == kGemmActRelu;
-  for (std::int64_t i = 0; i < m; ++i) {
-    float* cr = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) {
-      float r = beta == 0.0f ? 0.0f : beta * cr[j];
-      if (bias) r += bias[j];
-      if (relu) r = r < 0.0f ? 0.0f : r;  // NaN stays NaN
-      cr[j] = r;
-    }
-  }
-  if (ep && ep->post) ep->post(ep->post_ctx, 0, 0, m, n, c, ldc);
-}
-
-constexpr double kMinFlopsPerThread = 2.0e6;  // as gemm.cpp
 // As gemm.cpp's kMaxFusedPackB: op(B) (float32 bytes) up to which an untransposed B is packed
 // by the first tile row as it computes instead of in a pass of its own. Higher than float32's
 // 2 MiB: the conversion makes the packing pass dearer. Measured on Zen 4 (1 thread, CPU time,
@@ -276,10 +208,7 @@ void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
   if (max_threads > 0 && max_threads < nthr) nthr = max_threads;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k);
-  if (flops < kMinFlopsPerThread * nthr) {
-    const double fit = flops / kMinFlopsPerThread;
-    nthr = fit < 1.0 ? 1 : static_cast<int>(fit);
-  }
+  nthr = threads_for(flops, nthr);
 #if defined(LAMINA_X86)
   if (native_active()) {
     gemm_packed(n <= kNarrow.nr ? kNarrow : kNative, native_blocks(), trans_a, trans_b, m, n, k,

@@ -574,16 +574,31 @@ def write_chart(report: dict, path: str) -> bool:
     return True
 
 
-def write_outputs(report: dict, out_dir: str) -> list[str]:
-    """Writes results.md, results.json and (with matplotlib) results.png into out_dir."""
+def write_outputs(report: dict, out_dir: str, markdown=None, as_json=None,
+                  chart=None) -> list[str]:
+    """Writes results.md, results.json and (with matplotlib) results.png into out_dir.
+
+    Args:
+        report: What the renderers take.
+        out_dir: The folder (created if missing).
+        markdown: ``report -> str`` for results.md. Defaults to `None` (``to_markdown``).
+        as_json: ``report -> str`` for results.json. Defaults to `None` (``to_json``).
+        chart: ``(report, path) -> bool`` (False: no plot, e.g. without matplotlib) for
+            results.png. Defaults to `None` (``write_chart``).
+
+    Returns:
+        The paths written.
+    """
+    markdown, as_json, chart = (markdown or to_markdown, as_json or to_json,
+                                chart or write_chart)
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for name, text in (("results.md", to_markdown(report)), ("results.json", to_json(report))):
+    for name, text in (("results.md", markdown(report)), ("results.json", as_json(report))):
         p = os.path.join(out_dir, name)
         with open(p, "w", encoding="utf-8") as fh:
             fh.write(text)
         written.append(p)
     png = os.path.join(out_dir, "results.png")
-    if write_chart(report, png):
+    if chart(report, png):
         written.append(png)
     return written

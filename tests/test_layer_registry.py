@@ -84,3 +84,28 @@ def test_it_appears_in_a_run_file():
     with pytest.raises(lamina.runfile.RunFileError, match="factor"):
         lamina.runfile.load_run({"model": {"layers": [{"type": "scale_by", "factor": "x"},
                                                       {"units": 2}]}})
+
+
+def test_a_keras_custom_layer_with_call_is_refused_by_name():
+    """A Keras-style custom layer computes in a Python ``call()``, which the C++ network
+    cannot run; it must fail when made, not act as a pass-through (Keras: x**2, a silent
+    pass-through: x)."""
+
+    class Square(Layer):
+        def call(self, x):
+            return x * x
+
+    class ZeroDense(layers.Dense):
+        def call(self, x):
+            return 0 * x
+
+    with pytest.raises(TypeError, match=r"Square defines call\(\)"):
+        Square()
+    with pytest.raises(TypeError, match=r"ZeroDense defines call\(\)"):
+        ZeroDense(3)
+    # A subclass that only changes arguments keeps working (its core spec is Dense's).
+    class WideDense(layers.Dense):
+        def __init__(self, **kwargs):
+            super().__init__(64, **kwargs)
+
+    assert WideDense().units == 64

@@ -166,6 +166,14 @@ class Layer:
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
                  input_dim=None, activity_regularizer=None, **kwargs):
+        if callable(getattr(type(self), "call", None)):
+            # A Keras custom layer: its Python call() cannot run inside the C++ network, and
+            # ignoring it would train and predict as if the layer were not there.
+            raise TypeError(
+                f"{type(self).__name__} defines call(): lamina runs the whole network in its "
+                f"C++ core and cannot run a custom layer's Python call(); build it from "
+                f"lamina's layers (Dense, Activation, Dropout, the normalization and noise "
+                f"layers, …) or keep this model in Keras")
         if kwargs:
             raise TypeError(f"unexpected arguments for {type(self).__name__}: "
                             f"{', '.join(sorted(kwargs))}")

@@ -211,6 +211,25 @@ def test_class_weight_equals_sample_weight_of_the_class():
     assert ha.history == hb.history
 
 
+def test_class_weight_leaves_the_validation_split_unweighted():
+    """Keras 3 applies class_weight to the training batches only: with validation_split the
+    held-out samples keep their plain sample_weight (none here), so val_loss is the
+    unweighted loss of the split, while training is that of the class-weighted samples."""
+    x, y = make_data()
+    cw = {0: 0.2, 1: 5.0, 2: 1.0}
+    split = int(len(x) * 0.75)
+    a, b = make_model(seed=7), make_model(seed=7)
+    ha = a.fit(x, y, epochs=2, batch_size=8, class_weight=cw, validation_split=0.25,
+               shuffle=False, verbose=0)
+    hb = b.fit(x[:split], y[:split], epochs=2, batch_size=8, shuffle=False, verbose=0,
+               sample_weight=np.array([cw[c] for c in y[:split]]),
+               validation_data=(x[split:], y[split:]))
+    assert same_weights(a, b)
+    assert ha.history == hb.history
+    assert ha.history["val_loss"][-1] == pytest.approx(
+        a.evaluate(x[split:], y[split:], verbose=0)[0], rel=1e-6)
+
+
 def test_class_weight_missing_class_weighs_one_and_onehot_targets():
     x, y = make_data()
     onehot = lamina.utils.to_categorical(y, 3)

@@ -440,7 +440,9 @@ def train_data(model, x, y, sample_weight, class_weight, batch_size, shuffle,
         first = prepare(stream.first(), f"batch 0 of {stream.what}")
         data = BatchData(stream, prepare, model, epochs)
         return data, first, first[0].shape[0], None
-    xt, yt, sw = model._prepare_xy(x, y, sample_weight, class_weight, fit=True)
+    # class_weight weights the training samples only (Keras 3): the validation split keeps
+    # the plain sample_weight, so val_loss and what callbacks monitor are unweighted.
+    xt, yt, sw = model._prepare_xy(x, y, sample_weight, None, fit=True)
     val = None
     if validation_split > 0.0:
         n = xt.shape[0]
@@ -452,6 +454,8 @@ def train_data(model, x, y, sample_weight, class_weight, batch_size, shuffle,
         val = ArrayEval(xt[split_at:], yt[split_at:], None if sw is None else sw[split_at:])
         xt, yt = xt[:split_at], yt[:split_at]
         sw = None if sw is None else sw[:split_at]
+    if class_weight is not None:
+        sw = model._class_weighted(yt, sw, class_weight)
     if batch_size is None:  # Keras: one pass per epoch when only steps_per_epoch is given
         batch_size = (int(math.ceil(xt.shape[0] / steps_per_epoch)) if steps_per_epoch
                       else 32)

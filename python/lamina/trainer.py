@@ -159,22 +159,26 @@ class Trainer:
         _validation.same_length([(f"{prefix}x", xt), (f"{prefix}y", yt),
                                  (f"{prefix}sample_weight", sw)])
         if class_weight is not None:
-            if yt.ndim == 1:
-                classes = yt
-            elif yt.shape[1] == 1:
-                classes = (yt[:, 0] > 0.5).astype(np.int64)
-            else:
-                classes = np.argmax(yt, axis=1)
-            cw = _validation.class_weights(class_weight, classes, self.dtype)
-            sw = cw if sw is None else _validation.cast_finite(
-                f"{prefix}sample_weight * class_weight", sw.astype(np.float64) * cw,
-                self.dtype)
+            sw = self._class_weighted(yt, sw, class_weight, prefix)
         if self.loss_weights is not None and self.loss_weights != 1.0:
             sw = _validation.cast_finite(
                 f"{prefix}sample_weight * loss_weights",
                 np.full(yt.shape[0], float(self.loss_weights)) if sw is None
                 else sw.astype(np.float64) * self.loss_weights, self.dtype)
         return xt, yt, sw
+
+    def _class_weighted(self, yt, sw, class_weight, prefix=""):
+        """``sw`` (None: ones) times each sample's ``class_weight`` entry, by its class in
+        the prepared targets ``yt``."""
+        if yt.ndim == 1:
+            classes = yt
+        elif yt.shape[1] == 1:
+            classes = (yt[:, 0] > 0.5).astype(np.int64)
+        else:
+            classes = np.argmax(yt, axis=1)
+        cw = _validation.class_weights(class_weight, classes, self.dtype)
+        return cw if sw is None else _validation.cast_finite(
+            f"{prefix}sample_weight * class_weight", sw.astype(np.float64) * cw, self.dtype)
 
     # ------------------------------------------------------------------ fit -----------
     @serialized

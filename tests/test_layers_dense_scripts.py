@@ -41,6 +41,43 @@ def test_adapt_matches_numpy_for_arrays_and_iterables(data):
     assert norm.trainable_weights == [] and len(norm.non_trainable_weights) == 3
 
 
+def test_one_feature_as_a_vector_like_keras():
+    """The TF "basic regression" tutorial: one feature given as a vector (a numpy array or a
+    pandas Series) is (samples, 1) for adapt, fit, evaluate and predict, as Keras 3 reads it
+    for a model whose input is (1,); other shapes keep their clear errors."""
+    hp = X[:, 4].astype(np.float64)
+    target = 0.5 * hp - 1.0
+    col = hp.reshape(-1, 1)
+    a = L.Normalization(axis=None)
+    a.adapt(hp)
+    b = L.Normalization(axis=None)
+    b.adapt(col)
+    assert float(a.mean) == float(b.mean) and float(a.variance) == float(b.variance)
+    assert float(a.mean) == pytest.approx(hp.mean(), rel=1e-6)
+
+    def fitted(x):
+        norm = L.Normalization(axis=None)
+        norm.adapt(col)
+        m = lamina.Sequential([lamina.Input((1,)), norm, L.Dense(1)], seed=3)
+        m.compile(optimizer="adam", loss="mean_absolute_error")
+        h = m.fit(x, target, epochs=2, batch_size=16, validation_split=0.25, shuffle=False,
+                  verbose=0)
+        return m, h.history
+
+    (m1, h1), (m2, h2) = fitted(hp), fitted(col)
+    assert h1 == h2
+    np.testing.assert_array_equal(m1.predict(hp, verbose=0), m2.predict(col, verbose=0))
+    assert m1.evaluate(hp, target, verbose=0) == m2.evaluate(col, target, verbose=0)
+    pd = pytest.importorskip("pandas")
+    series = pd.Series(hp, name="Horsepower")
+    c = L.Normalization(axis=None)
+    c.adapt(series)
+    assert float(c.mean) == float(a.mean)
+    np.testing.assert_array_equal(m1.predict(series, verbose=0), m1.predict(col, verbose=0))
+    with pytest.raises(ValueError, match=r"must be 2-D.*\(64,\)"):
+        _model().predict(hp, verbose=0)  # five features expected: a vector is ambiguous
+
+
 def test_adapt_batch_size_steps_and_axis():
     norm = L.Normalization()
     norm.adapt(X, batch_size=9)
@@ -93,7 +130,7 @@ def test_adapt_bad_data():
     with pytest.raises(ValueError, match="no data"):
         L.Normalization().adapt([])
     with pytest.raises(ValueError, match="shape"):
-        L.Normalization().adapt(np.ones(3))
+        L.Normalization().adapt(np.float64(3.0))  # a vector is one feature (Keras), a scalar no data
     with pytest.raises(ValueError, match="nan"):
         L.Normalization().adapt(np.array([[1.0], [np.nan]]))
     with pytest.raises(ValueError, match="batch_size"):

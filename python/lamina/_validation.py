@@ -123,6 +123,10 @@ def features(name, x, feature_shape=None):
         feature_shape: Expected per-sample shape, or None when the model is not built.
     """
     arr = as_array(name, x)
+    if arr.ndim == 1 and feature_shape is not None and tuple(feature_shape) == (1,):
+        # One feature per sample given as a vector: Keras 3 adds the missing last axis of
+        # size 1 (Functional._adjust_input_rank).
+        arr = arr.reshape(-1, 1)
     if arr.ndim < 2:
         raise ValueError(f"{name} must be 2-D (samples, features), got shape {arr.shape}: "
                          "reshape a single feature to (-1, 1) and a single sample to (1, -1)")

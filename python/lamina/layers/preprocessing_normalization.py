@@ -141,8 +141,9 @@ class Normalization(Layer):
         pairwise update), so an iterable of batches gives the same result as one array.
 
         Args:
-            data: A numpy array ``(samples, *features)``, or an iterable of such batches
-                (a list, a generator; ``(x, y)`` tuples use ``x``).
+            data: A numpy array ``(samples, *features)`` (a vector ``(samples,)`` is one
+                feature, as in Keras), or an iterable of such batches (a list, a generator;
+                ``(x, y)`` tuples use ``x``).
             batch_size: Rows per batch when ``data`` is an array. Defaults to `None` (all at
                 once).
             steps: Batches to read from an iterable. Defaults to `None` (all of them).
@@ -150,8 +151,10 @@ class Normalization(Layer):
         if self.input_mean is not None:
             raise ValueError(f"Normalization {self.name!r} was given mean and variance; "
                              "adapt() is for a layer built without them")
-        if isinstance(data, np.ndarray) or np.isscalar(data):
-            arr = np.asarray(data)
+        if isinstance(data, np.ndarray) or np.isscalar(data) or hasattr(data, "__array__"):
+            arr = np.asarray(data)  # also a pandas Series / DataFrame
+            if arr.ndim == 1:  # one feature per sample (Keras: a batch dim only -> (n, 1))
+                arr = arr.reshape(-1, 1)
             if arr.ndim < 2:
                 raise ValueError(f"adapt() needs data of shape (samples, features...), got "
                                  f"shape {arr.shape}")

@@ -198,6 +198,24 @@ def test_integer_labels_without_a_sparse_metric():
         model.fit(X, np.full(64, 7), epochs=1, verbose=0)
 
 
+def test_accuracy_follows_integer_labels_with_a_python_loss():
+    """"accuracy" with a Python loss is picked from the targets as Keras picks it: integer
+    labels for several outputs give the sparse accuracy (it was the categorical one, and fit
+    stopped with "needs one-hot targets"); one-hot targets keep the categorical one."""
+    model, _ = _model("float64")
+    model.compile(optimizer="adam", loss=MySparseCCE(), metrics=["accuracy"])
+    h = model.fit(X, LABELS, epochs=2, verbose=0)
+    assert set(h.history) == {"loss", "accuracy"}
+    logits = model.predict(X, verbose=0)
+    want = float(np.mean(np.argmax(logits, axis=1) == LABELS))
+    assert model.evaluate(X, LABELS, verbose=0)[1] == pytest.approx(want, abs=1e-12)
+    onehot, _ = _model("float64")
+    onehot.compile(optimizer="adam", loss=my_cce_logits, metrics=["accuracy"])
+    h = onehot.fit(X, Y_CAT, epochs=1, verbose=0)
+    assert onehot.evaluate(X, Y_CAT, verbose=0)[1] == pytest.approx(
+        float(np.mean(np.argmax(onehot.predict(X, verbose=0), axis=1) == LABELS)), abs=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_same_custom_loss_code_trains_like_keras():
     """One loss written against `ops`, run with keras.ops in Keras and lamina.ops in lamina:

@@ -468,8 +468,14 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
                            else [])
 
     def _resolve_metrics(self, out_dim):
+        loss = self._loss
+        if (loss is not None and not losses_mod.is_fused(loss)
+                and self.__dict__.get("_labels_seen", False)):
+            # A Python loss trained on integer labels: "accuracy" is the sparse one, as
+            # Keras picks it from the targets' shape (its name says nothing here).
+            loss = "sparse_categorical_crossentropy"
         return metric_logs.CompiledMetrics(self._metric_ids, self._weighted_metric_ids,
-                                           self._loss, out_dim)
+                                           loss, out_dim)
 
     def _require_built(self, what):
         if not self.built:

@@ -66,7 +66,7 @@ def network_for(model, kind):
         sparse_loss = loss.core_name == "sparse_categorical_crossentropy" or (
             external and (model.__dict__.get("_labels_seen", False)
                           or compiled.needs_labels))
-        compiled.check_targets(sparse_loss, loss.core_name)
+        compiled.check_targets(sparse_loss, loss.core_name or loss.name)
         model._compiled_metrics = compiled
         metric_specs = compiled.core_specs()
         loss_spec = loss.core_spec()

@@ -42,6 +42,7 @@ import io as _pyio
 import json
 import os
 import stat
+import warnings
 import zipfile
 import zlib
 
@@ -131,13 +132,33 @@ def _require_optimizer_slots(model):
         model.optimizer.build(model.trainable_weights)
 
 
+def saved_optimizer(model):
+    """The optimizer state a model file gets: the model's optimizer (built first if fit has
+    not run), or, when layers' ``trainable`` flags changed since the compile that made its
+    slots, a fresh optimizer of the same config built on the weights trainable now. The
+    file's config holds the new flags and a loaded model is compiled with them, so its slots
+    must be those; recompiling in memory starts the optimizer afresh the same way (Keras
+    3 loads such a file with a warning and skips its optimizer variables)."""
+    _require_optimizer_slots(model)
+    opt = model.optimizer
+    params = [np.asarray(w) for w in model.trainable_weights]
+    if len(opt.slots) == len(params) and all(
+            not s or s[0].shape == p.shape for s, p in zip(opt.slots, params)):
+        return opt
+    warnings.warn(f"model {model.name!r}: layers' trainable flags changed since compile; the "
+                  "file gets a fresh optimizer state for the weights trainable now (what the "
+                  "next compile starts from)", UserWarning, stacklevel=3)
+    fresh = type(opt).from_config(opt.get_config())
+    fresh.build(params)
+    return fresh
+
+
 def _ema_dict(averages):
     """``{"e0000": average, ...}``: the weights' moving averages (``use_ema``) by member."""
     return {f"e{i:04d}": a for i, a in enumerate(averages or [])}
 
 
-def _optimizer_dict(model):
-    opt = model.optimizer
+def _optimizer_dict(opt):
     return {"optimizer_state": opt.optimizer_state,
             "iterations": np.array([opt.iterations], dtype=np.int64), **_slots_dict(opt),
             **_ema_dict(ema.saved(opt))}
@@ -168,20 +189,19 @@ def save_model(model, filepath, overwrite=True):
     _require_built(model, "save")
     _require_finite_weights(model, path)
     compiled = model.compiled and model._loss is not None
-    if compiled:
-        _require_optimizer_slots(model)
+    opt = saved_optimizer(model) if compiled else None
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "lamina_version": __version__,
         "model": {"class_name": _class_name(model), "config": model.get_config()},
         "compile_config": model.get_compile_config(),
-        "optimizer_iterations": model.optimizer.iterations if compiled else 0,
+        "optimizer_iterations": opt.iterations if compiled else 0,
     }
     if feature_names.to_config(model) is not None:  # fitted on a DataFrame: its columns
         config["feature_names_in"] = feature_names.to_config(model)
     members = {"config.json": json.dumps(config, indent=1, allow_nan=False).encode(),
                "weights.npz": _npz_bytes(_weights_dict(model))}
     if compiled:
-        members["optimizer.npz"] = _npz_bytes(_optimizer_dict(model))
+        members["optimizer.npz"] = _npz_bytes(_optimizer_dict(opt))
     # The archive is built in memory and written in one call: nothing half-built is ever on
     # disk, and an interruption while building it leaves no file handle to tidy up.
     buf = _pyio.BytesIO()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import first_nonfinite
-from .io import ModelFileError
+from .io import ModelFileError, saved_optimizer
 from .keras_config import body_layers, to_snake_case
 from .optimizers import ema
 
@@ -128,10 +128,9 @@ def fill_h5(model, f, optimizer=True):
         for i, w in enumerate(layer.get_weights()):
             group.create_dataset(str(i), data=w)
     if optimizer and model.compiled and model.optimizer is not None and model._loss is not None:
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_weights)
+        opt = saved_optimizer(model)
         group = f.create_group("optimizer/vars")
-        for i, a in enumerate(_optimizer_arrays(model.optimizer, model.trainable_weights)):
+        for i, a in enumerate(_optimizer_arrays(opt, model.trainable_weights)):
             group.create_dataset(str(i), data=a)
 
 

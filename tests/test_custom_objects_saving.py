@@ -135,6 +135,42 @@ def test_unregistered_named_loss_saves_and_needs_custom_objects(tmp_path):
     assert loaded.evaluate(X, Y, verbose=0) == model.evaluate(X, Y, verbose=0)
 
 
+class ScaledMSE(lamina.losses.Loss):
+    """A custom Loss subclass with its own argument (the keras.io pattern)."""
+
+    def __init__(self, scale=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        return self.scale * lamina.ops.mean(lamina.ops.square(y_true - y_pred), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@pytest.mark.parametrize("ext", ["lamina", "keras"])
+def test_unregistered_loss_subclass_loads_with_custom_objects(tmp_path, ext):
+    """A Loss subclass in the compile settings of a .keras file came back as "unknown loss
+    class" even with custom_objects (its registered name was dropped on reading); Keras
+    writes no module for it, and lamina now writes the same."""
+    if ext == "keras":
+        pytest.importorskip("h5py")
+    model = _model(loss=ScaledMSE(3.0), metrics=())
+    path = tmp_path / f"m.{ext}"
+    model.save(path)
+    with pytest.raises(ValueError, match="'ScaledMSE' is not registered"):
+        lamina.load_model(path)
+    loaded = lamina.load_model(path, custom_objects={"ScaledMSE": ScaledMSE})
+    assert type(loaded.loss) is ScaledMSE and loaded.loss.scale == 3.0
+    assert loaded.evaluate(X, Y, verbose=0) == model.evaluate(X, Y, verbose=0)
+    with saving.custom_object_scope({"ScaledMSE": ScaledMSE}):
+        assert lamina.load_model(path).loss.scale == 3.0
+    if ext == "keras":
+        loss = json.loads(zipfile.ZipFile(path).read("config.json"))["compile_config"]["loss"]
+        assert loss["module"] is None and loss["registered_name"] == "ScaledMSE"
+
+
 def test_scope_is_thread_local_and_nests():
     assert saving.get_registered_object("abs_error") is None
     with saving.custom_object_scope({"abs_error": abs_error}):

@@ -135,8 +135,10 @@ def _keras_object(module, obj):
     if isinstance(lr, dict) and "module" not in lr:
         config["learning_rate"] = _envelope("keras.optimizers.schedules", lr["class_name"],
                                             dict(lr.get("config") or {}))
-    extra = {"registered_name": obj["registered_name"]} if obj.get("registered_name") else {}
-    return _envelope(module, obj["class_name"], config, **extra)  # a custom loss keeps its name
+    if obj.get("registered_name"):  # a custom class or function: Keras writes no module
+        return _envelope(None, obj["class_name"], config,
+                         registered_name=obj["registered_name"])
+    return _envelope(module, obj["class_name"], config)
 
 
 def compile_to_keras(model):
@@ -317,8 +319,7 @@ def _plain_loss(loss):
         if cfg.get("dtype") is None:
             cfg.pop("dtype", None)
         loss = {"class_name": loss.get("class_name"), "config": cfg}
-        if isinstance(registered, str) and (">" in registered or loss["class_name"] ==
-                                            "LossFunctionWrapper"):  # a custom loss
+        if isinstance(registered, str):  # a custom class or function (built-ins: None)
             loss["registered_name"] = registered
     return loss
 

@@ -284,6 +284,64 @@ def test_tampered_config_is_refused(tmp_path, edit):
         lamina.load_model(path)
 
 
+@pytest.mark.parametrize("ext", ["lamina", "keras"])
+@pytest.mark.parametrize("value, match", [(np.nan, "NaN or inf"), (-1.0, "non-negative")])
+def test_tampered_optimizer_state_is_refused(tmp_path, ext, value, match):
+    """A NaN anywhere in the optimizer's slots, or a negative second moment (Adam's v, whose
+    square root the update takes), loaded silently and made every weight NaN at the first
+    step; the file is refused instead. The first moment may be negative."""
+    if ext == "keras":
+        h5py = pytest.importorskip("h5py")
+    x, y = make_data()
+    model = make_model(optimizer="adam")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"m.{ext}"
+    model.save(path)
+    members = members_of(path)
+    if ext == "lamina":
+        slots = dict(np.load(io.BytesIO(members["optimizer.npz"])))
+        first, second = slots["s0000_0"], slots["s0000_1"]
+        second[0, 0], first[0, 0] = value, -5.0
+        buf = io.BytesIO()
+        np.savez(buf, **slots)
+        members["optimizer.npz"] = buf.getvalue()
+    else:
+        raw = io.BytesIO(members["model.weights.h5"])
+        with h5py.File(raw, "r+") as f:
+            # Keras's order: iterations, learning rate, then m and v of each weight
+            group = f["optimizer/vars"]
+            n = len(group)
+            v = group[str(n - 4 + 1)]  # (the weights are kernel, bias, kernel, bias)
+            arr = v[()]
+            arr.flat[0] = value
+            v[...] = arr
+        members["model.weights.h5"] = raw.getvalue()
+    rewrite(path, members)
+    with pytest.raises(lamina.ModelFileError, match=match):
+        lamina.load_model(path)
+    assert lamina.load_model(path, compile=False).built  # the weights are fine
+
+
+def test_keras_file_iterations_must_be_whole(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    x, y = make_data()
+    model = make_model(optimizer="adam")
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    for bad in (2.5, -1.0, float(2**62)):
+        members = members_of(path)
+        raw = io.BytesIO(members["model.weights.h5"])
+        with h5py.File(raw, "r+") as f:
+            del f["optimizer/vars/0"]
+            f["optimizer/vars/0"] = np.float64(bad)
+        members["model.weights.h5"] = raw.getvalue()
+        broken = tmp_path / "b.keras"
+        rewrite(broken, members)
+        with pytest.raises(lamina.ModelFileError, match="whole number"):
+            lamina.load_model(broken)
+
+
 def test_weights_shape_mismatch_in_file_is_refused(tmp_path):
     path, _ = saved_bytes(tmp_path)
     members = members_of(path)

@@ -427,6 +427,20 @@ def _has_ema(zf):
         return False
 
 
+def check_optimizer_slot(opt, k, arr, where, path):
+    """Raises ModelFileError when slot ``k`` of ``opt`` read from a file (``where`` in it)
+    holds NaN or inf, or a negative value where the optimizer keeps squares (Adam's v …):
+    either would turn every weight it updates into NaN at the next step."""
+    bad = first_nonfinite(arr)
+    if bad is not None:
+        raise ModelFileError(f"{path!r}: {where} contains {arr[bad]} at index {bad}: NaN "
+                             "or inf")
+    if k in opt.nonnegative_slots and arr.size and arr.min() < 0:
+        at = np.unravel_index(int(np.argmin(arr)), arr.shape)
+        raise ModelFileError(f"{path!r}: {where} holds {arr[at]} at index {at}, but "
+                             f"{type(opt).__name__} keeps non-negative values in that slot")
+
+
 def _copy_weights(model, arrays, path):
     live = _weights_dict(model)
     for key in live:
@@ -516,8 +530,16 @@ def read_model(filepath, build, compile=True):
                 raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are outside "
                                      f"[0, {MAX_ITERATIONS}]")
             if iterations != config.get("optimizer_iterations", iterations):
-                raise ModelFileError(f"{path!r}: optimizer iterations {iterations} are "
-                                     "inconsistent with config.json")
+                raise ModelFileError(
+                    f"{path!r}: config.json says optimizer_iterations "
+                    f"{config.get('optimizer_iterations')!r}, optimizer.npz holds {iterations}")
+            for key, s in slots.items():
+                check_optimizer_slot(opt, int(key.split("_")[1]), arrays[key], key, path)
+            for key in averages:
+                check_optimizer_slot(opt, -1, arrays[key], key, path)
+            state = arrays["optimizer_state"]
+            if first_nonfinite(state) is not None:
+                raise ModelFileError(f"{path!r}: optimizer_state holds {state[0]}: NaN or inf")
             for key, s in slots.items():
                 np.copyto(s, arrays[key])
             if averages:

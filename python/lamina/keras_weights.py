@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import first_nonfinite
-from .io import ModelFileError, saved_optimizer
+from .io import MAX_ITERATIONS, ModelFileError, check_optimizer_slot, saved_optimizer
 from .keras_config import body_layers, to_snake_case
 from .optimizers import ema
 
@@ -201,18 +201,28 @@ def _read_optimizer(model, checked):
                              f"model's {type(opt).__name__} has {len(live)}")
     values = []
     for i, ref in enumerate(live):
-        arr = checked.read(f"optimizer/vars/{i}", ref.shape, ref.dtype)
+        # iterations read as float64 first: a fractional count must not be truncated
+        arr = checked.read(f"optimizer/vars/{i}", ref.shape,
+                           np.float64 if i == 0 else ref.dtype)
         _check_finite(arr, f"optimizer/vars/{i}", path)
         values.append(arr)
-    iterations = int(values[0])
-    if iterations < 0:
-        raise ModelFileError(f"{path!r}: optimizer iterations {iterations} < 0")
-    k = 1
-    if opt.schedule is None:
-        if np.float32(opt.learning_rate) != np.float32(values[1]):  # Keras keeps it in float32
-            opt.learning_rate = float(values[1])
-        k = 2
+    count = float(values[0])
+    if count != int(count) or not 0 <= count <= MAX_ITERATIONS:
+        raise ModelFileError(f"{path!r}: optimizer iterations (optimizer/vars/0) must be a "
+                             f"whole number in [0, {MAX_ITERATIONS}], got {count!r}")
+    iterations = int(count)
+    k = 1 if opt.schedule is not None else 2
     averages = len(_averages(opt, model.trainable_weights))
+    first_slot = k + averages
+    for i, ((p, s), arr) in enumerate(zip(_slot_order(opt), values[first_slot:])):
+        check_optimizer_slot(opt, s, arr, f"optimizer/vars/{first_slot + i}", path)
+    # Everything checked: copy into the optimizer.
+    if opt.schedule is None and np.float32(opt.learning_rate) != np.float32(values[1]):
+        try:  # Keras keeps the learning rate in float32
+            opt.learning_rate = float(values[1])
+        except ValueError as exc:
+            raise ModelFileError(f"{path!r}: optimizer/vars/1 (the learning rate): "
+                                 f"{exc}") from None
     if averages:
         ema.restore(opt, values[k:k + averages])
         k += averages

@@ -194,6 +194,13 @@ class Optimizer:
     def _slot_init(self, k: int) -> float:
         return 0.0
 
+    @property
+    def nonnegative_slots(self) -> tuple:
+        """Indices of the slots that hold squares or magnitudes (never below zero): a
+        model file with a negative value there is corrupt (the update would take its
+        square root)."""
+        return ()
+
     def build(self, params) -> None:
         """Allocates the slot arrays: ``num_slots`` per parameter, same shape and dtype.
 
@@ -338,6 +345,10 @@ class RMSprop(Optimizer):
     def num_slots(self):
         return 1 + (self.momentum > 0) + self.centered
 
+    @property
+    def nonnegative_slots(self):
+        return (0,)  # the mean square
+
     def _core_extra(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
                 "centered": self.centered}
@@ -382,6 +393,10 @@ class Adam(Optimizer):
     @property
     def num_slots(self):
         return 3 if self.amsgrad else 2
+
+    @property
+    def nonnegative_slots(self):
+        return (1, 2) if self.amsgrad else (1,)  # v (and v_hat)
 
     def _core_extra(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -458,6 +473,10 @@ class Adagrad(Optimizer):
     def num_slots(self):
         return 1
 
+    @property
+    def nonnegative_slots(self):
+        return (0,)  # the accumulator
+
     def _slot_init(self, k):
         return self.initial_accumulator_value
 
@@ -503,6 +522,10 @@ class Adamax(Optimizer):
     @property
     def num_slots(self):
         return 2
+
+    @property
+    def nonnegative_slots(self):
+        return (1,)  # Adamax's infinity norm u, Nadam's second moment v
 
     def _core_extra(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -161,6 +161,28 @@ def test_predict_never_overwrites_its_inputs(tmp_path, capsys, trained, target, 
     assert {p: p.read_bytes() for p in before} == before
 
 
+def test_predict_with_a_named_label_that_is_missing(tmp_path, capsys, trained):
+    """A --label the user names must exist (it was dropped silently and exit was 0); the
+    default label ("y" here) is still optional, and a CSV is held to the same rule."""
+    model = trained / "out" / "model.lamina"
+    out = tmp_path / "p.csv"
+    rc, err = _err(capsys, ["predict", str(model), str(trained / "d.npz"), "--out", str(out),
+                            "--label", "nosuch"])
+    _one_line_error(rc, err, "--label", "nosuch")
+    assert not out.exists()
+    rc, err = _err(capsys, ["predict", str(model), str(trained / "d.npz"), "--out", str(out)])
+    assert rc == 0, err
+    assert out.read_text().splitlines()[0].startswith("index,prediction,label")
+    csv_data = tmp_path / "d.csv"
+    x = np.load(trained / "d.npz")["x"]
+    csv_data.write_text("a,b,c,d\n" + "\n".join(",".join(map(str, r)) for r in x) + "\n")
+    rc, err = _err(capsys, ["predict", str(model), str(csv_data), "--out", str(out),
+                            "--label", "nosuch"])
+    _one_line_error(rc, err, "--label", "nosuch")
+    rc, err = _err(capsys, ["predict", str(model), str(csv_data), "--out", str(out)])
+    assert rc == 0, err
+
+
 def test_grid_with_n_trials_does_not_build_the_product():
     space = {f"k{i}": list(range(100)) for i in range(12)}  # 10^24 points
     t0 = time.perf_counter()

@@ -524,10 +524,14 @@ def predict_model(model_path: str | os.PathLike, data: str | None, out: str | os
     if data is not None and Path(data).suffix.lower() in CHUNKED_SUFFIXES:
         # Read, predicted and written a chunk at a time: files larger than memory work.
         model, run, standardizes, mdir = _model_context(model_path)
-        _, raw = read_chunks(data, _label_name(run, data, label), chunk_rows=chunk_rows)
+        # A label the user names must be there; the default one ("y", "label", the run's)
+        # is kept when the file has it.
+        _, raw = read_chunks(data, _label_name(run, data, label), chunk_rows=chunk_rows,
+                             require_label=label is not None)
         chunks = (_as_model_inputs(model, run, standardizes, mdir, data, x, y) for x, y in raw)
     else:
-        model, x, y, _, _ = model_inputs(model_path, data, label, require_label=False)
+        model, x, y, _, _ = model_inputs(model_path, data, label,
+                                         require_label=label is not None)
         chunks = [(x, y)]
     n = 0
     try:

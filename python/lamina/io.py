@@ -42,6 +42,7 @@ import io as _pyio
 import json
 import os
 import stat
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -396,7 +397,7 @@ def _read_npz(data, path, member, expected):
                     raw = f.read(nbytes + 1)
             except ModelFileError:
                 raise
-            except (*_ZIP_ERRORS, SyntaxError) as exc:  # SyntaxError: a bad npy header
+            except (*_ZIP_ERRORS, SyntaxError, tokenize.TokenError) as exc:  # a bad npy header
                 raise ModelFileError(f"{path!r}: {member}/{key} is corrupted: {exc}") from None
             if len(raw) != nbytes:
                 raise ModelFileError(f"{path!r}: {member}/{key} is truncated ({len(raw)} of "

@@ -16,6 +16,8 @@ import argparse
 import shlex
 import sys
 
+from ..runtime import MAX_THREADS
+
 __all__ = ["add_arguments", "main", "run_from_args"]
 
 
@@ -28,8 +30,9 @@ def _threads(text: str) -> list[int]:
         values = [int(t) for t in _csv(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--threads wants integers like 1,2, got {text!r}")
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"--threads wants integers >= 1, got {text!r}")
+    if not values or min(values) < 1 or max(values) > MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"--threads wants integers in [1, {MAX_THREADS}], got {text!r}")
     return values
 
 

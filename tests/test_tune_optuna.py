@@ -102,6 +102,12 @@ def test_bad_pruner_backend_and_metric_are_refused(tmp_path):
     with pytest.raises(ValueError, match="storage must be"):
         tune.search(quadratic, {"x": [1.0]}, strategy="tpe", storage="",
                     backend="sequential")
+    # A storage that cannot be opened is a ValueError naming it (the CLI: one line, exit 2),
+    # not sqlalchemy's exception and traceback.
+    for bad in ("garbage://", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"):
+        with pytest.raises(ValueError, match=r"storage '.*' cannot be opened"):
+            tune.search(quadratic, {"x": [1.0]}, strategy="tpe", storage=bad,
+                        backend="sequential")
     url = f"sqlite:///{tmp_path / 's.db'}"
     tune.search(quadratic, {"x": [1.0]}, strategy="tpe", storage=url, n_trials=1,
                 backend="sequential")

@@ -134,9 +134,12 @@ def open_storage(storage):
         for attempt in range(5):
             try:
                 return optuna.storages.RDBStorage(storage)
-            except Exception:  # noqa: BLE001 - sqlalchemy's errors differ per database
-                if attempt == 4:
-                    raise
+            except Exception as exc:  # noqa: BLE001 - sqlalchemy's errors differ per database
+                if attempt == 4:  # an unknown dialect, a database that cannot be opened …
+                    raise ValueError(f"storage {storage!r} cannot be opened: "
+                                     f"{type(exc).__name__}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else ''}"
+                                     ) from None
                 time.sleep(0.2 * (attempt + 1))
     journal = optuna.storages.journal if hasattr(optuna.storages, "journal") else None
     backend = getattr(journal, "JournalFileBackend", None)

@@ -260,6 +260,24 @@ def test_lambda_callback_only_passed_hooks_count():
         lamina.callbacks.LambdaCallback(on_epoch_ende=print)
 
 
+@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end"])
+def test_compile_from_a_callback_is_refused_and_the_model_stays_usable(hook):
+    """compile() inside fit swapped the metrics under the running loop (an internal
+    AttributeError); it is refused by name, and the model fits and compiles afterwards."""
+    model = make_model()
+    x, y = make_data(n=20)
+
+    def recompile(*_):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+
+    cb = lamina.callbacks.LambdaCallback(**{hook: recompile})
+    with pytest.raises(RuntimeError, match="compile\\(\\) cannot run inside fit"):
+        model.fit(x, y, epochs=2, batch_size=5, verbose=0, callbacks=[cb])
+    model.fit(x, y, epochs=1, batch_size=5, verbose=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    assert model.fit(x, y, epochs=1, verbose=0).history["loss"]
+
+
 def test_progbar_builtin_output(capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)  # force the built-in bar
     x, y = make_data()

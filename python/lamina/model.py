@@ -429,6 +429,10 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             jit_compile: Ignored. Defaults to `"auto"`.
             auto_scale_loss: Ignored. Defaults to `True`.
         """
+        if self.__dict__.get("_fitting"):
+            raise RuntimeError(f"model {self.name!r} is being trained: compile() cannot run "
+                               "inside fit (from a callback); change the learning rate "
+                               "through model.optimizer.learning_rate, or compile after fit")
         if steps_per_execution != 1:
             raise ValueError(f"steps_per_execution={steps_per_execution!r} is not supported: "
                              "only 1")
@@ -533,6 +537,7 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         state = self.__dict__.copy()
         state.update(_network=None, _network_kind=None, _spec=None, _leaf_key=None)
         state.pop("_call_lock", None)
+        state.pop("_fitting", None)  # a copy made inside fit is not being trained
         return state
 
     def __repr__(self):

@@ -282,67 +282,72 @@ class Trainer:
         self.history = history
 
         logs = None
-        with _Interrupt(self) as interrupt:
-            cbl.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                if self.stop_training:
-                    history.interrupted = interrupt.hit
-                    break
-                cbl.on_epoch_begin(epoch)
-                compiled.reset()
-                schedule = opt.schedule
-                lr = float(opt.learning_rate)
-                it = opt.iterations
-                results = []
-                append = results.append
-                if not hooks:
-                    # The hot loop: one core call per batch, no allocation, no dispatch.
-                    try:
-                        if schedule is None:
-                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                append(train_step(xb, yb, swb, lr, it + 1))
-                                it += 1
-                                if self.stop_training:
-                                    break
-                        else:
-                            for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                                lr = learning_rate_at(schedule, it)
-                                append(train_step(xb, yb, swb, lr, it + 1))
-                                it += 1
-                                if self.stop_training:
-                                    break
-                    finally:  # steps done so far count even if a step raised
-                        opt.iterations = it
-                else:
-                    running = compiled.running()
-                    for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
-                        cbl.on_train_batch_begin(b, {"size": sizes[b]})
-                        lr = float(opt.learning_rate)
-                        r = train_step(xb, yb, swb, lr, it + 1)
-                        it += 1
-                        opt.iterations = it
-                        append(r)
-                        blogs = running.add(r, sizes[b])
-                        blogs["batch_loss"] = r[0]
-                        cbl.on_train_batch_end(b, blogs)
-                        if self.stop_training:
-                            break
-                if interrupt.hit:
-                    history.interrupted = True
-                    break
-                logs = self._epoch_logs(results, sizes, penalized)
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    cbl.on_test_begin()
-                    vlogs = self._evaluate_prepared(val, validation_batch_size or batch_size,
-                                                    cbl)
-                    if penalized:  # the weights' penalty, constant over the evaluation
-                        vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
-                    cbl.on_test_end(vlogs)
-                    logs.update({f"val_{k}": v for k, v in vlogs.items()})
-                cbl.on_epoch_end(epoch, logs)
-            if opt.use_ema and epochs > initial_epoch:  # Keras's finalize_variable_values
-                ema.finalize(opt, ema.trained_arrays(self._spec))
-            cbl.on_train_end(logs)  # Keras passes the last epoch's logs
+        # compile() from a callback would swap the optimizer and metrics under this loop
+        self.__dict__["_fitting"] = True
+        try:
+            with _Interrupt(self) as interrupt:
+                cbl.on_train_begin()
+                for epoch in range(initial_epoch, epochs):
+                    if self.stop_training:
+                        history.interrupted = interrupt.hit
+                        break
+                    cbl.on_epoch_begin(epoch)
+                    compiled.reset()
+                    schedule = opt.schedule
+                    lr = float(opt.learning_rate)
+                    it = opt.iterations
+                    results = []
+                    append = results.append
+                    if not hooks:
+                        # The hot loop: one core call per batch, no allocation, no dispatch.
+                        try:
+                            if schedule is None:
+                                for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                    append(train_step(xb, yb, swb, lr, it + 1))
+                                    it += 1
+                                    if self.stop_training:
+                                        break
+                            else:
+                                for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                                    lr = learning_rate_at(schedule, it)
+                                    append(train_step(xb, yb, swb, lr, it + 1))
+                                    it += 1
+                                    if self.stop_training:
+                                        break
+                        finally:  # steps done so far count even if a step raised
+                            opt.iterations = it
+                    else:
+                        running = compiled.running()
+                        for b, xb, yb, swb in batches.epoch(self._shuffle_seed, it):
+                            cbl.on_train_batch_begin(b, {"size": sizes[b]})
+                            lr = float(opt.learning_rate)
+                            r = train_step(xb, yb, swb, lr, it + 1)
+                            it += 1
+                            opt.iterations = it
+                            append(r)
+                            blogs = running.add(r, sizes[b])
+                            blogs["batch_loss"] = r[0]
+                            cbl.on_train_batch_end(b, blogs)
+                            if self.stop_training:
+                                break
+                    if interrupt.hit:
+                        history.interrupted = True
+                        break
+                    logs = self._epoch_logs(results, sizes, penalized)
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        cbl.on_test_begin()
+                        vlogs = self._evaluate_prepared(val, validation_batch_size or batch_size,
+                                                        cbl)
+                        if penalized:  # the weights' penalty, constant over the evaluation
+                            vlogs["data_loss"] = vlogs["loss"] - net.last_penalty
+                        cbl.on_test_end(vlogs)
+                        logs.update({f"val_{k}": v for k, v in vlogs.items()})
+                    cbl.on_epoch_end(epoch, logs)
+                if opt.use_ema and epochs > initial_epoch:  # Keras's finalize_variable_values
+                    ema.finalize(opt, ema.trained_arrays(self._spec))
+                cbl.on_train_end(logs)  # Keras passes the last epoch's logs
+        finally:
+            self.__dict__["_fitting"] = False
         if hasattr(batches, "samples"):  # a batch source's rows (unknown) or Dask data's
             history.fit_info["samples"] = batches.samples  # (known after a whole pass)
         history.fit_info.update(stop_info(callbacks))

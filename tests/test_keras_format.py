@@ -206,6 +206,9 @@ def test_lamina_loads_keras_files(tmp_path, functional):
     model = lamina.load_model(tmp_path / "k.keras")
     expected = kmodel.predict(X, verbose=0)
     np.testing.assert_allclose(model.predict(X, verbose=0), expected, atol=1e-6)
+    # A Keras Functional stays functional: the same layers, InputLayer first, as in Keras.
+    assert type(model).__name__ == ("Functional" if functional else "Sequential")
+    assert [lay.name for lay in model.layers] == [lay.name for lay in kmodel.layers]
     assert type(model.optimizer).__name__ == "Adam" and model.loss is not None
     assert model.optimizer.iterations == int(kmodel.optimizer.iterations.numpy())
     fresh = lamina.load_model(tmp_path / "k.keras", compile=False)
@@ -213,6 +216,59 @@ def test_lamina_loads_keras_files(tmp_path, functional):
         w[...] = 0
     fresh.load_weights(tmp_path / "k.weights.h5")
     np.testing.assert_allclose(fresh.predict(X, verbose=0), expected, atol=1e-6)
+
+
+def _functional_lamina_model():
+    inputs = lamina.Input((6,), name="features")
+    x = L.Dense(8, activation="relu", name="h1")(inputs)
+    x = L.Dropout(0.2, name="drop")(x)
+    model = lamina.Model(inputs, L.Dense(3, name="out")(x), name="fm", seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0)
+    return model
+
+
+def test_functional_model_keeps_its_class_in_keras_files(tmp_path):
+    """A lamina.Model(inputs, outputs) was written as a Keras Sequential: it came back
+    without its InputLayer (layer indices shifted, get_layer(input name) failed). It is
+    written as Keras writes a Functional and read back as one."""
+    model = _functional_lamina_model()
+    path = tmp_path / "f.keras"
+    model.save(path)
+    entry = json.loads(zipfile.ZipFile(path).read("config.json"))
+    assert entry["class_name"] == "Functional"
+    assert entry["config"]["input_layers"] == ["features", 0, 0]
+    assert [e["name"] for e in entry["config"]["layers"]] == ["features", "h1", "drop", "out"]
+    back = lamina.load_model(path)
+    assert type(back).__name__ == "Functional" and back.name == "fm"
+    assert [lay.name for lay in back.layers] == ["features", "h1", "drop", "out"]
+    assert back.get_layer("features") is back.layers[0]
+    np.testing.assert_array_equal(back.predict(X, verbose=0), model.predict(X, verbose=0))
+    back.fit(X, Y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    model.fit(X, Y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert same_weights(back, model)
+    model.save_weights(tmp_path / "f.weights.h5")
+    fresh = lamina.load_model(path, compile=False)
+    fresh.load_weights(tmp_path / "f.weights.h5")
+    assert same_weights(fresh, model)
+
+
+def test_keras_loads_lamina_functional_files(tmp_path):
+    keras = _keras()
+    model = _functional_lamina_model()
+    model.save(tmp_path / "f.keras")
+    model.save_weights(tmp_path / "f.weights.h5")
+    kmodel = keras.models.load_model(tmp_path / "f.keras")
+    assert type(kmodel).__name__ == "Functional"
+    assert [lay.name for lay in kmodel.layers] == ["features", "h1", "drop", "out"]
+    np.testing.assert_allclose(kmodel.predict(X, verbose=0), model.predict(X, verbose=0),
+                               atol=1e-6)
+    assert int(kmodel.optimizer.iterations.numpy()) == model.optimizer.iterations
+    for w in kmodel.weights:
+        w.assign(np.zeros(w.shape, "float32"))
+    kmodel.load_weights(tmp_path / "f.weights.h5")
+    np.testing.assert_allclose(kmodel.predict(X, verbose=0), model.predict(X, verbose=0),
+                               atol=1e-6)
 
 
 def test_lamina_loads_nested_keras_models(tmp_path):

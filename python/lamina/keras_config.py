@@ -105,21 +105,47 @@ def input_name(model, default="input_layer"):
     return found.name if found is not None else default
 
 
+def is_functional(model) -> bool:
+    """Whether ``model`` is a ``lamina.Model(inputs, outputs)`` (Keras's Functional)."""
+    return type(model).__name__ == "Functional"
+
+
+def _functional_to_keras(model):
+    """A lamina functional chain as Keras 3 writes a Functional: the InputLayer first, each
+    layer with its name and the call that made its output (lamina's config already holds
+    Keras's ``inbound_nodes``)."""
+    nodes = {e["name"]: e.get("inbound_nodes", []) for e in model.get_config()["layers"]}
+    iname = input_name(model)
+    layers = [{**_input_entry(list(model.input_shape[1:]), model.dtype, iname),
+               "name": iname, "inbound_nodes": []}]
+    for layer in body_layers(model):
+        layers.append({**_layer_entry(layer, model.dtype), "name": layer.name,
+                       "inbound_nodes": nodes[layer.name]})
+    config = {"name": model.name, "trainable": bool(model.trainable), "layers": layers,
+              "input_layers": [iname, 0, 0], "output_layers": [layers[-1]["name"], 0, 0]}
+    return _envelope("keras.src.models.functional", "Functional", config,
+                     registered_name="Functional", build_config={"input_shape": None})
+
+
 def model_to_keras(model, compile=True):
     """The ``config.json`` entry of a built lamina model in Keras 3's schema.
 
     Args:
-        model: A built lamina model (written as a Keras ``Sequential``).
+        model: A built lamina model: a ``Sequential`` is written as Keras's ``Sequential``,
+            a ``lamina.Model(inputs, outputs)`` as Keras's ``Functional``.
         compile: Include ``compile_config`` when the model is compiled. Defaults to `True`.
     """
-    shape = list(model.input_shape[1:])
-    layers = [_input_entry(shape, model.dtype, input_name(model))]
-    layers += [_layer_entry(layer, model.dtype) for layer in body_layers(model)]
-    config = {"name": model.name, "trainable": bool(model.trainable),
-              "dtype": _policy(model.dtype), "layers": layers,
-              "build_input_shape": [None, *shape]}
-    entry = _envelope("keras", "Sequential", config,
-                      build_config={"input_shape": [None, *shape]})
+    if is_functional(model):
+        entry = _functional_to_keras(model)
+    else:
+        shape = list(model.input_shape[1:])
+        layers = [_input_entry(shape, model.dtype, input_name(model))]
+        layers += [_layer_entry(layer, model.dtype) for layer in body_layers(model)]
+        config = {"name": model.name, "trainable": bool(model.trainable),
+                  "dtype": _policy(model.dtype), "layers": layers,
+                  "build_input_shape": [None, *shape]}
+        entry = _envelope("keras", "Sequential", config,
+                          build_config={"input_shape": [None, *shape]})
     if compile:
         cc = compile_to_keras(model)
         if cc is not None:
@@ -281,24 +307,41 @@ def model_from_keras(entry, where="config.json", seed=None):
             raise ModelFileError(f"{where}: Sequential config has no layer list")
     else:
         entries = _chain(config)
+    def layer_of(e):
+        if not isinstance(e, dict):
+            raise ModelFileError(f"{where}: invalid layer entry {e!r}")
+        cls_name = e.get("class_name")
+        if cls_name in _MODEL_CLASSES:
+            return model_from_keras(e, where)
+        layer_config = _strip(e.get("config") or {})
+        if not isinstance(layer_config, dict):
+            raise ModelFileError(f"{where}: invalid layer config {layer_config!r}")
+        _builtin_layer_class(cls_name, layer_config.get("name"))
+        if cls_name == "InputLayer" and "batch_input_shape" in layer_config:  # Keras 2
+            layer_config["batch_shape"] = layer_config.pop("batch_input_shape")
+        return layers_mod.deserialize({"class_name": cls_name, "config": layer_config})
+
     try:
+        if entry["class_name"] != "Sequential":
+            # A functional chain stays a functional model: its InputLayer is in .layers and
+            # get_layer(input name) finds it, as in Keras.
+            from .functional import Model
+
+            inputs = layer_of(entries[0])
+            if not isinstance(inputs, layers_mod.InputLayer):
+                raise ModelFileError(f"{where}: the functional model's first layer "
+                                     f"{entries[0].get('name')!r} is not an InputLayer")
+            x = inputs
+            for e in entries[1:]:
+                x = layer_of(e)(x)
+            dtype = _strip(entries[0].get("config") or {}).get("dtype")
+            return Model(inputs, x, name=config.get("name"), seed=seed,
+                         trainable=config.get("trainable", True),
+                         dtype=dtype if dtype in ("float32", "float64") else None)
         model = Sequential(name=config.get("name"), dtype=config.get("dtype"),
                            trainable=config.get("trainable", True), seed=seed)
         for e in entries:
-            if not isinstance(e, dict):
-                raise ModelFileError(f"{where}: invalid layer entry {e!r}")
-            cls_name = e.get("class_name")
-            if cls_name in _MODEL_CLASSES:
-                model.add(model_from_keras(e, where))
-                continue
-            layer_config = _strip(e.get("config") or {})
-            if not isinstance(layer_config, dict):
-                raise ModelFileError(f"{where}: invalid layer config {layer_config!r}")
-            _builtin_layer_class(cls_name, layer_config.get("name"))
-            if cls_name == "InputLayer" and "batch_input_shape" in layer_config:  # Keras 2
-                layer_config["batch_shape"] = layer_config.pop("batch_input_shape")
-            model.add(layers_mod.deserialize({"class_name": cls_name,
-                                              "config": layer_config}))
+            model.add(layer_of(e))
         bis = config.get("build_input_shape")
         if bis is not None and not model.built:
             model.build(bis)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._validation import first_nonfinite
 from .io import MAX_ITERATIONS, ModelFileError, check_optimizer_slot, saved_optimizer
-from .keras_config import body_layers, to_snake_case
+from .keras_config import body_layers, is_functional, to_snake_case
 from .optimizers import ema
 
 __all__ = ["layer_paths", "fill_h5", "read_h5"]
@@ -120,7 +120,10 @@ def _optimizer_arrays(opt, params=()):
 def fill_h5(model, f, optimizer=True):
     """Writes the model's weights (and optimizer variables) into an open h5py File."""
     f.create_group("vars")
-    for path, layer in layer_paths(model):
+    functional = is_functional(model)
+    if functional:  # Keras's Functional tracks its InputLayer too (no variables)
+        f.create_group("layers/input_layer/vars")
+    for path, layer in layer_paths(model, with_input=functional):
         segs = path.split("/")
         for i in range(2, len(segs) - 1, 2):  # a nested model's own (empty) vars group
             f.require_group("/".join(segs[:i]) + "/vars")

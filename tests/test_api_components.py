@@ -63,6 +63,8 @@ def test_activations_keep_float32():
     ("lecun_normal", math.sqrt(1 / 300)),
     ("random_normal", 0.05),
     ("random_uniform", 0.1 / math.sqrt(12)),
+    ("uniform", 0.1 / math.sqrt(12)),  # Keras's alias (kernel_initializer='uniform')
+    ("normal", 0.05),
     ("truncated_normal", 0.05 * 0.87962566103423978),
 ])
 def test_initializer_scales_follow_keras(name, std):
@@ -85,6 +87,12 @@ def test_initializer_bounds_and_constants():
     assert initializers.Constant(0.5)((2,)).tolist() == [0.5, 0.5]
     q = initializers.Orthogonal(gain=2.0)((5, 8), "float64", rng)
     np.testing.assert_allclose(q @ q.T, 4 * np.eye(5), atol=1e-12)
+    np.testing.assert_array_equal(initializers.get("identity")((3, 4)), np.eye(3, 4))
+    eye = initializers.get({"class_name": "Identity", "config": {"gain": 0.5}})
+    np.testing.assert_array_equal(eye((2, 2)), 0.5 * np.eye(2))
+    assert initializers.serialize(eye) == {"class_name": "Identity", "config": {"gain": 0.5}}
+    with pytest.raises(ValueError, match="2-D kernels only"):
+        eye((4,))
 
 
 def test_initializer_seeding():

@@ -25,7 +25,7 @@ import numpy as np
 from ._validation import config_repr, from_class_config
 
 __all__ = [
-    "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
+    "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "Zeros", "get", "serialize", "deserialize",
 ]
@@ -183,6 +183,33 @@ class Constant(Initializer):
 
     def get_config(self):
         return {"value": self.value}
+
+
+class Identity(Initializer):
+    """``gain`` times the identity matrix (ones on the main diagonal of a 2-D kernel, which
+    need not be square), as Keras's ``Identity``.
+
+    Args:
+        gain: The diagonal's value. Defaults to `1.0`.
+
+    Example:
+        >>> Identity(2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain=1.0):
+        gain = float(gain)
+        if not math.isfinite(gain):
+            raise ValueError(f"Identity gain must be finite, got {gain!r}")
+        self.gain = gain
+
+    def _sample(self, shape, rng):
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializes 2-D kernels only, got shape {shape}")
+        return self.gain * np.eye(shape[0], shape[1])
+
+    def get_config(self):
+        return {"gain": self.gain}
 
 
 class RandomNormal(Initializer):
@@ -420,11 +447,14 @@ class Orthogonal(Initializer):
 
 
 _CLASSES = {c.__name__: c for c in (
-    Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal)}
+    Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal,
+    VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
+    LecunNormal, Orthogonal)}
 _NAMES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "identity": Identity,
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
+    "normal": RandomNormal, "uniform": RandomUniform,  # Keras's aliases (Keras 2 scripts)
     "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "xavier_uniform": GlorotUniform, "xavier_normal": GlorotNormal,
@@ -432,7 +462,7 @@ _NAMES = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
 }
 _CANONICAL = {cls: name for name, cls in _NAMES.items() if name not in (
-    "zero", "one", "xavier_uniform", "xavier_normal")}
+    "zero", "one", "xavier_uniform", "xavier_normal", "normal", "uniform")}
 
 
 def get(identifier) -> Initializer:

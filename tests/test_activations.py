@@ -243,3 +243,35 @@ def test_nan_propagates(isa, name, dtype):
         assert np.all(np.isnan(y))  # the row's normaliser is NaN
     else:
         assert np.array_equal(np.isnan(y), np.isnan(x)), name
+
+
+def test_activation_layers_as_the_activation_argument():
+    """Keras takes any callable as ``activation``: ``Dense(4, activation=LeakyReLU(0.1))``
+    (GAN and Q&A code) computes what Dense + LeakyReLU(0.1) computes, keeps its slope
+    through get_config / JSON / .keras (written as Keras writes it, a LeakyReLU config),
+    and a layer the fused activation cannot express is refused by name."""
+    import lamina
+    from lamina import layers as L
+
+    x = np.random.default_rng(0).normal(size=(16, 3))
+    fused = lamina.Sequential([lamina.Input((3,)), L.Dense(4, activation=L.LeakyReLU(0.1)),
+                               L.Dense(3, activation=L.ELU(0.5)),
+                               L.Dense(2, activation=L.Softmax())], seed=0, dtype="float64")
+    apart = lamina.Sequential([lamina.Input((3,)), L.Dense(4), L.LeakyReLU(0.1), L.Dense(3),
+                               L.ELU(0.5), L.Dense(2), L.Softmax()], seed=0, dtype="float64")
+    apart.set_weights(fused.get_weights())
+    np.testing.assert_allclose(fused.predict(x, verbose=0), apart.predict(x, verbose=0),
+                               rtol=1e-13, atol=1e-15)
+    config = fused.get_config()["layers"]
+    assert config[1]["config"]["activation"] == {"class_name": "LeakyReLU",
+                                                 "config": {"negative_slope": 0.1}}
+    assert config[3]["config"]["activation"] == "softmax"
+    again = lamina.models.model_from_json(fused.to_json())
+    assert [(lay.activation, lay.alpha) for lay in again.layers] == [
+        ("leaky_relu", 0.1), ("elu", 0.5), ("softmax", 0.0)]
+    assert L.Dense(2, activation=L.LeakyReLU()).alpha == 0.3  # the layer's own default
+    assert L.Dense(2, activation="leaky_relu").alpha == 0.2   # the function's
+    with pytest.raises(ValueError, match=r"activation=ReLU\(\.\.\.\) cannot be fused"):
+        L.Dense(2, activation=L.ReLU(max_value=6.0))
+    with pytest.raises(ValueError, match=r"activation=Dense\(\.\.\.\)"):
+        L.Dense(2, activation=L.Dense(3))

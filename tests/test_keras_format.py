@@ -338,3 +338,23 @@ def test_training_resumed_in_lamina_continues_the_curve(tmp_path, name, make):
     kmodel.save(tmp_path / "k.keras")
     model = lamina.load_model(tmp_path / "k.keras")
     np.testing.assert_allclose(_steps_lamina(model, 3), _steps_keras(kmodel, 3), atol=1e-5)
+
+
+def test_activation_layers_inside_dense_cross_keras(tmp_path):
+    """Dense(activation=LeakyReLU(0.1) / ELU(0.5)) both ways: Keras writes the activation as
+    the layer's config, lamina reads it (and writes the same) with the same numbers."""
+    keras = _keras()
+    km = keras.Sequential([keras.Input((6,)),
+                           keras.layers.Dense(4, activation=keras.layers.LeakyReLU(0.1)),
+                           keras.layers.Dense(3, activation=keras.layers.ELU(0.5))])
+    km.save(tmp_path / "k.keras")
+    lm = lamina.load_model(tmp_path / "k.keras")
+    # Keras writes compile_config {} for a model it never compiled: it stays uncompiled
+    # (it came back compiled with RMSprop and no optimizer state, a file Keras refused).
+    assert not lm.compiled
+    assert [(lay.activation, lay.alpha) for lay in lm.layers] == [("leaky_relu", 0.1),
+                                                                  ("elu", 0.5)]
+    np.testing.assert_allclose(lm.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+    lm.save(tmp_path / "l.keras")
+    back = keras.models.load_model(tmp_path / "l.keras")
+    np.testing.assert_allclose(back.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)

@@ -31,7 +31,7 @@ __all__ = ["model_to_keras", "model_from_keras", "compile_to_keras", "compile_fr
            "check_safe", "to_snake_case", "body_layers", "input_name"]
 
 _NESTED = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
-           "constraint": "keras.constraints"}
+           "constraint": "keras.constraints", "activation": "keras.layers"}
 _DROP_ON_READ = ("module", "registered_name", "build_config", "compile_config",
                  "shared_object_id")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -380,8 +380,9 @@ def _named_function(obj, kind):
 
 
 def compile_from_keras(cc, where="config.json"):
-    """lamina's compile config from Keras's ``compile_config`` (None stays None)."""
-    if cc is None:
+    """lamina's compile config from Keras's ``compile_config`` (None stays None, and so
+    does the ``{}`` Keras writes for a model it never compiled)."""
+    if cc is None or cc == {}:
         return None
     if not isinstance(cc, dict):
         raise ModelFileError(f"{where}: compile_config must be a dict, got {cc!r}")

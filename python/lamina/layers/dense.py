@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int
-from .layer import _MAX_DIM, _MAX_KERNEL, Layer, _activation_and_alpha, check_shape
+from .layer import (_MAX_DIM, _MAX_KERNEL, Layer, _activation_and_alpha, _activation_config,
+                    check_shape)
 
 
 class Dense(Layer):
@@ -13,7 +14,9 @@ class Dense(Layer):
 
     Args:
         units: Output size, a positive int.
-        activation: Name or ``lamina.activations`` function. Defaults to `None` (linear).
+        activation: Name, ``lamina.activations`` function, or an activation layer
+            (``LeakyReLU(0.1)``, ``ELU``, ``Softmax``, a plain ``ReLU``). Defaults to `None`
+            (linear).
         use_bias: Whether to add a bias. Defaults to `True`.
         kernel_initializer: Initializer of the ``(inputs, units)`` kernel. Defaults to
             `"glorot_uniform"`.
@@ -95,7 +98,8 @@ class Dense(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+            "units": self.units, "activation": _activation_config(self.activation, self.alpha),
+            "use_bias": self.use_bias,
             "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
             "bias_initializer": initializers_mod.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),

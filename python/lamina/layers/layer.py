@@ -90,11 +90,49 @@ _MAX_DIM = 2**31 - 1
 _MAX_KERNEL = 2**34
 
 
+# Activation layers a Dense (or Activation) takes as its ``activation`` (Keras accepts any
+# callable; these are the ones the core's fused activation computes), with the config keys
+# that say what they compute.
+_ACTIVATION_LAYERS = {"Activation": ("activation",), "ReLU": ("max_value", "negative_slope",
+                      "threshold"), "LeakyReLU": ("negative_slope", "alpha"),
+                      "ELU": ("alpha",), "Softmax": ("axis",)}
+
+
 def _activation_and_alpha(activation, alpha=None):
+    """``(core activation name, alpha)`` of a name, a ``lamina.activations`` function, an
+    activation layer (``LeakyReLU(0.1)``: Keras calls any callable) or such a layer's
+    serialized form (what Keras writes for it)."""
+    if isinstance(activation, dict) and activation.get("class_name") in _ACTIVATION_LAYERS:
+        keys = _ACTIVATION_LAYERS[activation["class_name"]]
+        config = activation.get("config") or {}
+        activation = _REGISTRY[activation["class_name"]](
+            **{k: v for k, v in config.items() if k in keys})
+    if isinstance(activation, Layer):
+        kind = type(activation).__name__
+        spec = activation.core_spec() if kind in _ACTIVATION_LAYERS else None
+        if spec is None or len(spec) > 1 or (spec and spec[0].get("type") != "activation"):
+            raise ValueError(
+                f"activation={kind}(...) cannot be fused into the layer: pass a name, an "
+                f"activation function, or LeakyReLU/ELU/Softmax/Activation/a plain ReLU "
+                f"layer; add this {kind} as a layer of its own after it")
+        return activation.activation, float(activation.alpha)
     name = activations_mod.get(activation)
     if alpha is None:
         alpha = activations_mod.DEFAULT_ALPHA.get(name, 0.0)
     return name, float(alpha)
+
+
+def _activation_config(name, alpha):
+    """What a layer's config says for ``(name, alpha)``: the name when alpha is the name's
+    default, else the activation layer that computes it (as Keras serializes
+    ``activation=LeakyReLU(0.1)``)."""
+    if alpha == activations_mod.DEFAULT_ALPHA.get(name, 0.0):
+        return name
+    if name == "leaky_relu":
+        return {"class_name": "LeakyReLU", "config": {"negative_slope": alpha}}
+    if name == "elu":
+        return {"class_name": "ELU", "config": {"alpha": alpha}}
+    return name
 
 
 # ---- the registry: class name -> layer class ---------------------------------------------

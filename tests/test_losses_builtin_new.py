@@ -1,5 +1,6 @@
 """The losses added for Keras 3's vocabulary (LogCosh, KLDivergence, Poisson, Hinge,
-SquaredHinge, CategoricalHinge, CosineSimilarity, label smoothing, reductions), fused in the
+SquaredHinge, CategoricalHinge, CosineSimilarity, MeanSquaredLogarithmicError,
+MeanAbsolutePercentageError, label smoothing, reductions), fused in the
 core: value and gradient against a float64 numpy reference, in a network against the same
 loss written with lamina.ops, and against keras.losses where Keras is installed."""
 
@@ -32,6 +33,10 @@ CASES = [
     ("squared_hinge", (SIGNS > 0).astype(float), P, lf.squared_hinge, {}),
     ("categorical_hinge", ONEHOT, P, lf.categorical_hinge, {}),
     ("cosine_similarity", RNG.normal(size=(M, N)), P, lf.cosine_similarity, {}),
+    # msle: predictions on both sides of the eps floor; targets >= 0 and a few at 0
+    ("mean_squared_logarithmic_error", np.abs(P[::-1]) * (RNG.random((M, N)) > 0.2), P,
+     lf.mean_squared_logarithmic_error, {}),
+    ("mape", P[::-1] + np.sign(P[::-1]) * 0.5, P, lf.mean_absolute_percentage_error, {}),
     ("categorical_crossentropy", ONEHOT, PROB_ROWS,
      lambda t, p: lf.categorical_crossentropy(t, p, label_smoothing=0.2),
      {"label_smoothing": 0.2}),
@@ -79,6 +84,10 @@ LOSS_CLASSES = [
      None),
     (losses.CategoricalHinge(), lf.categorical_hinge, np.eye(3)[RNG.integers(0, 3, 40)], None),
     (losses.CosineSimilarity(), lf.cosine_similarity, RNG.normal(size=(40, 3)), None),
+    (losses.MeanSquaredLogarithmicError(), lf.mean_squared_logarithmic_error,
+     RNG.uniform(0.0, 3.0, size=(40, 3)), "softplus"),
+    (losses.MeanAbsolutePercentageError(), lf.mean_absolute_percentage_error,
+     RNG.uniform(0.5, 3.0, size=(40, 3)) * np.where(RNG.random((40, 3)) > 0.3, 1, -1), None),
     (losses.CategoricalCrossentropy(label_smoothing=0.1),
      lambda t, p: ops.categorical_crossentropy(t * 0.9 + 0.1 / 3, p),
      np.eye(3)[RNG.integers(0, 3, 40)], "softmax"),
@@ -102,6 +111,11 @@ def _tape_version(fn):
             1.0 - lf._hinge_labels(t) * p, 0.0)), axis=-1),
         lf.categorical_hinge: lambda t, p: ops.maximum(
             ops.max((1.0 - t) * p, axis=-1) - ops.sum(t * p, axis=-1) + 1.0, 0.0),
+        lf.mean_squared_logarithmic_error: lambda t, p: ops.mean(ops.square(
+            ops.log(ops.maximum(p, 1e-7) + 1.0) - ops.log(ops.maximum(t, 1e-7) + 1.0)),
+            axis=-1),
+        lf.mean_absolute_percentage_error: lambda t, p: 100.0 * ops.mean(
+            ops.abs(t - p) / ops.maximum(ops.abs(t), 1e-7), axis=-1),
         lf.cosine_similarity: lambda t, p: -ops.sum(
             t / ops.sqrt(ops.maximum(ops.sum(t * t, axis=-1, keepdims=True), 1e-12))
             * p / ops.sqrt(ops.maximum(ops.sum(p * p, axis=-1, keepdims=True), 1e-12)),
@@ -165,7 +179,8 @@ def test_arguments_are_checked():
     back = losses.get(cfg)
     assert (back.label_smoothing, back.reduction) == (0.1, "sum")
     for name in ("log_cosh", "kld", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-                 "cosine_similarity"):
+                 "cosine_similarity", "msle", "mape", "mean_squared_logarithmic_error",
+                 "mean_absolute_percentage_error"):
         assert losses.is_fused(losses.get(name))
 
 
@@ -193,6 +208,8 @@ KERAS_CASES = [
     ("CategoricalCrossentropy", {"label_smoothing": 0.1, "from_logits": True}, ONEHOT, P),
     ("BinaryCrossentropy", {"label_smoothing": 0.3}, (SIGNS > 0).astype(float), PROB * 0.9),
     ("MeanSquaredError", {"reduction": "sum"}, RNG.normal(size=(M, N)), P),
+    ("MeanSquaredLogarithmicError", {}, np.abs(P[::-1]), P),
+    ("MeanAbsolutePercentageError", {}, P[::-1] + 0.5, P),
 ]
 
 

@@ -28,6 +28,9 @@
 // - categorical_hinge: max(max_j (1 - y_j) p_j - sum_j y_j p_j + 1, 0), ties of the max
 //     share its gradient
 // - cosine_similarity: -sum_j a_j b_j, a = y / |y|, b = p / |p|, |x| = sqrt(max(x.x, 1e-12))
+// - msle: mean_j (log1p(max(p, eps)) - log1p(max(y, eps)))^2
+//                      d = 2 (lp - ly) / (max(p, eps) + 1) / n where p >= eps, else 0
+// - mape: 100 mean_j |y - p| / max(|y|, eps)  d = 100 sign(p - y) / max(|y|, eps) / n
 // eps = T(1e-7) and 1 - eps rounded to T, as Keras clips in the prediction's dtype.
 //
 // grad may alias pred (same rows, same ld): every row reads pred[i, j] before writing grad[i, j].
@@ -68,6 +71,10 @@ constexpr ops_detail::NamedValue<Loss> kLossNames[] = {
     {"squared_hinge", Loss::squared_hinge},
     {"categorical_hinge", Loss::categorical_hinge},
     {"cosine_similarity", Loss::cosine_similarity},
+    {"mean_squared_logarithmic_error", Loss::mean_squared_logarithmic_error},
+    {"msle", Loss::mean_squared_logarithmic_error},
+    {"mean_absolute_percentage_error", Loss::mean_absolute_percentage_error},
+    {"mape", Loss::mean_absolute_percentage_error},
 };
 
 template <class T>
@@ -190,6 +197,29 @@ double row_dense(const LossParams& p, std::int64_t n, const T* pr, const T* yr, 
       return l;
     case Loss::sparse_categorical_crossentropy:
       break;  // dense targets are not accepted for it (the caller one-hots or uses _sparse)
+    case Loss::mean_squared_logarithmic_error: {
+      const double eps = Clip<T>().lo;  // Keras's epsilon in the prediction's dtype
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double q = pr[j], z = yr[j];
+        const double cq = q < eps ? eps : q;
+        const double e = std::log1p(cq) - std::log1p(z < eps ? eps : z);
+        l += e * e;
+        if (gr) gr[j] = static_cast<T>(q >= eps ? g * 2.0 * e / (cq + 1.0) * inv_n : 0.0);
+      }
+      return l * inv_n;
+    }
+    case Loss::mean_absolute_percentage_error: {
+      const double eps = Clip<T>().lo;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);
+        const double a = std::fabs(static_cast<double>(yr[j]));
+        const double den = a < eps ? eps : a;
+        l += std::fabs(e) / den;
+        if (gr) gr[j] = static_cast<T>(e > 0.0 ? g * 100.0 / den * inv_n
+                                               : (e < 0.0 ? -g * 100.0 / den * inv_n : 0.0));
+      }
+      return 100.0 * l * inv_n;
+    }
     case Loss::log_cosh:
       for (std::int64_t j = 0; j < n; ++j) {
         const double e = static_cast<double>(pr[j]) - static_cast<double>(yr[j]);

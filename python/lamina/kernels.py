@@ -224,7 +224,8 @@ def activation_grad(x, y, dy, name: str, alpha: float | None = None,
 LOSS_NAMES = ("mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy",
               "categorical_crossentropy", "sparse_categorical_crossentropy", "log_cosh",
               "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-              "cosine_similarity")
+              "cosine_similarity", "mean_squared_logarithmic_error",
+              "mean_absolute_percentage_error")
 _CROSSENTROPY = {"binary_crossentropy", "categorical_crossentropy",
                  "sparse_categorical_crossentropy"}
 
@@ -275,7 +276,8 @@ def loss(y_true, y_pred, name: str, from_logits: bool = False, delta: float = 1.
         name: mean_squared_error (mse), mean_absolute_error (mae), huber,
             binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
             log_cosh, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
-            cosine_similarity.
+            cosine_similarity, mean_squared_logarithmic_error (msle),
+            mean_absolute_percentage_error (mape).
         from_logits: Whether `y_pred` holds logits (crossentropies only). Defaults to `False`.
         delta: Huber's threshold. Defaults to `1.0`.
         sample_weight: Per-sample weights (m,). Defaults to `None` (all ones).

@@ -15,7 +15,8 @@ import numpy as np
 __all__ = ["mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "log_cosh",
            "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-           "cosine_similarity"]
+           "cosine_similarity", "mean_squared_logarithmic_error",
+           "mean_absolute_percentage_error"]
 
 EPSILON = 1e-7
 
@@ -210,6 +211,38 @@ def poisson(y_true, y_pred):
     """
     y_true, y_pred = _arrays(y_true, y_pred)
     return np.mean(y_pred - y_true * np.log(y_pred + EPSILON), axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample ``mean((log1p(max(y_pred, 1e-7)) - log1p(max(y_true, 1e-7))) ** 2)``.
+
+    Args:
+        y_true: Targets (>= 0 where it matters), shape ``(n, d)``.
+        y_pred: Predictions, same shape.
+
+    Example:
+        >>> round(float(mean_squared_logarithmic_error([[0.0]], [[np.e - 1]])[0]), 6)
+        1.0
+    """
+    y_true, y_pred = _arrays(y_true, y_pred)
+    d = np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))
+    return np.mean(np.square(d), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))``.
+
+    Args:
+        y_true: Targets, shape ``(n, d)``.
+        y_pred: Predictions, same shape.
+
+    Example:
+        >>> mean_absolute_percentage_error([[4.0]], [[3.0]]).tolist()
+        [25.0]
+    """
+    y_true, y_pred = _arrays(y_true, y_pred)
+    diff = np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), EPSILON)
+    return 100.0 * np.mean(diff, axis=-1)
 
 
 def _hinge_labels(y_true):

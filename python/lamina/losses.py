@@ -31,7 +31,8 @@ from . import object_registration
 from ._validation import config_repr, from_class_config
 from .loss_functions import (EPSILON, binary_crossentropy, categorical_crossentropy,  # noqa: F401
                              categorical_hinge, cosine_similarity, hinge, huber, kl_divergence,
-                             log_cosh, mean_absolute_error, mean_squared_error, poisson,
+                             log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+                             mean_squared_error, mean_squared_logarithmic_error, poisson,
                              sparse_categorical_crossentropy, squared_hinge)
 from .custom_loss import reduce_values
 
@@ -39,10 +40,12 @@ __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "LogCosh", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
-    "CosineSimilarity", "mean_squared_error", "mean_absolute_error", "huber",
+    "CosineSimilarity", "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError",
+    "mean_squared_error", "mean_absolute_error", "huber",
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-    "cosine_similarity", "mse", "mae", "get", "serialize", "deserialize",
+    "cosine_similarity", "mean_squared_logarithmic_error", "mean_absolute_percentage_error",
+    "mse", "mae", "msle", "mape", "get", "serialize", "deserialize",
     "register_keras_serializable", "is_fused", "ALL_LOSSES", "REDUCTIONS",
 ]
 
@@ -50,7 +53,8 @@ __all__ = [
 ALL_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy",
               "categorical_crossentropy", "sparse_categorical_crossentropy", "log_cosh",
               "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-              "cosine_similarity")
+              "cosine_similarity", "mean_squared_logarithmic_error",
+              "mean_absolute_percentage_error")
 #: Keras 3's reductions ("mean" is "sum_over_batch_size"; "auto" is accepted as it).
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -412,6 +416,33 @@ CategoricalHinge = _simple("CategoricalHinge", "categorical_hinge", categorical_
         1.25
     """)
 
+MeanSquaredLogarithmicError = _simple(
+    "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error",
+    mean_squared_logarithmic_error, """Mean squared logarithmic error:
+    ``(log1p(max(y_pred, 1e-7)) - log1p(max(y_true, 1e-7))) ** 2``, averaged.
+
+    Args:
+        name: Name. Defaults to `"mean_squared_logarithmic_error"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> round(MeanSquaredLogarithmicError()([[0.0]], [[2.718281828 - 1]]), 4)
+        1.0
+    """)
+MeanAbsolutePercentageError = _simple(
+    "MeanAbsolutePercentageError", "mean_absolute_percentage_error",
+    mean_absolute_percentage_error, """Mean absolute percentage error:
+    ``100 * |y_true - y_pred| / max(|y_true|, 1e-7)``, averaged.
+
+    Args:
+        name: Name. Defaults to `"mean_absolute_percentage_error"`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+
+    Example:
+        >>> MeanAbsolutePercentageError()([[4.0]], [[3.0]])
+        25.0
+    """)
+
 
 class CosineSimilarity(Loss):
     """Negative cosine similarity of each sample's target and prediction (-1: aligned).
@@ -444,11 +475,14 @@ class CosineSimilarity(Loss):
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+msle = MSLE = mean_squared_logarithmic_error
+mape = MAPE = mean_absolute_percentage_error
 
 _CLASSES = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge,
-    CategoricalHinge, CosineSimilarity)}
+    CategoricalHinge, CosineSimilarity, MeanSquaredLogarithmicError,
+    MeanAbsolutePercentageError)}
 _NAMES = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
@@ -460,6 +494,10 @@ _NAMES = {
     "kullback_leibler_divergence": KLDivergence, "poisson": Poisson, "hinge": Hinge,
     "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
     "cosine_similarity": CosineSimilarity,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
 }
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
               huber: Huber, binary_crossentropy: BinaryCrossentropy,
@@ -467,7 +505,9 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
               log_cosh: LogCosh, kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge,
               squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
-              cosine_similarity: CosineSimilarity}
+              cosine_similarity: CosineSimilarity,
+              mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+              mean_absolute_percentage_error: MeanAbsolutePercentageError}
 #: Custom objects saved files may name: "package>name" -> function or class (one registry
 #: for losses, metrics and the rest: ``lamina.saving.get_custom_objects()``).
 _REGISTERED: dict = object_registration.get_custom_objects()

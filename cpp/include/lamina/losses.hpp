@@ -35,8 +35,10 @@ enum class Loss : int {
   squared_hinge,      // mean_j max(1 - y p, 0)^2, the same label rule
   categorical_hinge,  // max(max_j (1 - y_j) p_j - sum_j y_j p_j + 1, 0)
   cosine_similarity,  // -sum_j l2n(y)_j l2n(p)_j, l2n(x) = x / sqrt(max(sum x^2, 1e-12))
+  mean_squared_logarithmic_error,  // mean_j (log1p(max(p, eps)) - log1p(max(y, eps)))^2
+  mean_absolute_percentage_error,  // 100 mean_j |y - p| / max(|y|, eps)
 };
-constexpr Loss kLastLoss = Loss::cosine_similarity;
+constexpr Loss kLastLoss = Loss::mean_absolute_percentage_error;
 
 // How the network reduces sum_i sw_i l_i to the batch loss (Keras 3's `reduction`):
 // divided by the batch size m, not divided, or divided by sum_i sw_i.

@@ -164,9 +164,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
         >>> mean_absolute_percentage_error([[4.0]], [[3.0]]).tolist()
         [25.0]
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    diff = np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), EPSILON)
-    return 100.0 * np.mean(diff, axis=-1)
+    return _lf.mean_absolute_percentage_error(*_dense(y_true, y_pred))
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
@@ -176,9 +174,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
         >>> round(float(mean_squared_logarithmic_error([[0.0]], [[np.e - 1]])[0]), 6)
         1.0
     """
-    y_true, y_pred = _dense(y_true, y_pred)
-    d = np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(y_true, EPSILON))
-    return np.mean(np.square(d), axis=-1)
+    return _lf.mean_squared_logarithmic_error(*_dense(y_true, y_pred))
 
 
 def log_cosh(y_true, y_pred):

@@ -193,3 +193,32 @@ def test_metrics_names_and_bad_metrics():
         binary_model(weighted_metrics={"out": "mae"})
     with pytest.raises(ValueError, match="'val_x'"):
         binary_model(metrics=[M.MeanAbsoluteError(name="val_x")])
+
+
+def test_evaluate_uses_keras_batch_for_per_batch_functions():
+    """A metric function that returns one value per batch (the popular recall/f1 snippets)
+    averages over Keras's 32-row batches in evaluate, as Keras does by default; built-in
+    metrics keep the large default batch (their result does not depend on it)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 6))
+    y = (x[:, :1] > 0).astype(float)
+
+    def batch_recall(y_true, y_pred):  # one scalar per batch
+        tp = np.sum(np.round(np.clip(y_true * y_pred, 0, 1)))
+        return tp / (np.sum(np.round(np.clip(y_true, 0, 1))) + 1e-7)
+
+    def steps_of(model):
+        seen = []
+        cb = lamina.callbacks.LambdaCallback(
+            on_test_batch_end=lambda batch, logs: seen.append(batch))
+        model.evaluate(x, y, verbose=0, callbacks=[cb])
+        return len(seen)
+
+    model = lamina.Sequential([lamina.Input((6,)), lamina.layers.Dense(1, activation="sigmoid")],
+                              seed=0)
+    model.compile("adam", "binary_crossentropy", metrics=[batch_recall])
+    assert model.evaluate(x, y, verbose=0) == model.evaluate(x, y, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0) != model.evaluate(x, y, batch_size=500, verbose=0)
+    assert steps_of(model) == 16
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy", "auc"])
+    assert steps_of(model) == 1

@@ -400,8 +400,10 @@ class Trainer:
             x: Inputs, or a source of ``(x, y)`` / ``(x, y, sample_weight)`` batches (as
                 in `fit`), or a Dask array / DataFrame. Defaults to `None` (required).
             y: Targets. Defaults to `None` (required).
-            batch_size: Rows per core call; results do not depend on it. Defaults to
-                `None` (1024).
+            batch_size: Rows per core call; results do not depend on it, except for a
+                Python loss or metric function that returns one value per batch.
+                Defaults to `None` (1024, or Keras's 32 when a Python loss or metric
+                function is compiled, so such per-batch values average as in Keras).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
             sample_weight: Per-sample loss weights. Defaults to `None`.
             steps: Batches to evaluate. Defaults to `None` (all).
@@ -412,7 +414,10 @@ class Trainer:
             The loss (no metrics), ``[loss, *metrics]``, or a dict.
         """
         self._require_compiled("evaluate")
+        keras_batch = batch_size is None and self._batch_dependent()
         verbose, batch_size = _inference_args(x, y, verbose, batch_size)
+        if keras_batch and batch_size is not None:
+            batch_size = 32  # Keras's default: a per-batch value averages over such batches
         data = data_adapters.eval_data(self, x, y, sample_weight, batch_size, steps)
         params = {"verbose": verbose, "epochs": 1, "steps": data.num_steps(batch_size)}
         cbl = callbacks_mod.CallbackList(callbacks or [], self, params)
@@ -425,6 +430,18 @@ class Trainer:
                   " - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return self._as_result(logs, return_dict)
 
+    def _batch_dependent(self) -> bool:
+        """Whether evaluate's result may depend on the batch size: a Python loss, or a
+        metric that is a user's function (either may return one value per batch, like the
+        popular f1 / recall snippets). lamina's own losses and metrics never do."""
+        from . import losses as losses_mod
+
+        if self._loss is not None and not losses_mod.is_fused(self._loss):
+            return True
+        return any(callable(m) and not isinstance(m, type) and not hasattr(m, "update_state")
+                   and not getattr(m, "__module__", "").startswith("lamina.")
+                   for m in (*self._metric_ids, *self._weighted_metric_ids))
+
     # ------------------------------------------------------------------ predict -------
     @serialized
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -434,8 +451,10 @@ class Trainer:
             x: Inputs, shape ``(n, *input_shape)``, or a source of ``x`` (or ``(x,)``,
                 ``(x, y)``) batches (as in `fit`),
                 or a Dask array / DataFrame (a numpy array comes back).
-            batch_size: Rows per core call; results do not depend on it. Defaults to
-                `None` (1024).
+            batch_size: Rows per core call; results do not depend on it, except for a
+                Python loss or metric function that returns one value per batch.
+                Defaults to `None` (1024, or Keras's 32 when a Python loss or metric
+                function is compiled, so such per-batch values average as in Keras).
             verbose: 0 silent, 1 or 2 print one line. Defaults to `"auto"`.
             steps: Batches to predict. Defaults to `None` (all).
             callbacks: Callbacks with predict hooks. Defaults to `None`.

@@ -183,6 +183,19 @@ def test_predict_with_a_named_label_that_is_missing(tmp_path, capsys, trained):
     assert rc == 0, err
 
 
+def test_unusable_output_path_is_bad_input(tmp_path, capsys, trained):
+    """An --out the CLI cannot write (under a file, a directory in place of a file) is the
+    user's bad input: one line and exit 2 (it was 1)."""
+    blocker = tmp_path / "plain_file"
+    blocker.write_text("x")
+    run = _run_file(tmp_path, str(trained / "d.npz"))
+    rc, err = _err(capsys, ["train", str(run), "--out", str(blocker / "sub"), "--quiet"])
+    _one_line_error(rc, err)
+    rc, err = _err(capsys, ["predict", str(trained / "out" / "model.lamina"),
+                            str(trained / "d.npz"), "--out", str(tmp_path)])
+    _one_line_error(rc, err)
+
+
 def test_grid_with_n_trials_does_not_build_the_product():
     space = {f"k{i}": list(range(100)) for i in range(12)}  # 10^24 points
     t0 = time.perf_counter()

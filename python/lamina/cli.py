@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import platform
 import sys
@@ -461,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
     except OSError as exc:  # a file that cannot be read or written (after BrokenPipeError)
         print(f"lamina {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        # A path the user gave that cannot be used (missing folder, a directory, no
+        # permission) is bad input: 2. The machine failing (disk full, I/O error): 1.
+        return 1 if exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT) else 2
 
 
 if __name__ == "__main__":  # pragma: no cover

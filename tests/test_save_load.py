@@ -166,6 +166,22 @@ def test_input_shape_kwarg_config_roundtrip():
 
 
 # ---------------------------------------------------------------- atomic writes ----------
+@pytest.mark.parametrize("ext", ["lamina", "weights.npz", "keras"])
+def test_save_onto_a_directory_names_the_target(tmp_path, ext):
+    """Saving onto a directory failed in the final rename with an error naming the
+    temporary file (.~1a2b3c4d~…); it names the target, and nothing is left behind."""
+    if ext == "keras":
+        pytest.importorskip("h5py")
+    model, _, _ = trained()
+    target = tmp_path / f"m.{ext}"
+    target.mkdir()
+    save = model.save_weights if ext == "weights.npz" else model.save
+    with pytest.raises(IsADirectoryError, match=f"cannot save to .*m.{ext}.*a directory"):
+        save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"m.{ext}"]
+    assert list(target.iterdir()) == []
+
+
 def test_failed_save_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
     model, x, _ = trained()
     path = tmp_path / "m.lamina"

@@ -59,6 +59,8 @@ def atomic_write(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory {directory!r} does not exist (saving {path!r})")
+    if os.path.isdir(path):  # else the rename fails naming the temporary file
+        raise IsADirectoryError(errno.EISDIR, f"cannot save to {path!r}: it is a directory")
     base = os.path.basename(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -73,6 +75,9 @@ def atomic_write(path, write):
                 fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 continue
+            except OSError as exc:  # no permission, a read-only or pseudo file system
+                raise type(exc)(exc.errno, f"cannot save to {path!r}: "
+                                f"{exc.strerror}") from None
             tmp = candidate
             break
         else:  # pragma: no cover - 100 collisions of 32 random bits

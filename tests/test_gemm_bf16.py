@@ -288,6 +288,31 @@ def test_bit_identical_for_1_and_2_threads(isa, threads):
         _assert_close(results[0], ref, scale, k)
 
 
+def test_weight_gradient_row_bands_match_one_thread(isa, threads):
+    """op(A) = A^T with a short K (the weight gradient) splits into row bands on several
+    threads (gemm_bf16.cpp, gemm_split): bit-identical to one thread at 2 and 3 threads,
+    with alpha, beta, bias + relu, row counts that are no multiple of the tile, strided
+    views, and within the float64 reference's bound."""
+    rng = np.random.default_rng(19)
+    for m, n, k, tb in [(784, 512, 128, False), (97, 300, 64, True), (1031, 257, 17, False),
+                        (61, 700, 200, True)]:
+        big = _rand(rng, (k + 3, m + 5))
+        a = big[2:2 + k, 3:3 + m]  # strided view of the (k, m) operand
+        b = _rand(rng, (n, k) if tb else (k, n))
+        c0, bias = _rand(rng, (m, n)), _rand(rng, (n,))
+        results = []
+        for t in (1, 2, 3):
+            threads(t)
+            out = c0.copy()
+            _core.matmul_bf16(a, b, trans_a=True, trans_b=tb, alpha=0.5, beta=-1.5, out=out,
+                              bias=bias, activation="relu")
+            results.append(out)
+        np.testing.assert_array_equal(results[0], results[1])
+        np.testing.assert_array_equal(results[0], results[2])
+        ref, scale = _reference(a, b, True, tb, 0.5, -1.5, c0, bias=bias, act="relu")
+        _assert_close(results[0], ref, scale, k)
+
+
 def test_same_bits_at_every_isa_level():
     """The K split does not depend on the level (the header's contract): alpha = 1 and beta
     in {0, 1} give the same bits everywhere, over several K blocks too."""

@@ -7,7 +7,9 @@
 // micro-panel outer, the B micro-panels inner (an untransposed op(B) that fits in cache is
 // packed by the first tile row as it computes: kernel_packb). Every element of C gets the same
 // sequence of micro-kernel calls (one per K block, in order) whatever the split, so the result
-// is bit-identical for every thread count. No direct (unpacked) path: the operands must be
+// is bit-identical for every thread count. The weight gradient's shape (op(A) transposed,
+// short K) on several threads runs the whole driver once per band of rows instead
+// (gemm_split, driver.hpp's run_row_bands). No direct (unpacked) path: the operands must be
 // rounded to bf16 anyway, which is what packing does.
 // Plans: the native AVX512_BF16 kernel at the avx512_bf16 level, else the level's float32
 // kernel on rounded, pair-swapped float32 panels (pack_bf16.cpp). K blocks: the largest K block
@@ -31,6 +33,8 @@ using gemm_detail::b_scratch;
 using gemm_detail::Bf16Plan;
 using gemm_detail::cdiv;
 using gemm_detail::min64;
+using gemm_detail::prefer_row_bands;
+using gemm_detail::run_row_bands;
 using gemm_detail::run_tasks;
 using gemm_detail::scale_only;
 using gemm_detail::threads_for;
@@ -193,6 +197,31 @@ bool native_active() {
 #endif
 }
 
+// The weight gradient (op(A) transposed, short K) on several threads in row bands, each the
+// one-thread driver (driver.hpp, run_row_bands); everything else through gemm_packed's split.
+// The bands change only which rows a call covers, never the K blocks (they depend on k), so
+// the bits are those of one thread. In-process A/B on AMD EPYC Zen 3 (the AVX2 level's
+// emulated bf16 panels), 2 threads, 15 alternations x 2 runs, bands / shared split:
+// (784x128)^T(128x512) 1.24 / 1.28, (512x128)^T(128x256) 1.23 / 1.24, K = 64 1.44 / 1.47,
+// K = 256 1.12 / 1.12. The native AVX512_BF16 kernel shares the split and the reason (one
+// packed A filled by both threads); it was not measured there.
+template <class P>
+void gemm_split(const Bf16Plan<P>& pl, const GemmBlocks& bl, bool trans_a, bool trans_b,
+                std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                std::int64_t ldc, const GemmEpilogue<float>* ep, int nthr) {
+  if (prefer_row_bands(bl.kc, pl.mr, trans_a, m, k, nthr)) {
+    run_row_bands<float>(m, pl.mr, nthr, ep,
+                         [&](std::int64_t r0, std::int64_t r1, const GemmEpilogue<float>* bep) {
+                           gemm_packed(pl, bl, trans_a, trans_b, r1 - r0, n, k, alpha,
+                                       trans_a ? a + r0 : a + r0 * lda, lda, b, ldb, beta,
+                                       c + r0 * ldc, ldc, bep, 1);
+                         });
+    return;
+  }
+  gemm_packed(pl, bl, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nthr);
+}
+
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
@@ -211,14 +240,14 @@ void gemm_bf16(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
   nthr = threads_for(flops, nthr);
 #if defined(LAMINA_X86)
   if (native_active()) {
-    gemm_packed(n <= kNarrow.nr ? kNarrow : kNative, native_blocks(), trans_a, trans_b, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
+    gemm_split(n <= kNarrow.nr ? kNarrow : kNative, native_blocks(), trans_a, trans_b, m, n, k,
+               alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
     return;
   }
 #endif
   const int isa = static_cast<int>(active_isa());
-  gemm_packed(gemm_detail::bf16_emulated_plan(isa), emulated_blocks(isa), trans_a, trans_b, m,
-              n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
+  gemm_split(gemm_detail::bf16_emulated_plan(isa), emulated_blocks(isa), trans_a, trans_b, m, n,
+             k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nthr);
 }
 
 void gemm_bf16_ref(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,

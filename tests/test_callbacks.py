@@ -124,7 +124,9 @@ def test_model_checkpoint_bad_paths():
     with pytest.raises(ValueError, match=r"\.weights\.npz"):
         lamina.callbacks.ModelCheckpoint("x.lamina", save_weights_only=True)
     with pytest.raises(ValueError, match=r"\.lamina"):
-        lamina.callbacks.ModelCheckpoint("x.h5")
+        lamina.callbacks.ModelCheckpoint("x.txt")
+    with pytest.raises(ValueError, match=r"\.lamina"):
+        lamina.callbacks.ModelCheckpoint("x.weights.h5")  # weights only: save_weights_only
 
 
 def test_model_checkpoint_save_freq_counts_batches_across_epochs(tmp_path):

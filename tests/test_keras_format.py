@@ -125,8 +125,8 @@ def test_lamina_format_stays_lamina(tmp_path):
     model.save(tmp_path / "m.lamina")
     with zipfile.ZipFile(tmp_path / "m.lamina") as zf:
         assert "weights.npz" in zf.namelist()
-    with pytest.raises(ValueError, match=r"\.lamina or \.keras"):
-        model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match=r"\.lamina, \.keras or \(legacy\) \.h5"):
+        model.save(tmp_path / "m.pkl")
 
 
 def test_keras_files_of_lamina_0_1_still_load(tmp_path):
@@ -358,3 +358,44 @@ def test_activation_layers_inside_dense_cross_keras(tmp_path):
     lm.save(tmp_path / "l.keras")
     back = keras.models.load_model(tmp_path / "l.keras")
     np.testing.assert_allclose(back.predict(X, verbose=0), km.predict(X, verbose=0), atol=1e-6)
+
+
+def test_legacy_h5_is_written_like_keras_writes_it(tmp_path):
+    """model.save("m.h5") and ModelCheckpoint("best_model.h5") (in most older tutorials)
+    were refused; they write the legacy HDF5 layout Keras 3 writes, with its warning, and
+    lamina reads the file back (architecture, weights, compile settings)."""
+    model = lamina.Sequential([lamina.Input((6,)), L.Dense(5, activation="relu"), L.Dense(3)],
+                              seed=0, name="seq")
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    best = lamina.callbacks.ModelCheckpoint(str(tmp_path / "best_model.h5"),
+                                            save_best_only=True, monitor="loss")
+    with pytest.warns(UserWarning, match="legacy HDF5"):
+        model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[best])
+    assert (tmp_path / "best_model.h5").is_file()
+    with pytest.warns(UserWarning, match="legacy HDF5"):
+        model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert json.loads(f.attrs["model_config"])["class_name"] == "Sequential"
+        assert [n.decode() if isinstance(n, bytes) else n
+                for n in f["model_weights"].attrs["layer_names"]] == [
+            lay.name for lay in model.layers]
+        assert len(f["optimizer_weights"].attrs["weight_names"]) == 2 + 2 * 4
+    back = lamina.load_model(tmp_path / "m.h5")
+    np.testing.assert_array_equal(back.predict(X, verbose=0), model.predict(X, verbose=0))
+    assert back.get_compile_config()["loss"] == model.get_compile_config()["loss"]
+    for name in ("model.hdf5",):
+        with pytest.warns(UserWarning):
+            model.save(tmp_path / name)
+        assert lamina.load_model(tmp_path / name).count_params() == model.count_params()
+
+
+def test_keras_loads_lamina_legacy_h5(tmp_path):
+    keras = _keras()
+    model = _functional_lamina_model()
+    with pytest.warns(UserWarning):
+        model.save(tmp_path / "f.h5")
+    kmodel = keras.models.load_model(tmp_path / "f.h5")
+    assert type(kmodel).__name__ == "Functional"
+    np.testing.assert_allclose(kmodel.predict(X, verbose=0), model.predict(X, verbose=0),
+                               atol=1e-6)
+    assert int(kmodel.optimizer.iterations.numpy()) == model.optimizer.iterations

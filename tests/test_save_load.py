@@ -85,7 +85,7 @@ def test_save_requires_built_model_and_known_extension(tmp_path):
         lamina.Sequential([lamina.layers.Dense(2)]).save(tmp_path / "m.lamina")
     model = make_model()
     with pytest.raises(ValueError, match=r"\.lamina"):
-        model.save(tmp_path / "m.h5")
+        model.save(tmp_path / "m.txt")
     model.save(tmp_path / "m.lamina")
     with pytest.raises(FileExistsError):
         model.save(tmp_path / "m.lamina", overwrite=False)

@@ -25,9 +25,10 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import warnings
 import zipfile
 
-from . import hdf5, keras_config, keras_weights
+from . import hdf5, io, keras_config, keras_weights
 from ._version import __version__
 from .atomic_write import atomic_write as _atomic_write
 from .io import ModelFileError, _check_target, _open_zip, _read_member, _require_built
@@ -74,6 +75,71 @@ def save_keras(model, filepath, overwrite=True):
                             if name.endswith(".h5") else zipfile.ZIP_DEFLATED)
 
     _atomic_write(path, write)
+
+
+def save_legacy_h5(model, filepath, overwrite=True):
+    """Writes a whole model in the legacy HDF5 layout Keras 3 writes for ``model.save(
+    "model.h5")`` (and ``ModelCheckpoint("best_model.h5")``): the ``model_config`` and
+    ``training_config`` attributes, ``model_weights`` (a group per layer with its
+    ``weight_names``) and ``optimizer_weights`` (Keras's optimizer variables in order). Keras 2
+    and 3 load it with the optimizer state; lamina reads it back with a fresh optimizer, as
+    for any legacy file. Like Keras, it warns that the format is legacy.
+
+    Args:
+        model: A built lamina model; nested models are not written in this format.
+        filepath: Path ending in ``.h5`` or ``.hdf5``.
+        overwrite: Replace an existing file. Defaults to `True`.
+    """
+    path = _check_target(filepath, overwrite, (".h5", ".hdf5"), "model")
+    _require_built(model, "save")
+    hdf5.require_h5py("saving .h5 files")
+    warnings.warn("saving as a legacy HDF5 (.h5) file, as Keras does for this extension; "
+                  "the .keras format (or lamina's .lamina) keeps everything and is the "
+                  "recommended one", UserWarning, stacklevel=3)
+    layers = [lay for lay in model.layers if lay.weights or
+              not isinstance(lay, keras_config.layers_mod.InputLayer)]
+    if any(isinstance(getattr(lay, "layers", None), list) for lay in layers):
+        raise ValueError(f"{path!r}: a model with a nested model cannot be saved as a "
+                         "legacy .h5 file; use .keras")
+    entry = keras_config.model_to_keras(model, compile=False)
+    attrs = {"backend": "lamina", "keras_version": KERAS_VERSION,
+             "lamina_version": __version__,
+             "model_config": json.dumps({"class_name": entry["class_name"],
+                                         "config": entry["config"]}, allow_nan=False)}
+    opt = None
+    cc = keras_config.compile_to_keras(model) if model.compiled else None
+    if cc is not None:
+        attrs["training_config"] = json.dumps(
+            {**{k: cc[k] for k in ("loss", "loss_weights", "metrics", "weighted_metrics",
+                                   "run_eagerly", "steps_per_execution", "jit_compile")},
+             "optimizer_config": {"class_name": cc["optimizer"]["class_name"],
+                                  "config": cc["optimizer"]["config"]}}, allow_nan=False)
+        if model._loss is not None:
+            opt = io.saved_optimizer(model)
+
+    def fill(f):
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        weights = f.create_group("model_weights")
+        weights.attrs["backend"], weights.attrs["keras_version"] = "lamina", KERAS_VERSION
+        weights.attrs["layer_names"] = [lay.name.encode() for lay in layers]
+        for lay in layers:
+            group = weights.create_group(lay.name)
+            names = [getattr(w, "path", f"{model.name}/{lay.name}/{i}")
+                     for i, w in enumerate(lay.weights)]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, w in zip(names, lay.get_weights()):
+                group.create_dataset(name, data=w)
+        weights.create_group("top_level_model_weights").attrs["weight_names"] = []
+        if opt is not None:
+            values = keras_weights._optimizer_arrays(opt, model.trainable_weights)
+            group = f.create_group("optimizer_weights")
+            names = [f"{opt.name}/var_{i}" for i in range(len(values))]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, value in zip(names, values):
+                group.create_dataset(name, data=value)
+
+    hdf5.write_atomic(path, fill)
 
 
 def _json_member(zf, path, name):

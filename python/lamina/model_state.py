@@ -89,7 +89,8 @@ class ModelState:
         training resumes where it stopped.
 
         Args:
-            filepath: Path ending in ``.lamina`` or ``.keras``.
+            filepath: Path ending in ``.lamina``, ``.keras`` or (legacy, with a warning as
+                in Keras) ``.h5``.
             overwrite: Replace an existing file. Defaults to `True`.
         """
         _file_function("save_model")(self, filepath, overwrite=overwrite)

@@ -39,11 +39,13 @@ def _keras_format():
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
-    """Same as ``model.save(filepath, overwrite)``: one atomic ``.lamina`` or ``.keras`` file.
+    """Same as ``model.save(filepath, overwrite)``: one atomic ``.lamina``, ``.keras`` or
+    legacy ``.h5`` file.
 
     Args:
         model: A built model.
-        filepath: Path ending in ``.lamina`` (lamina's format) or ``.keras`` (Keras 3's).
+        filepath: Path ending in ``.lamina`` (lamina's format), ``.keras`` (Keras 3's) or
+            ``.h5`` (the legacy HDF5 layout Keras 3 still writes, with a warning).
         overwrite: Replace an existing file. Defaults to `True`.
 
     Example:
@@ -57,9 +59,11 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         _keras_format().save_keras(model, path, overwrite=overwrite)
     elif path.endswith(".lamina"):
         io.save_model(model, path, overwrite=overwrite)
+    elif path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
+        _keras_format().save_legacy_h5(model, path, overwrite=overwrite)
     else:
-        raise ValueError(f"model path must end in .lamina or .keras, got {path!r} (legacy "
-                         ".h5 models can be read, not written)")
+        raise ValueError(f"model path must end in .lamina, .keras or (legacy) .h5, got "
+                         f"{path!r}")
 
 
 def save_weights(model, filepath, overwrite=True):

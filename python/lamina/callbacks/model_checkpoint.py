@@ -58,9 +58,11 @@ class ModelCheckpoint(Callback):
         if save_weights_only and not self.filepath.endswith((".weights.npz", ".weights.h5")):
             raise ValueError(f"ModelCheckpoint with save_weights_only=True needs a filepath "
                              f"ending in .weights.npz or .weights.h5, got {self.filepath!r}")
-        if not save_weights_only and not self.filepath.endswith((".lamina", ".keras")):
-            raise ValueError(f"ModelCheckpoint needs a filepath ending in .lamina (or .keras), "
-                             f"got {self.filepath!r}")
+        if not save_weights_only and (self.filepath.endswith(".weights.h5") or
+                                      not self.filepath.endswith((".lamina", ".keras", ".h5",
+                                                                  ".hdf5"))):
+            raise ValueError(f"ModelCheckpoint needs a filepath ending in .lamina, .keras or "
+                             f"(legacy) .h5, got {self.filepath!r}")
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)

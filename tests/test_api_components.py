@@ -1,6 +1,7 @@
 """Keras-compatible building blocks: names, defaults, formulas, configs."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -347,6 +348,38 @@ def test_schedules_follow_keras_formulas():
         assert schedules.get(schedules.serialize(sched)).get_config() == sched.get_config()
     with pytest.raises(ValueError, match="decay_steps"):
         schedules.ExponentialDecay(0.1, 0, 0.9)
+
+
+def test_polynomial_decay_and_cosine_restarts_follow_keras():
+    """PolynomialDecay and CosineDecayRestarts (SGDR) with Keras 3's formulas; against Keras
+    itself where it is installed (float32 there: 2e-7)."""
+    p = schedules.PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.01, power=2.0)
+    assert p(0) == pytest.approx(0.1) and p(5) == pytest.approx(0.09 * 0.25 + 0.01)
+    assert p(10) == pytest.approx(0.01) and p(50) == pytest.approx(0.01)
+    cyc = schedules.PolynomialDecay(0.1, 10, end_learning_rate=0.0, cycle=True)
+    assert cyc(15) == pytest.approx(0.1 * 0.25)  # the horizon grew to 20
+    r = schedules.CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=2.0, m_mul=0.5)
+    assert r(0) == 1.0 and r(5) == pytest.approx(0.5)
+    assert r(10) == pytest.approx(0.5) and r(20) == pytest.approx(0.5 * 0.5)  # 2nd: 20 steps
+    assert r(30) == pytest.approx(0.25)  # the third period starts at 10 + 20
+    for sched in (p, cyc, r):
+        assert schedules.get(schedules.serialize(sched)).get_config() == sched.get_config()
+    with pytest.raises(ValueError, match="power"):
+        schedules.PolynomialDecay(0.1, 10, power=0)
+    with pytest.raises(ValueError, match="alpha"):
+        schedules.CosineDecayRestarts(0.1, 10, alpha=2.0)
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    cases = [("PolynomialDecay", {"decay_steps": 7, "end_learning_rate": 0.01, "power": 2.0}),
+             ("PolynomialDecay", {"decay_steps": 7, "power": 0.5, "cycle": True}),
+             ("CosineDecayRestarts", {"first_decay_steps": 5}),
+             ("CosineDecayRestarts", {"first_decay_steps": 5, "t_mul": 1.0, "m_mul": 0.5,
+                                      "alpha": 0.1})]
+    for name, kw in cases:
+        ours = getattr(schedules, name)(0.1, **kw)
+        theirs = getattr(keras.optimizers.schedules, name)(0.1, **kw)
+        for step in range(60):
+            assert ours(step) == pytest.approx(float(theirs(step)), rel=2e-6, abs=1e-9)
 
 
 def test_learning_rate_answers_keras_variable_calls():

@@ -17,7 +17,8 @@ import math
 from .._validation import config_repr, from_class_config
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
-           "InverseTimeDecay", "get", "serialize", "deserialize"]
+           "InverseTimeDecay", "PolynomialDecay", "CosineDecayRestarts", "get", "serialize",
+           "deserialize"]
 
 
 def _float(name, value):
@@ -234,8 +235,104 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
+class PolynomialDecay(LearningRateSchedule):
+    """Polynomial decay from ``initial_learning_rate`` to ``end_learning_rate`` over
+    ``decay_steps`` (Keras 3's ``PolynomialDecay``): ``(initial - end) * (1 - p) ** power +
+    end`` with ``p = min(step, decay_steps) / decay_steps``; with ``cycle`` the horizon grows
+    to the next multiple of ``decay_steps`` instead of holding at the end rate.
+
+    Args:
+        initial_learning_rate: Rate at step 0.
+        decay_steps: Steps to decay over, > 0.
+        end_learning_rate: Rate at the end. Defaults to `0.0001`.
+        power: Exponent of the polynomial, > 0. Defaults to `1.0`.
+        cycle: Restart the decay past ``decay_steps``. Defaults to `False`.
+        name: Name. Defaults to `"PolynomialDecay"`.
+
+    Example:
+        >>> PolynomialDecay(1.0, 10, end_learning_rate=0.0)(5)
+        0.5
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, name="PolynomialDecay"):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate,
+                                               True)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.end_learning_rate = _positive("end_learning_rate", end_learning_rate, True)
+        self.power = _positive("power", power)
+        self.cycle = bool(cycle)
+        self.name = name
+
+    def __call__(self, step):
+        steps = self.decay_steps
+        if self.cycle:
+            steps = steps * (1.0 if step == 0 else math.ceil(step / steps))
+        else:
+            step = min(step, steps)
+        p = step / steps
+        return ((self.initial_learning_rate - self.end_learning_rate) * (1.0 - p) ** self.power
+                + self.end_learning_rate)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017; Keras 3's
+    ``CosineDecayRestarts``): the first period lasts ``first_decay_steps``, each next one
+    ``t_mul`` times longer and starting from ``m_mul`` times the previous start rate; within
+    a period ``initial * m_mul ** i * ((1 - alpha) * 0.5 * (1 + cos(pi * f)) + alpha)``,
+    ``f`` the fraction of the period done.
+
+    Args:
+        initial_learning_rate: Rate at step 0.
+        first_decay_steps: Length of the first period, > 0.
+        t_mul: Growth of the period length, > 0. Defaults to `2.0`.
+        m_mul: Factor of each restart's rate, >= 0. Defaults to `1.0`.
+        alpha: Floor as a fraction of the rate, in [0, 1]. Defaults to `0.0`.
+        name: Name. Defaults to `"SGDRDecay"`.
+
+    Example:
+        >>> CosineDecayRestarts(1.0, 10)(10), CosineDecayRestarts(1.0, 10)(20)
+        (1.0, 0.5)
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate,
+                                               True)
+        self.first_decay_steps = _positive("first_decay_steps", first_decay_steps)
+        self.t_mul = _positive("t_mul", t_mul)
+        self.m_mul = _positive("m_mul", m_mul, True)
+        self.alpha = _float("alpha", alpha)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+        self.name = name
+
+    def __call__(self, step):
+        done = step / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(done)
+            done -= restart
+        else:
+            restart = math.floor(math.log(1.0 - done * (1.0 - self.t_mul))
+                                 / math.log(self.t_mul))
+            before = (1.0 - self.t_mul ** restart) / (1.0 - self.t_mul)
+            done = (done - before) / self.t_mul ** restart
+        cosine = 0.5 * self.m_mul ** restart * (1.0 + math.cos(math.pi * done))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
 _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay,
-                                     InverseTimeDecay)}
+                                     InverseTimeDecay, PolynomialDecay, CosineDecayRestarts)}
 
 
 def get(identifier) -> LearningRateSchedule:

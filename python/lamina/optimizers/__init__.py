@@ -41,7 +41,7 @@ def _number(name, value, low=0.0, high=math.inf, low_open=False, high_open=False
         v < high if high_open else v <= high)
     if not ok:
         lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
+        hi = ")" if high_open or high == math.inf else "]"  # inf itself is never allowed
         raise ValueError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
     return v
 

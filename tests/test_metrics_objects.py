@@ -64,6 +64,14 @@ def test_accuracies(sw):
           wmean(np.mean(rounded == np.round(PROBS[::-1] * 2) / 2, axis=1), sw), sw)
 
 
+def test_top_k_bounds_are_checked_in_python():
+    """k beyond 32 bits reached the core wrapped around ("must be >= 1, got 10**12")."""
+    for k in (0, 10**12, 2.0, True):
+        with pytest.raises(ValueError, match=r"k must be an int in \[1, 2147483647\]"):
+            M.SparseTopKCategoricalAccuracy(k=k)
+    assert M.TopKCategoricalAccuracy(k=2**31 - 1).k == 2**31 - 1
+
+
 @pytest.mark.parametrize("sw", [None, SW])
 def test_regression_metrics_against_sklearn(sw):
     check(M.MeanSquaredError(), REG_T, REG_P, sk.mean_squared_error(REG_T, REG_P,

@@ -21,8 +21,9 @@ __all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoric
 
 
 def _check_k(k):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    # 2**31 - 1: the core counts classes in 32 bits (a larger k reached it wrapped around)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 2**31 - 1:
+        raise ValueError(f"k must be an int in [1, 2147483647], got {k!r}")
     return int(k)
 
 

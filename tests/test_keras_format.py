@@ -399,3 +399,21 @@ def test_keras_loads_lamina_legacy_h5(tmp_path):
     np.testing.assert_allclose(kmodel.predict(X, verbose=0), model.predict(X, verbose=0),
                                atol=1e-6)
     assert int(kmodel.optimizer.iterations.numpy()) == model.optimizer.iterations
+
+
+def test_huge_layer_in_a_keras_config_fails_before_allocating(tmp_path):
+    """A .keras config edited to declare a huge layer tried to allocate it (a MemoryError
+    or a long stall); its weights are charged against what model.weights.h5 can hold."""
+    lamina_model().save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    dense = next(e for e in config["config"]["layers"] if e["class_name"] == "Dense")
+    dense["config"]["units"] = 10**9
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "big.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(lamina.ModelFileError, match=r"needs \d+ bytes, more than the \d+ "
+                                                    r"bytes of weights left in the file"):
+        lamina.load_model(tmp_path / "big.keras")

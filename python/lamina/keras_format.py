@@ -28,10 +28,11 @@ import os
 import warnings
 import zipfile
 
-from . import hdf5, io, keras_config, keras_weights
+from . import hdf5, initializers, io, keras_config, keras_weights
 from ._version import __version__
 from .atomic_write import atomic_write as _atomic_write
-from .io import ModelFileError, _check_target, _open_zip, _read_member, _require_built
+from .io import (ModelFileError, _check_target, _content_bound, _open_zip, _read_member,
+                 _require_built)
 
 __all__ = ["save_keras", "load_keras", "save_weights_h5", "load_weights_h5", "load_legacy_h5",
            "load_weights_keras"]
@@ -192,9 +193,15 @@ def load_keras(filepath, compile=True):
                                      or not 0 <= seed < 2**63):
                 raise ModelFileError(f"{path!r}: metadata.json lamina_seed {seed!r} is not "
                                      "a seed")
+        # The weights the config declares are charged against what model.weights.h5 can
+        # hold (float32 in the file, float64 in a model: twice), so a config declaring huge
+        # layers fails before the memory is taken (as .lamina files do).
+        budget = 4096 + (2 * _content_bound(zf.getinfo("model.weights.h5"))
+                         if "model.weights.h5" in names else 0)
         try:
-            model = keras_config.model_from_keras(entry, where=f"{path!r}: config.json",
-                                                  seed=seed)
+            with initializers._weight_budget(budget):
+                model = keras_config.model_from_keras(entry, where=f"{path!r}: config.json",
+                                                      seed=seed)
         except RecursionError:
             raise ModelFileError(f"{path!r}: config.json is nested too deeply") from None
         cc = keras_config.compile_from_keras(entry.get("compile_config"),

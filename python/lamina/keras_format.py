@@ -309,7 +309,9 @@ def load_legacy_h5(filepath, compile=True):
                                  "weights use model.load_weights")
         try:
             entry = json.loads(raw)
-            model = keras_config.model_from_keras(entry, where=f"{path!r}: model_config")
+            # the declared weights must fit in the file (as for .keras and .lamina files)
+            with initializers._weight_budget(2 * os.path.getsize(path) + 4096):
+                model = keras_config.model_from_keras(entry, where=f"{path!r}: model_config")
         except (json.JSONDecodeError, TypeError, RecursionError) as exc:
             raise ModelFileError(f"{path!r}: model_config is not valid JSON (or nested too "
                                  f"deeply): {type(exc).__name__}") from None

@@ -196,6 +196,31 @@ def test_unusable_output_path_is_bad_input(tmp_path, capsys, trained):
     _one_line_error(rc, err)
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["bench", "--epochs", "1"], ["--epochs", "at least 2"]),
+    (["bench", "--wait-idle", "-5"], ["--wait-idle", "-5"]),
+    (["bench", "--wait-idle", "inf"], ["--wait-idle", "inf"]),
+    (["bench", "--frameworks", ","], ["--frameworks"]),
+    (["predict", "m.lamina", "d.csv", "--out", "p.csv", "--chunk-rows", "9" * 20],
+     ["--chunk-rows"]),
+])
+def test_bench_and_predict_flags_are_checked(capsys, argv, words):
+    """Values the flags' help rules out were accepted (--epochs 1, a negative or infinite
+    wait, an empty framework list) or failed deep inside numpy (a huge --chunk-rows)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+
+
+def test_examples_copy_names_the_force_flag(tmp_path, capsys):
+    assert main(["examples", "copy", str(tmp_path)]) == 0
+    capsys.readouterr()
+    rc, err = _err(capsys, ["examples", "copy", str(tmp_path)])
+    _one_line_error(rc, err, "--force")
+
+
 def test_grid_with_n_trials_does_not_build_the_product():
     space = {f"k{i}": list(range(100)) for i in range(12)}  # 10^24 points
     t0 = time.perf_counter()

@@ -214,7 +214,7 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="predictions CSV to write")
     p.add_argument("--label", help="label column (CSV, Parquet) or array (NPZ), kept in the "
                    "output")
-    p.add_argument("--chunk-rows", type=int, default=65536, metavar="N",
+    p.add_argument("--chunk-rows", type=_chunk_rows, default=65536, metavar="N",
                    help="rows read, predicted and written at a time (CSV, Parquet)")
 
 
@@ -290,7 +290,11 @@ def _cmd_examples(args: argparse.Namespace) -> int:
             return 2
         try:
             written = examples.copy_to(args.dir, overwrite=args.force)
-        except (FileExistsError, OSError) as exc:
+        except FileExistsError as exc:  # the library says "overwrite": the flag is --force
+            print(f"lamina examples: error: {str(exc).split('; pass overwrite')[0]}; pass "
+                  f"--force to replace them", file=sys.stderr)
+            return 2
+        except OSError as exc:
             print(f"lamina examples: error: {exc}", file=sys.stderr)
             return 2
         print(f"wrote {len(written)} files to {args.dir}: "
@@ -416,6 +420,17 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
+
+
+def _chunk_rows(text: str) -> int:
+    """--chunk-rows: a whole number of rows in [1, 2**31 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows, got {text!r}")
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"must be in [1, 2147483647], got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

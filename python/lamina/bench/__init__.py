@@ -46,6 +46,30 @@ def _positive(text: str) -> int:
     return value
 
 
+def _at_least_two(text: str) -> int:
+    value = _positive(text)
+    if value < 2:  # the first epoch is the warm-up the bench leaves out
+        raise argparse.ArgumentTypeError(f"at least 2 (the first is the warm-up), got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}")
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected finite seconds >= 0, got {text!r}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = _csv(text)
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the ``lamina bench`` options to ``parser``."""
     from .frameworks import ALIASES, FRAMEWORKS
@@ -54,19 +78,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="small sizes and one repeat: about a minute in all")
     aliases = ", ".join(k + "=" + "+".join(v) for k, v in ALIASES.items())
-    parser.add_argument("--frameworks", type=_csv, default=None,
+    parser.add_argument("--frameworks", type=_names, default=None,
                         help=f"comma-separated, from {','.join(FRAMEWORKS)} (aliases: "
                              f"{aliases}); default: all")
-    parser.add_argument("--workloads", type=_csv, default=None,
+    parser.add_argument("--workloads", type=_names, default=None,
                         help=f"comma-separated, from {','.join(WORKLOADS)}; default: all")
     parser.add_argument("--threads", type=_threads, default=[1, 2],
                         help="thread counts to measure, e.g. 1,2 (default)")
     parser.add_argument("--repeats", type=_positive, default=None,
                         help="subprocess runs per (framework, threads); default 3, --quick 1")
-    parser.add_argument("--epochs", type=_positive, default=None,
+    parser.add_argument("--epochs", type=_at_least_two, default=None,
                         help="override the epochs of the training workloads (at least 2 "
                              "to leave out the warm-up epoch)")
-    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+    parser.add_argument("--wait-idle", type=_seconds, default=0.0, metavar="SECONDS",
                         help="before each job, wait up to SECONDS for other processes to "
                              "leave the CPUs idle (on a shared machine); default 0")
     parser.add_argument("--out", metavar="DIR", default=None,

@@ -212,3 +212,36 @@ def test_core_forward_checks_its_arguments():
     with pytest.raises(ValueError, match="shares memory with"):
         net.forward(x, m.get_layer("h").kernel.value[:3].reshape(-1)[:24].reshape(8, 3),
                     True, 0)
+
+
+def test_named_and_listed_inputs_outputs_and_compile_arguments():
+    """Keras's per-input / per-output forms for a one-input, one-output model:
+    fit({"features": x}, {"price": y}), predict([x]), compile(loss={"price": "mse"},
+    metrics={"price": ["mae"]}) and loss=["mse"] mean what the plain forms mean; a wrong
+    name is refused by name, and a list holding one vector stays one sample."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8))
+    y = x.sum(axis=1, keepdims=True)
+
+    def model():
+        inputs = lamina.Input((8,), name="features")
+        h = lamina.layers.Dense(4, activation="relu")(inputs)
+        return lamina.Model(inputs, lamina.layers.Dense(1, name="price")(h), seed=3)
+
+    a, b = model(), model()
+    a.compile("adam", loss={"price": "mse"}, metrics={"price": ["mae"]})
+    b.compile("adam", loss="mse", metrics=["mae"])
+    ha = a.fit({"features": x}, {"price": y}, epochs=2, batch_size=8, shuffle=False,
+               verbose=0, validation_data=({"features": x}, {"price": y}))
+    hb = b.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0, validation_data=(x, y))
+    assert ha.history == hb.history
+    np.testing.assert_array_equal(a.predict([x], verbose=0), b.predict(x, verbose=0))
+    np.testing.assert_array_equal(a.predict({"features": x}, verbose=0),
+                                  b.predict(x, verbose=0))
+    a.compile("adam", loss=["mse"])
+    assert a.evaluate((x,), [y], verbose=0) == b.evaluate(x, y, verbose=0)[0]
+    with pytest.raises(ValueError, match="one input, 'features'"):
+        a.predict({"feature": x}, verbose=0)
+    with pytest.raises(ValueError, match="one output, 'price'"):
+        a.compile("adam", loss={"out": "mse"})
+    assert a.predict([x[0]], verbose=0).shape == (1, 1)  # one sample, as before

@@ -437,6 +437,9 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
             raise ValueError(f"steps_per_execution={steps_per_execution!r} is not supported: "
                              "only 1")
         opt = optimizers_mod.get(optimizer)
+        loss = self._one_output_arg(loss, "loss")
+        metrics = self._one_output_arg(metrics, "metrics")
+        weighted_metrics = self._one_output_arg(weighted_metrics, "weighted_metrics")
         loss_obj = None if loss is None else losses_mod.get(loss)
         lw = loss_weights
         if isinstance(lw, (dict, list, tuple)):
@@ -461,6 +464,21 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         # next compile.
         self._compiled_trainable = {id(leaf): t for leaf, t in self._leaves()}
         self._invalidate()
+
+    def _one_output_arg(self, value, what):
+        """Keras's per-output form of a compile argument for this model's one output: a dict
+        keyed by the output layer's name gives its entry; a one-element list gives its
+        element for ``loss``. Other values are returned as they are."""
+        if isinstance(value, dict) and "class_name" not in value:  # (not a serialized one)
+            out = self.layers[-1].name if self.layers else None
+            if list(value) != [out]:
+                raise ValueError(f"{what} as a dict maps output names to values: this model "
+                                 f"has one output, {out!r}; got keys "
+                                 f"{sorted(map(str, value))}")
+            return value[out]
+        if what == "loss" and isinstance(value, (list, tuple)) and len(value) == 1:
+            return value[0]
+        return value
 
     @property
     def metrics_names(self) -> list:

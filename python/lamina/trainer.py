@@ -139,7 +139,28 @@ class Trainer:
     Mixed into the model classes (see the module docstring for what a model provides).
     """
 
+    def _one_io(self, value, name, kind):
+        """Keras's forms of one model input or output: ``{layer name: array}`` (the
+        InputLayer's name, or the output layer's) or a one-element list or tuple of a 2-D
+        (or higher) array. Anything else is returned as it is (a plain nested list, or a
+        list holding one vector, is data: one sample)."""
+        from .keras_config import input_name
+
+        if isinstance(value, dict):
+            want = input_name(self) if kind == "input" else self.layers[-1].name
+            if list(value) != [want]:
+                raise ValueError(f"{name} as a dict maps the model's {kind} name to its "
+                                 f"data: this model has one {kind}, {want!r}; got keys "
+                                 f"{sorted(map(str, value))}")
+            return value[want]
+        if (isinstance(value, (list, tuple)) and len(value) == 1
+                and not isinstance(value[0], (list, tuple)) and hasattr(value[0], "__array__")
+                and getattr(value[0], "ndim", 2) >= 2):  # [vector] stays one sample
+            return value[0]
+        return value
+
     def _prepare_x(self, x, name="x", fit=False):
+        x = self._one_io(x, name, "input")
         x = feature_names.align(self, x, name, fit)  # DataFrame columns, by name
         arr = _validation.features(name, x, self._input_shape)
         if not self.built:
@@ -149,6 +170,7 @@ class Trainer:
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, prefix="", fit=False):
         if y is None:
             raise ValueError(f"{prefix}y is None: fit/evaluate need targets")
+        y = self._one_io(y, f"{prefix}y", "output")
         xt = self._prepare_x(x, f"{prefix}x", fit)
         yt = _validation.targets(f"{prefix}y", y, self._targets_name(y), self._out_dim(),
                                  self.dtype)

@@ -232,7 +232,7 @@ def test_named_and_listed_inputs_outputs_and_compile_arguments():
     a.compile("adam", loss={"price": "mse"}, metrics={"price": ["mae"]})
     b.compile("adam", loss="mse", metrics=["mae"])
     ha = a.fit({"features": x}, {"price": y}, epochs=2, batch_size=8, shuffle=False,
-               verbose=0, validation_data=({"features": x}, {"price": y}))
+               verbose=0, validation_data=([x], [y]))
     hb = b.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0, validation_data=(x, y))
     assert ha.history == hb.history
     np.testing.assert_array_equal(a.predict([x], verbose=0), b.predict(x, verbose=0))

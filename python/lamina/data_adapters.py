@@ -70,6 +70,12 @@ def is_batch_source(x, y=None) -> bool:
     return hasattr(x, "__iter__") or hasattr(x, "__next__")
 
 
+def _one_array_list(v, min_ndim=2) -> bool:
+    """A list or tuple holding exactly one array-like of at least ``min_ndim`` dimensions."""
+    return (isinstance(v, (list, tuple)) and len(v) == 1 and hasattr(v[0], "__array__")
+            and getattr(v[0], "ndim", 0) >= min_ndim)
+
+
 def describe(x) -> str:
     """How messages name a batch source: "a generator", "a PyDataset (Squares)" …"""
     if is_py_dataset(x):
@@ -470,6 +476,13 @@ def validation_data_source(model, validation_data, validation_steps, validation_
     validation_steps = _steps("validation_steps", validation_steps)
     if validation_data is None:
         return None
+    if (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
+            and _one_array_list(validation_data[0])
+            and _one_array_list(validation_data[1], min_ndim=1)):
+        # ([x], [y]): Keras's per-input / per-output lists of a one-input model, one (x, y)
+        # pair, not two batches of one element each
+        validation_data = (validation_data[0][0], validation_data[1][0],
+                           *validation_data[2:])
     if is_batch_source(validation_data):
         if validation_batch_size is not None:
             raise ValueError(f"validation_batch_size={_short(validation_batch_size)} must not "

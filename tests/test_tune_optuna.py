@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from lamina import tune
@@ -216,3 +217,76 @@ def test_ctrl_c_then_resume_keeps_the_finished_trials(tmp_path):
     assert len(trials) == 6 + len(interrupted)  # nothing left RUNNING, nothing else failed
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 6
+
+
+def _study_trials(url):
+    storage = optuna_strategy.open_storage(url)
+    try:
+        return optuna.load_study(study_name="lamina", storage=storage).get_trials()
+    finally:
+        optuna_strategy.close_storage(storage)
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="the test runner owns SIGINT")
+def test_ctrl_c_inside_a_storage_write_waits_for_it_and_stops_the_sweep(tmp_path, monkeypatch):
+    # A Ctrl-C that arrives while Optuna writes a report to the database must not break the
+    # write (a KeyboardInterrupt inside SQLAlchemy leaves the trial RUNNING, or is swallowed):
+    # the write finishes, fit stops after its step, the trial is recorded as interrupted.
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    report = optuna.trial.Trial.report
+    calls = []
+
+    def report_with_ctrl_c(self, value, step):
+        calls.append((self.number, step))
+        if (self.number, step) == (1, 3):
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs here, before the write
+        report(self, value, step)
+
+    monkeypatch.setattr(optuna.trial.Trial, "report", report_with_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        tune.search(RUN, SPACE, n_trials=4, strategy="random", pruner="median",
+                    backend="sequential", storage=url)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    S = optuna.trial.TrialState
+    trials = _study_trials(url)
+    assert [t.state for t in trials] == [S.COMPLETE, S.FAIL]
+    stopped = trials[1]
+    assert stopped.user_attrs["lamina_interrupted"]
+    assert sorted(stopped.intermediate_values) == [1, 2, 3]  # the write went through
+    assert len(stopped.user_attrs["lamina_row"]["curves"]["val_loss"]) == 3  # stopped there
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="the test runner owns SIGINT")
+def test_ctrl_c_in_a_callable_trials_fit_stops_it_and_the_sweep(tmp_path):
+    import lamina
+    from lamina import layers
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 3)), rng.normal(size=(64, 1))
+    histories = []
+
+    class CtrlC(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if len(histories) == 2 and epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def trial(params):
+        model = lamina.Sequential([layers.Input((3,)), layers.Dense(1)])
+        model.compile("sgd", "mse")
+        history = model.fit(x, y, epochs=6, validation_split=0.25, verbose=0,
+                            callbacks=[CtrlC()])
+        histories.append(history)
+        return history
+
+    with pytest.raises(KeyboardInterrupt):
+        tune.search(trial, {"x": tune.uniform(0.0, 1.0)}, n_trials=4, strategy="random",
+                    backend="sequential", storage=url)
+    assert [h.interrupted for h in histories] == [False, False, True]  # fit stopped cleanly
+    assert len(histories[2].epoch) == 2
+    S = optuna.trial.TrialState
+    trials = _study_trials(url)
+    assert [t.state for t in trials] == [S.COMPLETE, S.COMPLETE, S.FAIL]
+    assert trials[2].user_attrs["lamina_interrupted"]

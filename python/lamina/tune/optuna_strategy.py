@@ -131,10 +131,16 @@ def open_storage(storage):
         # Processes started together may race to create the tables of a new database
         # (one of them then fails on the schema-version row): the loser retries and finds
         # the tables made.
+        RDBStorage = optuna.storages.RDBStorage
         for attempt in range(5):
+            opened = RDBStorage.__new__(RDBStorage)
             try:
-                return optuna.storages.RDBStorage(storage)
+                opened.__init__(storage)
+                return opened
             except Exception as exc:  # noqa: BLE001 - sqlalchemy's errors differ per database
+                # The engine made before the failure (a busy database) holds a connection:
+                # close it now, not at garbage collection (a ResourceWarning on Python 3.13).
+                close_storage(opened)
                 if attempt == 4:  # an unknown dialect, a database that cannot be opened …
                     raise ValueError(f"storage {storage!r} cannot be opened: "
                                      f"{type(exc).__name__}: "
@@ -315,18 +321,29 @@ def _best(values, mode):
 
 
 class _CtrlC(SigintGuard):
-    """Ctrl-C during a sweep: interrupts the trial being trained at once, but is held back
-    while Optuna writes to the storage (asking, telling), so no trial is left half-written;
-    the sweep then stops after that write. A second Ctrl-C always interrupts."""
+    """Ctrl-C during a sweep stops it where that is safe: never inside Optuna's storage
+    writes (asking, reporting, telling), so no trial is left half-written. A run-file trial's
+    ``fit`` takes Ctrl-C over while it trains (its own guard stops it after the step, and this
+    guard is told); a Ctrl-C outside ``fit`` is held until the trial or the write ends. A
+    callable ``run`` is the user's code: Ctrl-C interrupts it at once, as Python would. The
+    trial is then recorded as interrupted and the sweep stops. A second Ctrl-C always
+    interrupts."""
 
     def __init__(self):
-        self.in_trial = False
+        self.in_user_code = False
         self.pending = False
 
     def _handler(self, signum, frame):
-        if self.in_trial or self.pending:
-            raise KeyboardInterrupt
+        again = self.pending
         self.pending = True
+        if again or self.in_user_code:
+            raise KeyboardInterrupt
+
+    def _note(self):
+        self.pending = True
+
+    def _seen(self):
+        return self.pending
 
     def check(self):
         if self.pending:
@@ -396,14 +413,15 @@ def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
         if threads is not None:
             lamina.set_num_threads(int(threads))
         attrs["threads"] = lamina.get_num_threads()
-        ctrl_c.in_trial = True
-        try:
-            if callable(run):
+        if callable(run):
+            ctrl_c.in_user_code = True
+            try:
                 out = run(copy.deepcopy(params))
-            else:
-                out = train_run_curves(run, params, callbacks=[reporter])
-        finally:
-            ctrl_c.in_trial = False
+            finally:
+                ctrl_c.in_user_code = False
+        else:
+            out = train_run_curves(run, params, callbacks=[reporter])
+        ctrl_c.check()  # a Ctrl-C the run finished through (held, or fit stopped gracefully)
         curves = to_curves(out)
         vals = curves.get(metric)
         if not vals:
@@ -418,6 +436,7 @@ def _objective(trial, encoded, run, metric, mode, threads, ctrl_c):
         attrs["error"] = str(exc)
         raise
     except KeyboardInterrupt:
+        curves = curves or reporter.curves  # the epochs it trained
         trial.set_user_attr("lamina_interrupted", True)
         raise
     except Exception as exc:  # a failing trial is a failed row (optimize catches it)

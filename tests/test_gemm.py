@@ -345,3 +345,17 @@ def test_fused_relu_keeps_nan(isa, dtype, m, k, n):
     c = ops.matmul(a, b, activation="relu")
     assert np.all(np.isnan(c[5]))
     assert np.all(c[np.arange(m) != 5] == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_column_major_operands_are_read_as_transposes(dtype):
+    # w.T and Fortran-ordered arrays are used in place, with the other trans flag
+    rng = np.random.default_rng(5)
+    for m, n, k in [(1, 7, 5), (13, 1, 29), (31, 97, 255), (128, 784, 512)]:
+        for trans_a, trans_b in TRANS:
+            a, b = _operands(rng, m, n, k, dtype, trans_a, trans_b)
+            fa, fb = np.asfortranarray(a), np.asfortranarray(b)
+            ref, scale = _reference(a, b, trans_a, trans_b)
+            for x, y in [(fa, b), (a, fb), (fa, fb), (a.T.copy().T, b)]:
+                got = ops.matmul(x, y, trans_a=trans_a, trans_b=trans_b)
+                _assert_close(got, ref, scale, k, dtype)

@@ -212,7 +212,7 @@ def test_activity_regularizer_adds_the_penalty_over_the_batch_size():
 @pytest.mark.parametrize("make,text", [
     (lambda: L.Dropout(0.5, noise_shape=(None, 1, 1)), "noise_shape"),
     (lambda: L.ReLU(max_value=-1.0), "max_value"),
-    (lambda: L.PReLU(alpha_constraint="non_neg"), "alpha_constraint"),
+    (lambda: L.PReLU(alpha_constraint="fancy_norm"), "fancy_norm"),
     (lambda: L.GaussianNoise(2.0), "stddev"),
     (lambda: L.GaussianDropout(1.0), "rate"),
     (lambda: L.Reshape((0, 2)), "target_shape"),

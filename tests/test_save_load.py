@@ -440,6 +440,11 @@ def test_keras3_model_json_is_understood():
     assert isinstance(model.layers[2].kernel_initializer, lamina.initializers.HeNormal)
     assert model.layers[2].kernel_initializer.seed == 7
     config = json.loads(KERAS3_JSON)
-    config["config"]["layers"][1]["config"]["kernel_constraint"] = {"class_name": "MaxNorm"}
-    with pytest.raises(ValueError, match="kernel_constraint"):
+    config["config"]["layers"][1]["config"]["kernel_constraint"] = {
+        "module": "keras.constraints", "class_name": "MaxNorm", "config": {"max_value": 3},
+        "registered_name": None}
+    model = lamina.models.model_from_json(json.dumps(config))
+    assert model.layers[0].kernel.constraint == lamina.constraints.MaxNorm(3)
+    config["config"]["layers"][1]["config"]["kernel_constraint"] = {"class_name": "FancyNorm"}
+    with pytest.raises(ValueError, match="FancyNorm"):
         lamina.models.model_from_json(json.dumps(config))

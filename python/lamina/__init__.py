@@ -24,8 +24,8 @@ except ImportError as exc:  # pragma: no cover - only when the build is missing 
         f"from the source tree (original error: {exc})"
     ) from exc
 
-from . import (activations, callbacks, config, datasets, initializers, layers, losses,
-               metrics, models, optimizers, regularizers, saving, utils)
+from . import (activations, callbacks, config, constraints, datasets, initializers, layers,
+               losses, metrics, models, optimizers, regularizers, saving, utils)
 from . import backend
 from . import dtype_policies, mixed_precision
 from .dtype_policies import DTypePolicy
@@ -51,6 +51,7 @@ __all__ = [
     "backend",
     "callbacks",
     "config",
+    "constraints",
     "cpu_info",
     "datasets",
     "get_num_threads",

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _validation, feature_names
 from . import callbacks as callbacks_mod
-from . import data_adapters
+from . import constraints, data_adapters
 from .dask_data import is_dask_collection, predict_dask
 from .callbacks.progbar_logger import format_time
 from .fit_info import fit_info, stop_info
@@ -298,6 +298,9 @@ class Trainer:
                 return (*_step(*args), _net.last_penalty)
         if opt.use_ema:  # the weights' moving average after each step (Keras's use_ema)
             train_step = ema.wrap_step(train_step, opt, ema.trained_arrays(self._spec))
+        constrained = constraints.weight_constraints(self)
+        if constrained:  # after the update and the average, as Keras's optimizer.apply
+            train_step = constraints.wrap_step(train_step, constrained)
         history.interrupted = False
         history.fit_info = fit_info(self, net, xt, yt, sw, batch_size, val)
         self.stop_training = False
@@ -556,6 +559,7 @@ class Trainer:
         r = step(xt, yt, sw, float(opt.learning_rate), opt.iterations + 1)
         if opt.use_ema:
             ema.update(opt, ema.trained_arrays(self._spec), opt.iterations)
+        constraints.apply(constraints.weight_constraints(self))
         opt.iterations += 1
         return self._batch_result(r, xt.shape[0], return_dict)
 

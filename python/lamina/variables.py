@@ -65,6 +65,9 @@ class Variable(np.lib.mixins.NDArrayOperatorsMixin):
     """
 
     __array_priority__ = 20  # numpy defers binary operators to Variable's (then unwraps)
+    #: Keras's ``Variable.constraint``: a projection ``fit`` applies after each step (set
+    #: by ``Layer.add_weight(constraint=...)``; see ``lamina.constraints``).
+    constraint = None
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None,
                  path=None):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
+from .. import constraints as constraints_mod
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_float
 from .layer import Layer, check_shape
 
 # Keras 3 arguments lamina accepts only at their defaults (their feature is not supported).
-_UNSUPPORTED = {"beta_constraint": None, "gamma_constraint": None, "synchronized": False,
-                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
+_UNSUPPORTED = {"synchronized": False, "renorm": False, "renorm_clipping": None,
+                "renorm_momentum": 0.99}
 
 
 def norm_axis(kind, axis):
@@ -70,8 +71,9 @@ class BatchNormalization(Layer):
         moving_variance_initializer: Initializer of the moving variance. Defaults to `"ones"`.
         beta_regularizer: Penalty on ``beta``. Defaults to `None`.
         gamma_regularizer: Penalty on ``gamma``. Defaults to `None`.
-        beta_constraint: Must be None (not supported). Defaults to `None`.
-        gamma_constraint: Must be None (not supported). Defaults to `None`.
+        beta_constraint: Projection of beta after each optimizer step
+            (``lamina.constraints``). Defaults to `None`.
+        gamma_constraint: Projection of gamma after each step. Defaults to `None`.
         synchronized: Must be False (one process trains). Defaults to `False`.
         name: Name. Defaults to `None` ("batch_normalization", …).
 
@@ -90,9 +92,7 @@ class BatchNormalization(Layer):
         extra = {k: kwargs.pop(k) for k in ("renorm", "renorm_clipping", "renorm_momentum")
                  if k in kwargs}
         super().__init__(name=name, **kwargs)
-        _check_unsupported("BatchNormalization", dict(
-            extra, beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-            synchronized=synchronized))
+        _check_unsupported("BatchNormalization", dict(extra, synchronized=synchronized))
         self.axis = norm_axis("BatchNormalization", axis)
         self.momentum = check_float("BatchNormalization momentum", momentum, 0.0, 1.0)
         self.epsilon = check_float("BatchNormalization epsilon", epsilon, 0.0, min_open=True)
@@ -104,6 +104,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers_mod.get(moving_variance_initializer)
         self.beta_regularizer = regularizers_mod.get(beta_regularizer)
         self.gamma_regularizer = regularizers_mod.get(gamma_regularizer)
+        self.beta_constraint = constraints_mod.get(beta_constraint)
+        self.gamma_constraint = constraints_mod.get(gamma_constraint)
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):
@@ -112,9 +114,11 @@ class BatchNormalization(Layer):
         n = (input_shape[0],)
         # Keras's order: gamma, beta, moving_mean, moving_variance (absent ones left out);
         # the moving statistics are non-trainable state the core updates in place.
-        self.gamma = (self.add_weight(n, self.gamma_initializer, name="gamma")
+        self.gamma = (self.add_weight(n, self.gamma_initializer,
+                                      constraint=self.gamma_constraint, name="gamma")
                       if self.scale else None)
-        self.beta = (self.add_weight(n, self.beta_initializer, name="beta")
+        self.beta = (self.add_weight(n, self.beta_initializer,
+                                     constraint=self.beta_constraint, name="beta")
                      if self.center else None)
         self.moving_mean = self.add_weight(n, self.moving_mean_initializer, trainable=False,
                                            name="moving_mean")
@@ -149,7 +153,9 @@ class BatchNormalization(Layer):
                 self.moving_variance_initializer),
             "beta_regularizer": regularizers_mod.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers_mod.serialize(self.gamma_regularizer),
-            "beta_constraint": None, "gamma_constraint": None, "synchronized": False,
+            "beta_constraint": constraints_mod.serialize(self.beta_constraint),
+            "gamma_constraint": constraints_mod.serialize(self.gamma_constraint),
+            "synchronized": False,
             "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
         })
         return config

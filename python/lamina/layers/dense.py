@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import constraints as constraints_mod
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int
@@ -26,8 +27,9 @@ class Dense(Layer):
         bias_regularizer: Penalty on the bias. Defaults to `None`.
         activity_regularizer: Penalty on the output, added to the loss divided by the batch
             size (Keras 3). Defaults to `None`.
-        kernel_constraint: Must be None (not supported). Defaults to `None`.
-        bias_constraint: Must be None (not supported). Defaults to `None`.
+        kernel_constraint: Projection of the kernel after each optimizer step
+            (``lamina.constraints``, e.g. ``MaxNorm(3)`` with Dropout). Defaults to `None`.
+        bias_constraint: Projection of the bias after each step. Defaults to `None`.
         name: Name. Defaults to `None` ("dense", "dense_1" …).
         **kwargs: The base ``Layer``'s arguments: ``dtype`` (a dtype policy;
             "mixed_bfloat16" runs the forward, input-gradient and weight-gradient GEMMs on
@@ -53,10 +55,8 @@ class Dense(Layer):
         self.bias_initializer = initializers_mod.get(bias_initializer)
         self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
         self.bias_regularizer = regularizers_mod.get(bias_regularizer)
-        for arg, value in (("kernel_constraint", kernel_constraint),
-                           ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise ValueError(f"Dense {arg}={value!r} is not supported by lamina")
+        self.kernel_constraint = constraints_mod.get(kernel_constraint)
+        self.bias_constraint = constraints_mod.get(bias_constraint)
         self.kernel = None
         self.bias = None
 
@@ -75,8 +75,9 @@ class Dense(Layer):
                 f"{input_shape[0] * self.units} elements, more than lamina allows "
                 f"({_MAX_KERNEL}, each side at most {_MAX_DIM})")
         self.kernel = self.add_weight((input_shape[0], self.units), self.kernel_initializer,
-                                      dtype, name="kernel")
-        self.bias = (self.add_weight((self.units,), self.bias_initializer, dtype, name="bias")
+                                      dtype, constraint=self.kernel_constraint, name="kernel")
+        self.bias = (self.add_weight((self.units,), self.bias_initializer, dtype,
+                                     constraint=self.bias_constraint, name="bias")
                      if self.use_bias else None)
         super().build(input_shape)
 
@@ -104,5 +105,7 @@ class Dense(Layer):
             "bias_initializer": initializers_mod.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints_mod.serialize(self.kernel_constraint),
+            "bias_constraint": constraints_mod.serialize(self.bias_constraint),
         })
         return config

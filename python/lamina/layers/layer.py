@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from .. import activations as activations_mod
+from .. import constraints as constraints_mod
 from .. import dtype_policies
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
@@ -322,7 +323,9 @@ class Layer:
                 Defaults to `True`.
             regularizer: Must be None: layers pass their penalties to the core in
                 ``core_spec``. Defaults to `None`.
-            constraint: Must be None (not supported). Defaults to `None`.
+            constraint: A projection applied to the weight after each optimizer step
+                (``lamina.constraints``: a name, a config or a callable); it becomes the
+                variable's ``constraint``. Defaults to `None`.
             name: The weight's short name ("kernel"); its ``path`` is the layer's path and
                 this name. Defaults to `None` ("variable", "variable_1" …).
 
@@ -335,9 +338,10 @@ class Layer:
             >>> w.path, w.shape, [v.name for v in layer.weights]
             ('scale/gamma', (3,), ['gamma'])
         """
-        if regularizer is not None or constraint is not None:
-            raise ValueError(f"layer {self.name!r}: add_weight's regularizer/constraint are not "
-                             "supported (give the penalty to the core in core_spec)")
+        if regularizer is not None:
+            raise ValueError(f"layer {self.name!r}: add_weight's regularizer is not supported "
+                             "(give the penalty to the core in core_spec)")
+        constraint = constraints_mod.get(constraint)
         shape = () if shape is None else tuple(check_int("weight shape entry", s, minimum=0)
                                                 for s in shape)
         if name is None:
@@ -350,6 +354,7 @@ class Layer:
         value = np.asarray(init(shape, dtype, rng)).reshape(shape)  # () comes back as (1,)
         var = Variable(value, shape=shape, dtype=dtype, trainable=trainable,
                        name=name, path=f"{self.path}/{name}")
+        var.constraint = constraint
         self._variables[name] = var
         return var
 

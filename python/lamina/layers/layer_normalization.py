@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
+from .. import constraints as constraints_mod
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_float
@@ -27,8 +28,9 @@ class LayerNormalization(Layer):
         gamma_initializer: Initializer of ``gamma``. Defaults to `"ones"`.
         beta_regularizer: Penalty on ``beta``. Defaults to `None`.
         gamma_regularizer: Penalty on ``gamma``. Defaults to `None`.
-        beta_constraint: Must be None (not supported). Defaults to `None`.
-        gamma_constraint: Must be None (not supported). Defaults to `None`.
+        beta_constraint: Projection of beta after each optimizer step
+            (``lamina.constraints``). Defaults to `None`.
+        gamma_constraint: Projection of gamma after each step. Defaults to `None`.
         name: Name. Defaults to `None` ("layer_normalization", …).
 
     Example:
@@ -43,12 +45,9 @@ class LayerNormalization(Layer):
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        for arg, value, default in (("rms_scaling", rms_scaling, False),
-                                    ("beta_constraint", beta_constraint, None),
-                                    ("gamma_constraint", gamma_constraint, None)):
-            if value != default:
-                raise ValueError(f"LayerNormalization {arg}={value!r} is not supported by "
-                                 "lamina")
+        if rms_scaling:
+            raise ValueError(f"LayerNormalization rms_scaling={rms_scaling!r} is not "
+                             "supported by lamina")
         self.axis = norm_axis("LayerNormalization", axis)
         self.epsilon = check_float("LayerNormalization epsilon", epsilon, 0.0, min_open=True)
         self.center = bool(center)
@@ -57,6 +56,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers_mod.get(gamma_initializer)
         self.beta_regularizer = regularizers_mod.get(beta_regularizer)
         self.gamma_regularizer = regularizers_mod.get(gamma_regularizer)
+        self.beta_constraint = constraints_mod.get(beta_constraint)
+        self.gamma_constraint = constraints_mod.get(gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -64,9 +65,11 @@ class LayerNormalization(Layer):
         check_samples("LayerNormalization", self.name, input_shape)
         n = (input_shape[0],)
         # Keras's order: gamma, then beta (absent ones left out).
-        self.gamma = (self.add_weight(n, self.gamma_initializer, name="gamma")
+        self.gamma = (self.add_weight(n, self.gamma_initializer,
+                                      constraint=self.gamma_constraint, name="gamma")
                       if self.scale else None)
-        self.beta = (self.add_weight(n, self.beta_initializer, name="beta")
+        self.beta = (self.add_weight(n, self.beta_initializer,
+                                     constraint=self.beta_constraint, name="beta")
                      if self.center else None)
         super().build(input_shape)
 
@@ -88,6 +91,7 @@ class LayerNormalization(Layer):
             "gamma_initializer": initializers_mod.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers_mod.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers_mod.serialize(self.gamma_regularizer),
-            "beta_constraint": None, "gamma_constraint": None,
+            "beta_constraint": constraints_mod.serialize(self.beta_constraint),
+            "gamma_constraint": constraints_mod.serialize(self.gamma_constraint),
         })
         return config

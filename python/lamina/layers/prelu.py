@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
+from .. import constraints as constraints_mod
 from .. import initializers as initializers_mod
 from .. import regularizers as regularizers_mod
 from .._validation import check_int
@@ -20,7 +21,8 @@ class PReLU(Layer):
         alpha_initializer: Initializer of the slopes. Defaults to `"zeros"`.
         alpha_regularizer: Penalty on the slopes (``lamina.regularizers``). Defaults to
             `None`.
-        alpha_constraint: Must be None (lamina has no weight constraints). Defaults to `None`.
+        alpha_constraint: Projection of the slopes after each optimizer step
+            (``lamina.constraints``, e.g. ``NonNeg()``). Defaults to `None`.
         shared_axes: Axes (1 = the first sample axis) along which one slope is shared, e.g.
             ``[1]`` for a single slope on ``(features,)`` samples. Defaults to `None`.
         name: Name. Defaults to `None` ("p_re_lu", …).
@@ -39,9 +41,7 @@ class PReLU(Layer):
         super().__init__(name=name, **kwargs)
         self.alpha_initializer = initializers_mod.get(alpha_initializer)
         self.alpha_regularizer = regularizers_mod.get(alpha_regularizer)
-        if alpha_constraint is not None:
-            raise ValueError(f"PReLU alpha_constraint={alpha_constraint!r} is not supported by "
-                             "lamina (no weight constraints)")
+        self.alpha_constraint = constraints_mod.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -61,7 +61,8 @@ class PReLU(Layer):
             shape[a - 1] = 1
         kept = [i for i in range(len(shape)) if shape[i] != 1]
         self._inner = broadcast_inner(input_shape, kept, f"PReLU {self.name!r}")
-        self.alpha = self.add_weight(tuple(shape), self.alpha_initializer, name="alpha")
+        self.alpha = self.add_weight(tuple(shape), self.alpha_initializer,
+                                     constraint=self.alpha_constraint, name="alpha")
         super().build(input_shape)
 
     def core_spec(self):
@@ -76,7 +77,7 @@ class PReLU(Layer):
         config.update({
             "alpha_initializer": initializers_mod.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers_mod.serialize(self.alpha_regularizer),
-            "alpha_constraint": None,
+            "alpha_constraint": constraints_mod.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         })
         return config

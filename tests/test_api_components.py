@@ -390,3 +390,20 @@ def test_learning_rate_answers_keras_variable_calls():
     assert opt.learning_rate == 0.002 and type(opt.get_config()["learning_rate"]) is float
     opt.learning_rate = opt.learning_rate  # setting it to itself stays a plain float inside
     assert type(opt._lr) is float
+
+
+def test_keras_lowercase_and_long_names_are_the_classes():
+    from lamina import initializers as I
+
+    pairs = {"constant": I.Constant, "glorot_normal": I.GlorotNormal,
+             "glorot_uniform": I.GlorotUniform, "he_normal": I.HeNormal,
+             "he_uniform": I.HeUniform, "identity": I.Identity, "lecun_normal": I.LecunNormal,
+             "lecun_uniform": I.LecunUniform, "ones": I.Ones, "orthogonal": I.Orthogonal,
+             "random_normal": I.RandomNormal, "random_uniform": I.RandomUniform,
+             "truncated_normal": I.TruncatedNormal, "variance_scaling": I.VarianceScaling,
+             "zeros": I.Zeros, "IdentityInitializer": I.Identity,
+             "OrthogonalInitializer": I.Orthogonal}
+    for name, cls in pairs.items():
+        assert getattr(I, name) is cls, name
+    a = I.he_normal(seed=3)((4, 5), "float32")
+    np.testing.assert_array_equal(a, I.HeNormal(seed=3)((4, 5), "float32"))

@@ -28,6 +28,10 @@ __all__ = [
     "Initializer", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "Zeros", "get", "serialize", "deserialize",
+    "IdentityInitializer", "OrthogonalInitializer", "constant", "glorot_normal",
+    "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform",
+    "ones", "orthogonal", "random_normal", "random_uniform", "truncated_normal",
+    "variance_scaling", "zeros",
 ]
 
 
@@ -445,6 +449,24 @@ class Orthogonal(Initializer):
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
 
+
+# Keras 3 spellings: the lowercase names (``keras.initializers.he_normal(seed=1)``) and the
+# long class names are the classes.
+constant = Constant
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+identity = IdentityInitializer = Identity
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+ones = Ones
+orthogonal = OrthogonalInitializer = Orthogonal
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+zeros = Zeros
 
 _CLASSES = {c.__name__: c for c in (
     Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal,

@@ -258,7 +258,8 @@ def test_interrupted_train_exits_130(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "lamina", "train", "--set", "training.epochs=100000",
          "--out", str(tmp_path / "o")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True,  # a runner started in the background (`cmd &`) passes on an ignored SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _wait_for(proc, "Epoch")
         time.sleep(0.5)

@@ -184,7 +184,9 @@ def test_two_processes_finish_one_study_with_every_trial_once(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_then_resume_keeps_the_finished_trials(tmp_path):
     cmd = _files(tmp_path, epochs=150) + ["--strategy", "random", "--n-trials", "6"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a runner started in the background (`cmd &`) passes on an ignored SIGINT
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     S = optuna.trial.TrialState
     deadline = time.monotonic() + 240
     try:

@@ -17,8 +17,8 @@ std::string num_str(double x) { return py::str(py::float_(x)).cast<std::string>(
 Optimizer parse_name(const std::string& name) {
   Optimizer kind;
   if (!parse_optimizer(name.c_str(), &kind))
-    throw py::value_error("unknown optimizer '" + name +
-                          "': expected one of sgd, rmsprop, adam, adamw, adagrad, adamax, nadam");
+    throw py::value_error("unknown optimizer '" + name + "': expected one of " +
+                          optimizer_names());
   return kind;
 }
 

@@ -27,6 +27,8 @@ DEFAULTS = {
     "adagrad": {"epsilon": 1e-7},
     "adamax": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
     "nadam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "adadelta": {"rho": 0.95, "epsilon": 1e-7},
+    "lion": {"beta_1": 0.9, "beta_2": 0.99},
 }
 WEIGHT_DECAY = {"adamw": 0.004}
 
@@ -41,6 +43,8 @@ def num_slots(name, momentum=0.0, centered=False, amsgrad=False, **_):
         "adagrad": 1,
         "adamax": 2,
         "nadam": 2,
+        "adadelta": 2,
+        "lion": 1,
     }[name]
 
 
@@ -156,8 +160,24 @@ def nadam(w, g, slots, lr, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7, u_product=
     return w - lr * m_hat / (np.sqrt(v_hat) + epsilon), [m, v], u_product
 
 
+def adadelta(w, g, slots, lr, t, rho=0.95, epsilon=1e-7):
+    """Adadelta (Zeiler 2012, Alg. 1) with Keras's learning rate on the step."""
+    acc_g, acc_d = slots
+    acc_g = rho * acc_g + (1 - rho) * g * g
+    d = -np.sqrt(acc_d + epsilon) / np.sqrt(acc_g + epsilon) * g
+    acc_d = rho * acc_d + (1 - rho) * d * d
+    return w + lr * d, [acc_g, acc_d]
+
+
+def lion(w, g, slots, lr, t, beta_1=0.9, beta_2=0.99):
+    """Lion (Chen et al. 2023, Alg. 2 without weight decay)."""
+    (m,) = slots
+    c = beta_1 * m + (1 - beta_1) * g
+    return w - lr * np.sign(c), [beta_2 * m + (1 - beta_2) * g]
+
+
 RULES = {"sgd": sgd, "rmsprop": rmsprop, "adam": adam, "adamw": adam, "adagrad": adagrad,
-         "adamax": adamax, "nadam": nadam}
+         "adamax": adamax, "nadam": nadam, "adadelta": adadelta, "lion": lion}
 
 
 def step(name, w, g, slots, *, learning_rate, iteration, grad_scale=1.0, l1=0.0, l2=0.0,

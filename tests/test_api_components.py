@@ -272,7 +272,8 @@ def test_metric_state_and_errors():
     ("sgd", optimizers.SGD, 0.01, 0), ("rmsprop", optimizers.RMSprop, 0.001, 1),
     ("adam", optimizers.Adam, 0.001, 2), ("adamw", optimizers.AdamW, 0.001, 2),
     ("adagrad", optimizers.Adagrad, 0.001, 1), ("adamax", optimizers.Adamax, 0.001, 2),
-    ("nadam", optimizers.Nadam, 0.001, 2)])
+    ("nadam", optimizers.Nadam, 0.001, 2), ("adadelta", optimizers.Adadelta, 0.001, 2),
+    ("lion", optimizers.Lion, 0.001, 1)])
 def test_optimizer_defaults_and_roundtrip(name, cls, lr, slots):
     opt = optimizers.get(name)
     assert type(opt) is cls and opt.learning_rate == lr and opt.num_slots == slots

@@ -119,8 +119,8 @@ def test_real_process_prints_no_traceback(tmp_path):
                        text=True, timeout=120, cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip() == (f"lamina train: error: {path}: training.optimizer: 'adamm' is "
-                                "not one of sgd, rmsprop, adam, adamw, adagrad, adamax, nadam "
-                                "(did you mean 'adam'?)")
+                                "not one of sgd, rmsprop, adam, adamw, adagrad, adamax, nadam, "
+                                "adadelta, lion (did you mean 'adam'?)")
 
 
 def test_help_lists_the_commands(capsys):

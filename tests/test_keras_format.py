@@ -313,7 +313,9 @@ def _dense_lamina(optimizer):
 
 
 OPTIMIZERS = [("adam", lambda m: m.optimizers.Adam(0.01)),
-              ("sgd_momentum", lambda m: m.optimizers.SGD(0.05, momentum=0.9))]
+              ("sgd_momentum", lambda m: m.optimizers.SGD(0.05, momentum=0.9)),
+              ("adadelta", lambda m: m.optimizers.Adadelta(1.0, rho=0.9)),
+              ("lion", lambda m: m.optimizers.Lion(0.003, beta_2=0.95))]
 
 
 @pytest.mark.parametrize("name,make", OPTIMIZERS)

@@ -164,6 +164,8 @@ OPTIMIZERS = [
     dict(name="adagrad"),
     dict(name="adamax"),
     dict(name="nadam"),
+    dict(name="adadelta", rho=0.9),
+    dict(name="lion", beta_2=0.9),
 ]
 
 
@@ -799,7 +801,7 @@ def test_bad_params_raise_naming_the_value(fn, text):
     (lambda s: s["loss"].update(name="focal"),
      "(accepted: mean_squared_error (mse), mean_absolute_error (mae), huber,"),
     (lambda s: s["optimizer"].update(name="lbfgs"),
-     "(accepted: sgd, rmsprop, adam, adamw, adagrad, adamax, nadam)"),
+     "(accepted: sgd, rmsprop, adam, adamw, adagrad, adamax, nadam, adadelta, lion)"),
     (lambda s: s.update(metrics=[dict(name="auc", threshold=0.5, k=5)]),
      "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy"),
     (lambda s: s["layers"][0].update(activation="relu6"), "silu (swish), hard_sigmoid"),

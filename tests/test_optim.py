@@ -31,6 +31,10 @@ CASES = [
     ("adamax", {"beta_1": 0.8, "beta_2": 0.95}, {}),
     ("nadam", {}, {}),
     ("nadam", {"beta_1": 0.95, "beta_2": 0.9}, {}),
+    ("adadelta", {}, {}),
+    ("adadelta", {"rho": 0.5, "epsilon": 1e-3}, {}),
+    ("lion", {}, {}),
+    ("lion", {"beta_1": 0.5, "beta_2": 0.9}, {}),
     # options folded into the pass
     ("sgd", {}, {"l1": 0.01}),
     ("sgd", {"momentum": 0.9}, {"l2": 0.05}),
@@ -44,6 +48,8 @@ CASES = [
     ("nadam", {"weight_decay": 0.01}, {"l1": 0.01, "clipvalue": 0.4}),
     ("adamax", {}, {"l2": 0.03, "clipnorm": "half"}),
     ("adagrad", {"weight_decay": 0.01}, {"l1": 0.02, "grad_scale": 0.5}),
+    ("adadelta", {"weight_decay": 0.02}, {"l2": 0.03, "clipnorm": "half"}),
+    ("lion", {"weight_decay": 0.1}, {"l1": 0.01, "clipvalue": 0.4, "grad_scale": 0.8}),
 ]
 
 

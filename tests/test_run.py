@@ -481,14 +481,15 @@ def test_optimizers_schedules_and_initializers_take_their_class_signatures():
 
     from lamina import initializers, optimizers
 
-    for name in ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam"):
+    for name in ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "adadelta",
+                 "lion"):
         opt = load_run({"training": {"optimizer": name}})["training"]["optimizer"]
         cls = type(optimizers.get(name))
         defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()
                     if k != "name" and p.default is not None and p.default is not p.empty}
         assert opt == {"name": name, **defaults}
-    e = error({"training": {"optimizer": "lion"}})
-    assert "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam" in str(e)
+    e = error({"training": {"optimizer": "lbfgs"}})
+    assert "sgd, rmsprop, adam, adamw, adagrad, adamax, nadam, adadelta, lion" in str(e)
     sched = load_run({"training": {"schedule": {"name": "cosine_decay", "decay_steps": 10,
                                                 "warmup_target": 0.01, "warmup_steps": 5}}})
     assert sched["training"]["schedule"]["warmup_target"] == 0.01

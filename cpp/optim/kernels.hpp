@@ -13,7 +13,7 @@ namespace lamina::optim_detail {
 enum Loop : int {
   kSgd = 0, kSgdMomentum, kSgdNesterov,
   kRmsprop, kRmspropMomentum, kRmspropCentered, kRmspropMomentumCentered,
-  kAdam, kAdamAmsgrad, kAdagrad, kAdamax, kNadam,
+  kAdam, kAdamAmsgrad, kAdagrad, kAdamax, kNadam, kAdadelta, kLion,
 };
 
 // Everything a loop needs, converted once per call to the parameter's dtype.
@@ -25,8 +25,8 @@ struct Kernel {
   T wd;                     // weight_decay * lr (0 when off): w -= w * wd
   T lr;
   T mom;                    // sgd / rmsprop momentum
-  T rho, one_minus_rho;     // rmsprop
-  T one_minus_b1, one_minus_b2, b2, eps;
+  T rho, one_minus_rho;     // rmsprop, adadelta
+  T b1, one_minus_b1, one_minus_b2, b2, eps;  // b1: lion
   T alpha;                  // adam: lr*sqrt(1-b2^t)/(1-b1^t); adamax: lr/(1-b1^t)
   T c_m, c_g, inv_bc2;      // nadam: u_{t+1}/(1-U_{t+1}), (1-u_t)/(1-U_t), 1/(1-b2^t)
 };

@@ -32,7 +32,8 @@ const struct {
 } kOptimizerNames[] = {{"sgd", Optimizer::sgd},         {"rmsprop", Optimizer::rmsprop},
                        {"adam", Optimizer::adam},       {"adamw", Optimizer::adamw},
                        {"adagrad", Optimizer::adagrad}, {"adamax", Optimizer::adamax},
-                       {"nadam", Optimizer::nadam}};
+                       {"nadam", Optimizer::nadam},     {"adadelta", Optimizer::adadelta},
+                       {"lion", Optimizer::lion}};
 
 }  // namespace
 
@@ -64,7 +65,9 @@ int optim_num_slots(const OptimParams& p) {
     case Optimizer::adamw: return p.amsgrad ? 3 : 2;
     case Optimizer::adagrad: return 1;
     case Optimizer::adamax:
-    case Optimizer::nadam: return 2;
+    case Optimizer::nadam:
+    case Optimizer::adadelta: return 2;
+    case Optimizer::lion: return 1;
   }
   return 0;
 }
@@ -200,6 +203,8 @@ int select_loop(const OptimParams& p) {
     case Optimizer::adagrad: return kAdagrad;
     case Optimizer::adamax: return kAdamax;
     case Optimizer::nadam: return kNadam;
+    case Optimizer::adadelta: return kAdadelta;
+    case Optimizer::lion: return kLion;
   }
   return kSgd;
 }
@@ -239,6 +244,7 @@ void optim_update(const OptimParams& p, double lr, std::int64_t iteration, doubl
   k.mom = static_cast<T>(p.momentum);
   k.rho = static_cast<T>(p.rho);
   k.one_minus_rho = static_cast<T>(1.0 - p.rho);
+  k.b1 = static_cast<T>(p.beta_1);
   k.one_minus_b1 = static_cast<T>(1.0 - p.beta_1);
   k.one_minus_b2 = static_cast<T>(1.0 - p.beta_2);
   k.b2 = static_cast<T>(p.beta_2);

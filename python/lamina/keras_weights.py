@@ -48,6 +48,8 @@ _SLOT_GROUPS = {
     "Adamax": lambda o: [[0, 1]],
     "Nadam": lambda o: [[0, 1]],
     "Adagrad": lambda o: [[0]],
+    "Adadelta": lambda o: [[0, 1]],
+    "Lion": lambda o: [[0]],
     "RMSprop": lambda o: [[k] for k in range(o.num_slots)],
 }
 

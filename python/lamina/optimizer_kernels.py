@@ -20,7 +20,7 @@ __all__ = ["OPTIMIZER_DEFAULTS", "OPTIMIZER_LEARNING_RATES", "OPTIMIZER_WEIGHT_D
            "optimizer_num_slots", "optimizer_slots", "optimizer_update", "grad_sq_sum",
            "penalty"]
 
-_NAMES = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam")
+_NAMES = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "adadelta", "lion")
 # The hyperparameters the core's update kernels read (others: learning rate, clipping and
 # weight decay, passed apart; Adagrad's initial_accumulator_value fills its slot).
 _KERNEL_HYPERPARAMETERS = ("momentum", "nesterov", "rho", "centered", "beta_1", "beta_2",
@@ -72,10 +72,12 @@ def optimizer_num_slots(name: str, **hyperparameters) -> int:
 
     Slot order: sgd [momentum] (none when momentum == 0); rmsprop [velocity, momentum (if
     momentum > 0), average_gradient (if centered)]; adam/adamw [m, v, v_hat (if amsgrad)];
-    adagrad [accumulator]; adamax [m, u]; nadam [m, v].
+    adagrad [accumulator]; adamax [m, u]; nadam [m, v]; adadelta [accumulated_grad,
+    accumulated_delta_var]; lion [momentum].
 
     Args:
-        name: "sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax" or "nadam".
+        name: "sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "adadelta"
+            or "lion".
         **hyperparameters: the optimizer's Keras hyperparameters (momentum, centered, amsgrad
             matter here). Defaults to Keras' values.
 
@@ -128,7 +130,8 @@ def optimizer_update(name: str, w: np.ndarray, g: np.ndarray, slots: Sequence[np
     norm); clipvalue; w -= w * weight_decay * learning_rate; then the optimizer's update.
 
     Args:
-        name: "sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax" or "nadam".
+        name: "sgd", "rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "adadelta"
+            or "lion".
         w: parameters, float32 or float64, C-contiguous and writeable; updated in place.
         g: gradient of the loss without the penalty, same dtype and shape as `w`.
         slots: `optimizer_num_slots(name, ...)` arrays like `w` (see `optimizer_slots`).

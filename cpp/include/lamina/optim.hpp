@@ -32,9 +32,12 @@
 
 namespace lamina {
 
-enum class Optimizer : int { sgd = 0, rmsprop, adam, adamw, adagrad, adamax, nadam };
+enum class Optimizer : int {
+  sgd = 0, rmsprop, adam, adamw, adagrad, adamax, nadam, adadelta, lion
+};
 
-// "sgd" | "rmsprop" | "adam" | "adamw" | "adagrad" | "adamax" | "nadam" (lower case).
+// "sgd" | "rmsprop" | "adam" | "adamw" | "adagrad" | "adamax" | "nadam" | "adadelta" |
+// "lion" (lower case).
 bool parse_optimizer(const char* name, Optimizer* out);
 // Every accepted name, "sgd, rmsprop, ...", for error messages.
 const char* optimizer_names();
@@ -43,9 +46,9 @@ struct OptimParams {
   Optimizer kind = Optimizer::sgd;
   double momentum = 0.0;  // sgd, rmsprop
   bool nesterov = false;  // sgd
-  double rho = 0.9;       // rmsprop
+  double rho = 0.9;       // rmsprop, adadelta
   bool centered = false;  // rmsprop
-  double beta_1 = 0.9, beta_2 = 0.999;  // adam family
+  double beta_1 = 0.9, beta_2 = 0.999;  // adam family, lion
   double epsilon = 1e-7;
   bool amsgrad = false;  // adam, adamw
   double weight_decay = 0.0;  // decoupled (0: off)
@@ -57,7 +60,8 @@ struct OptimParams {
 // s0): sgd 1 (momentum; 0 when momentum == 0), rmsprop 1-3 (velocity, momentum if
 // momentum > 0, average_grad if centered), adam/adamw 2 (m, v; +1 amsgrad: v_hat), adagrad 1
 // (accumulator: the CALLER initialises it, Keras' initial_accumulator_value = 0.1), adamax 2
-// (m, u), nadam 2 (m, v). All other slots start at zero. nadam's u-product is carried by the
+// (m, u), nadam 2 (m, v), adadelta 2 (accumulated_grad, accumulated_delta_var), lion 1
+// (momentum). All other slots start at zero. nadam's u-product is carried by the
 // caller in `nadam_u_product` (see below).
 int optim_num_slots(const OptimParams& p);
 

@@ -27,7 +27,7 @@ from . import schedules
 from .schedules import LearningRateSchedule
 
 __all__ = ["Optimizer", "LearningRate", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "Nadam",
-           "get", "serialize", "deserialize", "schedules"]
+           "Adadelta", "Lion", "get", "serialize", "deserialize", "schedules"]
 
 
 def _number(name, value, low=0.0, high=math.inf, low_open=False, high_open=False):
@@ -563,7 +563,96 @@ class Nadam(Adamax):
                          clipvalue, global_clipnorm, name=name, **kwargs)
 
 
-_CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, Nadam)}
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): steps scaled by running averages of the squared gradients and
+    of the squared steps themselves (Keras 3's update, ``learning_rate`` included).
+
+    Args:
+        learning_rate: A float or a schedule. Defaults to `0.001`.
+        rho: Decay of both running averages, in [0, 1). Defaults to `0.95`.
+        epsilon: Numerical stability term. Defaults to `1e-7`.
+        weight_decay: Decoupled weight decay. Defaults to `None`.
+        clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
+        clipvalue: Element-wise gradient clip. Defaults to `None`.
+        global_clipnorm: Global gradient norm clip. Defaults to `None`.
+        name: Name. Defaults to `"adadelta"`.
+
+    Example:
+        >>> Adadelta().num_slots
+        2
+    """
+
+    core_name = "adadelta"
+    _default_name = "adadelta"
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adadelta",
+                 **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name=name, **kwargs)
+        self.rho = _number("rho", rho, 0.0, 1.0, high_open=True)
+        self.epsilon = _number("epsilon", epsilon)
+
+    @property
+    def num_slots(self):
+        return 2
+
+    @property
+    def nonnegative_slots(self):
+        return (0, 1)  # both running averages of squares
+
+    def _core_extra(self):
+        return {"rho": self.rho, "epsilon": self.epsilon}
+
+    def _extra_config(self):
+        return self._core_extra()
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"): steps of
+    ``learning_rate`` times the sign of an interpolation of momentum and gradient (Keras 3's
+    update). Its steps have the size of the learning rate in every coordinate, so it wants a
+    learning rate 3-10x smaller than Adam's.
+
+    Args:
+        learning_rate: A float or a schedule. Defaults to `0.001`.
+        beta_1: Weight of the momentum in the step's sign, in (0, 1). Defaults to `0.9`.
+        beta_2: Decay of the momentum, in [0, 1). Defaults to `0.99`.
+        weight_decay: Decoupled weight decay. Defaults to `None`.
+        clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
+        clipvalue: Element-wise gradient clip. Defaults to `None`.
+        global_clipnorm: Global gradient norm clip. Defaults to `None`.
+        name: Name. Defaults to `"lion"`.
+
+    Example:
+        >>> Lion().num_slots
+        1
+    """
+
+    core_name = "lion"
+    _default_name = "lion"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="lion", **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name=name, **kwargs)
+        # Keras also takes beta_1 == 1 (the momentum alone); lamina's core keeps every beta < 1.
+        self.beta_1 = _number("beta_1", beta_1, 0.0, 1.0, low_open=True, high_open=True)
+        self.beta_2 = _number("beta_2", beta_2, 0.0, 1.0, high_open=True)
+
+    @property
+    def num_slots(self):
+        return 1
+
+    def _core_extra(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+
+    def _extra_config(self):
+        return self._core_extra()
+
+
+_CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, Nadam, Adadelta,
+                                    Lion)}
 _NAMES = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 

@@ -95,7 +95,7 @@ def optimizer_types() -> dict[str, type]:
 
     Example:
         >>> ", ".join(optimizer_types())
-        'sgd, rmsprop, adam, adamw, adagrad, adamax, nadam'
+        'sgd, rmsprop, adam, adamw, adagrad, adamax, nadam, adadelta, lion'
     """
     from .. import optimizers
 

@@ -380,7 +380,8 @@ _PARAMS_DOC = """
         l1_ratio: Share of L1 in the penalty (0 is pure L2, 1 pure L1). Defaults to `0.0`.
         kernel_initializer: Initializer of every kernel. Defaults to `"glorot_uniform"`.
         optimizer: What ``lamina.optimizers.get`` accepts: a name ("sgd", "rmsprop",
-            "adam", "adamw", "adagrad", "adamax", "nadam"), a Keras optimizer config or an
+            "adam", "adamw", "adagrad", "adamax", "nadam", "adadelta", "lion"), a Keras
+            optimizer config or an
             optimizer (copied through its config); ``learning_rate`` and
             ``optimizer_kwargs`` replace the values it holds. Defaults to `"adam"`.
         learning_rate: The optimizer's learning rate: a float, or a schedule from

@@ -14,12 +14,13 @@ import random
 
 import numpy as np
 
+from .file_download import get_file
 from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                   get_registered_name, get_registered_object,
                                   register_keras_serializable)
 from .py_dataset import PyDataset, Sequence
 
-__all__ = ["set_random_seed", "to_categorical", "normalize", "PyDataset", "Sequence",
+__all__ = ["set_random_seed", "to_categorical", "normalize", "PyDataset", "Sequence", "get_file",
            # Keras 3 spells these in keras.utils as well as keras.saving:
            "register_keras_serializable", "custom_object_scope", "CustomObjectScope",
            "get_custom_objects", "get_registered_name", "get_registered_object"]

@@ -1,4 +1,8 @@
-"""Small datasets bundled with lamina (no download, no extra dependency).
+"""Datasets: small ones bundled with lamina (no download, no extra dependency), and Keras's
+``keras.datasets`` loaders (``mnist``, ``fashion_mnist``, ``boston_housing``,
+``california_housing``, ``imdb``, ``reuters``: ``lamina.datasets.mnist.load_data()``), which
+download Keras's files once into Keras's cache (``$KERAS_HOME`` or ``~/.keras/datasets``, so
+files Keras already fetched are reused) and return the same arrays as Keras.
 
 ``load_digits()``: the UCI "Optical Recognition of Handwritten Digits" test set as shipped by
 scikit-learn (``sklearn.datasets.load_digits``): 1,797 images of 8x8 pixels with integer
@@ -23,9 +27,11 @@ import os
 
 import numpy as np
 
+from . import boston_housing, california_housing, fashion_mnist, imdb, mnist, reuters
 from .mnist1d import make_mnist1d
 
-__all__ = ["load_digits", "make_mnist1d"]
+__all__ = ["load_digits", "make_mnist1d", "mnist", "fashion_mnist", "boston_housing",
+           "california_housing", "imdb", "reuters"]
 
 _DIGITS = os.path.join(os.path.dirname(__file__), "digits.npz")
 

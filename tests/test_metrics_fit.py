@@ -121,6 +121,20 @@ def test_custom_functions_subclasses_and_losses_as_metrics():
         binary_model(metrics=[M.Mean()])
 
 
+def test_keras_metrics_spellings_of_loss_functions():
+    # keras.metrics.binary_crossentropy & co. are the loss functions; as metrics they run as
+    # their metric classes (computed by the core), huber as a numpy function metric
+    model = binary_model(metrics=[M.binary_crossentropy, M.huber])
+    h = model.fit(X, Y, batch_size=32, verbose=0).history
+    assert list(h) == ["loss", "binary_crossentropy", "huber"]
+    assert h["binary_crossentropy"][0] == pytest.approx(h["loss"][0], rel=1e-5)
+    assert M.binary_crossentropy is lamina.losses.binary_crossentropy
+    assert M.categorical_crossentropy is lamina.losses.categorical_crossentropy
+    assert M.sparse_categorical_crossentropy is lamina.losses.sparse_categorical_crossentropy
+    assert isinstance(M.get(M.sparse_categorical_crossentropy),
+                      M.SparseCategoricalCrossentropy)
+
+
 def test_batch_calls_and_batch_logs_carry_numpy_metrics():
     model = binary_model(metrics=["accuracy", "auc"])
     r = model.test_on_batch(X, Y, return_dict=True)

@@ -64,11 +64,18 @@ __all__ = [
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
     "log_cosh", "cosine_similarity", "kl_divergence", "poisson", "hinge", "squared_hinge",
-    "categorical_hinge", "mse", "mae", "mape", "msle",
+    "categorical_hinge", "mse", "mae", "mape", "msle", "binary_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
     "get", "serialize", "deserialize", "get_function", "canonical_name", "SPARSE_METRICS",
 ]
 
 SPARSE_METRICS = ("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy")
+
+# Keras 3's keras.metrics also spells these loss functions (the same functions).
+binary_crossentropy = _losses.binary_crossentropy
+categorical_crossentropy = _losses.categorical_crossentropy
+sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
+huber = _losses.huber
 
 _CLASSES = {c.__name__: c for c in (
     Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -95,6 +102,8 @@ _FUNCTIONS = {
     mean_squared_logarithmic_error: MeanSquaredLogarithmicError, log_cosh: LogCoshError,
     cosine_similarity: CosineSimilarity, kl_divergence: KLDivergence, poisson: Poisson,
     hinge: Hinge, squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
 }
 
 

@@ -18,9 +18,10 @@ using ops::Mat;
 
 std::vector<std::string> activation_names() {
   std::vector<std::string> v;
-  for (int i = 0; i <= static_cast<int>(Activation::log_softmax); ++i) {
+  for (int i = 0; i <= static_cast<int>(Activation::log_sigmoid); ++i) {  // the last one
     v.emplace_back(activation_name(static_cast<Activation>(i)));
     if (static_cast<Activation>(i) == Activation::silu) v.emplace_back("swish");
+    if (static_cast<Activation>(i) == Activation::hard_silu) v.emplace_back("hard_swish");
   }
   return v;
 }

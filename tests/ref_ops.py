@@ -94,6 +94,24 @@ def hard_sigmoid(x):
     return np.clip(_f64(x) + 3.0, 0.0, 6.0) / 6.0
 
 
+def relu6(x):
+    return np.clip(_f64(x), 0.0, 6.0)
+
+
+def hard_silu(x):
+    x = _f64(x)
+    return x * hard_sigmoid(x)
+
+
+def mish(x):
+    x = _f64(x)
+    return x * np.tanh(softplus(x))
+
+
+def log_sigmoid(x):
+    return -softplus(-_f64(x))
+
+
 def softmax(x):
     x = _f64(x)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -170,6 +188,26 @@ def hard_sigmoid_grad(x, dy):
     return np.where((x > -3.0) & (x < 3.0), 1.0 / 6.0, 0.0) * _f64(dy)
 
 
+def relu6_grad(x, dy):
+    x = _f64(x)
+    return np.where((x > 0) & (x < 6), _f64(dy), 0.0)
+
+
+def hard_silu_grad(x, dy):
+    x = _f64(x)
+    return np.where(x < -3, 0.0, np.where(x > 3, 1.0, (2 * x + 3) / 6)) * _f64(dy)
+
+
+def mish_grad(x, dy):
+    x = _f64(x)
+    t = np.tanh(softplus(x))
+    return _f64(dy) * (t + x * sigmoid(x) * (1 - t * t))
+
+
+def log_sigmoid_grad(x, dy):
+    return _f64(dy) * sigmoid(-_f64(x))
+
+
 def softmax_grad(x, dy):
     y = softmax(x)
     dy = _f64(dy)
@@ -184,7 +222,7 @@ def log_softmax_grad(x, dy):
 _ALPHA_DEFAULT = {"leaky_relu": 0.2, "elu": 1.0}
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
                "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid", "softmax",
-               "log_softmax")
+               "log_softmax", "relu6", "hard_silu", "mish", "log_sigmoid")
 
 
 def activation(x, name, alpha=None):

@@ -19,7 +19,7 @@ def _x(shape, dtype, seed=0, lo=-6.0, hi=6.0):
     """Random inputs away from the kinks (0 and +-3) so that f' is defined everywhere."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(lo, hi, size=shape)
-    for kink in (0.0, 3.0, -3.0):
+    for kink in (0.0, 3.0, -3.0, 6.0, -6.0):
         near = np.abs(x - kink) < 0.05
         x[near] += 0.1
     return x.astype(dtype)
@@ -156,7 +156,8 @@ def test_swish_is_silu_and_defaults():
     np.testing.assert_array_equal(ops.activation(x, "swish"), ops.activation(x, "silu"))
     np.testing.assert_allclose(ops.activation(x, "leaky_relu"), ref_ops.leaky_relu(x, 0.2))
     np.testing.assert_allclose(ops.activation(x, "elu"), ref_ops.elu(x, 1.0), rtol=1e-14)
-    assert set(NAMES) | {"swish"} == set(ops.activation_names())
+    np.testing.assert_array_equal(ops.activation(x, "hard_swish"), ops.activation(x, "hard_silu"))
+    assert set(NAMES) | {"swish", "hard_swish"} == set(ops.activation_names())
 
 
 def test_bad_inputs():

@@ -342,6 +342,21 @@ def test_training_resumed_in_lamina_continues_the_curve(tmp_path, name, make):
     np.testing.assert_allclose(_steps_lamina(model, 3), _steps_keras(kmodel, 3), atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["relu6", "hard_silu", "hard_swish", "mish", "log_sigmoid"])
+def test_keras_activation_names_cross_keras(tmp_path, name):
+    keras = _keras()
+    km = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation=name),
+                           keras.layers.Dense(3)])
+    km.save(tmp_path / "k.keras")
+    lm = lamina.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(lm.predict(X * 4, verbose=0), km.predict(X * 4, verbose=0),
+                               atol=2e-6)
+    lm.save(tmp_path / "l.keras")
+    back = keras.models.load_model(tmp_path / "l.keras")
+    np.testing.assert_allclose(back.predict(X * 4, verbose=0), km.predict(X * 4, verbose=0),
+                               atol=2e-6)
+
+
 def test_activation_layers_inside_dense_cross_keras(tmp_path):
     """Dense(activation=LeakyReLU(0.1) / ELU(0.5)) both ways: Keras writes the activation as
     the layer's config, lamina reads it (and writes the same) with the same numbers."""

@@ -508,7 +508,7 @@ BAD_SPECS = [
     (lambda s: s.pop("seed"), "seed"),
     (lambda s: s.update(seed=-1), "-1"),
     (lambda s: s.update(layers=[]), "dense"),
-    (lambda s: s["layers"][0].update(activation="relu6"), "relu6"),
+    (lambda s: s["layers"][0].update(activation="relu7"), "relu7"),
     (lambda s: s["layers"][0].update(type="conv"), "conv"),
     (lambda s: s["layers"][0].update(units=4), "(4, 4)"),
     (lambda s: s["layers"][0]["params"][0].update(value=np.zeros((4, 3), np.float32)),
@@ -748,12 +748,12 @@ def test_unknown_layer_type_lists_the_registered_kinds():
 @pytest.mark.parametrize("layer,key,value,text", [
     (0, "units", 0, "['units'] must be >= 1, got 0"),
     (0, "units", 2.5, "['units'] must be an int, got 2.5"),
-    (0, "activation", "relu6", "unknown activation 'relu6' (accepted: linear, sigmoid"),
+    (0, "activation", "relu7", "unknown activation 'relu7' (accepted: linear, sigmoid"),
     (0, "alpha", float("nan"), "['alpha'] must be finite, got nan"),
     (1, "rate", 1.0, "['rate'] must be in [0, 1), got 1.0"),
     (1, "rate", -0.5, "['rate'] must be in [0, 1), got -0.5"),
     (1, "rate", "half", "['rate'] must be a number, got 'half'"),
-    (3, "activation", "mish", "unknown activation 'mish'"),
+    (3, "activation", "mesh", "unknown activation 'mesh'"),
     (3, "activation", 3, "['activation'] must be a str, got 3"),
     (3, "alpha", float("inf"), "['alpha'] must be finite, got inf"),
 ])
@@ -804,7 +804,7 @@ def test_bad_params_raise_naming_the_value(fn, text):
      "(accepted: sgd, rmsprop, adam, adamw, adagrad, adamax, nadam, adadelta, lion)"),
     (lambda s: s.update(metrics=[dict(name="auc", threshold=0.5, k=5)]),
      "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy"),
-    (lambda s: s["layers"][0].update(activation="relu6"), "silu (swish), hard_sigmoid"),
+    (lambda s: s["layers"][0].update(activation="relu7"), "silu (swish), hard_sigmoid"),
 ])
 def test_accepted_lists_come_from_the_name_tables(fn, text):
     with pytest.raises(ValueError, match=__import__("re").escape(text)):

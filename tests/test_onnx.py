@@ -60,7 +60,7 @@ def randomize(model):
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu",
                "gelu", "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid",
-               "log_softmax"]
+               "log_softmax", "relu6", "hard_silu", "mish", "log_sigmoid"]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -46,6 +46,9 @@ constexpr ops_detail::NamedValue<Activation> kNames[] = {
     {"softsign", Activation::softsign},   {"silu", Activation::silu},
     {"swish", Activation::silu},          {"hard_sigmoid", Activation::hard_sigmoid},
     {"softmax", Activation::softmax},     {"log_softmax", Activation::log_softmax},
+    {"relu6", Activation::relu6},         {"hard_silu", Activation::hard_silu},
+    {"hard_swish", Activation::hard_silu}, {"mish", Activation::mish},
+    {"log_sigmoid", Activation::log_sigmoid},
 };
 
 template <class T>
@@ -54,6 +57,11 @@ inline T sigmoid_scalar(T x) {
   const T e = std::exp(-std::fabs(x));
   const T r = T(1) / (T(1) + e);
   return x >= T(0) ? r : e * r;
+}
+
+template <class T>
+inline T softplus_scalar(T x) {  // log(1 + exp(x)) without overflow
+  return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::fabs(x)));
 }
 
 // ---- reference forward rows -------------------------------------------------------------
@@ -118,6 +126,30 @@ void ref_forward_row(Activation act, T alpha, std::int64_t n, const T* x, T* y) 
       for (std::int64_t j = 0; j < n; ++j) {
         const T v = x[j] / T(6) + T(0.5);
         y[j] = v <= T(0) ? T(0) : (v >= T(1) ? T(1) : v);
+      }
+      return;
+    case Activation::relu6:
+      for (std::int64_t j = 0; j < n; ++j) {  // NaN stays NaN
+        const T v = x[j];
+        y[j] = v <= T(0) ? T(0) : (v >= T(6) ? T(6) : v);
+      }
+      return;
+    case Activation::hard_silu:
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j], h = v + T(3);
+        y[j] = v * ((h <= T(0) ? T(0) : (h >= T(6) ? T(6) : h)) / T(6));
+      }
+      return;
+    case Activation::mish:
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = v * std::tanh(softplus_scalar(v));
+      }
+      return;
+    case Activation::log_sigmoid:  // -softplus(-x) = min(x, 0) - log1p(exp(-|x|))
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        y[j] = (v < T(0) ? v : T(0)) - std::log1p(std::exp(-std::fabs(v)));
       }
       return;
     case Activation::softmax: {
@@ -223,6 +255,28 @@ void ref_backward_row(Activation act, T alpha, std::int64_t n, const T* x, const
         dx[j] = (v > T(-3) && v < T(3)) ? g : T(0);
       }
       return;
+    case Activation::relu6:  // 0 at both kinks, like relu'(0)
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j], g = dy[j];
+        dx[j] = (v > T(0) && v < T(6)) ? g : T(0);
+      }
+      return;
+    case Activation::hard_silu:  // 0 below -3, 1 above 3, (2x + 3) / 6 between
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        dx[j] = v <= T(-3) ? T(0) : (v >= T(3) ? dy[j] : dy[j] * ((T(2) * v + T(3)) / T(6)));
+      }
+      return;
+    case Activation::mish:  // tanh(sp) + x * sigmoid(x) * (1 - tanh(sp)^2)
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T v = x[j];
+        const T t = std::tanh(softplus_scalar(v));
+        dx[j] = dy[j] * (t + v * sigmoid_scalar(v) * (T(1) - t * t));
+      }
+      return;
+    case Activation::log_sigmoid:  // sigmoid(-x)
+      for (std::int64_t j = 0; j < n; ++j) dx[j] = dy[j] * sigmoid_scalar(-x[j]);
+      return;
     case Activation::softmax: {
       double s = 0.0;
       for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(dy[j]) * y[j];
@@ -299,6 +353,8 @@ std::int64_t grain(Activation a, bool forward, bool fast) {
     case Activation::leaky_relu:
     case Activation::hard_sigmoid:
     case Activation::softsign:
+    case Activation::relu6:
+    case Activation::hard_silu:
       return std::int64_t(1) << 18;
     case Activation::sigmoid:
     case Activation::tanh:

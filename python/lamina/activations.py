@@ -23,16 +23,18 @@ import numpy as np
 __all__ = [
     "elu", "gelu", "get", "hard_sigmoid", "leaky_relu", "linear", "log_softmax", "relu",
     "selu", "serialize", "deserialize", "sigmoid", "silu", "softmax", "softplus", "softsign",
-    "swish", "tanh", "ALL_ACTIVATIONS",
+    "swish", "tanh", "relu6", "hard_silu", "hard_swish", "mish", "log_sigmoid",
+    "ALL_ACTIVATIONS",
 ]
 
 # Names the core understands (cpp/include/lamina/activations.hpp), canonical spelling, the
 # most used first (error messages list them in this order).
 ALL_ACTIVATIONS = (
     "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu",
-    "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid", "log_softmax",
+    "gelu_tanh", "softplus", "softsign", "silu", "hard_sigmoid", "log_softmax", "relu6",
+    "hard_silu", "mish", "log_sigmoid",
 )
-_ALIASES = {"swish": "silu", "none": "linear", "identity": "linear"}
+_ALIASES = {"swish": "silu", "none": "linear", "identity": "linear", "hard_swish": "hard_silu"}
 # The `alpha` each activation gets from its name alone (Keras 3 defaults).
 DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
 
@@ -225,6 +227,65 @@ def hard_sigmoid(x):
     return (np.clip(x + 3, 0, 6) / 6).astype(x.dtype)
 
 
+def relu6(x):
+    """ReLU capped at 6: ``min(max(x, 0), 6)``.
+
+    Args:
+        x: Array-like input.
+
+    Example:
+        >>> relu6(np.array([-1.0, 3.0, 9.0])).tolist()
+        [0.0, 3.0, 6.0]
+    """
+    x = _float(x)
+    return np.clip(x, 0, 6).astype(x.dtype)
+
+
+def hard_silu(x):
+    """Hard SiLU (hard swish, Keras 3): ``x * relu6(x + 3) / 6``.
+
+    Args:
+        x: Array-like input.
+
+    Example:
+        >>> hard_silu(np.array([-4.0, 0.0, 1.0, 4.0])).round(4).tolist()
+        [-0.0, 0.0, 0.6667, 4.0]
+    """
+    x = _float(x)
+    return (x * (np.clip(x + 3, 0, 6) / 6)).astype(x.dtype)
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    """Mish (Misra 2019): ``x * tanh(softplus(x))``.
+
+    Args:
+        x: Array-like input.
+
+    Example:
+        >>> round(float(mish(np.array([1.0]))[0]), 4)
+        0.8651
+    """
+    x = _float(x)
+    return (x * np.tanh(np.logaddexp(x, 0))).astype(x.dtype)
+
+
+def log_sigmoid(x):
+    """Log of the sigmoid, computed stably: ``-softplus(-x)``.
+
+    Args:
+        x: Array-like input.
+
+    Example:
+        >>> round(float(log_sigmoid(np.array([0.0]))[0]), 4)
+        -0.6931
+    """
+    x = _float(x)
+    return (-np.logaddexp(-x, 0)).astype(x.dtype)
+
+
 def softmax(x, axis=-1):
     """Softmax over ``axis`` (the max is subtracted first).
 
@@ -261,7 +322,8 @@ _FUNCTIONS = {
     "linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu,
     "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "gelu": gelu,
     "softplus": softplus, "softsign": softsign, "silu": silu, "hard_sigmoid": hard_sigmoid,
-    "softmax": softmax, "log_softmax": log_softmax,
+    "softmax": softmax, "log_softmax": log_softmax, "relu6": relu6, "hard_silu": hard_silu,
+    "mish": mish, "log_sigmoid": log_sigmoid,
 }
 
 

@@ -177,7 +177,8 @@ def activation(x, name: str, alpha: float | None = None, out: np.ndarray | None 
     Args:
         x: float32 or float64 array, 1-D (one row) or 2-D (rows, cols); rows may be strided.
         name: Keras name: linear, sigmoid, tanh, relu, leaky_relu, elu, selu, gelu (exact),
-            gelu_tanh, softplus, softsign, silu/swish, hard_sigmoid, softmax, log_softmax.
+            gelu_tanh, softplus, softsign, silu/swish, hard_sigmoid, softmax, log_softmax,
+            relu6, hard_silu/hard_swish, mish, log_sigmoid.
         alpha: Slope of leaky_relu or scale of elu. Defaults to `None` (Keras 3: 0.2 for
             leaky_relu, 1.0 for elu).
         out: Array like `x` to write into (may be `x` itself). Defaults to `None` (a new array).

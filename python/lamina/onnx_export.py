@@ -102,6 +102,12 @@ def _activation(g, name, x, alpha=None):
         return g.op("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
     if name == "relu6":
         return g.op("Clip", [x, g.const("zero", 0.0), g.const("six", 6.0)])
+    if name == "hard_silu":  # x * relu6(x + 3) / 6 (ONNX HardSwish, opset 14)
+        return g.op("Mul", [x, g.op("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)])
+    if name == "mish":  # x * tanh(softplus(x))
+        return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])])
+    if name == "log_sigmoid":  # -softplus(-x)
+        return g.op("Neg", [g.op("Softplus", [g.op("Neg", [x])])])
     if name == "gelu":  # exact: 0.5 * x * (1 + erf(x / sqrt(2)))
         erf = g.op("Erf", [g.op("Mul", [x, g.const("inv_sqrt2", 1 / math.sqrt(2))])])
         half_x = g.op("Mul", [x, g.const("half", 0.5)])

@@ -32,6 +32,10 @@ enum class Activation : int {
   hard_sigmoid,  // Keras 3: relu6(x + 3) / 6
   softmax,
   log_softmax,
+  relu6,        // min(max(x, 0), 6)
+  hard_silu,    // also "hard_swish": x * relu6(x + 3) / 6
+  mish,         // x * tanh(softplus(x))
+  log_sigmoid,  // -softplus(-x); the last one (src/register_ops.cpp lists up to it)
 };
 
 // Parses a Keras name ("relu", "swish", "gelu" …); returns false when unknown.

@@ -53,15 +53,18 @@ def run_python(code: str, env_extra: dict | None = None, timeout: float = 120):
                           text=True, timeout=timeout)
 
 
-def import_keras3():
-    """Keras 3 on the torch backend, or the calling test is skipped."""
+def import_keras3(module_level=False):
+    """Keras 3 on the torch backend, or the calling test (the whole module, when called at
+    import with ``module_level=True``) is skipped."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
     try:  # any ImportError (keras present, its backend not) means: skip
         import keras
     except ImportError as exc:
-        pytest.skip(f"Keras 3 is not importable here: {exc}")
+        pytest.skip(f"Keras 3 is not importable here (the interop extra): {exc}",
+                    allow_module_level=module_level)
     if keras.backend.backend() != "torch":  # pragma: no cover - another backend preloaded
-        pytest.skip("these checks run Keras 3 on the torch backend")
+        pytest.skip("these checks run Keras 3 on the torch backend",
+                    allow_module_level=module_level)
     return keras
 
 

@@ -20,6 +20,8 @@ from lamina import datasets
 from lamina.datasets import _keras_files
 from lamina.utils import get_file
 
+from conftest import import_keras3
+
 
 def _sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -90,8 +92,7 @@ def test_loaders_return_keras_shapes_and_splits(origin):
 
 
 def test_same_arrays_as_keras_loaders(origin, monkeypatch):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("keras.src.datasets")
+    import_keras3()
     from keras.src.datasets import boston_housing, california_housing, imdb, reuters
 
     def local(fname=None, origin=None, **kwargs):  # Keras's loaders read the same files

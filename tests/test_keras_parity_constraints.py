@@ -3,21 +3,14 @@ same weights after each of 10 steps with MaxNorm/NonNeg/UnitNorm/MinMaxNorm on t
 and biases, and the constraints cross the .keras format both ways. Skips without keras (the
 `interop` extra: keras>=3 and torch, run on Keras's torch backend)."""
 
-import os
-
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-try:
-    import keras  # noqa: E402 - after KERAS_BACKEND is set
-except ImportError as exc:  # keras, or its torch backend, is not installed
-    pytest.skip(f"needs keras on its torch backend (the interop extra): {exc}",
-                allow_module_level=True)
-if keras.backend.backend() != "torch":  # pragma: no cover - another backend was imported first
-    pytest.skip("these checks run Keras on its torch backend", allow_module_level=True)
+from conftest import import_keras3
 
-import lamina  # noqa: E402
+keras = import_keras3(module_level=True)
+
+import lamina  # noqa: E402 - after the skip
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -48,6 +48,15 @@ def shuffled(seed, *arrays):
     return [a[order] for a in arrays]
 
 
+def load_split(path, name, test_split, seed, rows=None):
+    """A housing set: Keras's ``x``/``y`` file, its first ``rows`` samples (None: all),
+    shuffled with ``seed`` and split (the boston and california loaders)."""
+    test_split = check_split(test_split)
+    with np.load(fetch(path, name), allow_pickle=False) as f:
+        x, y = f["x"][:rows], f["y"][:rows]
+    return split(*shuffled(seed, x, y), test_split)
+
+
 def split(x, y, test_split):
     """``(x_train, y_train), (x_test, y_test)``: the first ``1 - test_split`` for training."""
     cut = int(len(x) * (1 - test_split))

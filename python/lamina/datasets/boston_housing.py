@@ -8,9 +8,7 @@ segregation (``B``); see scikit-learn's note on why it removed the dataset.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._keras_files import check_split, fetch, shuffled, split
+from ._keras_files import load_split
 
 __all__ = ["load_data"]
 
@@ -27,8 +25,4 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
         ``(x_train, y_train), (x_test, y_test)``: float64 ``(n, 13)`` features, float64
         targets.
     """
-    test_split = check_split(test_split)
-    path = fetch(path, "boston_housing.npz")
-    with np.load(path, allow_pickle=False) as f:
-        x, y = f["x"], f["y"]
-    return split(*shuffled(seed, x, y), test_split)
+    return load_split(path, "boston_housing.npz", test_split, seed)

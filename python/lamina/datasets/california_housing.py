@@ -7,9 +7,7 @@ Source: Pace and Barry (1997), StatLib.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._keras_files import check_split, fetch, shuffled, split
+from ._keras_files import load_split
 
 __all__ = ["load_data"]
 
@@ -28,12 +26,7 @@ def load_data(version="large", path="california_housing.npz", test_split=0.2, se
         ``(x_train, y_train), (x_test, y_test)``: float32 ``(n, 8)`` features, float32
         targets.
     """
-    test_split = check_split(test_split)
     if version not in ("large", "small"):
         raise ValueError(f"version must be 'large' or 'small', got {version!r}")
-    path = fetch(path, "california_housing.npz")
-    with np.load(path, allow_pickle=False) as f:
-        x, y = f["x"], f["y"]
-    if version == "small":
-        x, y = x[:600], y[:600]
-    return split(*shuffled(seed, x, y), test_split)
+    return load_split(path, "california_housing.npz", test_split, seed,
+                      rows=600 if version == "small" else None)

@@ -287,10 +287,15 @@ def test_optimizer_defaults_and_roundtrip(name, cls, lr, slots):
 
 
 def test_optimizer_keras_defaults():
+    lamina.backend.clear_session()
     assert optimizers.Adam().get_config() == {
         "name": "adam", "learning_rate": 0.001, "weight_decay": None, "clipnorm": None,
-        "global_clipnorm": None, "clipvalue": None, "beta_1": 0.9, "beta_2": 0.999,
+        "global_clipnorm": None, "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None, "loss_scale_factor": None,
+        "gradient_accumulation_steps": None, "beta_1": 0.9, "beta_2": 0.999,
         "epsilon": 1e-7, "amsgrad": False}
+    assert [optimizers.RMSprop().name, optimizers.RMSprop().name, optimizers.Adam().name,
+            optimizers.Adam(name="mine").name] == ["rm_sprop", "rm_sprop_1", "adam_1", "mine"]
     assert optimizers.AdamW().weight_decay == 0.004
     assert optimizers.RMSprop().rho == 0.9
     assert optimizers.Adagrad().initial_accumulator_value == 0.1

@@ -342,6 +342,22 @@ def test_training_resumed_in_lamina_continues_the_curve(tmp_path, name, make):
     np.testing.assert_allclose(_steps_lamina(model, 3), _steps_keras(kmodel, 3), atol=1e-5)
 
 
+@pytest.mark.parametrize("cls", ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax",
+                                 "Nadam", "Adadelta", "Lion"])
+def test_optimizer_config_has_keras_keys_in_keras_order(cls):
+    keras = _keras()
+    keras.backend.clear_session()  # both number their automatic names from here
+    lamina.backend.clear_session()
+    mine = getattr(lamina.optimizers, cls)().get_config()
+    theirs = getattr(keras.optimizers, cls)().get_config()
+    assert list(mine) == list(theirs)
+    for key, value in theirs.items():  # Keras keeps the learning rate as a float32 variable
+        if isinstance(value, float):
+            assert mine[key] == pytest.approx(value, rel=1e-6), key
+        else:
+            assert mine[key] == value, key
+
+
 @pytest.mark.parametrize("name", ["relu6", "hard_silu", "hard_swish", "mish", "log_sigmoid"])
 def test_keras_activation_names_cross_keras(tmp_path, name):
     keras = _keras()

@@ -20,14 +20,14 @@ import gc
 from . import functional as _functional
 from . import model as _model
 from .config import epsilon, floatx, set_floatx
-from .layers import layer as _layer
+from . import naming
 
 __all__ = ["clear_session", "epsilon", "set_epsilon", "floatx", "set_floatx",
            "image_data_format", "set_image_data_format"]
 
 def clear_session(free_memory=True):
-    """Starts a new naming session: automatic layer and model names restart at ``dense``,
-    ``dense_1``, …, ``sequential`` and ``functional`` (as in Keras 3).
+    """Starts a new naming session: automatic layer, optimizer and model names restart at
+    ``dense``, ``dense_1``, …, ``adam``, ``sequential`` and ``functional`` (as in Keras 3).
 
     lamina keeps no global graph: a model's core network belongs to the model and is freed
     with it, so this only resets the name counters (and collects garbage).
@@ -42,7 +42,7 @@ def clear_session(free_memory=True):
         >>> lamina.Sequential([lamina.layers.Dense(1)]).name
         'sequential'
     """
-    _layer._NAME_COUNTS.clear()
+    naming.reset()
     _model._MODEL_COUNT[0] = 0
     _functional._FUNCTIONAL_COUNT[0] = 0
     if free_memory:

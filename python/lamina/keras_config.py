@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from . import layers as layers_mod
 from .io import ModelFileError
+from .naming import to_snake_case
 
 __all__ = ["model_to_keras", "model_from_keras", "compile_to_keras", "compile_from_keras",
            "check_safe", "to_snake_case", "body_layers", "input_name"]
@@ -37,20 +38,6 @@ _DROP_ON_READ = ("module", "registered_name", "build_config", "compile_config",
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Keys newer Keras versions add with a value that means "as before" (initializers' fan axes).
 _NEWER_DEFAULTS = {"input_axes": None, "output_axes": None}
-
-
-def to_snake_case(name):
-    """Keras's ``naming.to_snake_case``: the names of layer groups in weight files.
-
-    Example:
-        >>> to_snake_case("BatchNormalization"), to_snake_case("PReLU")
-        ('batch_normalization', 'p_re_lu')
-    """
-    import re
-
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _envelope(module, class_name, config, **extra):

@@ -162,8 +162,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)], seed=0)
         >>> model.compile(optimizer="adam", loss="mse")
         >>> path = os.path.join(tempfile.mkdtemp(), "m.lamina")
-        >>> model.save(path); load_model(path).optimizer.name
-        'adam'
+        >>> model.save(path); type(load_model(path).optimizer).__name__
+        'Adam'
     """
     path = os.fspath(filepath)
     with custom_object_scope(custom_objects):

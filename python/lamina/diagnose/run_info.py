@@ -173,7 +173,8 @@ def _from_model(model) -> dict:
         out["loss"] = loss.core_name
     opt = getattr(model, "optimizer", None)
     if opt is not None:
-        out["optimizer"] = str(getattr(opt, "name", type(opt).__name__)).lower()
+        # the kind, not the name: a name may be the user's or numbered ("adam_1")
+        out["optimizer"] = str(getattr(opt, "core_name", "") or type(opt).__name__).lower()
         sched = getattr(opt, "schedule", None)
         try:
             out["learning_rate"] = float(sched(0) if sched is not None else opt.learning_rate)

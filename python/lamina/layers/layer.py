@@ -15,21 +15,10 @@ from .. import activations as activations_mod
 from .. import constraints as constraints_mod
 from .. import dtype_policies
 from .. import initializers as initializers_mod
+from .. import naming
 from .. import regularizers as regularizers_mod
 from .._validation import check_int, first_nonfinite
 from ..variables import Variable
-
-_NAME_COUNTS: dict = {}
-
-
-def _auto_name(cls_name: str) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
-    base = {"re_l_u": "re_lu", "leaky_re_l_u": "leaky_re_lu", "p_re_l_u": "p_re_lu",
-            "e_l_u": "elu"}.get(base, base)
-    n = _NAME_COUNTS.get(base, 0)
-    _NAME_COUNTS[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
-
 
 def check_shape(name, shape):
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
@@ -218,7 +207,7 @@ class Layer:
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"layer name must be a string, got {name!r}")
-        self.name = name or _auto_name(type(self).__name__)
+        self.name = name or naming.auto_name(type(self).__name__)
         self.trainable = bool(trainable)
         if input_dim is not None:
             input_shape = (check_int("input_dim", input_dim, minimum=1),)

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .. import naming
 from .._validation import from_class_config
 from . import schedules
 from .schedules import LearningRateSchedule
@@ -100,17 +101,17 @@ class Optimizer:
             Defaults to `None` (only at the end of ``fit``).
         loss_scale_factor: Must be None (or 1). Defaults to `None`.
         gradient_accumulation_steps: Must be None (or 1). Defaults to `None`.
-        name: Name. Defaults to `None` (the class's default name).
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras: ``adam``, ``adam_1``, ...).
 
     Every subclass takes these as keyword arguments too.
 
     Example:
-        >>> opt = get("adam"); isinstance(opt, Optimizer), opt.name
-        (True, 'adam')
+        >>> opt = get("adam"); isinstance(opt, Optimizer), Adam(name="a").name
+        (True, 'a')
     """
 
     core_name = ""
-    _default_name = "Optimizer"
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -135,10 +136,12 @@ class Optimizer:
         if gradient_accumulation_steps not in (None, 1):
             raise ValueError(f"gradient_accumulation_steps={gradient_accumulation_steps!r} "
                              "is not supported")
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError("only one of clipnorm and global_clipnorm can be set, got "
                              f"clipnorm={clipnorm!r}, global_clipnorm={global_clipnorm!r}")
-        self.name = name or self._default_name
+        self.name = name or naming.auto_name(type(self).__name__)
         self.weight_decay = None if weight_decay is None else _number("weight_decay",
                                                                       weight_decay)
         self.clipnorm = _optional_positive("clipnorm", clipnorm)
@@ -246,10 +249,12 @@ class Optimizer:
         lr = (schedules.serialize(self._schedule) if self._schedule is not None else self._lr)
         config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                   "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                  "clipvalue": self.clipvalue, **self._extra_config()}
-        if self.use_ema:  # Keras's keys, written when set (older lamina configs lack them)
-            config.update(use_ema=True, ema_momentum=self.ema_momentum,
-                          ema_overwrite_frequency=self.ema_overwrite_frequency)
+                  "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                  "ema_momentum": self.ema_momentum,
+                  "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                  "loss_scale_factor": self.loss_scale_factor,
+                  "gradient_accumulation_steps": self.gradient_accumulation_steps,
+                  **self._extra_config()}
         return config
 
     def _extra_config(self) -> dict:
@@ -280,7 +285,8 @@ class SGD(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"SGD"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> SGD(momentum=0.9).num_slots
@@ -288,10 +294,9 @@ class SGD(Optimizer):
     """
 
     core_name = "sgd"
-    _default_name = "SGD"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         self.momentum = _number("momentum", momentum, 0.0, 1.0)
@@ -321,7 +326,8 @@ class RMSprop(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"rmsprop"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> RMSprop(centered=True, momentum=0.9).num_slots
@@ -329,11 +335,10 @@ class RMSprop(Optimizer):
     """
 
     core_name = "rmsprop"
-    _default_name = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="rmsprop", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         self.rho = _number("rho", rho, 0.0, 1.0)
@@ -370,7 +375,8 @@ class Adam(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"adam"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> Adam().get_config()["beta_2"]
@@ -378,11 +384,10 @@ class Adam(Optimizer):
     """
 
     core_name = "adam"
-    _default_name = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adam", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         self.beta_1 = _number("beta_1", beta_1, 0.0, 1.0, high_open=True)
@@ -419,7 +424,8 @@ class AdamW(Adam):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"adamw"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> AdamW().weight_decay
@@ -427,11 +433,10 @@ class AdamW(Adam):
     """
 
     core_name = "adamw"
-    _default_name = "adamw"
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adamw", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("AdamW needs a weight_decay (a float >= 0), got None")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
@@ -449,7 +454,8 @@ class Adagrad(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"adagrad"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> import numpy as np
@@ -458,11 +464,10 @@ class Adagrad(Optimizer):
     """
 
     core_name = "adagrad"
-    _default_name = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adagrad", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         self.initial_accumulator_value = _number("initial_accumulator_value",
@@ -500,7 +505,8 @@ class Adamax(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"adamax"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> Adamax().num_slots
@@ -508,11 +514,10 @@ class Adamax(Optimizer):
     """
 
     core_name = "adamax"
-    _default_name = "adamax"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adamax", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         self.beta_1 = _number("beta_1", beta_1, 0.0, 1.0, high_open=True)
@@ -546,7 +551,8 @@ class Nadam(Adamax):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"nadam"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> Nadam().num_slots
@@ -554,11 +560,10 @@ class Nadam(Adamax):
     """
 
     core_name = "nadam"
-    _default_name = "nadam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="nadam", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm,
                          clipvalue, global_clipnorm, name=name, **kwargs)
 
@@ -575,7 +580,8 @@ class Adadelta(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"adadelta"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> Adadelta().num_slots
@@ -583,10 +589,9 @@ class Adadelta(Optimizer):
     """
 
     core_name = "adadelta"
-    _default_name = "adadelta"
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adadelta",
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
                  **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
@@ -622,7 +627,8 @@ class Lion(Optimizer):
         clipnorm: Per-parameter gradient norm clip. Defaults to `None`.
         clipvalue: Element-wise gradient clip. Defaults to `None`.
         global_clipnorm: Global gradient norm clip. Defaults to `None`.
-        name: Name. Defaults to `"lion"`.
+        name: Name. Defaults to `None` (the class name in snake case, numbered from the
+            second one on, as in Keras).
 
     Example:
         >>> Lion().num_slots
@@ -630,10 +636,9 @@ class Lion(Optimizer):
     """
 
     core_name = "lion"
-    _default_name = "lion"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="lion", **kwargs):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
         # Keras also takes beta_1 == 1 (the momentum alone); lamina's core keeps every beta < 1.

@@ -175,13 +175,13 @@ def read_history_csv(path: str | os.PathLike) -> dict[str, list[float]]:
 
 
 def format_metrics(d: Mapping[str, float]) -> str:
-    """Metrics as ``lamina train`` prints them.
+    """Metrics as ``lamina train`` prints them: the loss first, then the rest in order.
 
     Example:
-        >>> format_metrics({"loss": 0.25, "accuracy": 0.9})
+        >>> format_metrics({"accuracy": 0.9, "loss": 0.25})
         'loss 0.2500  accuracy 0.9000'
     """
-    return "  ".join(f"{k} {v:.4f}" for k, v in d.items())
+    return "  ".join(f"{k} {d[k]:.4f}" for k in sorted(d, key=lambda k: k != "loss"))
 
 
 def train_run(run: Run | Mapping | str | None = None, out_dir: str | os.PathLike | None = "auto",

@@ -580,8 +580,9 @@ class Trainer:
 
     @staticmethod
     def _as_result(logs, return_dict):
-        """Keras's return value: the logs dict, the loss alone (no metrics) or a list."""
+        """Keras's return value: the logs dict (its keys sorted, as Keras's), the loss alone
+        (no metrics) or a list (the loss, then the metrics in compile order)."""
         if return_dict:
-            return logs
+            return dict(sorted(logs.items()))
         values = list(logs.values())
         return values[0] if len(values) == 1 else values

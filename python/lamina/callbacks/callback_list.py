@@ -48,6 +48,18 @@ def _active(cb, hook):
     return None
 
 
+def _sort_keys(logs: dict) -> None:
+    """Puts the logs' keys in sorted order, in place (the dict stays the one the trainer
+    holds): Keras 3 hands every hook its logs sorted by name (``pythonify_logs``), so
+    ``history.history``, CSV columns and progress lines list ``accuracy, loss, val_accuracy,
+    val_loss``, not the compile order."""
+    keys = list(logs)
+    if keys != sorted(keys):
+        items = sorted(logs.items())
+        logs.clear()
+        logs.update(items)
+
+
 class CallbackList:
     """Dispatches hooks to callbacks; records which kinds of batch hooks anyone defines.
 
@@ -96,7 +108,10 @@ class CallbackList:
                                             or self._hooks["on_predict_batch_end"])
 
     def _call(self, hook, *args):
-        for method in self._hooks[hook]:
+        methods = self._hooks[hook]
+        if methods and args and isinstance(args[-1], dict):
+            _sort_keys(args[-1])
+        for method in methods:
             method(*args)
 
     def on_train_begin(self, logs=None): self._call("on_train_begin", logs)

@@ -413,3 +413,51 @@ def test_keras_lowercase_and_long_names_are_the_classes():
         assert getattr(I, name) is cls, name
     a = I.he_normal(seed=3)((4, 5), "float32")
     np.testing.assert_array_equal(a, I.HeNormal(seed=3)((4, 5), "float32"))
+
+
+def test_initializer_none_is_keras_glorot_fallback():
+    assert initializers.get(None) is None and initializers.serialize(None) is None
+    d = lamina.layers.Dense(64, bias_initializer=None, kernel_initializer=None)
+    lamina.Sequential([lamina.Input((32,)), d], seed=0)
+    limit = math.sqrt(6 / (64 + 64))  # glorot_uniform of a (64,) bias: fan_in = fan_out = 64
+    b = d.bias.numpy()
+    assert np.abs(b).max() <= limit and b.std() > 0.3 * limit  # not zeros
+    config = d.get_config()
+    assert config["bias_initializer"] is None
+    assert lamina.layers.Dense.from_config(config).bias_initializer is None
+
+
+def test_constant_initializer_takes_arrays():
+    init = initializers.Constant(np.log([0.25]))  # the imbalanced-data tutorial's bias
+    assert isinstance(init.value, float) and init.get_config() == {"value": math.log(0.25)}
+    np.testing.assert_allclose(init((3,)), [math.log(0.25)] * 3, rtol=1e-6)
+    rows = initializers.Constant([1.0, 2.0])
+    assert rows((2, 2)).tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert initializers.Constant.from_config(rows.get_config())((1, 2)).tolist() == [[1, 2]]
+    with pytest.raises(ValueError, match=r"shape \(3,\) does not broadcast .* \(2, 2\)"):
+        initializers.Constant([1.0, 2.0, 3.0])((2, 2))
+    with pytest.raises(TypeError, match="got 'a'"):
+        initializers.Constant("a")
+    with pytest.raises(ValueError, match="finite"):
+        initializers.Constant([1.0, np.inf])
+
+
+def test_losses_are_the_current_weight_penalties():
+    model = lamina.Sequential([
+        lamina.Input((5,)),
+        lamina.layers.Dense(4, kernel_regularizer=regularizers.L2(0.01)),
+        lamina.layers.Dense(3, kernel_regularizer=regularizers.L1(0.1),
+                            bias_regularizer=regularizers.L1L2(0.1, 0.2),
+                            bias_initializer="ones"),
+        lamina.layers.Dense(1)], seed=4)
+    w = [v.numpy().astype(np.float64) for v in model.weights]
+    want = [0.01 * np.square(w[0]).sum(), 0.1 * np.abs(w[2]).sum(),
+            0.1 * np.abs(w[3]).sum() + 0.2 * np.square(w[3]).sum()]
+    got = model.losses
+    assert [v.dtype for v in got] == [np.float32] * 3
+    np.testing.assert_allclose([float(v) for v in got], want, rtol=1e-6)
+    assert model.layers[2].losses == [] and lamina.layers.Dense(2).losses == []
+    model.layers[0].trainable = False  # Keras lists trainable weights' penalties only
+    assert len(model.losses) == 2
+    model.trainable = False
+    assert model.losses == []

@@ -218,6 +218,13 @@ def test_csv_logger(tmp_path):
                      callbacks=[lamina.callbacks.CSVLogger(path, append=True)])
     with open(path) as f:
         assert len(list(csv.DictReader(f))) == 3
+    # no validation: Keras's val_ columns anyway, holding "NA"
+    make_model().fit(x, y, epochs=1, verbose=0,
+                     callbacks=[lamina.callbacks.CSVLogger(tmp_path / "noval.csv")])
+    with open(tmp_path / "noval.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert rows[0]["val_loss"] == "NA" and float(rows[0]["loss"]) > 0
 
 
 def test_terminate_on_nan(capsys):

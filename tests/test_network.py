@@ -507,7 +507,7 @@ BAD_SPECS = [
     (lambda s: s.update(input_dim=0), "input_dim"),
     (lambda s: s.pop("seed"), "seed"),
     (lambda s: s.update(seed=-1), "-1"),
-    (lambda s: s.update(layers=[]), "dense"),
+    (lambda s: s.update(layers=[]), "at least one layer"),
     (lambda s: s["layers"][0].update(activation="relu7"), "relu7"),
     (lambda s: s["layers"][0].update(type="conv"), "conv"),
     (lambda s: s["layers"][0].update(units=4), "(4, 4)"),

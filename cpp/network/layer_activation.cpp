@@ -1,6 +1,7 @@
 // Activation: Y = act(X), element-wise or row-wise (softmax, log_softmax).
-//   attributes: activation (name; linear is the identity, dropped from the chain), alpha
-//   (its slope / scale, finite)
+//   attributes: activation (name; linear is the identity, dropped from the chain unless
+//   keep is set: a network of reshapes and identities alone needs one layer), alpha (its
+//   slope / scale, finite), keep (bool, optional)
 //   X and Y (m, n) for any sample shape (n = its size; row-wise ones act on the last axis,
 //   which is the whole row today).
 // backward: dX = act'(X, Y) * dY in place; nothing when dz_ready (the fused loss already gave
@@ -42,7 +43,9 @@ class ActivationLayer final : public Layer<T> {
 template <class T>
 std::unique_ptr<Layer<T>> make(const LayerSpec<T>& s, const SampleShape& in, const std::string&) {
   const auto act = static_cast<Activation>(attr(s, "activation").i);
-  if (act == Activation::linear) return nullptr;  // identity
+  const AttrValue* keep = find_attr(s, "keep");
+  if (act == Activation::linear && !(keep != nullptr && keep->i != 0))
+    return nullptr;  // identity
   auto l = std::make_unique<ActivationLayer<T>>();
   l->act = act;
   l->alpha = attr(s, "alpha").f;
@@ -55,7 +58,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const RegisterLayerKind kRegister{
     LayerKindInfo{"activation",
                   {{"activation", AttrType::activation, 0, 0, false, false},
-                   {"alpha", AttrType::real, -kInf, kInf, false, false}},
+                   {"alpha", AttrType::real, -kInf, kInf, false, false},
+                   {"keep", AttrType::boolean, 0, 0, false, false, true}},
                   {}},
     &make<float>, &make<double>};
 

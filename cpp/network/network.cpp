@@ -533,7 +533,6 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
     throw std::invalid_argument("huber delta must be > 0, got " + net::num(loss.delta));
 
   net::SampleShape shape = net::SampleShape::vec(input_dim);
-  bool any_params = false;
   for (std::size_t li = 0; li < s.layers.size(); ++li) {
     std::unique_ptr<Layer> l = make_layer(s.layers[li], li, shape);
     if (l == nullptr) continue;
@@ -543,11 +542,12 @@ Network<T>::Impl::Impl(const NetworkSpec<T>& s) {
         layers.back()->absorb_activation(l->act, l->alpha))
       continue;
     shape = l->out_shape;
-    any_params = any_params || !l->params.empty();
     layers.push_back(std::move(l));
   }
-  if (!any_params)
-    throw std::invalid_argument("the network needs at least one layer with parameters (dense)");
+  // A network without parameters (a Normalization, activations, dropout) is legal: it
+  // predicts, evaluates and "trains" (the optimizer has nothing to update), as in Keras.
+  if (layers.empty())
+    throw std::invalid_argument("the network needs at least one layer");
   output_dim = shape.size();
 
   // Fusion 1: the final softmax / sigmoid with the crossentropy.

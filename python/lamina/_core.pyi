@@ -29,7 +29,7 @@ class Network:
     """A network's whole training step in one call (the step executor, cpp/network/).
 
     spec = {"dtype": "float32" | "float64", "input_dim": int,
-            "layers": [  # in order, at least one layer with parameters
+            "layers": [  # in order, at least one (with or without parameters)
                 {"type": "dense", "units": int >= 1, "activation": str, "alpha": float,
                  "params": [param("kernel", (in, units)), param("bias", (units,))],
                  "state": [],  # without bias: the kernel entry only

@@ -166,27 +166,39 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Initializes to a constant.
+    """Initializes to a constant, or to an array broadcast to the weight's shape (as Keras's
+    ``Constant``, e.g. an output bias ``Constant(np.log([pos / neg]))``).
 
     Args:
-        value: The value. Defaults to `0.0`.
+        value: A number, or an array-like that broadcasts to the weight's shape (one
+            element counts as a number). Defaults to `0.0`.
 
     Example:
-        >>> Constant(3.0)((2,)).tolist()
-        [3.0, 3.0]
+        >>> Constant(3.0)((2,)).tolist(), Constant([1.0, 2.0])((2, 2)).tolist()
+        ([3.0, 3.0], [[1.0, 2.0], [1.0, 2.0]])
     """
 
     def __init__(self, value=0.0):
-        value = float(value)
-        if not math.isfinite(value):
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"Constant value must be a number or an array of numbers, got "
+                            f"{value!r}") from None
+        if not np.all(np.isfinite(arr)):
             raise ValueError(f"Constant value must be finite, got {value!r}")
-        self.value = value
+        self.value = float(arr.reshape(())) if arr.size == 1 else arr
 
     def _sample(self, shape, rng):
-        return np.full(shape, self.value)
+        if isinstance(self.value, float):
+            return np.full(shape, self.value)
+        try:
+            return np.array(np.broadcast_to(self.value, tuple(shape)))
+        except ValueError:
+            raise ValueError(f"Constant value of shape {self.value.shape} does not broadcast "
+                             f"to the weight's shape {tuple(shape)}") from None
 
     def get_config(self):
-        return {"value": self.value}
+        return {"value": self.value if isinstance(self.value, float) else self.value.tolist()}
 
 
 class Identity(Initializer):
@@ -492,12 +504,16 @@ def get(identifier) -> Initializer:
 
     Args:
         identifier: "he_normal", "GlorotUniform", ``{"class_name": "RandomNormal",
-            "config": {"stddev": 0.1}}``, an ``Initializer`` or its class.
+            "config": {"stddev": 0.1}}``, an ``Initializer`` or its class, or None (which
+            stays None, as in Keras: ``add_weight`` then uses "glorot_uniform", so
+            ``Dense(bias_initializer=None)`` gets a glorot_uniform bias like Keras's).
 
     Example:
-        >>> get("glorot_uniform")
-        GlorotUniform(seed=None)
+        >>> get("glorot_uniform"), get(None)
+        (GlorotUniform(seed=None), None)
     """
+    if identifier is None:
+        return None
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
@@ -522,6 +538,8 @@ def serialize(initializer):
         ('he_normal', 'RandomNormal')
     """
     init = get(initializer)
+    if init is None:
+        return None
     cls = type(init)
     if init.get_config() == cls().get_config() and cls in _CANONICAL:
         return _CANONICAL[cls]

@@ -374,6 +374,14 @@ class Sequential(ModelState, KerasSurface, Trainer, Layer):
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
+    def losses(self) -> list:
+        """Keras's ``model.losses``: the weight penalties of every layer (``Layer.losses``),
+        in layer order; ``[]`` when the model is frozen or nothing is regularized."""
+        if not self._trainable:
+            return []
+        return [v for layer in self._layers for v in layer.losses]
+
+    @property
     def non_trainable_weights(self) -> list:
         """The frozen weights: those of frozen layers, or all when the model is frozen."""
         if not self._trainable:

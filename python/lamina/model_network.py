@@ -50,9 +50,8 @@ def network_for(model, kind):
         model._invalidate()  # a nested model changed its layers
     if model._network is not None and (kind == "infer" or model._network_kind == "train"):
         return model._network
-    if not any(layer.weights for layer in leaves):
-        raise ValueError(f"model {model.name!r} has no Dense layer (no layer with weights):"
-                         " add at least one")
+    if not leaves:
+        raise ValueError(f"model {model.name!r} has no layers: add at least one")
     if len(model._input_shape) != 1 and not any(
             isinstance(lay, (layers_mod.Flatten, layers_mod.Reshape))
             and len(lay.output_shape) == 1 for lay in leaves):
@@ -96,6 +95,10 @@ def network_for(model, kind):
             for st in entry.get("state", ()):
                 st["value"] = _live(st["value"])
             layer_specs.append(entry)
+    if not layer_specs:  # only reshapes and identities (Flatten, Activation("linear")):
+        # the core runs the identity on the flat sample
+        layer_specs.append({"type": "activation", "activation": "linear", "alpha": 0.0,
+                            "keep": True})
     params = [p["value"] for p in trained]
     if opt.slots is None or len(opt.slots) != len(params) or any(
             len(s) != opt.num_slots or (s and s[0].shape != p.shape)

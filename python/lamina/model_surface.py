@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import eager
 from . import layers as layers_mod
 from .layers.layer import SymbolicOutput
 
@@ -125,7 +126,8 @@ class KerasSurface:
 
         On ``lamina.Input(...)`` or a layer call's output it returns the symbolic output of
         this model as a layer of the chain (the weights stay shared). On data it runs the
-        network once on all of ``inputs`` and returns a numpy array: with ``training=True``
+        network once on all of ``inputs`` and returns a numpy array (an ``EagerArray``, which
+        also has Keras's ``.numpy()``): with ``training=True``
         dropout and noise layers are active (and BatchNormalization uses the batch
         statistics) but nothing is updated; each such call draws new masks, and a model's
         sequence of calls repeats with its seed.
@@ -149,10 +151,10 @@ class KerasSurface:
         if training not in (None, True, False) and not isinstance(training, np.bool_):
             raise ValueError(f"training must be True, False or None, got {training!r}")
         if not training:
-            return self.predict_on_batch(inputs)
+            return eager.as_eager(self.predict_on_batch(inputs))
         xt = self._prepare_x(inputs)
         out = np.empty((xt.shape[0], self._out_dim()), dtype=self.dtype)
         step = _CALL_STEP0 + self._call_count
         self._call_count += 1
         self._network_for("infer").forward(xt, out, True, step)
-        return out
+        return eager.as_eager(out)

@@ -156,7 +156,7 @@ struct LayerSpec {
 template <class T>
 struct NetworkSpec {
   std::int64_t input_dim = 0;
-  std::vector<LayerSpec<T>> layers;  // at least one layer with parameters
+  std::vector<LayerSpec<T>> layers;  // at least one (a network may have no parameters)
   LossParams loss;
   OptimParams optimizer;  // its l1 / l2 are ignored: regularization is per parameter above
   double global_clipnorm = 0.0;  // 0: off

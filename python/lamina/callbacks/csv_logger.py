@@ -9,7 +9,8 @@ from .callback import Callback
 
 
 class CSVLogger(Callback):
-    """Writes one CSV row per epoch: ``epoch`` and every log key (sorted).
+    """Writes one CSV row per epoch: ``epoch`` and every log key (sorted), as Keras's: the
+    ``val_`` columns are there even before (or without) validation, holding "NA".
 
     Args:
         filename: CSV path.
@@ -41,6 +42,10 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
+            # Keras's columns: without validation logs in the first epoch (none, or a
+            # validation_freq > 1) every key gets its val_ column, "NA" until it is logged
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
             self._writer = csv.DictWriter(self._file, fieldnames=["epoch"] + self.keys,
                                           delimiter=self.sep, extrasaction="ignore")
             if self._append_header:

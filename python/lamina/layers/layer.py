@@ -14,6 +14,7 @@ import numpy as np
 from .. import activations as activations_mod
 from .. import constraints as constraints_mod
 from .. import dtype_policies
+from .. import eager
 from .. import initializers as initializers_mod
 from .. import naming
 from .. import regularizers as regularizers_mod
@@ -358,6 +359,32 @@ class Layer:
         return [w for w in self.weights if w.trainable] if self.trainable else []
 
     @property
+    def losses(self) -> list:
+        """Keras's ``layer.losses``: the L1/L2 penalty of each regularized trainable weight at
+        its current value (one float32 scalar array each, in weight order); ``[]`` when
+        none is regularized. The penalties of ``activity_regularizer`` depend on a batch and
+        are added by fit's core step, not listed here.
+
+        Example:
+            >>> import lamina
+            >>> d = lamina.layers.Dense(2, kernel_initializer="ones",
+            ...                         kernel_regularizer=lamina.regularizers.L2(0.5))
+            >>> d.build((3,)); [float(v) for v in d.losses]
+            [3.0]
+        """
+        if not self.built or not self.trainable:
+            return []
+        out = []
+        for entry in self.core_spec():
+            for p in entry.get("params", ()):
+                l1, l2 = p.get("l1", 0.0), p.get("l2", 0.0)
+                if (l1 or l2) and p["trainable"]:
+                    w = np.asarray(p["value"], dtype=np.float64)
+                    out.append(eager.as_eager(np.float32(l1 * np.abs(w).sum()
+                                                         + l2 * np.square(w).sum())))
+        return out
+
+    @property
     def non_trainable_weights(self) -> list:
         """The weights fit leaves alone: all of them when ``trainable`` is False, else the
         non-trainable variables (moving statistics)."""
@@ -436,8 +463,10 @@ class Layer:
         """Functional API: ``layer(previous)`` on an ``Input`` or another layer call's output
         records the chain for ``lamina.Model(inputs, outputs)``.
 
-        Calling a layer on data is not supported: build a model and use ``predict`` (or
-        call the model: ``model(x, training=False)``).
+        On data (an array of shape ``(batch, ...)``) it runs the layer at once, as Keras's
+        eager call does, building it for that shape first, and returns an array with a
+        ``.numpy()`` method (see `lamina.eager`); ``training=True`` runs dropout and noise
+        and BatchNormalization's batch statistics without updating anything.
         """
         if isinstance(inputs, SymbolicOutput) or getattr(inputs, "_is_input", False):
             if getattr(self, "_called", False):
@@ -448,9 +477,11 @@ class Layer:
             if self._node is None:
                 self._node = node
             return node
-        raise TypeError(f"calling layer {self.name!r} on {type(inputs).__name__} is not "
-                        "supported: put layers in a Sequential (or lamina.Model(inputs, "
-                        "outputs) over layer calls from lamina.Input) and use model.predict")
+        extra = set(kwargs) - {"training"}
+        if args or extra:
+            raise TypeError(f"calling layer {self.name!r} on data takes only `training`, "
+                            f"got {len(args)} more positional and {sorted(extra)}")
+        return eager.call_layer(self, inputs, training=kwargs.get("training"))
 
     @property
     def output(self):

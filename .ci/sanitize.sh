@@ -22,7 +22,7 @@ export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 # thread pool across fork(), at interpreter exit and under several calling threads; their
 # subprocesses inherit LD_PRELOAD and the options, so they run sanitized too); benchmarks
 # and slow end-to-end runs are left to the normal job (they add time, not coverage).
-targets=$(ls tests/test_*.py | grep -E 'gemm|activation|loss|dropout|optim|network|bad_input|data|runtime|package|hypothesis|fork|concurrency' || true)
+targets=$(ls tests/test_*.py | grep -E 'gemm|activation|loss|dropout|optim|network|bad_input|data|runtime|package|hypothesis|fork|concurrency|eager' || true)
 # Deselected here (it runs in the normal job): a daemon thread inside the core at interpreter
 # exit. CPython ends such a thread with a forced unwind (pthread_exit), and ASan's
 # __asan_handle_no_return then reports a stack-buffer-overflow inside its own sigaltstack

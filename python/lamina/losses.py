@@ -27,6 +27,7 @@ import re
 
 import numpy as np
 
+from . import focal_losses
 from . import object_registration
 from ._validation import config_repr, from_class_config
 from .loss_functions import (EPSILON, binary_crossentropy, categorical_crossentropy,  # noqa: F401
@@ -35,13 +36,15 @@ from .loss_functions import (EPSILON, binary_crossentropy, categorical_crossentr
                              mean_squared_error, mean_squared_logarithmic_error, poisson,
                              sparse_categorical_crossentropy, squared_hinge)
 from .custom_loss import reduce_values
+from .focal_losses import binary_focal_crossentropy, categorical_focal_crossentropy
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "LogCosh", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
     "CosineSimilarity", "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError",
-    "mean_squared_error", "mean_absolute_error", "huber",
+    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "binary_focal_crossentropy",
+    "categorical_focal_crossentropy", "mean_squared_error", "mean_absolute_error", "huber",
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
     "cosine_similarity", "mean_squared_logarithmic_error", "mean_absolute_percentage_error",
@@ -473,6 +476,102 @@ class CosineSimilarity(Loss):
         return {"axis": self.axis, **super().get_config()}
 
 
+class _FocalBase(Loss):
+    """The focal crossentropies' shared argument handling (on the tape: not fused)."""
+
+    _function = None
+    _options = ()
+
+    def __init__(self, reduction, name, dtype, **options):
+        super().__init__(name, reduction, dtype)
+        for key in ("alpha", "gamma", "label_smoothing"):
+            value = options[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{type(self).__name__} {key} must be a finite number >= 0, "
+                                 f"got {value!r}")
+            options[key] = float(value)
+        if options["label_smoothing"] > 1:
+            raise ValueError(f"{type(self).__name__} label_smoothing must be in [0, 1], got "
+                             f"{options['label_smoothing']!r}")
+        focal_losses._check_axis(options["axis"])
+        self._opts = options
+        for key, value in options.items():
+            setattr(self, key, value)
+
+    def call(self, y_true, y_pred):
+        return type(self)._function(y_true, y_pred, **self._opts)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, **self._opts}
+
+
+class BinaryFocalCrossentropy(_FocalBase):
+    """Binary focal crossentropy (Keras 3's): the crossentropy times ``(1 - p_t) ** gamma``,
+    optionally weighted by ``alpha`` / ``1 - alpha`` per class; a loss for imbalanced
+    binary labels. It trains as a Python loss on the tape (``lamina.focal_losses``).
+
+    Args:
+        apply_class_balancing: Weigh positives by ``alpha``, negatives by ``1 - alpha``.
+            Defaults to `False`.
+        alpha: The balancing weight. Defaults to `0.25`.
+        gamma: The focusing exponent (0: plain crossentropy). Defaults to `2.0`.
+        from_logits: Whether the outputs are logits. Defaults to `False`.
+        label_smoothing: Squeezes the targets towards 0.5. Defaults to `0.0`.
+        axis: Must be -1. Defaults to `-1`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+        name: Name. Defaults to `"binary_focal_crossentropy"`.
+        dtype: As ``Loss``. Defaults to `None`.
+
+    Example:
+        >>> round(BinaryFocalCrossentropy(gamma=0.0)([[1.0]], [[0.5]]), 4)
+        0.6931
+    """
+
+    name = "binary_focal_crossentropy"
+    _function = staticmethod(binary_focal_crossentropy)
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_focal_crossentropy", dtype=None):
+        super().__init__(reduction, name, dtype,
+                         apply_class_balancing=bool(apply_class_balancing), alpha=alpha,
+                         gamma=gamma, from_logits=bool(from_logits),
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalFocalCrossentropy(_FocalBase):
+    """Categorical focal crossentropy (Keras 3's): ``sum(alpha * (1 - p) ** gamma *
+    -y log p)`` over one-hot targets; a loss for imbalanced classes. It trains as a Python
+    loss on the tape (``lamina.focal_losses``).
+
+    Args:
+        alpha: The weight of every class. Defaults to `0.25`.
+        gamma: The focusing exponent. Defaults to `2.0`.
+        from_logits: Whether the outputs are logits. Defaults to `False`.
+        label_smoothing: Mixes the targets with the uniform distribution. Defaults to `0.0`.
+        axis: Must be -1. Defaults to `-1`.
+        reduction: As ``Loss``. Defaults to `"sum_over_batch_size"`.
+        name: Name. Defaults to `"categorical_focal_crossentropy"`.
+        dtype: As ``Loss``. Defaults to `None`.
+
+    Example:
+        >>> round(CategoricalFocalCrossentropy(alpha=1.0, gamma=0.0)([[0.0, 1.0]],
+        ...                                                          [[0.5, 0.5]]), 4)
+        0.6931
+    """
+
+    name = "categorical_focal_crossentropy"
+    _function = staticmethod(categorical_focal_crossentropy)
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy",
+                 dtype=None):
+        super().__init__(reduction, name, dtype, alpha=alpha, gamma=gamma,
+                         from_logits=bool(from_logits), label_smoothing=label_smoothing,
+                         axis=axis)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 msle = MSLE = mean_squared_logarithmic_error
@@ -482,7 +581,7 @@ _CLASSES = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, LogCosh, KLDivergence, Poisson, Hinge, SquaredHinge,
     CategoricalHinge, CosineSimilarity, MeanSquaredLogarithmicError,
-    MeanAbsolutePercentageError)}
+    MeanAbsolutePercentageError, BinaryFocalCrossentropy, CategoricalFocalCrossentropy)}
 _NAMES = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
@@ -498,6 +597,8 @@ _NAMES = {
     "msle": MeanSquaredLogarithmicError,
     "mean_absolute_percentage_error": MeanAbsolutePercentageError,
     "mape": MeanAbsolutePercentageError,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
 }
 _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
               huber: Huber, binary_crossentropy: BinaryCrossentropy,
@@ -507,7 +608,9 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
               squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
               cosine_similarity: CosineSimilarity,
               mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
-              mean_absolute_percentage_error: MeanAbsolutePercentageError}
+              mean_absolute_percentage_error: MeanAbsolutePercentageError,
+              binary_focal_crossentropy: BinaryFocalCrossentropy,
+              categorical_focal_crossentropy: CategoricalFocalCrossentropy}
 #: Custom objects saved files may name: "package>name" -> function or class (one registry
 #: for losses, metrics and the rest: ``lamina.saving.get_custom_objects()``).
 _REGISTERED: dict = object_registration.get_custom_objects()

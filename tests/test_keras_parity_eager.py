@@ -82,3 +82,18 @@ def test_keras_loads_none_and_array_initializers(tmp_path):
     np.testing.assert_allclose(_np(back.predict(X, verbose=0)), model.predict(X, verbose=0),
                                rtol=1e-5, atol=1e-6)
     assert back.layers[0].bias_initializer is None
+
+
+@pytest.mark.parametrize("shape, axis", [((40, 6), -1), ((40, 1), None), ((20, 3, 4), -1),
+                                         ((20, 3, 4), (1, 2))])
+def test_normalization_statistics_have_keras_shapes(shape, axis):
+    data = RNG.normal(size=shape).astype("float32") * 3 + 2
+    mine = lamina.layers.Normalization(axis=axis)
+    theirs = keras.layers.Normalization(axis=axis)
+    mine.adapt(data)
+    theirs.adapt(data)
+    for got, want in ((mine.mean, theirs.mean), (mine.variance, theirs.variance)):
+        want = _np(want)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not mine.mean.flags.writeable  # a view of what the core reads: read-only

@@ -35,8 +35,9 @@ def _model(*hidden, seed=0):
 def test_adapt_matches_numpy_for_arrays_and_iterables(data):
     norm = L.Normalization()
     norm.adapt(data(X.astype(np.float64)))
-    np.testing.assert_allclose(norm.mean, X.astype(np.float64).mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(norm.variance, X.astype(np.float64).var(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norm.adapt_mean, X.astype(np.float64).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(norm.adapt_variance, X.astype(np.float64).var(axis=0),
+                               rtol=1e-6)
     assert int(norm.count) == 64
     assert norm.trainable_weights == [] and len(norm.non_trainable_weights) == 3
 
@@ -81,20 +82,23 @@ def test_one_feature_as_a_vector_like_keras():
 def test_adapt_batch_size_steps_and_axis():
     norm = L.Normalization()
     norm.adapt(X, batch_size=9)
-    np.testing.assert_allclose(norm.variance, X.astype(np.float64).var(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.adapt_variance, X.astype(np.float64).var(axis=0),
+                               rtol=1e-5)
     norm = L.Normalization()
     norm.adapt(np.array_split(X, 8), steps=2)  # the first two batches only
-    np.testing.assert_allclose(norm.mean, X[:16].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.adapt_mean, X[:16].mean(axis=0), rtol=1e-5)
     norm = L.Normalization(axis=None)
     norm.adapt(X)
-    assert norm.mean.shape == () and norm.mean == pytest.approx(X.mean(), rel=1e-5)
+    assert norm.adapt_mean.shape == () and norm.mean.shape == (1, 1)  # Keras's broadcast
+    assert float(norm.mean) == pytest.approx(X.mean(), rel=1e-5)
     x3 = RNG.normal(size=(10, 3, 4))
     norm = L.Normalization(axis=1)  # per row of each (3, 4) sample
     norm.adapt(x3)
-    np.testing.assert_allclose(norm.mean, x3.mean(axis=(0, 2)), rtol=1e-6)
+    np.testing.assert_allclose(norm.adapt_mean, x3.mean(axis=(0, 2)), rtol=1e-6)
+    assert norm.mean.shape == (1, 3, 1)
     model = lamina.Sequential([lamina.Input((3, 4)), norm, L.Flatten(), L.Dense(2)], seed=0)
     model.layers[-1].set_weights([np.eye(12, 2), np.zeros(2)])
-    want = ((x3 - norm.mean[:, None]) / np.sqrt(norm.variance)[:, None]).reshape(10, 12)[:, :2]
+    want = ((x3 - norm.mean) / np.sqrt(norm.variance)).reshape(10, 12)[:, :2]
     np.testing.assert_allclose(model.predict(x3, verbose=0), want, rtol=1e-5, atol=1e-6)
 
 
@@ -308,7 +312,7 @@ def test_keras_parity_prelu_elu_relu_normalization_forward():
     lm = lamina.Sequential([lamina.Input((5,)), norm, L.PReLU(), L.ELU(alpha=0.7),
                             L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2)], seed=0)
     lm.layers[1].set_weights([alpha])
-    np.testing.assert_allclose(norm.mean, np.asarray(norm_k.mean).ravel(), rtol=1e-5)
+    np.testing.assert_allclose(norm.mean, np.asarray(norm_k.mean), rtol=1e-5)
     np.testing.assert_allclose(lm.predict(x, verbose=0),
                                np.asarray(km.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
 
@@ -358,7 +362,8 @@ def test_run_file_normalization_layer_is_adapted_on_the_fitted_data():
     from lamina.runfile import load_data
     ds = load_data(run)
     n_fit = int(ds.x_train.shape[0] * 0.75)
-    np.testing.assert_allclose(norm.mean, ds.x_train[:n_fit].astype(np.float64).mean(axis=0),
+    np.testing.assert_allclose(norm.adapt_mean,
+                               ds.x_train[:n_fit].astype(np.float64).mean(axis=0),
                                rtol=1e-5, atol=1e-6)
     assert int(norm.count) == n_fit
 

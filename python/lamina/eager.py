@@ -31,11 +31,27 @@ class EagerArray(np.ndarray):
     Example:
         >>> a = np.arange(3.0).view(EagerArray); type(a.numpy()).__name__
         'ndarray'
+        >>> float(np.ones((1, 1)).view(EagerArray))
+        1.0
     """
 
     def numpy(self) -> np.ndarray:
         """The values as a plain numpy array (a view, no copy)."""
         return self.view(np.ndarray)
+
+    # One element of any shape converts, as a backend tensor does (``float(norm.mean)`` on
+    # Keras's (1, 1) mean); numpy 2 refuses it for arrays of more than 0 dimensions.
+    def __float__(self):
+        return float(self._one("float"))
+
+    def __int__(self):
+        return int(self._one("int"))
+
+    def _one(self, what):
+        if self.size != 1:
+            raise TypeError(f"only an array of one element converts to {what}, got shape "
+                            f"{self.shape}")
+        return self.view(np.ndarray).reshape(())
 
 
 def as_eager(array: np.ndarray) -> EagerArray:

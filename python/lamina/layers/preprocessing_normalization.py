@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
+from .. import eager
 from .._validation import first_nonfinite
 from ._broadcast import broadcast_inner
 from .layer import Layer, check_shape
@@ -56,8 +57,8 @@ class Normalization(Layer):
         >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
         >>> norm = lamina.layers.Normalization()
         >>> norm.adapt(x)
-        >>> norm.mean.tolist(), norm.variance.tolist()
-        ([2.0, 20.0], [1.0, 100.0])
+        >>> norm.mean.tolist(), norm.variance.tolist()  # Keras's broadcast shape (1, 2)
+        ([[2.0, 20.0]], [[1.0, 100.0]])
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, name=None, **kwargs):
@@ -83,8 +84,8 @@ class Normalization(Layer):
                 raise ValueError(f"Normalization variance must be >= 0, got {v.min()}")
         self.input_mean = None if mean is None else np.asarray(mean, np.float64)
         self.input_variance = None if variance is None else np.asarray(variance, np.float64)
-        self.mean = None
-        self.variance = None
+        self.adapt_mean = None  # Keras's names: the (kept-axes) statistics the core reads
+        self.adapt_variance = None
         self.count = None
         self._keep = ()
         self._inner = 1
@@ -112,9 +113,10 @@ class Normalization(Layer):
         dtype = self._dtype or self.variable_dtype
         if self.input_mean is None:
             # Keras 3's non-trainable weights: mean, variance, count (what adapt fills in).
-            self.mean = self.add_weight(stat_shape, "zeros", trainable=False, name="mean")
-            self.variance = self.add_weight(stat_shape, "ones", trainable=False,
-                                            name="variance")
+            self.adapt_mean = self.add_weight(stat_shape, "zeros", trainable=False,
+                                              name="mean")
+            self.adapt_variance = self.add_weight(stat_shape, "ones", trainable=False,
+                                                  name="variance")
             self.count = self.add_weight((), "zeros", dtype="int64", trainable=False,
                                          name="count")
         else:
@@ -128,10 +130,37 @@ class Normalization(Layer):
                 except ValueError:
                     raise ValueError(f"Normalization {self.name!r}: mean of shape {a.shape} "
                                      f"does not broadcast to {stat_shape}") from None
-            self.mean = expand(self.input_mean)
-            self.variance = expand(self.input_variance)
+            self.adapt_mean = expand(self.input_mean)
+            self.adapt_variance = expand(self.input_variance)
         self._keep = keep
         super().build(input_shape)
+
+    # -- the statistics as Keras shows them ---------------------------------------------
+    def _broadcast(self, stat):
+        if stat is None:
+            return None
+        shape = [1] * (len(self.input_shape) + 1)
+        for d in self._keep:
+            shape[d + 1] = self.input_shape[d]
+        return eager.as_eager(np.asarray(stat).reshape(shape))
+
+    @property
+    def mean(self):
+        """The mean, shaped to broadcast against a batch (``(1, features)`` for
+        ``axis=-1``), as Keras's ``Normalization.mean``; None before ``build``. A read-only
+        view of the statistics the core uses (``adapt_mean``)."""
+        out = self._broadcast(self.adapt_mean)
+        if out is not None:
+            out.flags.writeable = False
+        return out
+
+    @property
+    def variance(self):
+        """The variance, shaped like ``mean`` (a read-only view of ``adapt_variance``)."""
+        out = self._broadcast(self.adapt_variance)
+        if out is not None:
+            out.flags.writeable = False
+        return out
 
     # -- adapt -------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):
@@ -207,16 +236,17 @@ class Normalization(Layer):
             total_n = n
         if mean is None:
             raise ValueError("adapt() received no data (no batch with samples)")
-        np.copyto(self.mean, mean.reshape(self.mean.shape), casting="unsafe")
-        np.copyto(self.variance, (m2 / total_n).reshape(self.variance.shape), casting="unsafe")
+        np.copyto(self.adapt_mean, mean.reshape(self.adapt_mean.shape), casting="unsafe")
+        np.copyto(self.adapt_variance, (m2 / total_n).reshape(self.adapt_variance.shape),
+                  casting="unsafe")
         self.count[...] = total_n
 
     # -- core and config ---------------------------------------------------------------
     def core_spec(self):
         return [{"type": "normalization", "invert": self.invert,
                  "epsilon": float(config.epsilon()), "inner": self._inner,
-                 "state": [{"name": "mean", "value": self.mean},
-                           {"name": "variance", "value": self.variance}]}]
+                 "state": [{"name": "mean", "value": self.adapt_mean},
+                           {"name": "variance", "value": self.adapt_variance}]}]
 
     def get_config(self):
         config_ = super().get_config()

@@ -97,3 +97,32 @@ def test_normalization_statistics_have_keras_shapes(shape, axis):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not mine.mean.flags.writeable  # a view of what the core reads: read-only
+
+
+def _chain(api, functional):
+    layers = [api.layers.Dense(5, activation="relu", kernel_regularizer=api.regularizers.L2(0.1)),
+              api.layers.Dropout(0.25), api.layers.BatchNormalization(), api.layers.Dense(2)]
+    if not functional:
+        return api.Sequential([api.Input((6,))] + layers)
+    x = inputs = api.Input((6,))
+    for layer in layers:
+        x = layer(x)
+    return api.Model(inputs, x)
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_to_json_crosses_both_ways(functional):
+    def summary(model):
+        return [(type(layer).__name__, layer.get_config().get("units"),
+                 layer.get_config().get("rate")) for layer in model.layers
+                if type(layer).__name__ != "InputLayer"]
+
+    mine, theirs = _chain(lamina, functional), _chain(keras, functional)
+    in_keras = keras.models.model_from_json(mine.to_json())
+    in_lamina = lamina.models.model_from_json(theirs.to_json())
+    assert summary(in_keras) == summary(theirs) and summary(in_lamina) == summary(mine)
+    assert in_keras.input_shape == (None, 6) and in_lamina.input_shape == (None, 6)
+    assert float(in_lamina.layers[-4].kernel_regularizer.l2) == pytest.approx(0.1)
+    # and Keras's layer configs (newer initializer keys included) read directly
+    assert lamina.Sequential.from_config(_chain(keras, False).get_config()).count_params() == \
+        _chain(lamina, False).count_params()

@@ -127,7 +127,11 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config: dict):
-        """Creates an initializer from ``get_config()``'s output."""
+        """Creates an initializer from ``get_config()``'s output (lamina's or Keras's: the
+        fan axes newer Keras versions write, ``input_axes`` / ``output_axes``, are accepted
+        when None, their "as before")."""
+        config = {k: v for k, v in config.items()
+                  if not (k in ("input_axes", "output_axes") and v is None)}
         return cls(**config)
 
     __repr__ = config_repr

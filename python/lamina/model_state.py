@@ -197,7 +197,19 @@ class ModelState:
                      loss_weights=config.get("loss_weights"))
 
     def to_json(self, **kwargs) -> str:
-        """Returns the architecture as JSON (``lamina.models.model_from_json`` reads it)."""
+        """Returns the architecture as JSON: Keras 3's (the ``config.json`` of a ``.keras``
+        file, without compile settings) for a built model, so ``keras.models.model_from_json``
+        reads it as ``lamina.models.model_from_json`` does; an unbuilt model, which Keras's
+        schema cannot describe without its input, as lamina's own config.
+
+        Args:
+            **kwargs: Passed to ``json.dumps``.
+        """
+        if self.built:
+            from .keras_config import model_to_keras
+            entry = model_to_keras(self, compile=False)
+            entry["lamina_seed"] = self.seed  # Keras ignores it; lamina's clone repeats
+            return json.dumps(entry, **kwargs)
         return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
                            "lamina_version": __version__}, **kwargs)
 

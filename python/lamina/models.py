@@ -44,7 +44,8 @@ def model_from_config(config: dict, custom_objects=None):
 
 
 def model_from_json(json_string: str, custom_objects=None):
-    """Creates an (uncompiled, freshly initialized) model from ``model.to_json()``.
+    """Creates an (uncompiled, freshly initialized) model from ``model.to_json()``: lamina's
+    or Keras 3's (a Sequential or a functional chain).
 
     Args:
         json_string: The JSON text.
@@ -60,6 +61,14 @@ def model_from_json(json_string: str, custom_objects=None):
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"model_from_json needs the JSON from model.to_json(): {exc}") from None
+    if custom_objects:
+        raise ValueError("custom_objects are not supported")
+    if isinstance(config, dict) and "lamina_version" not in config:
+        # Keras's to_json (and lamina's for a built model): the .keras config.json schema
+        from .keras_config import model_from_keras
+        seed = config.pop("lamina_seed", None)
+        return model_from_keras(config, where="model JSON",
+                                seed=seed if isinstance(seed, int) and seed >= 0 else None)
     return model_from_config(config, custom_objects)
 
 

@@ -461,3 +461,60 @@ def test_losses_are_the_current_weight_penalties():
     assert len(model.losses) == 2
     model.trainable = False
     assert model.losses == []
+
+
+def test_keras_batch_first_shapes_in_build_and_compute_output_shape():
+    dense = lamina.layers.Dense(4)
+    assert dense.compute_output_shape((None, 20)) == (None, 4)  # Keras's form
+    assert dense.compute_output_shape((20,)) == (4,)  # lamina's per-sample form
+    dense.build((None, 20))
+    assert dense.kernel.shape == (20, 4)
+    assert lamina.layers.Flatten().compute_output_shape((None, 3, 4)) == (None, 12)
+    assert lamina.layers.Dropout(0.5).compute_output_shape((None, 7)) == (None, 7)
+    model = lamina.Sequential([lamina.Input((20,)), lamina.layers.Dense(4),
+                               lamina.layers.Dense(2)])
+    assert model.compute_output_shape((None, 20)) == (None, 2) == model.output_shape
+
+
+def test_unsupported_keras_layers_say_why():
+    with pytest.raises(AttributeError, match="Concatenate is not supported .* one chain"):
+        lamina.layers.Concatenate()
+    with pytest.raises(AttributeError, match="LSTM is not supported .* dense networks"):
+        lamina.layers.LSTM
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchLayer'"):
+        lamina.layers.NoSuchLayer
+    assert not hasattr(lamina.layers, "Lambda")
+
+
+def test_model_checkpoint_creates_its_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    pattern = str(tmp_path / "ckpt" / "deeper" / "w_{epoch:02d}-{loss:.2f}.weights.h5")
+    pytest.importorskip("h5py")
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[lamina.callbacks.ModelCheckpoint(pattern, save_weights_only=True)])
+    assert len(list((tmp_path / "ckpt" / "deeper").glob("w_0*.weights.h5"))) == 2
+
+
+def test_evaluate_with_a_sum_reduction_averages_keras_batches():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 2))
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)], seed=0)
+    model.compile("sgd", losses.MeanSquaredError(reduction="sum"))
+    p = model.predict(x, verbose=0).astype(np.float64)
+    per_sample = ((p - y) ** 2).mean(axis=1)
+    sums = [per_sample[i:i + 32].sum() for i in range(0, 100, 32)]  # Keras: batches of 32
+    want = np.average(sums, weights=[len(per_sample[i:i + 32]) for i in range(0, 100, 32)])
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(want, rel=1e-5)
+
+
+def test_keras_2_decay_warns_and_is_ignored_and_keras_names():
+    with pytest.warns(UserWarning, match="`decay` is no longer supported"):
+        opt = optimizers.SGD(learning_rate=0.01, decay=1e-6, momentum=0.9, nesterov=True)
+    assert opt.momentum == 0.9 and "decay" not in opt.get_config()
+    with pytest.raises(TypeError, match="unexpected arguments for Adam: lr"):
+        optimizers.Adam(lr=0.1)
+    assert lamina.backend.backend() == lamina.config.backend() == "numpy"
+    assert lamina.models.save_model is lamina.saving.save_model

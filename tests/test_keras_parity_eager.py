@@ -126,3 +126,20 @@ def test_to_json_crosses_both_ways(functional):
     # and Keras's layer configs (newer initializer keys included) read directly
     assert lamina.Sequential.from_config(_chain(keras, False).get_config()).count_params() == \
         _chain(lamina, False).count_params()
+
+
+def test_evaluate_sum_reduction_and_batch_first_shapes():
+    y = RNG.normal(size=(40, 2)).astype("float32")
+    values = []
+    for api in (lamina, keras):
+        model = api.Sequential([api.Input((6,)), api.layers.Dense(2)])
+        values.append(model)
+    mine, theirs = values
+    theirs.set_weights(mine.get_weights())
+    for model, api in ((mine, lamina), (theirs, keras)):
+        model.compile("sgd", api.losses.MeanSquaredError(reduction="sum"))
+    assert mine.evaluate(X, y, verbose=0) == pytest.approx(
+        float(theirs.evaluate(X, y, verbose=0)), rel=1e-5)
+    assert mine.compute_output_shape((None, 6)) == tuple(theirs.compute_output_shape((None, 6)))
+    assert lamina.layers.Dense(3).compute_output_shape((None, 6)) == \
+        tuple(keras.layers.Dense(3).compute_output_shape((None, 6)))

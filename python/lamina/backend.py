@@ -19,10 +19,10 @@ import gc
 
 from . import functional as _functional
 from . import model as _model
-from .config import epsilon, floatx, set_floatx
+from .config import backend, epsilon, floatx, set_floatx
 from . import naming
 
-__all__ = ["clear_session", "epsilon", "set_epsilon", "floatx", "set_floatx",
+__all__ = ["backend", "clear_session", "epsilon", "set_epsilon", "floatx", "set_floatx",
            "image_data_format", "set_image_data_format"]
 
 def clear_session(free_memory=True):

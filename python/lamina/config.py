@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["floatx", "set_floatx", "epsilon", "FLOATX_TYPES"]
+__all__ = ["floatx", "set_floatx", "epsilon", "backend", "FLOATX_TYPES"]
 
 _FLOATX = "float32"
 # The float types the core computes in (what floatx and a model's dtype may be).
@@ -62,3 +62,14 @@ def epsilon() -> float:
     """
     return 1e-7
 
+
+def backend() -> str:
+    """Keras's ``keras.config.backend()``: "numpy". lamina computes in its own C++ core and
+    hands back numpy arrays, as Keras's numpy backend does, so a script that branches on the
+    backend to turn results into arrays takes the right branch.
+
+    Example:
+        >>> backend()
+        'numpy'
+    """
+    return "numpy"

@@ -14,10 +14,11 @@ import json
 
 from .functional import Model
 from .model import Sequential
-from .saving import load_model
+from .saving import load_model, save_model
 from .utils import draw_seed
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json", "model_from_config", "clone_model"]
+__all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json",
+           "model_from_config", "clone_model"]
 
 
 def model_from_config(config: dict, custom_objects=None):

@@ -456,12 +456,14 @@ class Trainer:
         return self._as_result(logs, return_dict)
 
     def _batch_dependent(self) -> bool:
-        """Whether evaluate's result may depend on the batch size: a Python loss, or a
-        metric that is a user's function (either may return one value per batch, like the
-        popular f1 / recall snippets). lamina's own losses and metrics never do."""
+        """Whether evaluate's result may depend on the batch size: a Python loss, a loss
+        with reduction="sum" (Keras averages the per-batch sums), or a metric that is a
+        user's function (either may return one value per batch, like the popular f1 /
+        recall snippets). lamina's own losses and metrics never do otherwise."""
         from . import losses as losses_mod
 
-        if self._loss is not None and not losses_mod.is_fused(self._loss):
+        if self._loss is not None and (not losses_mod.is_fused(self._loss)
+                                       or getattr(self._loss, "reduction", None) == "sum"):
             return True
         return any(callable(m) and not isinstance(m, type) and not hasattr(m, "update_state")
                    and not getattr(m, "__module__", "").startswith("lamina.")

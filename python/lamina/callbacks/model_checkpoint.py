@@ -112,6 +112,9 @@ class ModelCheckpoint(Callback):
             raise KeyError(f"ModelCheckpoint filepath {self.filepath!r} names {exc}, which is "
                            f"not in the logs (available: {', '.join([*fields, *sorted(logs)])})"
                            ) from None
+        folder = os.path.dirname(path)
+        if folder:  # Keras's ModelCheckpoint creates the checkpoint folder ("ckpt/w_{epoch}")
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

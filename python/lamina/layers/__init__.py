@@ -69,3 +69,32 @@ def deserialize(config: dict) -> Layer:
 
 
 get = deserialize
+
+
+# Keras layers lamina does not have, and why: a script that reaches for one gets this reason
+# instead of a bare AttributeError.
+_BRANCHES = ("lamina runs a model as one chain of layers (one input, one output); branches "
+             "and merges are not supported (README: 'Models, layers and weights')")
+_NOT_DENSE = ("lamina trains dense networks on tabular or flattened inputs; convolution, "
+              "recurrent, attention and embedding layers are not supported")
+_UNSUPPORTED = {
+    **{name: _BRANCHES for name in (
+        "Concatenate", "concatenate", "Add", "add", "Subtract", "subtract", "Multiply",
+        "multiply", "Average", "average", "Maximum", "maximum", "Minimum", "minimum", "Dot",
+        "dot")},
+    **{name: _NOT_DENSE for name in (
+        "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "MaxPooling1D",
+        "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "SimpleRNN",
+        "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Embedding",
+        "MultiHeadAttention", "Attention")},
+    "Lambda": ("lamina runs the whole network in its C++ core and cannot run a Python "
+               "function as a layer; use the built-in layers, or an activation name"),
+}
+
+
+def __getattr__(name):
+    reason = _UNSUPPORTED.get(name)
+    if reason is not None:
+        raise AttributeError(f"keras.layers.{name} is not supported by lamina: {reason}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

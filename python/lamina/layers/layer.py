@@ -7,6 +7,7 @@ new layer kind without a table to edit (see docs/architecture.md, "Adding a laye
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -126,6 +127,28 @@ def _activation_config(name, alpha):
     return name
 
 
+def _batch_shapes(fn, method):
+    """Lets ``build`` / ``compute_output_shape`` take Keras's shapes with the batch axis
+    first, ``(None, 20)``, besides lamina's per-sample ``(20,)``; Keras's form gets the batch
+    axis back in ``compute_output_shape``'s result (``(None, 4)``, as Keras returns it)."""
+    if getattr(fn, "_batch_shapes", False):
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(self, input_shape=None, *args, **kwargs):
+        batched = (isinstance(input_shape, (tuple, list)) and len(input_shape) > 0
+                   and input_shape[0] is None)
+        if batched:
+            input_shape = tuple(input_shape[1:])
+        out = fn(self, input_shape, *args, **kwargs)
+        if batched and method == "compute_output_shape" and out is not None:
+            out = (None, *out)
+        return out
+
+    wrapper._batch_shapes = True
+    return wrapper
+
+
 # ---- the registry: class name -> layer class ---------------------------------------------
 _REGISTRY: dict = {}
 
@@ -192,6 +215,9 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _register(cls)
+        for method in ("build", "compute_output_shape"):
+            if method in cls.__dict__:
+                setattr(cls, method, _batch_shapes(cls.__dict__[method], method))
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
                  input_dim=None, activity_regularizer=None, **kwargs):
@@ -536,3 +562,9 @@ class SymbolicOutput:
 
     def __repr__(self):
         return f"<SymbolicOutput shape={self.shape} from {self.layer.name!r}>"
+
+
+# The base class's own build / compute_output_shape take Keras's batch-first shapes too
+# (subclasses get this in __init_subclass__).
+Layer.build = _batch_shapes(Layer.build, "build")
+Layer.compute_output_shape = _batch_shapes(Layer.compute_output_shape, "compute_output_shape")

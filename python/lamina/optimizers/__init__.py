@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -117,6 +118,10 @@ class Optimizer:
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
+        if "decay" in kwargs:  # Keras 3 warns and ignores the Keras 2 argument
+            kwargs.pop("decay")
+            warnings.warn("Argument `decay` is no longer supported and will be ignored "
+                          "(use a learning-rate schedule)", UserWarning, stacklevel=3)
         if kwargs:
             raise TypeError(f"unexpected arguments for {type(self).__name__}: "
                             f"{', '.join(sorted(kwargs))}")
